@@ -1,0 +1,129 @@
+namespace MemoryLab.Numerics;
+
+/// <summary>One piece of chunked parallel work. Implemented by layers and kernels (usually by the
+/// object itself, so a parallel call allocates nothing).</summary>
+public interface IChunkBody
+{
+    /// <summary>Runs chunk <paramref name="chunk"/>. Chunks must write disjoint memory.</summary>
+    void Execute(int chunk);
+}
+
+/// <summary>
+/// A fixed set of worker threads that run the chunks of an <see cref="IChunkBody"/>. Determinism is the
+/// caller's contract: the partition into chunks depends only on the problem's shape (never on the
+/// thread count), each chunk writes its own slot, and reductions over chunks run afterwards in chunk
+/// order. Then 1 thread and 16 threads give the same bits. A call allocates nothing.
+/// </summary>
+public sealed class WorkerPool : IDisposable
+{
+    private readonly Thread[] _threads;
+    private readonly SemaphoreSlim _start = new(0);
+    private readonly ManualResetEventSlim _done = new(false);
+    private readonly object _gate = new();
+    private IChunkBody? _body;
+    private int _chunkCount, _next, _active;
+    private Exception? _error;
+    private volatile bool _disposed;
+
+    /// <summary>A pool that runs work on <paramref name="threads"/> threads in total (the caller's included).</summary>
+    public WorkerPool(int threads)
+    {
+        if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), threads, "a pool needs at least one thread");
+        Threads = threads;
+        _threads = new Thread[threads - 1];
+        for (int i = 0; i < _threads.Length; i++)
+        {
+            _threads[i] = new Thread(WorkerLoop) { IsBackground = true, Name = $"memlab-worker-{i + 1}" };
+            _threads[i].Start();
+        }
+    }
+
+    /// <summary>Number of threads that execute chunks, the caller's included.</summary>
+    public int Threads { get; }
+
+    private static WorkerPool? _shared;
+
+    /// <summary>The process-wide pool: <c>MEMLAB_THREADS</c> threads if set, else one per core.</summary>
+    public static WorkerPool Shared
+    {
+        get
+        {
+            if (_shared is { } p) return p;
+            var created = new WorkerPool(DefaultThreadCount());
+            if (Interlocked.CompareExchange(ref _shared, created, null) != null) created.Dispose();
+            return _shared!;
+        }
+    }
+
+    /// <summary>The thread count from <c>MEMLAB_THREADS</c>, else <see cref="Environment.ProcessorCount"/>.</summary>
+    public static int DefaultThreadCount()
+    {
+        string? env = Environment.GetEnvironmentVariable("MEMLAB_THREADS");
+        return int.TryParse(env, out int n) && n >= 1 ? n : Environment.ProcessorCount;
+    }
+
+    /// <summary>Runs chunks 0..<paramref name="chunkCount"/>−1 of <paramref name="body"/> and returns when all are done.
+    /// Re-throws the first exception a chunk threw. Not re-entrant: a chunk must not call <see cref="Run"/> on the same pool.</summary>
+    public void Run(IChunkBody body, int chunkCount)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (chunkCount <= 0) return;
+        if (_threads.Length == 0 || chunkCount == 1)
+        {
+            for (int i = 0; i < chunkCount; i++) body.Execute(i);
+            return;
+        }
+        lock (_gate)
+        {
+            _body = body;
+            _chunkCount = chunkCount;
+            _next = 0;
+            _error = null;
+            int helpers = Math.Min(_threads.Length, chunkCount - 1);
+            _active = helpers + 1;
+            _done.Reset();
+            _start.Release(helpers);
+            Work();
+            _done.Wait();
+            _body = null;
+            if (_error is { } e) throw new AggregateException("a parallel chunk failed", e);
+        }
+    }
+
+    private void Work()
+    {
+        var body = _body!;
+        try
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref _next) - 1) < _chunkCount) body.Execute(i);
+        }
+        catch (Exception e)
+        {
+            Interlocked.CompareExchange(ref _error, e, null);
+            Interlocked.Exchange(ref _next, int.MaxValue / 2);
+        }
+        if (Interlocked.Decrement(ref _active) == 0) _done.Set();
+    }
+
+    private void WorkerLoop()
+    {
+        while (true)
+        {
+            _start.Wait();
+            if (_disposed) return;
+            Work();
+        }
+    }
+
+    /// <summary>Stops the worker threads.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _start.Release(_threads.Length);
+    }
+
+    /// <summary>Splits <paramref name="count"/> items into chunks of at most <paramref name="chunkSize"/>: a partition that depends on the shape alone.</summary>
+    public static int ChunkCount(int count, int chunkSize) => (count + chunkSize - 1) / chunkSize;
+}

@@ -1,0 +1,89 @@
+using MemoryLab.Numerics;
+
+namespace MemoryLab.Tests.Numerics;
+
+public class CoreNumericsTests
+{
+    [Fact]
+    public void Philox_matches_the_Random123_known_answer()
+    {
+        // Random123 kat_vectors: philox4x32_10, counter 0, key 0.
+        var (a, b, c, d) = CounterRng.Philox4x32(0, 0, 0, 0, 0, 0);
+        Assert.Equal((0x6627e8d5u, 0xe169c58du, 0xbc57ac4cu, 0x9b00dbd8u), (a, b, c, d));
+        // counter all ones, key all ones.
+        var r = CounterRng.Philox4x32(0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff);
+        Assert.Equal((0x408f276du, 0x41c83b0eu, 0xa20bc7c6u, 0x6d5451fdu), r);
+    }
+
+    [Fact]
+    public void Streams_of_different_purpose_differ_and_seek_reproduces()
+    {
+        var a = new CounterRng(1, RandomPurpose.Init);
+        var b = new CounterRng(1, RandomPurpose.Data);
+        Assert.NotEqual(a.NextUInt64(), b.NextUInt64());
+        var c = new CounterRng(5, RandomPurpose.Data, 3);
+        var first = Enumerable.Range(0, 10).Select(_ => c.NextUInt32()).ToArray();
+        c.Seek(1);
+        Assert.Equal(first[4], c.NextUInt32());
+    }
+
+    [Fact]
+    public void Normal_draws_have_unit_moments()
+    {
+        var rng = new CounterRng(11, RandomPurpose.MonteCarlo);
+        const int n = 200_000;
+        double s = 0, s2 = 0;
+        for (int i = 0; i < n; i++) { double z = rng.NextNormal(); s += z; s2 += z * z; }
+        Assert.InRange(s / n, -4 / Math.Sqrt(n), 4 / Math.Sqrt(n));
+        Assert.InRange(s2 / n, 1 - 4 * Math.Sqrt(2.0 / n), 1 + 4 * Math.Sqrt(2.0 / n));
+    }
+
+    private sealed class SquareChunks(double[] output) : IChunkBody
+    {
+        public void Execute(int chunk) => output[chunk] = chunk * (double)chunk;
+    }
+
+    [Fact]
+    public void Worker_pool_runs_every_chunk_once()
+    {
+        using var pool = new WorkerPool(3);
+        var output = new double[1000];
+        for (int rep = 0; rep < 20; rep++)
+        {
+            Array.Clear(output);
+            pool.Run(new SquareChunks(output), output.Length);
+            for (int i = 0; i < output.Length; i++) Assert.Equal(i * (double)i, output[i]);
+        }
+    }
+
+    [Theory]
+    [InlineData(Transpose.No, Transpose.No)]
+    [InlineData(Transpose.Yes, Transpose.No)]
+    [InlineData(Transpose.No, Transpose.Yes)]
+    [InlineData(Transpose.Yes, Transpose.Yes)]
+    public void Gemm_matches_reference(Transpose ta, Transpose tb)
+    {
+        var rng = new CounterRng(3, RandomPurpose.User);
+        foreach (var (m, n, k) in new[] { (1, 1, 1), (7, 13, 5), (33, 17, 64), (64, 64, 64) })
+        {
+            int lda = (ta == Transpose.No ? k : m) + 2, ldb = (tb == Transpose.No ? n : k) + 1, ldc = n + 3;
+            var a = new double[(ta == Transpose.No ? m : k) * lda];
+            var b = new double[(tb == Transpose.No ? k : n) * ldb];
+            var c = new double[m * ldc];
+            rng.FillNormal<double>(a); rng.FillNormal<double>(b); rng.FillNormal<double>(c);
+            var expected = (double[])c.Clone();
+            Gemm.Reference(ta, tb, m, n, k, 0.7, a, lda, b, ldb, 0.3, expected, ldc);
+            Gemm.Multiply(ta, tb, m, n, k, 0.7, a, lda, b, ldb, 0.3, c, ldc);
+            for (int i = 0; i < c.Length; i++) Assert.Equal(expected[i], c[i], 1e-10);
+        }
+    }
+
+    [Fact]
+    public void Gradient_check_catches_a_wrong_gradient()
+    {
+        var right = new DelegateObjective<double>(2, (t, g) => { g[0] = 2 * t[0]; g[1] = Math.Cos(t[1]); return t[0] * t[0] + Math.Sin(t[1]); });
+        var wrong = new DelegateObjective<double>(2, (t, g) => { g[0] = 2 * t[0]; g[1] = 1.01 * Math.Cos(t[1]); return t[0] * t[0] + Math.Sin(t[1]); });
+        Assert.True(GradientCheck.Check(right, [0.3, 0.4]).MaxRelativeError < 1e-9);
+        Assert.True(GradientCheck.Check(wrong, [0.3, 0.4]).MaxRelativeError > 1e-3);
+    }
+}
