@@ -1,0 +1,219 @@
+using System.Numerics;
+using MemoryLab.Numerics;
+
+namespace MemoryLab.Models;
+
+/// <summary>Settings of a <see cref="DenseLinearRecurrence{T}"/>.</summary>
+public sealed record DenseLinearRecurrenceOptions
+{
+    /// <summary>State size N (all heads together).</summary>
+    public required int StateSize { get; init; }
+    /// <summary>Number of heads: A is block-diagonal with <c>Heads</c> blocks of size N/Heads.</summary>
+    public int Heads { get; init; } = 1;
+    /// <summary>Whether y has the D x term.</summary>
+    public bool Skip { get; init; } = true;
+    /// <summary>ν₀ of the spectral initialisation of A (SCIENCE.md B2: 0, so |λ| ≲ 0.8).</summary>
+    public double Nu0 { get; init; }
+    /// <summary>θ₀ of the spectral initialisation of A (π keeps the phases as drawn).</summary>
+    public double Theta0 { get; init; } = Math.PI;
+
+    /// <summary>Throws <see cref="ArgumentException"/> for out-of-range settings.</summary>
+    public void Validate()
+    {
+        if (StateSize <= 0) throw new ArgumentException($"state size must be positive (got {StateSize})");
+        if (Heads <= 0 || StateSize % Heads != 0) throw new ArgumentException($"heads ({Heads}) must divide the state size ({StateSize})");
+        if (!(Nu0 >= 0 && Nu0 < 1)) throw new ArgumentException($"ν₀ must lie in [0, 1) (got {Nu0})");
+    }
+}
+
+/// <summary>
+/// Dense linear recurrence (Zucchet24 §3, SCIENCE.md B2):
+/// <code>
+///   h_t = A h_{t−1} + B x_t,   h_{−1} = 0
+///   y_t = C h_t + D x_t
+/// </code>
+/// with A optionally block-diagonal (multi-head). Each step is one GEMM over a chunk of sequences;
+/// backward runs g_t = Cᵀ dy_t + Aᵀ g_{t+1} and forms ∂L/∂A = Σ_t g_t h_{t−1}ᵀ as one GEMM per sequence.
+/// </summary>
+public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private const int ChunkSize = 16; // sequences per chunk (GEMM rows per step); fixed for determinism
+
+    private readonly DenseLinearRecurrenceOptions _o;
+    private readonly int _n, _din, _dout, _heads, _hs;
+    private ParameterView _a = null!, _b = null!, _c = null!;
+    private ParameterView? _d;
+    private int _batch, _time, _chunks;
+    private T[] _h = [], _g = [], _bt = [];
+    private T[] _pA = [], _pB = [], _pC = [], _pD = [];
+    private WorkerPool _pool = null!;
+    private readonly ChunkAction _forward, _backward;
+    private T[] _theta = [];
+    private SequenceTensor<T> _x = null!, _y = null!, _dy = null!;
+    private SequenceTensor<T>? _dx;
+
+    /// <summary>A dense linear recurrence from <paramref name="inputSize"/> to <paramref name="outputSize"/> features.</summary>
+    public DenseLinearRecurrence(int inputSize, int outputSize, DenseLinearRecurrenceOptions options)
+    {
+        options.Validate();
+        if (inputSize <= 0 || outputSize <= 0) throw new ArgumentException($"input and output sizes must be positive (got {inputSize}, {outputSize})");
+        _o = options;
+        _n = options.StateSize; _din = inputSize; _dout = outputSize;
+        _heads = options.Heads; _hs = _n / _heads;
+        _forward = new ChunkAction(ForwardChunk);
+        _backward = new ChunkAction(BackwardChunk);
+    }
+
+    /// <summary>The settings.</summary>
+    public DenseLinearRecurrenceOptions Options => _o;
+    /// <inheritdoc />
+    public int InputSize => _din;
+    /// <inheritdoc />
+    public int OutputSize => _dout;
+
+    /// <inheritdoc />
+    public void Declare(ParameterLayout layout, string prefix)
+    {
+        _a = _heads == 1
+            ? layout.Add(ParameterLayout.Join(prefix, "A"), "recurrent", _n, _n)
+            : layout.Add(ParameterLayout.Join(prefix, "A"), "recurrent", _heads, _hs, _hs);
+        _b = layout.Add(ParameterLayout.Join(prefix, "B"), "input", _n, _din);
+        _c = layout.Add(ParameterLayout.Join(prefix, "C"), "readout", _dout, _n);
+        if (_o.Skip) _d = layout.Add(ParameterLayout.Join(prefix, "D"), "skip", _dout, _din);
+    }
+
+    /// <summary>A (each head) by <see cref="SpectralInit.RemappedRandomMatrix"/> with ν₀, θ₀; B, C, D lecun-normal (variance 1/fan-in).</summary>
+    public void Initialize(Span<T> theta, CounterRng rng)
+    {
+        var a = _a.Of(theta);
+        for (int h = 0; h < _heads; h++)
+        {
+            var block = SpectralInit.RemappedRandomMatrix(_hs, _o.Nu0, _o.Theta0, rng.Fork((ulong)h));
+            for (int i = 0; i < block.Length; i++) a[h * _hs * _hs + i] = T.CreateTruncating(block[i]);
+        }
+        rng.FillNormal(_b.Of(theta), 0, Math.Sqrt(1.0 / _din));
+        rng.FillNormal(_c.Of(theta), 0, Math.Sqrt(1.0 / _n));
+        if (_d != null) rng.FillNormal(_d.Of(theta), 0, Math.Sqrt(1.0 / _din));
+    }
+
+    /// <summary>Writes A as a full N×N matrix (zeros off the head blocks) into <paramref name="dense"/>.</summary>
+    public void FullRecurrentMatrix(ReadOnlySpan<T> theta, Span<T> dense)
+    {
+        dense[..(_n * _n)].Clear();
+        var a = _a.Of(theta);
+        for (int h = 0; h < _heads; h++)
+            for (int i = 0; i < _hs; i++)
+                for (int j = 0; j < _hs; j++)
+                    dense[(h * _hs + i) * _n + h * _hs + j] = a[(h * _hs + i) * _hs + j];
+    }
+
+    /// <inheritdoc />
+    public void Prepare(int batch, int time, WorkerPool pool)
+    {
+        _batch = batch; _time = time; _pool = pool;
+        _chunks = WorkerPool.ChunkCount(batch, ChunkSize);
+        _h = new T[checked(batch * time * _n)];
+        _g = new T[_h.Length];
+        _bt = new T[_din * _n];
+        _pA = new T[_chunks * _a.Length];
+        _pB = new T[_chunks * _din * _n];
+        _pC = new T[_chunks * _dout * _n];
+        _pD = new T[_chunks * _dout * _din];
+    }
+
+    /// <inheritdoc />
+    public void Forward(T[] theta, SequenceTensor<T> input, SequenceTensor<T> output, bool training)
+    {
+        Check(input, _din); Check(output, _dout);
+        var b = _b.Of(theta);
+        for (int i = 0; i < _n; i++)
+            for (int j = 0; j < _din; j++) _bt[j * _n + i] = b[i * _din + j];
+        _theta = theta; _x = input; _y = output;
+        _pool.Run(_forward, _chunks);
+    }
+
+    /// <inheritdoc />
+    public void Backward(T[] theta, SequenceTensor<T> outputGradient, SequenceTensor<T>? inputGradient, T[] gradient)
+    {
+        Check(outputGradient, _dout);
+        if (inputGradient != null) Check(inputGradient, _din);
+        _theta = theta; _dy = outputGradient; _dx = inputGradient;
+        _pool.Run(_backward, _chunks);
+        var ga = _a.Of(gradient); var gb = _b.Of(gradient); var gc = _c.Of(gradient);
+        for (int c = 0; c < _chunks; c++)
+        {
+            Kernels.Add(ga, _pA.AsSpan(c * _a.Length, _a.Length));
+            Kernels.Add(gc, _pC.AsSpan(c * _dout * _n, _dout * _n));
+            if (_d != null) Kernels.Add(_d.Of(gradient), _pD.AsSpan(c * _dout * _din, _dout * _din));
+            var pb = _pB.AsSpan(c * _din * _n, _din * _n); // ∂L/∂Bᵀ, [in × N]
+            for (int i = 0; i < _n; i++)
+                for (int j = 0; j < _din; j++) gb[i * _din + j] += pb[j * _n + i];
+        }
+    }
+
+    private void ForwardChunk(int chunk)
+    {
+        int b0 = chunk * ChunkSize, count = Math.Min(ChunkSize, _batch - b0), rows = count * _time, stride = _time * _n;
+        var x = _x.Sequences(b0, count);
+        var h = _h.AsSpan(b0 * stride, count * stride);
+        var a = _a.Of(_theta);
+        Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _din, T.One, x, _din, _bt, _n, T.Zero, h, _n); // u = x Bᵀ
+        for (int t = 1; t < _time; t++)
+            for (int hd = 0; hd < _heads; hd++)
+            {
+                int col = hd * _hs;
+                // H_t[:, head] += H_{t−1}[:, head] A_headᵀ  (rows are the chunk's sequences, stride T·N)
+                Gemm.Multiply(Transpose.No, Transpose.Yes, count, _hs, _hs, T.One, h[((t - 1) * _n + col)..], stride,
+                    a.Slice(hd * _hs * _hs, _hs * _hs), _hs, T.One, h[(t * _n + col)..], stride);
+            }
+        var y = _y.Sequences(b0, count);
+        Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _dout, _n, T.One, h, _n, _c.Of(_theta), _n, T.Zero, y, _dout);
+        if (_d != null) Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _dout, _din, T.One, x, _din, _d.Of(_theta), _din, T.One, y, _dout);
+    }
+
+    private void BackwardChunk(int chunk)
+    {
+        int b0 = chunk * ChunkSize, count = Math.Min(ChunkSize, _batch - b0), rows = count * _time, stride = _time * _n;
+        var x = _x.Sequences(b0, count);
+        var dy = _dy.Sequences(b0, count);
+        var h = _h.AsSpan(b0 * stride, count * stride);
+        var g = _g.AsSpan(b0 * stride, count * stride);
+        var a = _a.Of(_theta);
+        Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _dout, T.One, dy, _dout, _c.Of(_theta), _n, T.Zero, g, _n); // e = dy C
+        for (int t = _time - 2; t >= 0; t--)
+            for (int hd = 0; hd < _heads; hd++)
+            {
+                int col = hd * _hs;
+                // G_t[:, head] += G_{t+1}[:, head] A_head
+                Gemm.Multiply(Transpose.No, Transpose.No, count, _hs, _hs, T.One, g[((t + 1) * _n + col)..], stride,
+                    a.Slice(hd * _hs * _hs, _hs * _hs), _hs, T.One, g[(t * _n + col)..], stride);
+            }
+        // ∂L/∂A_head = Σ_b Σ_{t≥1} g_t h_{t−1}ᵀ
+        var pa = _pA.AsSpan(chunk * _a.Length, _a.Length);
+        pa.Clear();
+        if (_time > 1)
+            for (int b = 0; b < count; b++)
+                for (int hd = 0; hd < _heads; hd++)
+                {
+                    int col = hd * _hs;
+                    Gemm.Multiply(Transpose.Yes, Transpose.No, _hs, _hs, _time - 1, T.One, g[(b * stride + _n + col)..], _n,
+                        h[(b * stride + col)..], _n, T.One, pa.Slice(hd * _hs * _hs, _hs * _hs), _hs);
+                }
+        Gemm.Multiply(Transpose.Yes, Transpose.No, _din, _n, rows, T.One, x, _din, g, _n, T.Zero, _pB.AsSpan(chunk * _din * _n, _din * _n), _n);
+        Gemm.Multiply(Transpose.Yes, Transpose.No, _dout, _n, rows, T.One, dy, _dout, h, _n, T.Zero, _pC.AsSpan(chunk * _dout * _n, _dout * _n), _n);
+        if (_d != null)
+            Gemm.Multiply(Transpose.Yes, Transpose.No, _dout, _din, rows, T.One, dy, _dout, x, _din, T.Zero, _pD.AsSpan(chunk * _dout * _din, _dout * _din), _din);
+        if (_dx != null)
+        {
+            var dx = _dx.Sequences(b0, count);
+            Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _din, _n, T.One, g, _n, _bt, _n, T.Zero, dx, _din); // g B
+            if (_d != null) Gemm.Multiply(Transpose.No, Transpose.No, rows, _din, _dout, T.One, dy, _dout, _d.Of(_theta), _din, T.One, dx, _din);
+        }
+    }
+
+    private void Check(SequenceTensor<T> t, int features)
+    {
+        if (!t.HasShape(_batch, _time, features))
+            throw new ArgumentException($"expected a tensor of shape [{_batch}, {_time}, {features}], got {t}");
+    }
+}

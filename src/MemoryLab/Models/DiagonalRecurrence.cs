@@ -1,0 +1,335 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using MemoryLab.Numerics;
+
+namespace MemoryLab.Models;
+
+/// <summary>How the direct input-to-output path D is shaped.</summary>
+public enum SkipConnection
+{
+    /// <summary>No D term.</summary>
+    None,
+    /// <summary>D is a full [out × in] matrix: y += D x.</summary>
+    Full,
+    /// <summary>D is a vector (in = out): y += D ⊙ x (LRU23).</summary>
+    Diagonal,
+}
+
+/// <summary>How the ring initialisation draws B, C, D and the phase (SCIENCE.md B2).</summary>
+public enum RingInitialisation
+{
+    /// <summary>LRU23: θ ~ U[0, max_phase]; B_re, B_im ~ N(0, 1/(2·in)); C_re, C_im ~ N(0, 1/N); D ~ N(0, 1).</summary>
+    Lru23,
+    /// <summary>Zucchet24 teacher–student code: θ ~ U[−max_phase, max_phase]; B_re, B_im ~ N(0, 1/N); C_re, C_im, D ~ N(0, 1).</summary>
+    TeacherStudent,
+}
+
+/// <summary>Settings of a <see cref="DiagonalRecurrence{T}"/>.</summary>
+public sealed record DiagonalRecurrenceOptions
+{
+    /// <summary>Number of complex state neurons N.</summary>
+    public required int StateSize { get; init; }
+    /// <summary>How λ is parametrised.</summary>
+    public EigenvalueParametrisation Parametrisation { get; init; } = EigenvalueParametrisation.Default;
+    /// <summary>Input normalisation γ.</summary>
+    public InputNormalisation Normalisation { get; init; } = InputNormalisation.None;
+    /// <summary>The D path.</summary>
+    public SkipConnection Skip { get; init; } = SkipConnection.Full;
+    /// <summary>Smallest |λ| of the ring initialisation.</summary>
+    public double RMin { get; init; }
+    /// <summary>Largest |λ| of the ring initialisation (≤ 1).</summary>
+    public double RMax { get; init; } = 1.0;
+    /// <summary>Largest phase of the ring initialisation.</summary>
+    public double MaxPhase { get; init; } = 2 * Math.PI;
+    /// <summary>Which variant of the ring initialisation draws the weights.</summary>
+    public RingInitialisation Init { get; init; } = RingInitialisation.Lru23;
+
+    /// <summary>Throws <see cref="ArgumentException"/> for out-of-range settings.</summary>
+    public void Validate()
+    {
+        if (StateSize <= 0) throw new ArgumentException($"state size must be positive (got {StateSize})");
+        if (!(RMin >= 0 && RMin <= RMax && RMax <= 1)) throw new ArgumentException($"ring radii must satisfy 0 ≤ r_min ≤ r_max ≤ 1 (got {RMin}, {RMax})");
+        if (!(MaxPhase > 0) || double.IsInfinity(MaxPhase)) throw new ArgumentException($"max phase must be positive (got {MaxPhase})");
+    }
+}
+
+/// <summary>
+/// Complex diagonal linear recurrence ("cRNN", and with exp parametrisation + learned γ, the LRU):
+/// <code>
+///   h_t = λ ⊙ h_{t−1} + γ(λ) ⊙ (B x_t),   h_{−1} = 0,   λ, h ∈ ℂᴺ
+///   y_t = Re(C h_t) + D x_t
+/// </code>
+/// (Zucchet24 §2–4, LRU23). State is kept as split real/imaginary arrays so the scan vectorises over N.
+/// Backward is the adjoint scan g_{t−1} = e_{t−1} + λ̄ ⊙ g_t with ∂L/∂λ = Σ_t g_t ⊙ conj(h_{t−1}).
+/// </summary>
+public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private const int ChunkSize = 8; // sequences per parallel chunk: fixed, so results do not depend on threads
+
+    private readonly DiagonalRecurrenceOptions _o;
+    private readonly int _n, _din, _dout;
+    private ParameterView _p = null!, _q = null!, _bRe = null!, _bIm = null!, _cRe = null!, _cIm = null!;
+    private ParameterView? _gammaLog, _d;
+
+    // Per-forward derived quantities.
+    private T[] _lr = [], _li = [], _gamma = [], _btRe = [], _btIm = []; // B̃ᵀ = (γ ⊙ B)ᵀ, [in × N]
+    // Per-shape buffers.
+    private int _batch, _time, _chunks;
+    private T[] _hr = [], _hi = [], _gr = [], _gi = [];
+    private T[] _pLr = [], _pLi = [], _pBRe = [], _pBIm = [], _pCRe = [], _pCIm = [], _pD = [];
+    private WorkerPool _pool = null!;
+    private readonly ChunkAction _forward, _backward;
+    // Arguments of the call in flight (read by the chunk bodies).
+    private T[] _theta = [];
+    private SequenceTensor<T> _x = null!, _y = null!, _dy = null!;
+    private SequenceTensor<T>? _dx;
+
+    /// <summary>A diagonal recurrence from <paramref name="inputSize"/> to <paramref name="outputSize"/> features.</summary>
+    public DiagonalRecurrence(int inputSize, int outputSize, DiagonalRecurrenceOptions options)
+    {
+        options.Validate();
+        if (inputSize <= 0 || outputSize <= 0) throw new ArgumentException($"input and output sizes must be positive (got {inputSize}, {outputSize})");
+        if (options.Skip == SkipConnection.Diagonal && inputSize != outputSize)
+            throw new ArgumentException($"a diagonal skip needs input size = output size (got {inputSize}, {outputSize})");
+        _o = options;
+        _n = options.StateSize;
+        _din = inputSize;
+        _dout = outputSize;
+        _forward = new ChunkAction(ForwardChunk);
+        _backward = new ChunkAction(BackwardChunk);
+    }
+
+    /// <summary>The settings.</summary>
+    public DiagonalRecurrenceOptions Options => _o;
+    /// <inheritdoc />
+    public int InputSize => _din;
+    /// <inheritdoc />
+    public int OutputSize => _dout;
+
+    /// <summary>Names of the two eigenvalue parameters for a parametrisation (minimal-LRU's names for exp).</summary>
+    public static (string P, string Q) EigenvalueNames(EigenvalueParametrisation kind) => kind switch
+    {
+        EigenvalueParametrisation.Default => ("lambda_re", "lambda_im"),
+        EigenvalueParametrisation.Polar => ("nu", "theta"),
+        EigenvalueParametrisation.Exp => ("nu_log", "theta_log"),
+        _ => ("omega_nu", "omega_theta"),
+    };
+
+    /// <inheritdoc />
+    public void Declare(ParameterLayout layout, string prefix)
+    {
+        var (pn, qn) = EigenvalueNames(_o.Parametrisation);
+        _p = layout.Add(ParameterLayout.Join(prefix, pn), "recurrent", _n);
+        _q = layout.Add(ParameterLayout.Join(prefix, qn), "recurrent", _n);
+        if (_o.Normalisation == InputNormalisation.Learned) _gammaLog = layout.Add(ParameterLayout.Join(prefix, "gamma_log"), "recurrent", _n);
+        _bRe = layout.Add(ParameterLayout.Join(prefix, "B_re"), "input", _n, _din);
+        _bIm = layout.Add(ParameterLayout.Join(prefix, "B_im"), "input", _n, _din);
+        _cRe = layout.Add(ParameterLayout.Join(prefix, "C_re"), "readout", _dout, _n);
+        _cIm = layout.Add(ParameterLayout.Join(prefix, "C_im"), "readout", _dout, _n);
+        _d = _o.Skip switch
+        {
+            SkipConnection.Full => layout.Add(ParameterLayout.Join(prefix, "D"), "skip", _dout, _din),
+            SkipConnection.Diagonal => layout.Add(ParameterLayout.Join(prefix, "D"), "skip", _din),
+            _ => null,
+        };
+    }
+
+    /// <summary>Ring initialisation (LRU23): |λ|² ~ U[r_min², r_max²], θ per <see cref="RingInitialisation"/>.
+    /// Edge guards: u₁ &lt; 1 and u₂ &gt; 0 are drawn from open intervals, and |λ| is kept below 1 − 1e−7,
+    /// so log-parametrisations stay finite.</summary>
+    public void Initialize(Span<T> theta, CounterRng rng)
+    {
+        var p = _p.Of(theta); var q = _q.Of(theta);
+        double r2min = _o.RMin * _o.RMin, r2max = _o.RMax * _o.RMax;
+        for (int i = 0; i < _n; i++)
+        {
+            double u1 = rng.NextDouble(), u2 = rng.NextOpenDouble();
+            double nu = Math.Min(Math.Sqrt(u1 * (r2max - r2min) + r2min), 1 - 1e-7);
+            double phase = _o.Init == RingInitialisation.Lru23 ? _o.MaxPhase * u2 : _o.MaxPhase * (2 * u2 - 1);
+            var (pp, qq) = EigenvalueMaps.FromPolar(_o.Parametrisation, nu, phase);
+            p[i] = T.CreateTruncating(pp); q[i] = T.CreateTruncating(qq);
+            if (_gammaLog != null) _gammaLog.Of(theta)[i] = T.CreateTruncating(0.5 * Math.Log(Math.Max(1 - nu * nu, 1e-12)));
+        }
+        bool lru = _o.Init == RingInitialisation.Lru23;
+        double bStd = lru ? Math.Sqrt(1.0 / (2 * _din)) : Math.Sqrt(1.0 / _n);
+        double cStd = lru ? Math.Sqrt(1.0 / _n) : 1.0;
+        rng.FillNormal(_bRe.Of(theta), 0, bStd);
+        rng.FillNormal(_bIm.Of(theta), 0, bStd);
+        rng.FillNormal(_cRe.Of(theta), 0, cStd);
+        rng.FillNormal(_cIm.Of(theta), 0, cStd);
+        if (_d != null) rng.FillNormal(_d.Of(theta), 0, 1);
+    }
+
+    /// <inheritdoc />
+    public void Prepare(int batch, int time, WorkerPool pool)
+    {
+        _batch = batch; _time = time; _pool = pool;
+        _chunks = WorkerPool.ChunkCount(batch, ChunkSize);
+        int states = checked(batch * time * _n);
+        _hr = new T[states]; _hi = new T[states]; _gr = new T[states]; _gi = new T[states];
+        _lr = new T[_n]; _li = new T[_n]; _gamma = new T[_n];
+        _btRe = new T[_din * _n]; _btIm = new T[_din * _n];
+        _pLr = new T[_chunks * _n]; _pLi = new T[_chunks * _n];
+        _pBRe = new T[_chunks * _din * _n]; _pBIm = new T[_chunks * _din * _n];
+        _pCRe = new T[_chunks * _dout * _n]; _pCIm = new T[_chunks * _dout * _n];
+        _pD = new T[_chunks * _dout * _din];
+    }
+
+    /// <summary>λ (real and imaginary parts) and γ at θ, written into the given spans.</summary>
+    public void Eigenvalues(ReadOnlySpan<T> theta, Span<T> re, Span<T> im, Span<T> gamma)
+    {
+        var p = _p.Of(theta); var q = _q.Of(theta);
+        for (int i = 0; i < _n; i++)
+        {
+            var (r, m, _, _) = EigenvalueMaps.ToLambda(_o.Parametrisation, p[i], q[i]);
+            re[i] = r; im[i] = m;
+            gamma[i] = _o.Normalisation == InputNormalisation.Learned
+                ? T.Exp(_gammaLog!.Of(theta)[i])
+                : EigenvalueMaps.Gamma(_o.Normalisation, T.Sqrt(r * r + m * m)).Gamma;
+        }
+    }
+
+    /// <inheritdoc />
+    public void Forward(T[] theta, SequenceTensor<T> input, SequenceTensor<T> output, bool training)
+    {
+        CheckShape(input, _din); CheckShape(output, _dout);
+        Eigenvalues(theta, _lr, _li, _gamma);
+        var bRe = _bRe.Of(theta); var bIm = _bIm.Of(theta);
+        for (int i = 0; i < _n; i++)
+            for (int j = 0; j < _din; j++)
+            {
+                _btRe[j * _n + i] = _gamma[i] * bRe[i * _din + j];
+                _btIm[j * _n + i] = _gamma[i] * bIm[i * _din + j];
+            }
+        _theta = theta; _x = input; _y = output;
+        _pool.Run(_forward, _chunks);
+    }
+
+    /// <inheritdoc />
+    public void Backward(T[] theta, SequenceTensor<T> outputGradient, SequenceTensor<T>? inputGradient, T[] gradient)
+    {
+        CheckShape(outputGradient, _dout);
+        if (inputGradient != null) CheckShape(inputGradient, _din);
+        _theta = theta; _dy = outputGradient; _dx = inputGradient;
+        _pool.Run(_backward, _chunks);
+
+        // Reduce the per-chunk partial gradients in chunk order (deterministic), then apply the chain rule.
+        var dB = ReduceChunks(_pBRe, _din * _n);
+        var dBi = ReduceChunks(_pBIm, _din * _n);
+        var gbRe = _bRe.Of(gradient); var gbIm = _bIm.Of(gradient);
+        var bRe = _bRe.Of(theta); var bIm = _bIm.Of(theta);
+        Span<T> dGamma = _n <= 256 ? stackalloc T[_n] : new T[_n];
+        dGamma.Clear();
+        for (int i = 0; i < _n; i++)
+            for (int j = 0; j < _din; j++)
+            {
+                T dbr = dB[j * _n + i], dbi = dBi[j * _n + i];
+                gbRe[i * _din + j] += _gamma[i] * dbr;
+                gbIm[i * _din + j] += _gamma[i] * dbi;
+                dGamma[i] += bRe[i * _din + j] * dbr + bIm[i * _din + j] * dbi;
+            }
+        AddChunks(_pCRe, _dout * _n, _cRe.Of(gradient));
+        AddChunks(_pCIm, _dout * _n, _cIm.Of(gradient));
+        if (_d != null) AddChunks(_pD, _d.Length, _d.Of(gradient));
+        var dLr = ReduceChunks(_pLr, _n); var dLi = ReduceChunks(_pLi, _n);
+        var p = _p.Of(theta); var q = _q.Of(theta);
+        var gp = _p.Of(gradient); var gq = _q.Of(gradient);
+        for (int i = 0; i < _n; i++)
+        {
+            T dAbs = T.Zero;
+            if (_o.Normalisation == InputNormalisation.Learned) _gammaLog!.Of(gradient)[i] += dGamma[i] * _gamma[i];
+            else if (_o.Normalisation != InputNormalisation.None)
+            {
+                T abs = T.Sqrt(_lr[i] * _lr[i] + _li[i] * _li[i]);
+                dAbs = dGamma[i] * EigenvalueMaps.Gamma(_o.Normalisation, abs).DGamma;
+            }
+            var (dp, dq) = EigenvalueMaps.Backward(_o.Parametrisation, p[i], q[i], dLr[i], dLi[i], dAbs);
+            gp[i] += dp; gq[i] += dq;
+        }
+    }
+
+    // Sums chunk slices into slice 0 of the same buffer and returns it (the buffer is scratch after backward).
+    private Span<T> ReduceChunks(T[] partials, int length)
+    {
+        var total = partials.AsSpan(0, length);
+        for (int c = 1; c < _chunks; c++) Kernels.Add(total, partials.AsSpan(c * length, length));
+        return total;
+    }
+
+    private void AddChunks(T[] partials, int length, Span<T> into)
+    {
+        for (int c = 0; c < _chunks; c++) Kernels.Add(into, partials.AsSpan(c * length, length));
+    }
+
+    private void CheckShape(SequenceTensor<T> t, int features)
+    {
+        if (!t.HasShape(_batch, _time, features))
+            throw new ArgumentException($"expected a tensor of shape [{_batch}, {_time}, {features}], got {t}");
+    }
+
+    private void ForwardChunk(int chunk)
+    {
+        int b0 = chunk * ChunkSize, count = Math.Min(ChunkSize, _batch - b0), rows = count * _time;
+        var x = _x.Sequences(b0, count);
+        var hr = _hr.AsSpan(b0 * _time * _n, rows * _n);
+        var hi = _hi.AsSpan(b0 * _time * _n, rows * _n);
+        // Inputs of every step at once: u = x B̃ᵀ, written where the states will go.
+        Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _din, T.One, x, _din, _btRe, _n, T.Zero, hr, _n);
+        Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _din, T.One, x, _din, _btIm, _n, T.Zero, hi, _n);
+        for (int b = 0; b < count; b++)
+            Kernels.ComplexScanForward(hr.Slice(b * _time * _n, _time * _n), hi.Slice(b * _time * _n, _time * _n), _lr, _li, _time, _n);
+        // y = Re(C h) + D x = h_re C_reᵀ − h_im C_imᵀ + D x
+        var y = _y.Sequences(b0, count);
+        Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _dout, _n, T.One, hr, _n, _cRe.Of(_theta), _n, T.Zero, y, _dout);
+        Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _dout, _n, -T.One, hi, _n, _cIm.Of(_theta), _n, T.One, y, _dout);
+        if (_o.Skip == SkipConnection.Full)
+            Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _dout, _din, T.One, x, _din, _d!.Of(_theta), _din, T.One, y, _dout);
+        else if (_o.Skip == SkipConnection.Diagonal)
+            Kernels.AddRowsScaled(y, x, _d!.Of(_theta), rows);
+    }
+
+    private void BackwardChunk(int chunk)
+    {
+        int b0 = chunk * ChunkSize, count = Math.Min(ChunkSize, _batch - b0), rows = count * _time;
+        var x = _x.Sequences(b0, count);
+        var dy = _dy.Sequences(b0, count);
+        var hr = _hr.AsSpan(b0 * _time * _n, rows * _n);
+        var hi = _hi.AsSpan(b0 * _time * _n, rows * _n);
+        var gr = _gr.AsSpan(b0 * _time * _n, rows * _n);
+        var gi = _gi.AsSpan(b0 * _time * _n, rows * _n);
+        // Direct contributions e = ∂L/∂h from the readout: e_re = dy C_re, e_im = −dy C_im.
+        Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _dout, T.One, dy, _dout, _cRe.Of(_theta), _n, T.Zero, gr, _n);
+        Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _dout, -T.One, dy, _dout, _cIm.Of(_theta), _n, T.Zero, gi, _n);
+        var dLr = _pLr.AsSpan(chunk * _n, _n); var dLi = _pLi.AsSpan(chunk * _n, _n);
+        dLr.Clear(); dLi.Clear();
+        for (int b = 0; b < count; b++)
+        {
+            int o = b * _time * _n, len = _time * _n;
+            Kernels.ComplexScanBackward(gr.Slice(o, len), gi.Slice(o, len), hr.Slice(o, len), hi.Slice(o, len), _lr, _li, dLr, dLi, _time, _n);
+        }
+        // ∂L/∂B̃ᵀ = xᵀ g, ∂L/∂C_re = dyᵀ h_re, ∂L/∂C_im = −dyᵀ h_im.
+        Gemm.Multiply(Transpose.Yes, Transpose.No, _din, _n, rows, T.One, x, _din, gr, _n, T.Zero, _pBRe.AsSpan(chunk * _din * _n, _din * _n), _n);
+        Gemm.Multiply(Transpose.Yes, Transpose.No, _din, _n, rows, T.One, x, _din, gi, _n, T.Zero, _pBIm.AsSpan(chunk * _din * _n, _din * _n), _n);
+        Gemm.Multiply(Transpose.Yes, Transpose.No, _dout, _n, rows, T.One, dy, _dout, hr, _n, T.Zero, _pCRe.AsSpan(chunk * _dout * _n, _dout * _n), _n);
+        Gemm.Multiply(Transpose.Yes, Transpose.No, _dout, _n, rows, -T.One, dy, _dout, hi, _n, T.Zero, _pCIm.AsSpan(chunk * _dout * _n, _dout * _n), _n);
+        if (_o.Skip == SkipConnection.Full)
+            Gemm.Multiply(Transpose.Yes, Transpose.No, _dout, _din, rows, T.One, dy, _dout, x, _din, T.Zero, _pD.AsSpan(chunk * _dout * _din, _dout * _din), _din);
+        else if (_o.Skip == SkipConnection.Diagonal)
+            Kernels.ColumnDotProducts(dy, x, rows, _din, _pD.AsSpan(chunk * _din, _din));
+        if (_dx != null)
+        {
+            // ∂L/∂x = g_re B̃_re + g_im B̃_im + dy D
+            var dx = _dx.Sequences(b0, count);
+            Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _din, _n, T.One, gr, _n, _btRe, _n, T.Zero, dx, _din);
+            Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _din, _n, T.One, gi, _n, _btIm, _n, T.One, dx, _din);
+            if (_o.Skip == SkipConnection.Full)
+                Gemm.Multiply(Transpose.No, Transpose.No, rows, _din, _dout, T.One, dy, _dout, _d!.Of(_theta), _din, T.One, dx, _din);
+            else if (_o.Skip == SkipConnection.Diagonal)
+                Kernels.AddRowsScaled(dx, dy, _d!.Of(_theta), rows);
+        }
+    }
+
+    /// <summary>The state h of the latest forward pass: real and imaginary parts, [batch, time, N].</summary>
+    public (ReadOnlyMemory<T> Re, ReadOnlyMemory<T> Im) States => (_hr, _hi);
+}

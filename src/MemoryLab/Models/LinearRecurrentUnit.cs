@@ -1,0 +1,32 @@
+using System.Numerics;
+
+namespace MemoryLab.Models;
+
+/// <summary>
+/// The Linear Recurrent Unit (LRU23):
+/// <code>
+///   x_k = Λ ⊙ x_{k−1} + exp(γ_log) ⊙ (B u_k),   λ_j = exp(−exp(ν_log,j) + i·exp(θ_log,j))
+///   y_k = Re(C x_k) + D ⊙ u_k
+/// </code>
+/// with ring initialisation on [r_min, r_max] and γ_log initialised at log √(1−|λ|²). It is the
+/// <see cref="DiagonalRecurrence{T}"/> with the exp parametrisation, a learned γ and a diagonal skip.
+/// </summary>
+public sealed class LinearRecurrentUnit<T> : DiagonalRecurrence<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>An LRU on <paramref name="features"/> input/output features with <paramref name="stateSize"/> complex neurons.</summary>
+    public LinearRecurrentUnit(int features, int stateSize, double rMin = 0.0, double rMax = 1.0, double maxPhase = 2 * Math.PI,
+        RingInitialisation init = RingInitialisation.Lru23)
+        : base(features, features, new DiagonalRecurrenceOptions
+        {
+            StateSize = stateSize,
+            Parametrisation = EigenvalueParametrisation.Exp,
+            Normalisation = InputNormalisation.Learned,
+            Skip = SkipConnection.Diagonal,
+            RMin = rMin,
+            RMax = rMax,
+            MaxPhase = maxPhase,
+            Init = init,
+        })
+    {
+    }
+}
