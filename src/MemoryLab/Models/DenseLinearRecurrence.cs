@@ -44,7 +44,7 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
     private ParameterView _a = null!, _b = null!, _c = null!;
     private ParameterView? _d;
     private int _batch, _time, _chunks;
-    private T[] _h = [], _g = [], _bt = [];
+    private T[] _h = [], _g = [], _bt = [], _at = []; // _at: each head block of A transposed
     private T[] _pA = [], _pB = [], _pC = [], _pD = [];
     private WorkerPool _pool = null!;
     private readonly ChunkAction _forward, _backward;
@@ -115,6 +115,7 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
         _h = new T[checked(batch * time * _n)];
         _g = new T[_h.Length];
         _bt = new T[_din * _n];
+        _at = new T[_a.Length];
         _pA = new T[_chunks * _a.Length];
         _pB = new T[_chunks * _din * _n];
         _pC = new T[_chunks * _dout * _n];
@@ -128,6 +129,10 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
         var b = _b.Of(theta);
         for (int i = 0; i < _n; i++)
             for (int j = 0; j < _din; j++) _bt[j * _n + i] = b[i * _din + j];
+        var a = _a.Of(theta);
+        for (int hd = 0; hd < _heads; hd++)
+            for (int i = 0; i < _hs; i++)
+                for (int j = 0; j < _hs; j++) _at[hd * _hs * _hs + j * _hs + i] = a[hd * _hs * _hs + i * _hs + j];
         _theta = theta; _x = input; _y = output;
         _pool.Run(_forward, _chunks);
     }
@@ -156,15 +161,14 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
         int b0 = chunk * ChunkSize, count = Math.Min(ChunkSize, _batch - b0), rows = count * _time, stride = _time * _n;
         var x = _x.Sequences(b0, count);
         var h = _h.AsSpan(b0 * stride, count * stride);
-        var a = _a.Of(_theta);
         Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _din, T.One, x, _din, _bt, _n, T.Zero, h, _n); // u = x Bᵀ
         for (int t = 1; t < _time; t++)
             for (int hd = 0; hd < _heads; hd++)
             {
                 int col = hd * _hs;
                 // H_t[:, head] += H_{t−1}[:, head] A_headᵀ  (rows are the chunk's sequences, stride T·N)
-                Gemm.Multiply(Transpose.No, Transpose.Yes, count, _hs, _hs, T.One, h[((t - 1) * _n + col)..], stride,
-                    a.Slice(hd * _hs * _hs, _hs * _hs), _hs, T.One, h[(t * _n + col)..], stride);
+                Gemm.Multiply(Transpose.No, Transpose.No, count, _hs, _hs, T.One, h[((t - 1) * _n + col)..], stride,
+                    _at.AsSpan(hd * _hs * _hs, _hs * _hs), _hs, T.One, h[(t * _n + col)..], stride);
             }
         var y = _y.Sequences(b0, count);
         Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _dout, _n, T.One, h, _n, _c.Of(_theta), _n, T.Zero, y, _dout);
