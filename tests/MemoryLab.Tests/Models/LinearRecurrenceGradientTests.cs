@@ -144,3 +144,22 @@ public class LinearRecurrentUnitTests
         Assert.InRange(var, 0.9, 1.1);
     }
 }
+
+public class DiagonalEquivalentTests
+{
+    [Fact]
+    public void Diagonal_equivalent_reproduces_the_dense_teacher_outputs()
+    {
+        var dense = new SequenceModel<double>(new DenseLinearRecurrence<double>(2, 3, new DenseLinearRecurrenceOptions { StateSize = 6, Nu0 = 0.9 }));
+        dense.Initialize(4);
+        var diag = new SequenceModel<double>(new DiagonalRecurrence<double>(2, 3, new DiagonalRecurrenceOptions { StateSize = 6 }));
+        DiagonalEquivalent.Convert(dense, diag);
+        using var pool = new WorkerPool(1);
+        dense.Prepare(2, 40, pool); diag.Prepare(2, 40, pool);
+        var x = new SequenceTensor<double>(2, 40, 2);
+        new CounterRng(8, RandomPurpose.Data).FillNormal<double>(x.Data);
+        var yd = (double[])dense.Forward(x).Data.Clone();
+        var yg = diag.Forward(x).Data;
+        for (int i = 0; i < yd.Length; i++) Assert.Equal(yd[i], yg[i], 1e-9);
+    }
+}
