@@ -532,6 +532,7 @@ public static class SvgRenderer
                 case LineSeries l:
                     {
                         var segs = Segments(p, l.X, l.Y, "line", name, Warn);
+                        if (segs.Count == 0) break; // an empty series draws nothing (its legend entry stays)
                         sb.Append("<path class=\"series-line\" data-label=\"").Append(Svg.Escape(name)).Append("\" d=\"").Append(PathData(segs, close: false)).Append("\" fill=\"none\"");
                         Stroke(sb, color, l.Width, l.Dash, l.Opacity);
                         sb.Append(" stroke-linejoin=\"round\"/>\n");
@@ -548,6 +549,7 @@ public static class SvgRenderer
                 case TrajectoryLayer t:
                     {
                         var segs = Segments(p, t.X, t.Y, "trajectory", name, Warn);
+                        if (segs.Count == 0) break;
                         sb.Append("<g class=\"trajectory\" data-label=\"").Append(Svg.Escape(name)).Append("\"><path d=\"").Append(PathData(segs, close: false)).Append("\" fill=\"none\"");
                         Stroke(sb, color, t.Width, LineDash.Solid, 1);
                         sb.Append(" stroke-linejoin=\"round\"/>");
@@ -655,6 +657,7 @@ public static class SvgRenderer
         Flush();
         if (skipped > 0) warn($"band '{name}': {skipped} point(s) with NaN/∞ (or ≤ 0 on a log axis) skipped");
         if (clamped > 0) warn($"band '{name}': {clamped} lower bound(s) ≤ 0 drawn to the bottom of the log axis");
+        if (polys.Count == 0) return;
         sb.Append("<path class=\"series-band\" data-label=\"").Append(Svg.Escape(name)).Append("\" d=\"").Append(PathData(polys, close: true))
           .Append("\" fill=\"").Append(color).Append("\" fill-opacity=\"").Append(Svg.Num(b.Opacity)).Append("\" stroke=\"none\"/>\n");
         foreach (var poly in polys) g.Polygon(poly.SelectMany(q => new[] { q.X, q.Y }).ToArray());
@@ -695,7 +698,7 @@ public static class SvgRenderer
         if (nonPositive > 0) warn($"points '{name}': {nonPositive} point(s) ≤ 0 skipped on a log axis");
         if (bars.Length > 0)
             sb.Append("<g class=\"error-bars\" data-label=\"").Append(Svg.Escape(name)).Append("\" stroke=\"").Append(color).Append("\" stroke-width=\"1.1\">").Append(bars).Append("</g>\n");
-        sb.Append("<g class=\"series-points\" data-label=\"").Append(Svg.Escape(name)).Append("\">").Append(marks).Append("</g>\n");
+        if (marks.Length > 0) sb.Append("<g class=\"series-points\" data-label=\"").Append(Svg.Escape(name)).Append("\">").Append(marks).Append("</g>\n");
     }
 
     private static void DrawHeatmap(StringBuilder sb, Panel p, HeatmapLayer h, DataGeometry g, Action<string> warn)
