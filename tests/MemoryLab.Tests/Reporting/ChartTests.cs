@@ -290,6 +290,24 @@ public class ChartRenderingTests
     }
 
     [Fact]
+    public void Matrices_keep_square_cells_and_long_titles_stay_on_the_canvas()
+    {
+        var g = new PanelGrid(1, 2) { Width = 900, Height = 300 };
+        g[0, 0] = Chart.Matrix(new double[3, 5], "a 3 × 5 matrix");
+        g[0, 1] = Chart.Create("An unusually long title that would not fit over a narrow panel of a wide figure at all", "x", "y");
+        var doc = Parse(g.ToSvg("m"));
+        var plot = Rect(doc.WithClass("plot-area").First());
+        Assert.Equal(5.0 / 3.0, plot.Width / plot.Height, 3);
+        double canvas = doc.Root!.D("width");
+        foreach (var t in doc.WithClass("panel-title"))
+        {
+            double size = t.D("font-size"), w = TextMetrics.Width(t.Value, size), x = t.D("x");
+            double left = (string)t.Attribute("text-anchor")! == "middle" ? x - w / 2 : x;
+            Assert.True(left >= 0 && left + w <= canvas, $"title '{t.Value}' spans {left:F0}…{left + w:F0} of {canvas}");
+        }
+    }
+
+    [Fact]
     public void Symlog_colour_mapping_is_centred_antisymmetric_and_gives_each_decade_equal_room()
     {
         var s = (SymLogColorScale)ColorScale.SymLog(1e4, 1);

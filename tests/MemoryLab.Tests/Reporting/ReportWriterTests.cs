@@ -40,7 +40,7 @@ public class ReportWriterTests
             Assert.Contains($"id=\"{s.Anchor}\"", html);
             foreach (var f in s.Figures)
             {
-                Assert.Contains($"<figure id=\"{f.Anchor}\">", html);
+                Assert.Contains($"<figure id=\"{f.Anchor}\"", html);
                 Assert.Contains($"href=\"#{f.Anchor}\"", html); // linked from the contents
             }
         }

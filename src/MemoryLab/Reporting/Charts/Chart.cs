@@ -48,6 +48,12 @@ public sealed class Chart
     /// <summary>Draws light grid lines at the major ticks.</summary>
     public bool Grid { get; set; } = true;
 
+    /// <summary>
+    /// Equal data units on both linear axes (square matrix cells, undistorted circles): the plot area shrinks in
+    /// one direction to keep the aspect. Ignored when either axis is logarithmic.
+    /// </summary>
+    public bool EqualAspect { get; set; }
+
     /// <summary>Width in px when rendered alone.</summary>
     public double Width { get; set; } = 520;
 
@@ -95,7 +101,7 @@ public sealed class Chart
                 heat.Scale = c < m ? ColorScale.SymLog(m, c) : ColorScale.Linear(-m, m);
             }
         }
-        var chart = new Chart { Title = title, Grid = false, Width = 460, Height = 400 };
+        var chart = new Chart { Title = title, Grid = false, Width = 460, Height = 400, EqualAspect = true };
         chart.Y.Reversed = true;
         chart.Layers.Add(heat);
         return chart;

@@ -169,7 +169,11 @@ public static class SvgRenderer
         foreach (var p in panels) DrawPanel(sb, p, idPrefix);
 
         if (grid.Title is not null)
-            Text(sb, width / 2, FigureTitleFont * 1.3, grid.Title, FigureTitleFont, "middle", "figure-title", bold: true);
+        {
+            double tw = MathText.MeasureWidth(grid.Title, FigureTitleFont, bold: true);
+            double size = tw > width - 12 ? Math.Max(9, FigureTitleFont * (width - 12) / tw) : FigureTitleFont;
+            Text(sb, width / 2, FigureTitleFont * 1.3, grid.Title, size, "middle", "figure-title", bold: true);
+        }
         if (shared.Count > 0)
         {
             var size = LegendSize(shared);
@@ -330,6 +334,13 @@ public static class SvgRenderer
             double top = panels.Where(q => q.Row == p.Row).Max(q => q.NeedTop);
             double bottom = panels.Where(q => q.Row == p.Row).Max(q => q.NeedBottom);
             var plot = new PixelRect(p.Cell.X + left, p.Cell.Y + top, Math.Max(10, p.Cell.Width - left - right), Math.Max(10, p.Cell.Height - top - bottom));
+            if (p.Chart.EqualAspect && p.Chart.X.Scale == AxisScale.Linear && p.Chart.Y.Scale == AxisScale.Linear)
+            {
+                // Keep one data unit the same length on both axes; the plot is centred in the freed width, or top-aligned.
+                double ratio = (p.XMax - p.XMin) / (p.YMax - p.YMin);
+                if (plot.Width / plot.Height > ratio) plot = plot with { X = plot.X + (plot.Width - plot.Height * ratio) / 2, Width = plot.Height * ratio };
+                else plot = plot with { Height = plot.Width / ratio };
+            }
             if (Math.Abs(plot.X - p.Plot.X) > 0.25 || Math.Abs(plot.Y - p.Plot.Y) > 0.25 || Math.Abs(plot.Width - p.Plot.Width) > 0.25 || Math.Abs(plot.Height - p.Plot.Height) > 0.25)
                 moved = true;
             p.Plot = plot;
@@ -463,10 +474,14 @@ public static class SvgRenderer
         }
         if (chart.Title is not null)
         {
-            double w = MathText.MeasureWidth(chart.Title, TitleFont);
+            // Centred over the plot when it fits there; else as far left as the letter allows; shrunk (to 9 px at
+            // least) when even the panel is too narrow, so a long title is never cut off at the figure edge.
+            double room = p.Cell.Right - 4 - letterRight;
+            double size = TitleFont, w = MathText.MeasureWidth(chart.Title, size);
+            if (w > room) { size = Math.Max(9, TitleFont * room / w); w = MathText.MeasureWidth(chart.Title, size); }
             double cx = plot.X + plot.Width / 2;
-            if (cx - w / 2 < letterRight) Text(sb, letterRight, titleBaseline, chart.Title, TitleFont, "start", "panel-title");
-            else Text(sb, cx, titleBaseline, chart.Title, TitleFont, "middle", "panel-title");
+            if (cx - w / 2 >= letterRight && cx + w / 2 <= p.Cell.Right - 4) Text(sb, cx, titleBaseline, chart.Title, size, "middle", "panel-title");
+            else Text(sb, letterRight, titleBaseline, chart.Title, size, "start", "panel-title");
         }
 
         if (p.ColorBar is not null) DrawColorBar(sb, p, idPrefix);
