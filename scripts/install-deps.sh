@@ -2,7 +2,9 @@
 # Installs the Debian packages MemoryLab's tests use on a fresh machine (run as root).
 # The library itself needs only the .NET SDK.
 set -euo pipefail
-need=()
+# chromium + a font: the browser test of the HTML report (tests/MemoryLab.Tests/Reporting/ReportBrowserTests.cs);
+# chromium only recommends fonts, and --no-install-recommends would leave it none to draw text with.
+need=(chromium fonts-dejavu-core)
 # (packages are added here as features that need them land)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
