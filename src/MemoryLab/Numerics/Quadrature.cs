@@ -376,7 +376,8 @@ public static class Quadrature
                 lo = hi;
                 len = Math.Min(2 * len, maxLen);
             }
-            for (int c = 0; c < n; c++) { result[c] = tot[c]; error[c] = err[c]; }
+            // a tail whose decay was never established has an unbounded remainder: report it as an infinite error
+            for (int c = 0; c < n; c++) { result[c] = tot[c]; error[c] = tailDone ? err[c] : double.PositiveInfinity; }
             return (evals, allOk && tailDone);
         }
     }

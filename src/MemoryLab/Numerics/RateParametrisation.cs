@@ -77,7 +77,7 @@ public readonly record struct RateParametrisation(RateMap Map, double BestOffset
             case RateMap.Exp: return T.Exp(v);
             case RateMap.Softplus:
                 // log(1+e^v) = max(v,0) + log1p(e^{−|v|}): no overflow for large v, no cancellation for small
-                return T.Max(v, T.Zero) + T.LogP1(T.Exp(-T.Abs(v)));
+                return T.Max(v, T.Zero) + Log1P(T.Exp(-T.Abs(v)));
             case RateMap.Best:
                 CheckOffset();
                 return T.One / (v * v + T.CreateChecked(BestOffset));
@@ -138,7 +138,7 @@ public readonly record struct RateParametrisation(RateMap Map, double BestOffset
             case RateMap.Softplus:
                 if (!(rate > T.Zero)) throw new ArgumentOutOfRangeException(nameof(rate), rate, "the softplus parametrisation only reaches rates w > 0");
                 // v = log(e^w − 1) = w + log(1 − e^{−w})
-                return rate + T.Log(-T.ExpM1(-rate));
+                return rate + T.Log(-ExpM1(-rate));
             case RateMap.Best:
                 CheckOffset();
                 T b = T.CreateChecked(BestOffset);
@@ -147,6 +147,24 @@ public readonly record struct RateParametrisation(RateMap Map, double BestOffset
                 return T.Sqrt(T.Max(T.One / rate - b, T.Zero));
             default: throw new InvalidOperationException($"unknown rate map {Map}");
         }
+    }
+
+    /// <summary>log(1+x) accurate for tiny x (the BCL's LogP1 computes log(1+x) naively); Goldberg's correction.</summary>
+    private static T Log1P<T>(T x) where T : IFloatingPointIeee754<T>
+    {
+        T u = T.One + x;
+        if (u == T.One) return x;
+        return T.Log(u) * x / (u - T.One);
+    }
+
+    /// <summary>e^x − 1 accurate for tiny x (Kahan's correction).</summary>
+    private static T ExpM1<T>(T x) where T : IFloatingPointIeee754<T>
+    {
+        T u = T.Exp(x);
+        if (u == T.One) return x;
+        T um1 = u - T.One;
+        if (um1 == -T.One) return -T.One;
+        return um1 * x / T.Log(u);
     }
 
     /// <summary>Element-wise w = r(v) and dw/dv over spans (derivative span may be empty).</summary>

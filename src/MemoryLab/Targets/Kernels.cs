@@ -51,6 +51,12 @@ public sealed class ExponentialSumKernel : MemoryKernel
     }
 
     /// <inheritdoc />
+    public override double Laplace(double w) => LaplacePair(w).Value;
+
+    /// <inheritdoc />
+    public override Complex Laplace(Complex z) => LaplacePair(z).Value;
+
+    /// <inheritdoc />
     public override (double Value, double Moment) LaplacePair(double w)
     {
         CheckArgument(w);
@@ -207,6 +213,12 @@ public sealed class WindowKernel : MemoryKernel
     public override double Value(double t) => t > Start && t < End ? Height : 0;
 
     /// <inheritdoc />
+    public override double Laplace(double w) => LaplacePair(w).Value;
+
+    /// <inheritdoc />
+    public override Complex Laplace(Complex z) => LaplacePair(z).Value;
+
+    /// <inheritdoc />
     public override (double Value, double Moment) LaplacePair(double w)
     {
         var (b, b1) = LaplacePair(new Complex(w, 0));
@@ -254,6 +266,12 @@ public sealed class SineKernel : MemoryKernel
 
     /// <inheritdoc />
     public override double Value(double t) => Amplitude * Math.Sin(Frequency * t) * Math.Exp(-Decay * t);
+
+    /// <inheritdoc />
+    public override double Laplace(double w) => LaplacePair(w).Value;
+
+    /// <inheritdoc />
+    public override Complex Laplace(Complex z) => LaplacePair(z).Value;
 
     /// <inheritdoc />
     public override (double Value, double Moment) LaplacePair(double w)
@@ -316,6 +334,9 @@ public sealed class GaussianBumpKernel : MemoryKernel
         double u = (t - Centre) / Width;
         return Amplitude * Math.Exp(-0.5 * u * u);
     }
+
+    /// <inheritdoc />
+    public override double Laplace(double w) => LaplacePair(w).Value;
 
     /// <inheritdoc />
     public override (double Value, double Moment) LaplacePair(double w)
@@ -415,6 +436,12 @@ public sealed class TableKernel : MemoryKernel
         double u = (t - _t[i - 1]) / (_t[i] - _t[i - 1]);
         return _v[i - 1] + u * (_v[i] - _v[i - 1]);
     }
+
+    /// <inheritdoc />
+    public override double Laplace(double w) => _spline != null ? base.Laplace(w) : LaplacePair(w).Value;
+
+    /// <inheritdoc />
+    public override Complex Laplace(Complex z) => _spline != null ? base.Laplace(z) : LaplacePair(z).Value;
 
     /// <inheritdoc />
     public override (double Value, double Moment) LaplacePair(double w)
@@ -576,6 +603,17 @@ public sealed class SumKernel : MemoryKernel
         double s = 0;
         foreach (var k in _terms) s += k.Value(t);
         return s;
+    }
+
+    /// <inheritdoc />
+    public override double Laplace(double w) => _terms.Sum(k => k.Laplace(w));
+
+    /// <inheritdoc />
+    public override Complex Laplace(Complex z)
+    {
+        Complex b = 0;
+        foreach (var k in _terms) b += k.Laplace(z);
+        return b;
     }
 
     /// <inheritdoc />

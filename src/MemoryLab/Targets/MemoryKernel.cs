@@ -40,14 +40,35 @@ public abstract class MemoryKernel
     /// <summary>ρ(t) = 0 for t &gt; SupportEnd (∞ by default).</summary>
     public virtual double SupportEnd => double.PositiveInfinity;
 
-    /// <summary>b(w) = ∫_0^∞ e^{−wt} ρ(t) dt.</summary>
-    public double Laplace(double w) => LaplacePair(w).Value;
+    /// <summary>b(w) = ∫_0^∞ e^{−wt} ρ(t) dt. Default: quadrature of this integral alone (so b(0) = ∫ρ works even
+    /// where b¹(0) diverges); closed-form kernels override it with <c>LaplacePair(w).Value</c>.</summary>
+    public virtual double Laplace(double w)
+    {
+        CheckArgument(new Complex(w, 0));
+        Span<double> r = stackalloc double[1];
+        Integrate((t, v) => v[0] = Math.Exp(-w * t) * Value(t), 1, r, double.PositiveInfinity, $"b(w) at w = {w}");
+        return r[0];
+    }
 
     /// <summary>b¹(w) = ∫_0^∞ t e^{−wt} ρ(t) dt.</summary>
     public double LaplaceMoment(double w) => LaplacePair(w).Moment;
 
-    /// <summary>b(z) for complex z, Re z ≥ 0.</summary>
-    public Complex Laplace(Complex z) => LaplacePair(z).Value;
+    /// <summary>b(z) for complex z, Re z ≥ 0. Default: quadrature of this integral alone; closed-form kernels override it.</summary>
+    public virtual Complex Laplace(Complex z)
+    {
+        CheckArgument(z);
+        if (z.Imaginary == 0) return Laplace(z.Real);
+        Span<double> r = stackalloc double[2];
+        double re = z.Real, im = z.Imaginary;
+        double maxLength = Math.Max(TimeScale, 16 * Math.PI / Math.Abs(im));
+        Integrate((t, v) =>
+        {
+            double mag = Math.Exp(-re * t) * Value(t);
+            (double s, double c) = Math.SinCos(im * t);
+            v[0] = mag * c; v[1] = -mag * s;
+        }, 2, r, maxLength, $"b(z) at z = {z}");
+        return new Complex(r[0], r[1]);
+    }
 
     /// <summary>b¹(z) for complex z, Re z ≥ 0.</summary>
     public Complex LaplaceMoment(Complex z) => LaplacePair(z).Moment;
