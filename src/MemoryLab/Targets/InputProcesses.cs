@@ -56,14 +56,22 @@ public static class InputProcess
         ArgumentNullException.ThrowIfNull(inputs);
         int time = inputs.Time, features = inputs.Features;
         var root = new CounterRng(seed, purpose, unchecked((ulong)step));
-        var scratch = new double[time];
-        for (int b = 0; b < inputs.Batch; b++)
-            for (int f = 0; f < features; f++)
-            {
-                process.Sample(root.Fork((ulong)b * (ulong)features + (ulong)f), scratch);
-                var seq = inputs.Sequence(b);
-                for (int t = 0; t < time; t++) seq[t * features + f] = T.CreateTruncating(scratch[t]);
-            }
+        double[] rented = System.Buffers.ArrayPool<double>.Shared.Rent(time);
+        try
+        {
+            var scratch = rented.AsSpan(0, time);
+            for (int b = 0; b < inputs.Batch; b++)
+                for (int f = 0; f < features; f++)
+                {
+                    process.Sample(root.Fork((ulong)b * (ulong)features + (ulong)f), scratch);
+                    var seq = inputs.Sequence(b);
+                    for (int t = 0; t < time; t++) seq[t * features + f] = T.CreateTruncating(scratch[t]);
+                }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<double>.Shared.Return(rented);
+        }
     }
 
     internal static void CheckFinite(double value, string name)

@@ -58,3 +58,56 @@ internal static class KernelMath
         return 1 / (Math.Sqrt(Math.PI) * (x + ErfcxTail(x)));
     }
 }
+
+/// <summary>A piecewise Chebyshev interpolant of a smooth function on [a, b]: equal panels, degree-n interpolation at
+/// Chebyshev points of the first kind, Clenshaw evaluation. Used to make expensive kernels (Ai) cheap inside quadrature
+/// while staying within a few ulps of the function.</summary>
+internal sealed class PiecewiseChebyshev
+{
+    private readonly double _a, _h;
+    private readonly int _panels, _n;
+    private readonly double[] _coefficients;   // panel-major, n per panel
+
+    public PiecewiseChebyshev(Func<double, double> f, double a, double b, double panelWidth, int degree)
+    {
+        _n = degree + 1;
+        _panels = Math.Max(1, (int)Math.Ceiling((b - a) / panelWidth));
+        _a = a;
+        _h = (b - a) / _panels;
+        _coefficients = new double[_panels * _n];
+        var values = new double[_n];
+        for (int p = 0; p < _panels; p++)
+        {
+            double lo = a + p * _h, mid = lo + 0.5 * _h;
+            for (int k = 0; k < _n; k++) values[k] = f(mid + 0.5 * _h * Math.Cos(Math.PI * (k + 0.5) / _n));
+            for (int j = 0; j < _n; j++)
+            {
+                double c = 0;
+                for (int k = 0; k < _n; k++) c += values[k] * Math.Cos(Math.PI * j * (k + 0.5) / _n);
+                _coefficients[p * _n + j] = (j == 0 ? 1.0 : 2.0) * c / _n;
+            }
+        }
+        Low = a;
+        High = b;
+    }
+
+    public double Low { get; }
+    public double High { get; }
+
+    public double Evaluate(double x)
+    {
+        int p = (int)((x - _a) / _h);
+        if (p < 0) p = 0;
+        if (p >= _panels) p = _panels - 1;
+        double u = 2 * (x - (_a + p * _h)) / _h - 1;   // panel-local coordinate in [−1, 1]
+        int o = p * _n;
+        double b1 = 0, b2 = 0, u2 = 2 * u;
+        for (int j = _n - 1; j >= 1; j--)
+        {
+            double t = u2 * b1 - b2 + _coefficients[o + j];
+            b2 = b1;
+            b1 = t;
+        }
+        return u * b1 - b2 + _coefficients[o];
+    }
+}

@@ -124,13 +124,28 @@ public sealed class LinearFunctionalDataset<T> : ISequenceDataset<T> where T : u
     {
         SequenceDataset.CheckShapes(this, inputs, targets);
         int time = Time, d = InputFeatures, batch = inputs.Batch;
-        var x1 = new double[time]; var x2 = new double[time];
-        var y1 = new double[time]; var y2 = new double[time];
-        var acc1 = new double[time]; var acc2 = new double[time];
+        // six length-T scratch rows from the shared pool: no steady-state allocation per training step
+        double[] rented = System.Buffers.ArrayPool<double>.Shared.Rent(6 * time);
+        try
+        {
+            ComputeTargets(inputs, targets, rented.AsSpan(0, 6 * time));
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<double>.Shared.Return(rented);
+        }
+    }
+
+    private void ComputeTargets(SequenceTensor<T> inputs, SequenceTensor<T> targets, Span<double> scratch)
+    {
+        int time = Time, d = InputFeatures, batch = inputs.Batch;
+        var x1 = scratch[..time]; var x2 = scratch.Slice(time, time);
+        var y1 = scratch.Slice(2 * time, time); var y2 = scratch.Slice(3 * time, time);
+        var acc1 = scratch.Slice(4 * time, time); var acc2 = scratch.Slice(5 * time, time);
         for (int b = 0; b < batch; b += 2)
         {
             bool pair = b + 1 < batch;
-            Array.Clear(acc1); Array.Clear(acc2);
+            acc1.Clear(); acc2.Clear();
             for (int k = 0; k < d; k++)
             {
                 Gather(inputs, b, k, x1);
@@ -156,7 +171,7 @@ public sealed class LinearFunctionalDataset<T> : ISequenceDataset<T> where T : u
         }
     }
 
-    private static void Gather(SequenceTensor<T> x, int b, int k, double[] dst)
+    private static void Gather(SequenceTensor<T> x, int b, int k, Span<double> dst)
     {
         var seq = x.Sequence(b);
         int f = x.Features;
