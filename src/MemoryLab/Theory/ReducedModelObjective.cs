@@ -14,6 +14,7 @@ public sealed class UnstableModelException(string message) : ArgumentException(m
 /// with w_i = r(v_i) under a <see cref="RateParametrisation"/> (Wang24), ∂J/∂v_i = r'(v_i)·∂J/∂w_i.
 /// θ layout: <c>a</c> [m] (group "readout") then <c>v</c> [m] (group "recurrent"). With white-noise input this equals
 /// the expected squared error of the functional (Itô isometry). b, b¹ come from the kernel (closed form or quadrature).
+/// Holds scratch buffers: not thread-safe (one instance per thread).
 /// </summary>
 public sealed class ReducedModelObjective : IObjective<double>
 {

@@ -118,6 +118,21 @@ public class MemoryKernelTests
     }
 
     [Fact]
+    public void Gaussian_bump_far_tail_branch_is_accurate()
+    {
+        // x = (wσ² − L)/(σ√2) > 2 switches to the erfcx continued fraction (no overflow, no cancellation)
+        var bump = MemoryKernel.GaussianBump(9, 0.5);
+        foreach (double w in new[] { 30.0, 60, 200 })
+        {
+            var (b, _) = Reference(t => Math.Exp(-w * t) * bump.Value(t), 20, 0.05);
+            var (b1, _) = Reference(t => t * Math.Exp(-w * t) * bump.Value(t), 20, 0.05);
+            var (vb, vb1) = bump.LaplacePair(w);
+            Assert.True(Math.Abs(vb - b) <= 1e-10 * b, $"b({w}) = {vb:R} vs {b:R}");
+            Assert.True(Math.Abs(vb1 - b1) <= 1e-10 * b1, $"b1({w}) = {vb1:R} vs {b1:R}");
+        }
+    }
+
+    [Fact]
     public void Moment_is_minus_the_derivative_of_the_transform()
     {
         foreach (var k in new MemoryKernel[] { MemoryKernel.Airy(), MemoryKernel.PowerLaw(), MemoryKernel.DelayedBump(10) })

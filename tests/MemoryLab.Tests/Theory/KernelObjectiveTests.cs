@@ -222,23 +222,34 @@ public class KernelObjectiveTests
 
     public static IEnumerable<object[]> RnnGradientCases() =>
     [
-        ["expsum"], ["airy"], ["shift"], ["bump"], ["two-inputs"],
+        ["expsum"], ["airy"], ["shift"], ["bump"], ["two-inputs"], ["oscillatory"], ["near-degenerate"],
     ];
 
     [Theory]
     [MemberData(nameof(RnnGradientCases))]
     public void Linear_rnn_gradient_passes_finite_differences(string name)
     {
-        MemoryKernel[] targets = name == "two-inputs"
-            ? [MemoryKernel.PowerLaw(), MemoryKernel.ExponentialSum([1, -0.4], [0.6, 2.5])]
-            : [Target(name)];
+        MemoryKernel[] targets = name switch
+        {
+            "two-inputs" => [MemoryKernel.PowerLaw(), MemoryKernel.ExponentialSum([1, -0.4], [0.6, 2.5])],
+            "oscillatory" or "near-degenerate" => [MemoryKernel.Airy()],
+            _ => [Target(name)],
+        };
         const int m = 3;
         var obj = new LinearRnnKernelObjective(targets, m);
         var rng = new CounterRng(12, RandomPurpose.User);
         var u = new double[m * targets.Length]; var c = new double[m];
         rng.FillNormal<double>(u);
         rng.FillNormal<double>(c);
-        var theta = obj.Pack(HurwitzMatrix(m, 13), u, c);
+        var w = name switch
+        {
+            // eigenvalues −0.4 ± 2i and −1: a rotating mode (complex Laplace arguments with large imaginary part)
+            "oscillatory" => new double[] { -0.4, 2, 0, -2, -0.4, 0.3, 0, 0, -1 },
+            // two rates 1e−9 apart: the divided differences switch to the derivative form
+            "near-degenerate" => new double[] { -1, 0, 0.2, 0, -1 - 1e-9, 0.1, 0, 0, -2 },
+            _ => HurwitzMatrix(m, 13),
+        };
+        var theta = obj.Pack(w, u, c);
         var r = GradientCheck.Check(obj, theta, layout: obj.Layout);
         Assert.True(r.MaxRelativeError < 1e-6, $"{name}: {r}");
     }

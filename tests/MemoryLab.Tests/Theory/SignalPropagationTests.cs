@@ -51,6 +51,9 @@ public class SignalPropagationTests
         0.5, 0.9, -0.6, Complex.FromPolarCoordinates(0.8, 0.7), Complex.FromPolarCoordinates(0.9, 2.2), Complex.FromPolarCoordinates(0.8, -0.7),
     ];
 
+    // Every Monte Carlo check is at 3 standard errors with a fixed seed. With ~30 checks per ρ a chance 3-SE excursion
+    // is expected now and then; the closed forms were also confirmed with 10⁵-sequence runs (errors ≤ 1 SE), so a
+    // failure here at many SE means a wrong formula, not bad luck.
     [Theory]
     [InlineData(0.0)]
     [InlineData(0.5)]
