@@ -38,7 +38,7 @@ public class TrainingStepBenchmarks
         model.Initialize(0);
         _pool = new WorkerPool(Threads);
         var teacher = new TeacherLinearSystem<float>(new TeacherOptions { Nu0 = 0.9 }, 0);
-        _objective = new SupervisedObjective<float>(model, teacher, MeanSquaredError<float>.AllSteps(), 128, 300, _pool);
+        _objective = new SupervisedObjective<float>(model, teacher, MeanSquaredError<float>.AllSteps(), 128, _pool);
         _objective.NextBatch(0);
         _adam = new Adam<float>(model.Layout);
         _theta = model.Theta;

@@ -35,19 +35,22 @@ public sealed record TeacherOptions
 /// phase arg(l)·θ₀/π; B ~ N(0, 1/d_in), C ~ N(0, 1/n), D ~ N(0, 1/d_in) (SCIENCE.md B3 E3). Targets are
 /// computed with the same fused <see cref="DenseLinearRecurrence{T}"/> the students use.
 /// </summary>
-public sealed class TeacherLinearSystem<T> : ISequenceTask<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class TeacherLinearSystem<T> : ISequenceDataset<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly SequenceModel<T> _model;
     private readonly ulong _dataSeed;
     private readonly WorkerPool _pool = new(1);
     private int _batch, _time;
 
-    /// <summary>A teacher with <paramref name="options"/>; batches are drawn from <paramref name="dataSeed"/>'s Data stream.</summary>
-    public TeacherLinearSystem(TeacherOptions options, ulong dataSeed)
+    /// <summary>A teacher with <paramref name="options"/> producing sequences of <paramref name="time"/> steps; batches are
+    /// drawn from <paramref name="dataSeed"/>'s Data stream.</summary>
+    public TeacherLinearSystem(TeacherOptions options, ulong dataSeed, int time = 300)
     {
         options.Validate();
+        if (time <= 0) throw new ArgumentException($"sequence length must be positive (got {time})");
         Options = options;
         _dataSeed = dataSeed;
+        Time = time;
         var layer = new DenseLinearRecurrence<T>(options.InputSize, options.OutputSize, new DenseLinearRecurrenceOptions { StateSize = options.StateSize });
         _model = new SequenceModel<T>(layer);
         var rng = new CounterRng(options.Seed, RandomPurpose.Teacher);
@@ -63,9 +66,13 @@ public sealed class TeacherLinearSystem<T> : ISequenceTask<T> where T : unmanage
     /// <summary>The settings.</summary>
     public TeacherOptions Options { get; }
     /// <inheritdoc />
-    public int InputSize => Options.InputSize;
+    public int Time { get; }
     /// <inheritdoc />
-    public int OutputSize => Options.OutputSize;
+    public int InputFeatures => Options.InputSize;
+    /// <inheritdoc />
+    public int OutputFeatures => Options.OutputSize;
+    /// <inheritdoc />
+    public ulong Seed => _dataSeed;
     /// <summary>The teacher's parameters (A, B, C, D) with their layout.</summary>
     public SequenceModel<T> Model => _model;
 
@@ -79,8 +86,9 @@ public sealed class TeacherLinearSystem<T> : ISequenceTask<T> where T : unmanage
     }
 
     /// <inheritdoc />
-    public void Sample(long step, SequenceTensor<T> input, SequenceTensor<T> target)
+    public void FillBatch(long step, SequenceTensor<T> input, SequenceTensor<T> target)
     {
+        SequenceDataset.CheckShapes(this, input, target);
         new CounterRng(_dataSeed, RandomPurpose.Data, (ulong)step).FillNormal<T>(input.Data);
         if (_batch != input.Batch || _time != input.Time)
         {

@@ -15,22 +15,23 @@ public sealed class SupervisedObjective<T> : IStochasticObjective<T> where T : u
     private readonly SequenceTensor<T> _x, _y, _dy;
 
     /// <summary>An objective training <paramref name="model"/> on <paramref name="task"/> with batches of
-    /// <paramref name="batch"/> sequences of <paramref name="time"/> steps.</summary>
-    public SupervisedObjective(SequenceModel<T> model, ISequenceTask<T> task, ISequenceLoss<T> loss, int batch, int time, WorkerPool pool)
+    /// <paramref name="batch"/> sequences.</summary>
+    public SupervisedObjective(SequenceModel<T> model, ISequenceDataset<T> task, ISequenceLoss<T> loss, int batch, WorkerPool pool)
     {
-        if (model.Root.InputSize != task.InputSize || model.Root.OutputSize != task.OutputSize)
-            throw new ArgumentException($"model maps {model.Root.InputSize}→{model.Root.OutputSize} features but the task has {task.InputSize}→{task.OutputSize}");
+        int time = task.Time;
+        if (model.Root.InputSize != task.InputFeatures || model.Root.OutputSize != task.OutputFeatures)
+            throw new ArgumentException($"model maps {model.Root.InputSize}→{model.Root.OutputSize} features but the task has {task.InputFeatures}→{task.OutputFeatures}");
         Model = model; Task = task; Loss = loss;
         model.Prepare(batch, time, pool);
-        _x = new SequenceTensor<T>(batch, time, task.InputSize);
-        _y = new SequenceTensor<T>(batch, time, task.OutputSize);
-        _dy = new SequenceTensor<T>(batch, time, task.OutputSize);
+        _x = new SequenceTensor<T>(batch, time, task.InputFeatures);
+        _y = new SequenceTensor<T>(batch, time, task.OutputFeatures);
+        _dy = new SequenceTensor<T>(batch, time, task.OutputFeatures);
     }
 
     /// <summary>The model trained.</summary>
     public SequenceModel<T> Model { get; }
     /// <summary>The task the batches come from.</summary>
-    public ISequenceTask<T> Task { get; }
+    public ISequenceDataset<T> Task { get; }
     /// <summary>The loss.</summary>
     public ISequenceLoss<T> Loss { get; }
     /// <summary>The current batch's inputs.</summary>
@@ -41,7 +42,7 @@ public sealed class SupervisedObjective<T> : IStochasticObjective<T> where T : u
     public int Dimension => Model.Layout.Count;
 
     /// <inheritdoc />
-    public void NextBatch(long step) => Task.Sample(step, _x, _y);
+    public void NextBatch(long step) => Task.FillBatch(step, _x, _y);
 
     /// <inheritdoc />
     public T Evaluate(ReadOnlySpan<T> theta, Span<T> gradient)

@@ -22,8 +22,8 @@ public class AllocationTests
         var model = new SequenceModel<float>(layer);
         model.Initialize(1);
         using var pool = new WorkerPool(1);
-        var objective = new SupervisedObjective<float>(model, new TeacherLinearSystem<float>(new TeacherOptions { StateSize = 4 }, 1),
-            MeanSquaredError<float>.AllSteps(), 20, 12, pool);
+        var objective = new SupervisedObjective<float>(model, new TeacherLinearSystem<float>(new TeacherOptions { StateSize = 4 }, 1, time: 12),
+            MeanSquaredError<float>.AllSteps(), 20, pool);
         objective.NextBatch(0);
         var adam = new Adam<float>(model.Layout, clipNorm: 1.0);
         var g = new float[model.Theta.Length];

@@ -45,11 +45,11 @@ public class TrainingTests
     [Fact]
     public void Supervised_objective_gradient_matches_finite_differences()
     {
-        var teacher = new TeacherLinearSystem<double>(new TeacherOptions { StateSize = 4, Nu0 = 0.5 }, dataSeed: 3);
+        var teacher = new TeacherLinearSystem<double>(new TeacherOptions { StateSize = 4, Nu0 = 0.5 }, dataSeed: 3, time: 12);
         var model = new SequenceModel<double>(new LinearRecurrentUnit<double>(1, 6, 0.3, 0.9));
         model.Initialize(1);
         using var pool = new WorkerPool(1);
-        var objective = new SupervisedObjective<double>(model, teacher, MeanSquaredError<double>.AllSteps(), 4, 12, pool);
+        var objective = new SupervisedObjective<double>(model, teacher, MeanSquaredError<double>.AllSteps(), 4, pool);
         objective.NextBatch(0);
         var r = GradientCheck.Check(objective, model.Theta.ToArray(), layout: model.Layout);
         Assert.True(r.MaxRelativeError < 1e-6, r.ToString());
@@ -57,11 +57,11 @@ public class TrainingTests
 
     private static float[] TrainLru(int threads, int steps, out TrainingResult result, int batch = 32, int time = 100)
     {
-        var teacher = new TeacherLinearSystem<float>(new TeacherOptions { Nu0 = 0.9 }, dataSeed: 7);
+        var teacher = new TeacherLinearSystem<float>(new TeacherOptions { Nu0 = 0.9 }, dataSeed: 7, time: time);
         var model = new SequenceModel<float>(new LinearRecurrentUnit<float>(1, 32, rMin: 0.9, rMax: 1.0, maxPhase: Math.PI, init: RingInitialisation.TeacherStudent));
         model.Initialize(7);
         using var pool = new WorkerPool(threads);
-        var objective = new SupervisedObjective<float>(model, teacher, MeanSquaredError<float>.AllSteps(), batch, time, pool);
+        var objective = new SupervisedObjective<float>(model, teacher, MeanSquaredError<float>.AllSteps(), batch, pool);
         var adam = new Adam<float>(model.Layout);
         var schedule = new WarmupCosineSchedule(1e-7, 0.03, 1e-7, 0, steps).Validated();
         result = Trainer.Run(objective, model.Theta, adam, schedule, new TrainerOptions { Steps = steps, FinalWindow = 20 });
@@ -81,11 +81,11 @@ public class TrainingTests
     {
         float[] Run(int threads)
         {
-            var teacher = new TeacherLinearSystem<float>(new TeacherOptions { Nu0 = 0.9 }, dataSeed: 1);
+            var teacher = new TeacherLinearSystem<float>(new TeacherOptions { Nu0 = 0.9 }, dataSeed: 1, time: 20);
             var model = new SequenceModel<float>(new DenseLinearRecurrence<float>(1, 1, new DenseLinearRecurrenceOptions { StateSize = 16 }));
             model.Initialize(2);
             using var pool = new WorkerPool(threads);
-            var objective = new SupervisedObjective<float>(model, teacher, MeanSquaredError<float>.AllSteps(), 40, 20, pool);
+            var objective = new SupervisedObjective<float>(model, teacher, MeanSquaredError<float>.AllSteps(), 40, pool);
             Trainer.Run(objective, model.Theta, new Adam<float>(model.Layout), new ConstantSchedule(1e-3), new TrainerOptions { Steps = 50 });
             return model.Theta;
         }
@@ -103,11 +103,11 @@ public class TrainingTests
     [Fact]
     public void A_diverging_run_is_recorded_not_thrown()
     {
-        var teacher = new TeacherLinearSystem<double>(new TeacherOptions { Nu0 = 0.9 }, dataSeed: 1);
+        var teacher = new TeacherLinearSystem<double>(new TeacherOptions { Nu0 = 0.9 }, dataSeed: 1, time: 200);
         var model = new SequenceModel<double>(new DiagonalRecurrence<double>(1, 1, new DiagonalRecurrenceOptions { StateSize = 4, RMin = 0.9, RMax = 0.99 }));
         model.Initialize(1);
         using var pool = new WorkerPool(1);
-        var objective = new SupervisedObjective<double>(model, teacher, MeanSquaredError<double>.AllSteps(), 4, 200, pool);
+        var objective = new SupervisedObjective<double>(model, teacher, MeanSquaredError<double>.AllSteps(), 4, pool);
         // A huge learning rate pushes |λ| far above 1, and the state overflows.
         var result = Trainer.Run(objective, model.Theta, new Sgd<double>(model.Layout), new ConstantSchedule(1e3), new TrainerOptions { Steps = 100 });
         Assert.Equal(RunStatus.Diverged, result.Status);
