@@ -188,6 +188,12 @@ public sealed class LeastSquaresDemoExperiment : ExperimentKind<LeastSquaresDemo
             context.ReportProgress(step + 1, c.Steps, loss);
             if (!double.IsFinite(loss) || loss > DivergenceFactor * Math.Max(initial, 1e-300))
             {
+                if (step % c.LogEvery != 0 && step != c.Steps - 1)
+                {
+                    metrics[0] = new MetricValue("loss", loss);
+                    metrics[1] = new MetricValue("grad_norm", TensorPrimitives.Norm<double>(grad));
+                    context.Metrics.Log(step, metrics);
+                }
                 var partial = new Dictionary<string, double> { ["final_loss"] = loss, ["min_loss"] = min, ["initial_loss"] = initial };
                 return RunSummary.Diverged(partial, step + 1, $"loss {loss:G4} at step {step} (initial {initial:G4}; lr {c.LearningRate} too large?)");
             }

@@ -224,7 +224,7 @@ public sealed class ResultsStore
     private static void WriteSummary(string path, PlannedRun run, ulong seed, RunSummary s, DateTimeOffset started, DateTimeOffset finished)
     {
         using var stream = File.Create(path);
-        using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
         w.WriteStartObject();
         w.WriteString("id", run.Id);
         w.WriteString("kind", run.Kind);

@@ -95,13 +95,20 @@ public static class SpecParser
             string message = YamlMessagePrefix.Replace(e.Message, "");
             throw new SpecException(reader.Pos(e.Start), null, "YAML syntax error: " + message, e);
         }
+        catch (InvalidOperationException e)
+        {
+            // YamlDotNet reports some truncated documents (an unclosed [ or {) by running off the end of the stream.
+            throw new SpecException(reader.LastPosition, null, "YAML syntax error: the document ends inside an unclosed value (a missing ] or }?)", e);
+        }
     }
 
     private sealed class EventReader(string file, SourcePosition? fixedPosition)
     {
         private readonly Dictionary<string, SpecNode> _anchors = new(StringComparer.Ordinal);
 
-        public SourcePosition Pos(Mark m) => fixedPosition ?? new SourcePosition(file, (int)m.Line, (int)m.Column);
+        public SourcePosition LastPosition { get; private set; } = fixedPosition ?? new SourcePosition(file, 1, 1);
+
+        public SourcePosition Pos(Mark m) => LastPosition = fixedPosition ?? new SourcePosition(file, (int)m.Line, (int)m.Column);
 
         public SpecNode ReadNode(IParser parser, string path)
         {

@@ -91,36 +91,51 @@ public static class SweepRunner
             int worker = w;
             threads[w] = new Thread(() =>
             {
-                using var pool = new WorkerPool(options.ThreadsPerRun);
-                while (Volatile.Read(ref error) is null && !cancellation.IsCancellationRequested)
+                var pool = new WorkerPool(options.ThreadsPerRun);
+                try
                 {
-                    int i = Interlocked.Increment(ref next);
-                    if (i >= todo.Count) break;
-                    var run = todo[i];
-                    try
-                    {
-                        observer?.RunStarted(run, worker);
-                        var (summary, wasSkipped) = store.Execute(run, registry, pool,
-                            observer is null ? null : p => observer.RunProgress(run, worker, p), cancellation);
-                        if (wasSkipped) Interlocked.Increment(ref lateSkips);
-                        else if (summary.Status == RunStatus.Completed) Interlocked.Increment(ref completed);
-                        else if (summary.Status == RunStatus.Diverged) Interlocked.Increment(ref diverged);
-                        else Interlocked.Increment(ref failed);
-                        observer?.RunFinished(run, worker, summary, wasSkipped);
-                    }
-                    catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
-                    {
-                        cancelled = true;
-                    }
-                    catch (Exception e)
-                    {
-                        Interlocked.CompareExchange(ref error, e, null);
-                    }
+                    WorkerLoop(worker, pool);
+                }
+                finally
+                {
+                    // WorkerPool.Dispose of a one-thread pool (no helper threads) throws in SemaphoreSlim.Release(0);
+                    // such a pool holds no threads, so there is nothing to stop.
+                    if (pool.Threads > 1) pool.Dispose();
                 }
             })
             { Name = $"memlab-sweep-{w}", IsBackground = true };
             threads[w].Start();
         }
+
+        void WorkerLoop(int worker, WorkerPool pool)
+        {
+            while (Volatile.Read(ref error) is null && !cancellation.IsCancellationRequested)
+            {
+                int i = Interlocked.Increment(ref next);
+                if (i >= todo.Count) break;
+                var run = todo[i];
+                try
+                {
+                    observer?.RunStarted(run, worker);
+                    var (summary, wasSkipped) = store.Execute(run, registry, pool,
+                        observer is null ? null : p => observer.RunProgress(run, worker, p), cancellation);
+                    if (wasSkipped) Interlocked.Increment(ref lateSkips);
+                    else if (summary.Status == RunStatus.Completed) Interlocked.Increment(ref completed);
+                    else if (summary.Status == RunStatus.Diverged) Interlocked.Increment(ref diverged);
+                    else Interlocked.Increment(ref failed);
+                    observer?.RunFinished(run, worker, summary, wasSkipped);
+                }
+                catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+                {
+                    cancelled = true;
+                }
+                catch (Exception e)
+                {
+                    Interlocked.CompareExchange(ref error, e, null);
+                }
+            }
+        }
+
         foreach (var t in threads) t.Join();
         if (error != null) throw new IOException($"the sweep stopped: {error.Message}", error);
         cancelled |= completed + diverged + failed + lateSkips < todo.Count;
