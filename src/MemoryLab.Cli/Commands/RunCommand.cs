@@ -18,11 +18,10 @@ public static class RunCommand
         var command = new Command("run", "Run one experiment") { spec, overrides, outDir, threads };
         command.SetAction(parse => CommandSupport.Guard(ct =>
         {
-            var plan = SweepPlan.Load(parse.GetValue(spec)!, parse.GetValue(overrides) ?? Array.Empty<string>(), registry);
+            var plan = SweepPlan.Load(parse.GetValue(spec)!, parse.GetValue(overrides) ?? Array.Empty<string>(), registry, ignoreSelection: true);
             if (plan.Runs.Count != 1)
             {
-                var grid = plan.Spec.Peek(SweepPlan.GridKey)!;
-                throw new SpecException(grid.Position, SweepPlan.GridKey, $"this spec's grid makes {plan.Runs.Count} runs; run it with `memlab sweep`, or fix the axes with key=value");
+                throw new SpecException(plan.Spec.KeyPosition(SweepPlan.GridKey), SweepPlan.GridKey, $"this spec's grid makes {plan.Runs.Count} runs; run it with `memlab sweep`, or fix the axes with key=value");
             }
             int t = parse.GetValue(threads) ?? WorkerPool.DefaultThreadCount();
             if (t < 1) throw new SpecException(SourcePosition.CommandLine, null, $"--threads must be at least 1 (got {t})");

@@ -43,7 +43,9 @@ public static class SweepCommand
             {
                 int n = parse.GetValue(shards) ?? Math.Clamp(plan.Runs.Count, 1, 1000);
                 if (n < 1) throw new SpecException(SourcePosition.CommandLine, null, $"--shards must be at least 1 (got {n})");
-                var options = new ClusterJobOptions(plan.Name, n, w, t, CommandSupport.MemlabInvocation(), Path.GetFullPath(specPath), ovs,
+                // Slurm tasks share this machine's file system, so they start this very memlab; a pod starts the image's `memlab`.
+                var invocation = target == "slurm" ? CommandSupport.MemlabInvocation() : new[] { "memlab" };
+                var options = new ClusterJobOptions(plan.Name, n, w, t, invocation, Path.GetFullPath(specPath), ovs,
                     output, Directory.GetCurrentDirectory(), parse.GetValue(partition), parse.GetValue(time), parse.GetValue(image)!);
                 Console.Out.Write(target == "slurm"
                     ? ClusterJobs.SlurmArrayScript(options)

@@ -90,10 +90,15 @@ public sealed class SweepPlan
     public IReadOnlyList<string> Axes { get; }
 
     /// <summary>Reads <paramref name="specPath"/>, applies <paramref name="overrides"/>, expands and validates.</summary>
-    public static SweepPlan Load(string specPath, IReadOnlyList<string> overrides, ExperimentRegistry registry)
+    /// <param name="specPath">The spec file.</param>
+    /// <param name="overrides"><c>key=value</c> overrides (<see cref="SpecOverrides.Apply"/>).</param>
+    /// <param name="registry">The experiment kinds.</param>
+    /// <param name="ignoreSelection">Drop <c>select:</c> (for <c>memlab run</c>, which picks nothing).</param>
+    public static SweepPlan Load(string specPath, IReadOnlyList<string> overrides, ExperimentRegistry registry, bool ignoreSelection = false)
     {
         var root = SpecParser.ParseFile(specPath);
         SpecOverrides.Apply(root, overrides);
+        if (ignoreSelection) root.Remove(SelectKey);
         return FromSpec(root, Path.GetFileNameWithoutExtension(specPath), registry);
     }
 
