@@ -12,9 +12,15 @@ if [ "$(id -u)" -ne 0 ]; then echo "slurm-local.sh: must run as root" >&2; exit 
 node=$(hostname -s)
 conf=/etc/slurm/slurm.conf
 
+# Stops the daemons this script started, by the pids in their pid files.
 stop() {
-  for d in slurmd slurmctld munged; do
-    if pid=$(pgrep -x "$d"); then kill $pid 2>/dev/null || true; fi
+  for f in /run/slurm/slurmd.pid /run/slurm/slurmctld.pid /run/munge/munged.pid; do
+    if [ -s "$f" ]; then
+      pid=$(cat "$f")
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      rm -f "$f"
+    fi
   done
 }
 if [ "${1:-}" = "--stop" ]; then stop; exit 0; fi
@@ -36,7 +42,6 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 stop
-sleep 1
 
 # munge: a fresh key if none, owned by the munge user the package created.
 mkdir -p /etc/munge /var/log/munge /var/lib/munge /run/munge

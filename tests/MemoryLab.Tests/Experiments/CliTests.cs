@@ -115,8 +115,9 @@ public class CliTests(ITestOutputHelper output)
     public void SweepKilledAtRandomMomentsCompletesEveryRunExactlyOnce()
     {
         using var dir = new TempDirectory();
-        // 16 runs of ~0.1 s each: a kill usually lands inside some run.
-        string spec = dir.File("k.yaml", DemoSpecs.Sweep(rows: 2000, cols: 64, steps: 250, lrs: "[0.1, 0.2, 0.3, 0.4]", seeds: "[0, 1, 2, 3]"));
+        // 24 runs of ~0.1 s each. Each attempt is killed a random 0–150 ms after its first or second run starts,
+        // so kills land inside runs (and during folder moves) whatever the machine's speed.
+        string spec = dir.File("k.yaml", DemoSpecs.Sweep(rows: 2000, cols: 64, steps: 250, lrs: "[0.1, 0.2, 0.3, 0.4, 0.5, 0.6]", seeds: "[0, 1, 2, 3]"));
         var plan = SweepPlan.Load(spec, Array.Empty<string>(), ExperimentRegistry.CreateDefault());
         string outDir = Path.Combine(dir.Path, "out");
         var random = new Random(20240611);
@@ -124,13 +125,19 @@ public class CliTests(ITestOutputHelper output)
         var clock = Stopwatch.StartNew();
         for (int attempt = 0; attempt < 12 && kills < 6; attempt++)
         {
+            int startsWanted = random.Next(1, 3), starts = 0;
+            using var started = new SemaphoreSlim(0);
             using var p = Process.Start(Memlab.StartInfo(dir.Path, "sweep", spec, "--out", outDir, "--workers", "2"))!;
-            p.OutputDataReceived += (_, _) => { };
+            p.OutputDataReceived += (_, e) =>
+            {
+                if (e.Data?.StartsWith("start id=", StringComparison.Ordinal) == true && Interlocked.Increment(ref starts) == startsWanted) started.Release();
+            };
             p.ErrorDataReceived += (_, _) => { };
             p.BeginOutputReadLine();
             p.BeginErrorReadLine();
-            Thread.Sleep(random.Next(250, 1100));
+            while (!started.Wait(50) && !p.HasExited) { }
             if (p.HasExited) break; // it finished: nothing left to interrupt
+            Thread.Sleep(random.Next(0, 150));
             p.Kill(entireProcessTree: true); // SIGKILL: no cleanup runs
             p.WaitForExit();
             kills++;
