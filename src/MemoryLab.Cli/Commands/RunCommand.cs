@@ -8,14 +8,15 @@ namespace MemoryLab.Cli.Commands;
 /// experiment kind, stored like a sweep's run (<c>DIR/&lt;run id&gt;/</c>).</summary>
 public static class RunCommand
 {
-    /// <summary>The <c>run</c> command over the kinds of <paramref name="registry"/>.</summary>
-    public static Command Create(ExperimentRegistry registry)
+    /// <summary>The <c>run</c> command over the kinds of <paramref name="registry"/>; <paramref name="name"/> and
+    /// <paramref name="description"/> let the same command serve under another name (e.g. <c>train</c>).</summary>
+    public static Command Create(ExperimentRegistry registry, string name = "run", string description = "Run one experiment")
     {
         var spec = new Argument<string>("spec") { Description = "The experiment spec (YAML; kind: selects the experiment)" };
         var overrides = new Argument<string[]>("overrides") { Description = "key=value overrides (dotted keys; +key=value adds a key)", Arity = ArgumentArity.ZeroOrMore };
         var outDir = new Option<string>("--out") { Description = "Results folder (the run goes into OUT/<run id>)", DefaultValueFactory = _ => "runs" };
         var threads = new Option<int?>("--threads") { Description = "Threads for the run (default: MEMLAB_THREADS, else one per core)" };
-        var command = new Command("run", "Run one experiment") { spec, overrides, outDir, threads };
+        var command = new Command(name, description) { spec, overrides, outDir, threads };
         command.SetAction(parse => CommandSupport.Guard(ct =>
         {
             var plan = SweepPlan.Load(parse.GetValue(spec)!, parse.GetValue(overrides) ?? Array.Empty<string>(), registry, ignoreSelection: true);
