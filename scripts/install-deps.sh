@@ -6,8 +6,13 @@ set -euo pipefail
 # chromium only recommends fonts, and --no-install-recommends would leave it none to draw text with.
 need=(chromium fonts-dejavu-core)
 # (packages are added here as features that need them land)
+# Slurm + munge: a local one-node cluster for the sweep integration test (Experiments/SlurmIntegrationTests).
+need+=(slurmctld slurmd slurm-client munge)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
+
+# Start the local Slurm cluster (idempotent). Not fatal: without it the Slurm test is skipped with the reason.
+bash "$(dirname "$0")/slurm-local.sh" || echo "install-deps: the local Slurm cluster did not start; its test will be skipped"

@@ -1,4 +1,6 @@
-using System.Reflection;
+using System.CommandLine;
+using MemoryLab.Cli.Commands;
+using MemoryLab.Experiments;
 
 namespace MemoryLab.Cli;
 
@@ -6,12 +8,20 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
-        if (args is ["--version"])
+        var registry = ExperimentRegistry.CreateDefault();
+        var root = new RootCommand("memlab: train, measure and explain memory in recurrent networks")
         {
-            Console.WriteLine(typeof(Program).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0");
-            return 0;
+            RunCommand.Create(registry),
+            SweepCommand.Create(registry),
+            ResultsCommand.Create(),
+        };
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            // Bad command line: one line, exit code 2 (DESIGN.md, "What users touch").
+            Console.Error.WriteLine($"memlab: {parse.Errors[0].Message}");
+            return 2;
         }
-        Console.Error.WriteLine("memlab: no command given (try --version)");
-        return 2;
+        return parse.Invoke();
     }
 }

@@ -1,0 +1,44 @@
+using System.CommandLine;
+using MemoryLab.Experiments;
+using MemoryLab.Numerics;
+
+namespace MemoryLab.Cli.Commands;
+
+/// <summary><c>memlab run SPEC.yaml [key=value…] [--out DIR] [--threads N]</c>: one run of any registered
+/// experiment kind, stored like a sweep's run (<c>DIR/&lt;run id&gt;/</c>).</summary>
+public static class RunCommand
+{
+    /// <summary>The <c>run</c> command over the kinds of <paramref name="registry"/>; <paramref name="name"/> and
+    /// <paramref name="description"/> let the same command serve under another name (e.g. <c>train</c>).</summary>
+    public static Command Create(ExperimentRegistry registry, string name = "run", string description = "Run one experiment")
+    {
+        var spec = new Argument<string>("spec") { Description = "The experiment spec (YAML; kind: selects the experiment)" };
+        var overrides = new Argument<string[]>("overrides") { Description = "key=value overrides (dotted keys; +key=value adds a key)", Arity = ArgumentArity.ZeroOrMore };
+        var outDir = new Option<string>("--out") { Description = "Results folder (the run goes into OUT/<run id>)", DefaultValueFactory = _ => "runs" };
+        var threads = new Option<int?>("--threads") { Description = "Threads for the run (default: MEMLAB_THREADS, else one per core)" };
+        var command = new Command(name, description) { spec, overrides, outDir, threads };
+        command.SetAction(parse => CommandSupport.Guard(ct =>
+        {
+            var plan = SweepPlan.Load(parse.GetValue(spec)!, parse.GetValue(overrides) ?? Array.Empty<string>(), registry, ignoreSelection: true);
+            if (plan.Runs.Count != 1)
+            {
+                throw new SpecException(plan.Spec.KeyPosition(SweepPlan.GridKey), SweepPlan.GridKey, $"this spec's grid makes {plan.Runs.Count} runs; run it with `memlab sweep`, or fix the axes with key=value");
+            }
+            int t = parse.GetValue(threads) ?? WorkerPool.DefaultThreadCount();
+            if (t < 1) throw new SpecException(SourcePosition.CommandLine, null, $"--threads must be at least 1 (got {t})");
+            string output = Path.GetFullPath(parse.GetValue(outDir)!);
+            var store = new ResultsStore(output);
+            bool live = CommandSupport.Interactive;
+            var view = new SweepProgressView(live, 1);
+            var result = view.Show(() => SweepRunner.Run(plan.Runs, store, registry, new SweepOptions { Workers = 1, ThreadsPerRun = t }, view, ct));
+            if (result.Cancelled)
+            {
+                view.Finish(result, output);
+                return CommandSupport.ExitInterrupted;
+            }
+            Console.Out.WriteLine($"run id={plan.Runs[0].Id} dir={CommandSupport.Word(store.RunDirectory(plan.Runs[0].Id))}");
+            return view.Failed > 0 ? CommandSupport.ExitRunsFailed : CommandSupport.ExitOk;
+        }));
+        return command;
+    }
+}

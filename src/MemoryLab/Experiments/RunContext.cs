@@ -1,0 +1,72 @@
+using System.Numerics;
+using MemoryLab.Numerics;
+using MemoryLab.Reporting;
+
+namespace MemoryLab.Experiments;
+
+/// <summary>
+/// Everything a running experiment gets from the runner: its id and (temporary) directory, its seed, where to
+/// stream metrics, the worker pool to compute on, a cancellation token and a progress callback. The same
+/// object serves <c>memlab run</c>, each run of <c>memlab sweep</c>, and tests.
+/// </summary>
+public sealed class RunContext
+{
+    private readonly Action<RunProgress>? _progress;
+
+    /// <summary>A context for run <paramref name="runId"/> writing into <paramref name="runDirectory"/>.</summary>
+    /// <param name="runId">The run's stable id (<see cref="ResultsStore.ComputeRunId"/>).</param>
+    /// <param name="runDirectory">Existing directory for the run's files (the runner moves it into place when the run ends).</param>
+    /// <param name="seed">The spec's <c>seed</c>: every random stream of the run derives from it.</param>
+    /// <param name="metrics">Where per-step scalars go.</param>
+    /// <param name="pool">Threads for the run's parallel kernels. A sweep gives each of its workers its own
+    /// single-thread pool by default, so concurrent runs never contend for threads.</param>
+    /// <param name="cancellation">Set when the user interrupts; long loops should check it.</param>
+    /// <param name="progress">Called by <see cref="ReportProgress"/>; must be cheap and thread-safe.</param>
+    public RunContext(string runId, string runDirectory, ulong seed, IMetricSink metrics, WorkerPool pool,
+        CancellationToken cancellation = default, Action<RunProgress>? progress = null)
+    {
+        RunId = runId;
+        RunDirectory = runDirectory;
+        Seed = seed;
+        Metrics = metrics;
+        Pool = pool;
+        Cancellation = cancellation;
+        _progress = progress;
+    }
+
+    /// <summary>The run's stable id.</summary>
+    public string RunId { get; }
+
+    /// <summary>Directory for the run's own files (checkpoints, extra outputs).</summary>
+    public string RunDirectory { get; }
+
+    /// <summary>The run's seed.</summary>
+    public ulong Seed { get; }
+
+    /// <summary>The metric sink (CSV + JSON lines + TensorBoard under a sweep).</summary>
+    public IMetricSink Metrics { get; }
+
+    /// <summary>The worker pool for this run's parallel work.</summary>
+    public WorkerPool Pool { get; }
+
+    /// <summary>Cancellation requested by the user.</summary>
+    public CancellationToken Cancellation { get; }
+
+    /// <summary>Path of the run's checkpoint (<c>checkpoint.safetensors</c> in <see cref="RunDirectory"/>).</summary>
+    public string CheckpointPath => Path.Combine(RunDirectory, ResultsStore.CheckpointFileName);
+
+    /// <summary>A random stream of this run's seed for <paramref name="purpose"/> (SCIENCE.md determinism rule).</summary>
+    public CounterRng Rng(RandomPurpose purpose, ulong substream = 0) => new(Seed, purpose, substream);
+
+    /// <summary>Reports progress (step of total, current loss) to whoever watches the run.</summary>
+    public void ReportProgress(long step, long total, double loss) => _progress?.Invoke(new RunProgress(step, total, loss));
+
+    /// <summary>Writes θ with its layout as <see cref="CheckpointPath"/> (safetensors).</summary>
+    public void SaveCheckpoint<T>(ParameterLayout layout, ReadOnlySpan<T> theta, IReadOnlyDictionary<string, string>? metadata = null)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var meta = new Dictionary<string, string> { ["memlab.run_id"] = RunId, ["memlab.seed"] = Seed.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        if (metadata != null) foreach (var (k, v) in metadata) meta[k] = v;
+        SafeTensors.Save(CheckpointPath, layout, theta, meta);
+    }
+}

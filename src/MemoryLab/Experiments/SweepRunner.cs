@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using MemoryLab.Numerics;
+
+namespace MemoryLab.Experiments;
+
+/// <summary>Receives a sweep's events (from worker threads: implementations must be thread-safe and cheap).</summary>
+public interface ISweepObserver
+{
+    /// <summary>The sweep starts: <paramref name="total"/> runs in this shard, of which <paramref name="alreadyDone"/> are finished.</summary>
+    void SweepStarted(int total, int alreadyDone);
+
+    /// <summary>Worker <paramref name="worker"/> starts <paramref name="run"/>.</summary>
+    void RunStarted(PlannedRun run, int worker);
+
+    /// <summary>A running run reports progress (may be called every step).</summary>
+    void RunProgress(PlannedRun run, int worker, RunProgress progress);
+
+    /// <summary>A run ended (or was found finished, <paramref name="skipped"/>).</summary>
+    void RunFinished(PlannedRun run, int worker, RunSummary summary, bool skipped);
+}
+
+/// <summary>How a sweep runs on this machine.</summary>
+public sealed record SweepOptions
+{
+    /// <summary>Runs executed at once, each on its own worker thread.</summary>
+    public int Workers { get; init; } = 1;
+
+    /// <summary>Threads of each run's <see cref="WorkerPool"/>. The default 1 gives every worker a private
+    /// single-thread pool: N runs in parallel use N cores without contending. Raise it for a few large runs.</summary>
+    public int ThreadsPerRun { get; init; } = 1;
+
+    /// <summary>Run again those runs whose stored status is <see cref="RunStatus.Failed"/>.</summary>
+    public bool RetryFailed { get; init; }
+}
+
+/// <summary>Counts of how a sweep's runs ended.</summary>
+/// <param name="Completed">Runs that completed in this invocation.</param>
+/// <param name="Diverged">Runs that diverged in this invocation.</param>
+/// <param name="Failed">Runs that failed in this invocation.</param>
+/// <param name="Skipped">Runs found already finished.</param>
+/// <param name="WallTime">Wall time of the whole sweep.</param>
+/// <param name="Cancelled">Whether the sweep was interrupted (some runs did not start or were abandoned).</param>
+public sealed record SweepResult(int Completed, int Diverged, int Failed, int Skipped, TimeSpan WallTime, bool Cancelled);
+
+/// <summary>
+/// Runs a list of planned runs into a <see cref="ResultsStore"/> on N worker threads. Stale temporary folders
+/// are removed first; finished runs are skipped; the rest are taken in order by whichever worker is free.
+/// Each worker owns one <see cref="WorkerPool"/> of <see cref="SweepOptions.ThreadsPerRun"/> threads for all its
+/// runs. Results do not depend on the worker count: each run's numbers depend only on its spec and seed.
+/// </summary>
+public static class SweepRunner
+{
+    /// <summary>Runs <paramref name="runs"/>; returns the counts. Throws the first infrastructure error (I/O) a worker hit.</summary>
+    public static SweepResult Run(IReadOnlyList<PlannedRun> runs, ResultsStore store, ExperimentRegistry registry,
+        SweepOptions options, ISweepObserver? observer = null, CancellationToken cancellation = default)
+    {
+        if (options.Workers < 1) throw new ArgumentOutOfRangeException(nameof(options), options.Workers, "a sweep needs at least one worker");
+        if (options.ThreadsPerRun < 1) throw new ArgumentOutOfRangeException(nameof(options), options.ThreadsPerRun, "a run needs at least one thread");
+        var clock = Stopwatch.StartNew();
+        store.CleanStaleTemporaries();
+
+        var todo = new List<PlannedRun>();
+        int skipped = 0;
+        var done = new List<(PlannedRun, RunSummary)>();
+        foreach (var run in runs)
+        {
+            if (store.IsFinished(run.Id))
+            {
+                var summary = ResultsStore.ReadSummary(store.RunDirectory(run.Id));
+                if (options.RetryFailed && summary.Status == RunStatus.Failed)
+                {
+                    store.Discard(run.Id);
+                    todo.Add(run);
+                    continue;
+                }
+                skipped++;
+                done.Add((run, summary));
+            }
+            else todo.Add(run);
+        }
+        observer?.SweepStarted(runs.Count, skipped);
+        foreach (var (run, summary) in done) observer?.RunFinished(run, -1, summary, skipped: true);
+
+        int next = -1, completed = 0, diverged = 0, failed = 0, lateSkips = 0;
+        Exception? error = null;
+        bool cancelled = false;
+        int workerCount = Math.Min(options.Workers, Math.Max(1, todo.Count));
+        var threads = new Thread[workerCount];
+        for (int w = 0; w < workerCount; w++)
+        {
+            int worker = w;
+            threads[w] = new Thread(() =>
+            {
+                var pool = new WorkerPool(options.ThreadsPerRun);
+                try
+                {
+                    WorkerLoop(worker, pool);
+                }
+                finally
+                {
+                    // WorkerPool.Dispose of a one-thread pool (no helper threads) throws in SemaphoreSlim.Release(0);
+                    // such a pool holds no threads, so there is nothing to stop.
+                    if (pool.Threads > 1) pool.Dispose();
+                }
+            })
+            { Name = $"memlab-sweep-{w}", IsBackground = true };
+            threads[w].Start();
+        }
+
+        void WorkerLoop(int worker, WorkerPool pool)
+        {
+            while (Volatile.Read(ref error) is null && !cancellation.IsCancellationRequested)
+            {
+                int i = Interlocked.Increment(ref next);
+                if (i >= todo.Count) break;
+                var run = todo[i];
+                try
+                {
+                    observer?.RunStarted(run, worker);
+                    var (summary, wasSkipped) = store.Execute(run, registry, pool,
+                        observer is null ? null : p => observer.RunProgress(run, worker, p), cancellation);
+                    if (wasSkipped) Interlocked.Increment(ref lateSkips);
+                    else if (summary.Status == RunStatus.Completed) Interlocked.Increment(ref completed);
+                    else if (summary.Status == RunStatus.Diverged) Interlocked.Increment(ref diverged);
+                    else Interlocked.Increment(ref failed);
+                    observer?.RunFinished(run, worker, summary, wasSkipped);
+                }
+                catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+                {
+                    cancelled = true;
+                }
+                catch (Exception e)
+                {
+                    Interlocked.CompareExchange(ref error, e, null);
+                }
+            }
+        }
+
+        foreach (var t in threads) t.Join();
+        if (error != null) throw new IOException($"the sweep stopped: {error.Message}", error);
+        cancelled |= completed + diverged + failed + lateSkips < todo.Count;
+        return new SweepResult(completed, diverged, failed, skipped + lateSkips, clock.Elapsed, cancelled);
+    }
+}

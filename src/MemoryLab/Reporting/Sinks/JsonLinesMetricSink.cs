@@ -1,0 +1,41 @@
+using System.Text;
+
+namespace MemoryLab.Reporting;
+
+/// <summary>
+/// Metrics as JSON lines: one object per <see cref="Log"/> call,
+/// <c>{"step": 10, "wall_time": 1718000000.123, "loss": 0.25}</c>. <c>wall_time</c> is Unix seconds. Non-finite
+/// values are written as the strings <c>"NaN"</c>, <c>"Infinity"</c>, <c>"-Infinity"</c> so every line is strict JSON.
+/// </summary>
+public sealed class JsonLinesMetricSink : IMetricSink
+{
+    private readonly StreamWriter _writer;
+    private readonly StringBuilder _line = new();
+
+    /// <summary>Creates (or truncates) the file at <paramref name="path"/>.</summary>
+    public JsonLinesMetricSink(string path) => _writer = new StreamWriter(path, append: false, new UTF8Encoding(false));
+
+    /// <inheritdoc/>
+    public void Log(long step, ReadOnlySpan<MetricValue> values)
+    {
+        _line.Clear();
+        _line.Append("{\"step\":").Append(step).Append(",\"wall_time\":")
+             .Append(MetricFormat.Number(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0));
+        foreach (var v in values)
+        {
+            _line.Append(',');
+            MetricFormat.AppendJsonString(_line, v.Name);
+            _line.Append(':');
+            if (double.IsFinite(v.Value)) _line.Append(MetricFormat.Number(v.Value));
+            else _line.Append('"').Append(MetricFormat.Number(v.Value)).Append('"');
+        }
+        _line.Append("}\n");
+        _writer.Write(_line);
+    }
+
+    /// <inheritdoc/>
+    public void Flush() => _writer.Flush();
+
+    /// <inheritdoc/>
+    public void Dispose() => _writer.Dispose();
+}
