@@ -1,7 +1,6 @@
 using System.Numerics.Tensors;
 using MathNet.Numerics.LinearAlgebra;
 using MemoryLab.Numerics;
-using MemoryLab.Reporting;
 
 namespace MemoryLab.Experiments;
 

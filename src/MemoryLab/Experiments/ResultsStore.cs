@@ -5,7 +5,6 @@ using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using MemoryLab.Numerics;
-using MemoryLab.Reporting;
 
 namespace MemoryLab.Experiments;
 

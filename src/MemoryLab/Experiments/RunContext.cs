@@ -1,6 +1,5 @@
 using System.Numerics;
 using MemoryLab.Numerics;
-using MemoryLab.Reporting;
 
 namespace MemoryLab.Experiments;
 

@@ -1,3 +1,4 @@
+using MemoryLab.Experiments;
 using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;

@@ -5,7 +5,7 @@ using MemoryLab.Numerics;
 namespace MemoryLab.Training;
 
 /// <summary>How a training run ended.</summary>
-public enum RunStatus
+public enum TrainingStatus
 {
     /// <summary>All steps ran.</summary>
     Completed,
@@ -37,7 +37,7 @@ public interface ITrainingObserver
 /// <param name="InitialLoss">Loss at the first step of this call.</param>
 /// <param name="WallSeconds">Wall time.</param>
 /// <param name="DivergedAtStep">The step whose loss was non-finite, if any.</param>
-public sealed record TrainingResult(RunStatus Status, long StepsRun, double FinalLoss, double InitialLoss, double WallSeconds, long? DivergedAtStep);
+public sealed record TrainingResult(TrainingStatus Status, long StepsRun, double FinalLoss, double InitialLoss, double WallSeconds, long? DivergedAtStep);
 
 /// <summary>Settings of a <see cref="Trainer{T}"/>.</summary>
 public sealed record TrainerOptions
@@ -52,7 +52,7 @@ public sealed record TrainerOptions
 
 /// <summary>
 /// The training loop: for each step, draw the batch, evaluate (loss, ∇loss), step the optimiser at the
-/// schedule's rate. A non-finite loss or gradient stops the run with status <see cref="RunStatus.Diverged"/>
+/// schedule's rate. A non-finite loss or gradient stops the run with status <see cref="TrainingStatus.Diverged"/>
 /// (recorded, not thrown). The loop allocates nothing per step.
 /// </summary>
 public static class Trainer
@@ -72,7 +72,7 @@ public static class Trainer
         for (; step < options.Steps; step++)
         {
             if (cancel.IsCancellationRequested)
-                return new TrainingResult(RunStatus.Cancelled, step - startStep, Mean(window, filled), initial, clock.Elapsed.TotalSeconds, null);
+                return new TrainingResult(TrainingStatus.Cancelled, step - startStep, Mean(window, filled), initial, clock.Elapsed.TotalSeconds, null);
             objective.NextBatch(step);
             double loss = double.CreateTruncating(objective.Evaluate(theta, gradient));
             if (step == startStep) initial = loss;
@@ -83,9 +83,9 @@ public static class Trainer
             if (observer != null && (!finite || step % options.LogEvery == 0 || step == options.Steps - 1))
                 observer.OnStep(new StepRecord(step, loss, lr, finite ? optimizer.LastGradientNorm : double.NaN, clock.Elapsed.TotalSeconds));
             if (!finite)
-                return new TrainingResult(RunStatus.Diverged, step - startStep, double.NaN, initial, clock.Elapsed.TotalSeconds, step);
+                return new TrainingResult(TrainingStatus.Diverged, step - startStep, double.NaN, initial, clock.Elapsed.TotalSeconds, step);
         }
-        return new TrainingResult(RunStatus.Completed, step - startStep, Mean(window, filled), initial, clock.Elapsed.TotalSeconds, null);
+        return new TrainingResult(TrainingStatus.Completed, step - startStep, Mean(window, filled), initial, clock.Elapsed.TotalSeconds, null);
     }
 
     private static double Mean(double[] window, int filled)

@@ -1,6 +1,5 @@
 using MemoryLab.Experiments;
 using MemoryLab.Numerics;
-using MemoryLab.Reporting;
 
 namespace MemoryLab.Tests.Experiments;
 

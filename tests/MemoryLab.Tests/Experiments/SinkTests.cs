@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using System.Text.Json;
-using MemoryLab.Reporting;
+using MemoryLab.Experiments;
 
 namespace MemoryLab.Tests.Experiments;
 

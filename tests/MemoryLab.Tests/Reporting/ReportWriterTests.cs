@@ -1,3 +1,4 @@
+using MemoryLab.Experiments;
 using System.Text.Json;
 using System.Xml.Linq;
 using MemoryLab.Reporting;

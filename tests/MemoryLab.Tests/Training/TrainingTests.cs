@@ -96,7 +96,7 @@ public class TrainingTests
     public void Lru_student_cuts_the_teacher_loss_tenfold()
     {
         TrainLru(2, 400, out var result);
-        Assert.Equal(RunStatus.Completed, result.Status);
+        Assert.Equal(TrainingStatus.Completed, result.Status);
         Assert.True(result.FinalLoss * 10 < result.InitialLoss, $"initial {result.InitialLoss}, final {result.FinalLoss}");
     }
 
@@ -110,7 +110,7 @@ public class TrainingTests
         var objective = new SupervisedObjective<double>(model, teacher, MeanSquaredError<double>.AllSteps(), 4, pool);
         // A huge learning rate pushes |λ| far above 1, and the state overflows.
         var result = Trainer.Run(objective, model.Theta, new Sgd<double>(model.Layout), new ConstantSchedule(1e3), new TrainerOptions { Steps = 100 });
-        Assert.Equal(RunStatus.Diverged, result.Status);
+        Assert.Equal(TrainingStatus.Diverged, result.Status);
         Assert.NotNull(result.DivergedAtStep);
     }
 }

@@ -1,4 +1,4 @@
-namespace MemoryLab.Reporting;
+namespace MemoryLab.Experiments;
 
 /// <summary>One named scalar metric (e.g. <c>loss</c>, <c>lr</c>, <c>grad_norm</c>).</summary>
 /// <param name="Name">Metric name; <c>/</c> groups them in TensorBoard (<c>train/loss</c>).</param>

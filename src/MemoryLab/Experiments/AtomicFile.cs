@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace MemoryLab.Reporting;
+namespace MemoryLab.Experiments;
 
 /// <summary>
 /// Writes files so a reader never sees a half-written one: the content goes to a temporary file in the same

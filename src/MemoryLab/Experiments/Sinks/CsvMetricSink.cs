@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace MemoryLab.Reporting;
+namespace MemoryLab.Experiments;
 
 /// <summary>
 /// Metrics as CSV: a <c>step</c> column, then one column per metric in the order they first appear; one row per

@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Numerics;
 using System.Text;
 
-namespace MemoryLab.Reporting;
+namespace MemoryLab.Experiments;
 
 /// <summary>CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) over bytes, with the hardware instruction behind
 /// <see cref="BitOperations.Crc32C(uint, ulong)"/>; and TFRecord's masked form. Check value: crc32c("123456789") = 0xE3069283.</summary>

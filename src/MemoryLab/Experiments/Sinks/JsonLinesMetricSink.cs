@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace MemoryLab.Reporting;
+namespace MemoryLab.Experiments;
 
 /// <summary>
 /// Metrics as JSON lines: one object per <see cref="Log"/> call,
