@@ -1,0 +1,133 @@
+using System.Numerics;
+using System.Numerics.Tensors;
+using MemoryLab.Numerics;
+
+namespace MemoryLab.Models;
+
+/// <summary>
+/// One kernel for the two single-gate recurrences, with h₋₁ = 0 and output y_t = h_t:
+/// <code>
+///   a_t = W h_{t−1} + U x_t + b,   s_t = σ(a_t),
+///   h_t = h_{t−1} + dt·s_t   (residual: <see cref="ContinuousTimeRecurrence{T}"/>)
+///   h_t = s_t                (plain:    <see cref="ElmanRecurrence{T}"/>)
+/// </code>
+/// Backward (reverse time, g_t = ∂loss/∂h_t in total): <c>g_t = ∂loss/∂y_t + c_t</c>,
+/// <c>δ_t = dt·g_t ⊙ σ'(a_t)</c>, carry <c>c_{t−1} = [residual] g_t + Wᵀ δ_t</c>;
+/// then ∂W = Σ_t δ_t h_{t−1}ᵀ, ∂U = Σ_t δ_t x_tᵀ, ∂b = Σ_t δ_t, ∂x_t = Uᵀ δ_t.
+/// </summary>
+/// <remarks>Parameters (PyTorch names): <c>weight_ih</c> U [hidden, in] (group <c>input</c>),
+/// <c>weight_hh</c> W [hidden, hidden] (group <c>recurrent</c>), <c>bias</c> b [hidden] (group <c>bias</c>).
+/// One bias, as in the formula (PyTorch's pair b_ih + b_hh is redundant).</remarks>
+public abstract class SimpleRecurrence<T> : ChunkedRecurrence<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly bool _residual;
+    private readonly T _dt;
+    private ParameterView _wih = null!, _whh = null!, _bias = null!;
+    private T[] _s = [], _h = [], _delta = [], _carry = [];
+
+    /// <summary>Sizes, σ, and the form: <paramref name="residual"/> adds h_{t−1}, <paramref name="dt"/> scales σ.</summary>
+    private protected SimpleRecurrence(int inputSize, int hiddenSize, Activation activation, bool residual, double dt, int chunkSize)
+        : base(inputSize, hiddenSize, chunkSize)
+    {
+        if (!Enum.IsDefined(activation)) throw new ArgumentOutOfRangeException(nameof(activation), activation, "unknown activation");
+        if (!(dt > 0) || !double.IsFinite(dt)) throw new ArgumentOutOfRangeException(nameof(dt), dt, "the step dt must be positive and finite");
+        Activation = activation;
+        _residual = residual;
+        _dt = T.CreateTruncating(dt);
+    }
+
+    /// <summary>The pointwise nonlinearity σ.</summary>
+    public Activation Activation { get; }
+
+    /// <summary>Input weights U, <c>[hidden, in]</c>.</summary>
+    public ParameterView InputWeights => _wih;
+    /// <summary>Recurrent weights W, <c>[hidden, hidden]</c> (as stored in θ; see <see cref="RecurrentMatrix"/>).</summary>
+    public ParameterView RecurrentWeights => _whh;
+    /// <summary>Bias b, <c>[hidden]</c>.</summary>
+    public ParameterView Bias => _bias;
+
+    /// <inheritdoc />
+    protected override void DeclareParameters(ParameterLayout layout, string prefix)
+    {
+        _wih = layout.Add(ParameterLayout.Join(prefix, "weight_ih"), "input", HiddenSize, InputSize);
+        _whh = layout.Add(ParameterLayout.Join(prefix, "weight_hh"), "recurrent", HiddenSize, HiddenSize);
+        _bias = layout.Add(ParameterLayout.Join(prefix, "bias"), "bias", HiddenSize);
+    }
+
+    /// <inheritdoc />
+    protected override void AllocateBuffers(int batch, int time)
+    {
+        int n = checked(batch * time * HiddenSize);
+        _s = new T[n];
+        _h = _residual ? new T[n] : _s; // a plain recurrence's state is its activation
+        _delta = new T[n];
+        _carry = new T[ChunkCount * ChunkSize * HiddenSize];
+    }
+
+    /// <summary>The matrix W the recurrence multiplies by (θ's view, or an effective matrix built from it).</summary>
+    protected virtual ReadOnlySpan<T> RecurrentMatrix(T[] theta) => _whh.Of(theta);
+
+    /// <inheritdoc />
+    protected override void ForwardChunk(int chunk, int b0, int rows)
+    {
+        int H = HiddenSize, D = InputSize, steps = Time, ld = steps * H, n = rows * steps;
+        var s = _s.AsSpan(b0 * ld, rows * ld);
+        var h = _h.AsSpan(b0 * ld, rows * ld);
+        var x = Input.Data.AsSpan(b0 * steps * D, n * D);
+        var w = RecurrentMatrix(Theta);
+        // Input projections of every step at once: a = x Uᵀ + b.
+        Gemm.Multiply(Transpose.No, Transpose.Yes, n, H, D, T.One, x, D, _wih.Of(Theta), D, T.Zero, s, H);
+        Elementwise.AddBiasToRows(s, n, H, _bias.Of(Theta));
+        for (int t = 0; t < steps; t++)
+        {
+            if (t > 0) Gemm.Multiply(Transpose.No, Transpose.Yes, rows, H, H, T.One, h[((t - 1) * H)..], ld, w, H, T.One, s[(t * H)..], ld);
+            for (int i = 0; i < rows; i++)
+            {
+                var st = s.Slice(i * ld + t * H, H);
+                Elementwise.Apply(Activation, st);
+                if (!_residual) continue;
+                var ht = h.Slice(i * ld + t * H, H);
+                if (t == 0) TensorPrimitives.Multiply(st, _dt, ht);
+                else TensorPrimitives.MultiplyAdd(st, _dt, h.Slice(i * ld + (t - 1) * H, H), ht);
+            }
+        }
+        h.CopyTo(Output.Data.AsSpan(b0 * ld, rows * ld));
+    }
+
+    /// <inheritdoc />
+    protected override void BackwardChunk(int chunk, int b0, int rows, Span<T> partial)
+    {
+        int H = HiddenSize, D = InputSize, steps = Time, ld = steps * H, n = rows * steps;
+        var s = _s.AsSpan(b0 * ld, rows * ld);
+        var h = _h.AsSpan(b0 * ld, rows * ld);
+        var delta = _delta.AsSpan(b0 * ld, rows * ld);
+        var dy = OutputGradient.Data.AsSpan(b0 * ld, rows * ld);
+        var carry = _carry.AsSpan(chunk * ChunkSize * H, rows * H);
+        var w = RecurrentMatrix(Theta);
+        bool scaled = _dt != T.One;
+        for (int t = steps - 1; t >= 0; t--)
+        {
+            for (int i = 0; i < rows; i++)
+            {
+                var g = delta.Slice(i * ld + t * H, H);   // g_t, turned into δ_t in place
+                var c = carry.Slice(i * H, H);
+                if (t == steps - 1) dy.Slice(i * ld + t * H, H).CopyTo(g);
+                else TensorPrimitives.Add(dy.Slice(i * ld + t * H, H), c, g);
+                if (_residual) g.CopyTo(c);
+                Elementwise.MultiplyByDerivative(Activation, s.Slice(i * ld + t * H, H), g);
+                if (scaled) TensorPrimitives.Multiply(g, _dt, g);
+            }
+            // c_{t−1} = [residual] g_t + δ_t W (rows of δ times W = (Wᵀδ)ᵀ).
+            if (t > 0) Gemm.Multiply(Transpose.No, Transpose.No, rows, H, H, T.One, delta[(t * H)..], ld, w, H, _residual ? T.One : T.Zero, carry, H);
+        }
+        var dW = Slice(partial, _whh);
+        if (steps > 1)
+            for (int i = 0; i < rows; i++)
+                Gemm.Multiply(Transpose.Yes, Transpose.No, H, H, steps - 1, T.One, delta.Slice(i * ld + H), H, h.Slice(i * ld), H, T.One, dW, H);
+        var x = Input.Data.AsSpan(b0 * steps * D, n * D);
+        Gemm.Multiply(Transpose.Yes, Transpose.No, H, D, n, T.One, delta, H, x, D, T.One, Slice(partial, _wih), D);
+        Elementwise.AddColumnSums(Slice(partial, _bias), delta, n, H);
+        if (InputGradient is { } dx)
+            Gemm.Multiply(Transpose.No, Transpose.No, n, D, H, T.One, delta, H, _wih.Of(Theta), D, T.Zero, dx.Data.AsSpan(b0 * steps * D, n * D), D);
+    }
+}
