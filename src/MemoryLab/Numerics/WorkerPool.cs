@@ -121,7 +121,7 @@ public sealed class WorkerPool : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        _start.Release(_threads.Length);
+        if (_threads.Length > 0) _start.Release(_threads.Length); // a one-thread pool has no workers to wake
     }
 
     /// <summary>Splits <paramref name="count"/> items into chunks of at most <paramref name="chunkSize"/>: a partition that depends on the shape alone.</summary>
