@@ -169,12 +169,7 @@ public abstract class ChunkedRecurrence<T> : ISequenceLayer<T>, IChunkBody where
     /// <summary>The slice of a chunk-partial gradient that belongs to <paramref name="view"/>.</summary>
     protected Span<T> Slice(Span<T> partial, ParameterView view) => partial.Slice(view.Offset - ParameterOffset, view.Length);
 
-    private void CheckShape(SequenceTensor<T> tensor, int features, string name)
-    {
-        ArgumentNullException.ThrowIfNull(tensor, name);
-        if (!tensor.HasShape(Batch, Time, features))
-            throw new ArgumentException($"{GetType().Name}: {name} is {tensor} but the layer was prepared for [{Batch}, {Time}, {features}]", name);
-    }
+    private void CheckShape(SequenceTensor<T> tensor, int features, string name) => Partition.CheckShape(tensor, Batch, Time, features, name, this);
 
     private void CheckTheta(T[] theta)
     {
