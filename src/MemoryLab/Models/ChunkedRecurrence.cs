@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Numerics.Tensors;
 using MemoryLab.Numerics;
 
 namespace MemoryLab.Models;
@@ -21,18 +22,20 @@ public abstract class ChunkedRecurrence<T> : ISequenceLayer<T>, IChunkBody where
     /// efficient while a batch of 128 still gives 8 parallel chunks.</summary>
     public const int DefaultChunkSize = 16;
 
-    private T[] _partials = [];
+    private T[] _partials = [], _inputWeightsT = [], _inputGradientsT = [];
     private bool _backward;
     private WorkerPool? _pool;
 
-    /// <summary>Sets the sizes; <paramref name="chunkSize"/> is the fixed number of sequences per parallel chunk.</summary>
-    protected ChunkedRecurrence(int inputSize, int hiddenSize, int chunkSize)
+    /// <summary>Sets the sizes: <paramref name="gates"/> blocks of <paramref name="hiddenSize"/> pre-activations per
+    /// step (1 for Elman, 3 for GRU, 4 for LSTM); <paramref name="chunkSize"/> is the fixed number of sequences per parallel chunk.</summary>
+    protected ChunkedRecurrence(int inputSize, int hiddenSize, int gates, int chunkSize)
     {
         if (inputSize <= 0) throw new ArgumentOutOfRangeException(nameof(inputSize), inputSize, "input size must be positive");
         if (hiddenSize <= 0) throw new ArgumentOutOfRangeException(nameof(hiddenSize), hiddenSize, "hidden size must be positive");
         if (chunkSize <= 0) throw new ArgumentOutOfRangeException(nameof(chunkSize), chunkSize, "chunk size must be positive");
         InputSize = inputSize;
         HiddenSize = hiddenSize;
+        GateWidth = checked(gates * hiddenSize);
         ChunkSize = chunkSize;
     }
 
@@ -47,6 +50,12 @@ public abstract class ChunkedRecurrence<T> : ISequenceLayer<T>, IChunkBody where
 
     /// <summary>Sequences per parallel chunk (fixed, so results do not depend on the thread count).</summary>
     public int ChunkSize { get; }
+
+    /// <summary>Pre-activations per step: gates × hidden (the rows of the input weights).</summary>
+    protected int GateWidth { get; }
+
+    /// <summary>The input weights <c>[GateWidth, InputSize]</c> (U, or W_ih).</summary>
+    protected abstract ParameterView InputWeightView { get; }
 
     /// <summary>Prepared batch size.</summary>
     protected int Batch { get; private set; }
@@ -96,6 +105,8 @@ public abstract class ChunkedRecurrence<T> : ISequenceLayer<T>, IChunkBody where
         _pool = pool;
         ChunkCount = WorkerPool.ChunkCount(batch, ChunkSize);
         _partials = new T[checked(ChunkCount * ParameterCount)];
+        _inputWeightsT = NarrowInput ? new T[GateWidth * InputSize] : [];
+        _inputGradientsT = NarrowInput ? new T[ChunkCount * GateWidth * InputSize] : [];
         AllocateBuffers(batch, time);
     }
 
@@ -112,6 +123,7 @@ public abstract class ChunkedRecurrence<T> : ISequenceLayer<T>, IChunkBody where
         Theta = theta;
         Input = input;
         Output = output;
+        if (NarrowInput) TransposeInto(InputWeightView.Of(theta), GateWidth, InputSize, _inputWeightsT);
         BeginForward();
         _backward = false;
         pool.Run(this, ChunkCount);
@@ -154,7 +166,9 @@ public abstract class ChunkedRecurrence<T> : ISequenceLayer<T>, IChunkBody where
         {
             var partial = _partials.AsSpan(chunk * ParameterCount, ParameterCount);
             partial.Clear();
+            if (NarrowInput) InputGradientT(chunk).Clear();
             BackwardChunk(chunk, b0, rows, partial);
+            if (NarrowInput) AddTransposed(InputGradientT(chunk), GateWidth, InputSize, Slice(partial, InputWeightView));
         }
         else ForwardChunk(chunk, b0, rows);
     }
@@ -168,6 +182,59 @@ public abstract class ChunkedRecurrence<T> : ISequenceLayer<T>, IChunkBody where
 
     /// <summary>The slice of a chunk-partial gradient that belongs to <paramref name="view"/>.</summary>
     protected Span<T> Slice(Span<T> partial, ParameterView view) => partial.Slice(view.Offset - ParameterOffset, view.Length);
+
+    /// <summary>Inputs at most this wide are projected inside the scan, one step at a time, with D axpys into
+    /// the row the cell reads next (hot in L1); wider inputs get one GEMM over all steps before the scan. With
+    /// so few columns a GEMM would only stream the whole pre-activation tensor through memory once more.</summary>
+    public const int NarrowInputLimit = 8;
+
+    /// <summary>True when the input is projected step by step (see <see cref="NarrowInputLimit"/>).</summary>
+    protected bool NarrowInput => InputSize <= NarrowInputLimit;
+
+    /// <summary>The input weights transposed, <c>[InputSize, GateWidth]</c>, for narrow inputs (built at each forward pass).</summary>
+    protected ReadOnlySpan<T> InputWeightsT => _inputWeightsT;
+
+    /// <summary>Chunk <paramref name="chunk"/>'s gradient of the input weights accumulated transposed, <c>[InputSize, GateWidth]</c>
+    /// (narrow inputs; zeroed before and folded into the partial after <see cref="BackwardChunk"/>).</summary>
+    protected Span<T> InputGradientT(int chunk) => _inputGradientsT.AsSpan(chunk * GateWidth * InputSize, GateWidth * InputSize);
+
+    /// <summary>Wᵀ <c>[cols, rows]</c> of a row-major <c>[rows, cols]</c> matrix (input weights, so a narrow projection reads contiguous columns).</summary>
+    protected static void TransposeInto(ReadOnlySpan<T> w, int rows, int cols, Span<T> wT)
+    {
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++)
+                wT[j * rows + i] = w[i * cols + j];
+    }
+
+    /// <summary>One narrow projection: <c>dest = bias + Σ_d x[d]·Wᵀ[d, :]</c> with Wᵀ <c>[D, dest.Length]</c>.</summary>
+    protected static void ProjectRow(ReadOnlySpan<T> x, ReadOnlySpan<T> weightsT, ReadOnlySpan<T> bias, Span<T> dest)
+    {
+        int g = dest.Length;
+        TensorPrimitives.MultiplyAdd(weightsT[..g], x[0], bias, dest);
+        for (int d = 1; d < x.Length; d++) TensorPrimitives.MultiplyAdd(weightsT.Slice(d * g, g), x[d], dest, dest);
+    }
+
+    /// <summary>One narrow input-side backward row, for the pre-activation gradient <paramref name="g"/> of gate
+    /// columns <c>col0 .. col0 + g.Length</c> out of <paramref name="width"/>: <c>∂Wᵀ[d, cols] += x[d]·g</c> and,
+    /// when <paramref name="dx"/> is not empty, <c>dx[d] += Wᵀ[d, cols]·g</c>.</summary>
+    protected static void AccumulateInputRow(ReadOnlySpan<T> g, int col0, int width, ReadOnlySpan<T> x, ReadOnlySpan<T> weightsT,
+        Span<T> weightsTGradient, Span<T> dx)
+    {
+        for (int d = 0; d < x.Length; d++)
+        {
+            var grad = weightsTGradient.Slice(d * width + col0, g.Length);
+            TensorPrimitives.MultiplyAdd(g, x[d], grad, grad);
+            if (!dx.IsEmpty) dx[d] += TensorPrimitives.Dot(g, weightsT.Slice(d * width + col0, g.Length));
+        }
+    }
+
+    /// <summary>Adds a gradient accumulated as Wᵀ <c>[cols, rows]</c> into θ-layout <c>[rows, cols]</c>.</summary>
+    protected static void AddTransposed(ReadOnlySpan<T> gradientT, int rows, int cols, Span<T> gradient)
+    {
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++)
+                gradient[i * cols + j] += gradientT[j * rows + i];
+    }
 
     private void CheckShape(SequenceTensor<T> tensor, int features, string name) => Partition.CheckShape(tensor, Batch, Time, features, name, this);
 

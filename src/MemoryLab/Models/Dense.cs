@@ -125,6 +125,11 @@ public sealed class Dense<T> : ISequenceLayer<T>, IChunkBody where T : unmanaged
             return;
         }
         var (r0, n) = Partition.RowChunk(chunk, _rows);
+        if (dout <= NarrowOutputLimit)
+        {
+            NarrowRows(r0, n);
+            return;
+        }
         if (_phase == Phase.Forward)
         {
             var y = _output.Data.AsSpan(r0 * dout, n * dout);
@@ -136,6 +141,34 @@ public sealed class Dense<T> : ISequenceLayer<T>, IChunkBody where T : unmanaged
         {
             Gemm.Multiply(Transpose.No, Transpose.No, n, din, dout, T.One, _outputGradient.Data.AsSpan(r0 * dout, n * dout), dout,
                 _weight.Of(_theta), din, T.Zero, _inputGradient!.Data.AsSpan(r0 * din, n * din), din);
+        }
+    }
+
+    /// <summary>Outputs at most this wide (a scalar readout) are computed as dot products per row: a GEMM
+    /// kernel would fill a whole register tile of columns for one or two useful ones.</summary>
+    public const int NarrowOutputLimit = 4;
+
+    /// <summary>Forward or ∂x for a narrow output: <c>y[r, o] = W_o·x_r + b_o</c>, <c>∂x_r = Σ_o ∂y[r, o] W_o</c>.</summary>
+    private void NarrowRows(int r0, int n)
+    {
+        int din = InputSize, dout = OutputSize;
+        var w = _weight.Of(_theta);
+        for (int r = r0; r < r0 + n; r++)
+        {
+            if (_phase == Phase.Forward)
+            {
+                var x = _input.Data.AsSpan(r * din, din);
+                for (int o = 0; o < dout; o++)
+                    _output.Data[r * dout + o] = System.Numerics.Tensors.TensorPrimitives.Dot(w.Slice(o * din, din), x)
+                                                 + (_bias is null ? T.Zero : _bias.Of(_theta)[o]);
+            }
+            else
+            {
+                var dx = _inputGradient!.Data.AsSpan(r * din, din);
+                System.Numerics.Tensors.TensorPrimitives.Multiply(w[..din], _outputGradient.Data[r * dout], dx);
+                for (int o = 1; o < dout; o++)
+                    System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(w.Slice(o * din, din), _outputGradient.Data[r * dout + o], dx, dx);
+            }
         }
     }
 }

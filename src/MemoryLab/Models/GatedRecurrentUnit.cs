@@ -54,7 +54,7 @@ public sealed class GatedRecurrentUnit<T> : ChunkedRecurrence<T> where T : unman
     /// <param name="chunkSize">Sequences per parallel chunk.</param>
     public GatedRecurrentUnit(int inputSize, int hiddenSize, GruInitialization initialization = GruInitialization.Chrono,
         double chronoMin = 1, double chronoMax = 10, int chunkSize = DefaultChunkSize)
-        : base(inputSize, hiddenSize, chunkSize)
+        : base(inputSize, hiddenSize, gates: 3, chunkSize)
     {
         if (!Enum.IsDefined(initialization)) throw new ArgumentOutOfRangeException(nameof(initialization), initialization, "unknown initialisation");
         if (!(chronoMin > 0) || !(chronoMax >= chronoMin) || !double.IsFinite(chronoMax))
@@ -143,6 +143,9 @@ public sealed class GatedRecurrentUnit<T> : ChunkedRecurrence<T> where T : unman
     }
 
     /// <inheritdoc />
+    protected override ParameterView InputWeightView => _wih;
+
+    /// <inheritdoc />
     protected override void ForwardChunk(int chunk, int b0, int rows)
     {
         int H = HiddenSize, G = 3 * H, D = InputSize, steps = Time, n = rows * steps;
@@ -154,8 +157,12 @@ public sealed class GatedRecurrentUnit<T> : ChunkedRecurrence<T> where T : unman
         var gh = _gh.AsSpan(chunk * ChunkSize * G, rows * G);
         var whh = _whh.Of(Theta);
         var bhn = _bhh.Of(Theta).Slice(2 * H, H);
-        Gemm.Multiply(Transpose.No, Transpose.Yes, n, G, D, T.One, x, D, _wih.Of(Theta), D, T.Zero, gates, G);
-        Elementwise.AddBiasToRows(gates, n, G, _foldedBias);
+        bool narrow = NarrowInput;
+        if (!narrow)
+        {
+            Gemm.Multiply(Transpose.No, Transpose.Yes, n, G, D, T.One, x, D, _wih.Of(Theta), D, T.Zero, gates, G);
+            Elementwise.AddBiasToRows(gates, n, G, _foldedBias);
+        }
         for (int t = 0; t < steps; t++)
         {
             if (t > 0) Gemm.Multiply(Transpose.No, Transpose.Yes, rows, G, H, T.One, h[((t - 1) * H)..], ldh, whh, H, T.Zero, gh, G);
@@ -163,8 +170,9 @@ public sealed class GatedRecurrentUnit<T> : ChunkedRecurrence<T> where T : unman
             for (int i = 0; i < rows; i++)
             {
                 int o = i * ldh + t * H;
-                Cell(H, gates.Slice(i * ldg + t * G, G), gh.Slice(i * G, G), bhn,
-                    t > 0 ? h.Slice(o - H, H) : default, h.Slice(o, H), hn.Slice(o, H));
+                var g = gates.Slice(i * ldg + t * G, G);
+                if (narrow) ProjectRow(x.Slice((i * steps + t) * D, D), InputWeightsT, _foldedBias, g);
+                Cell(H, g, gh.Slice(i * G, G), bhn, t > 0 ? h.Slice(o - H, H) : default, h.Slice(o, H), hn.Slice(o, H));
             }
         }
         h.CopyTo(Output.Data.AsSpan(b0 * ldh, rows * ldh));
@@ -222,38 +230,48 @@ public sealed class GatedRecurrentUnit<T> : ChunkedRecurrence<T> where T : unman
         var hn = _hn.AsSpan(b0 * ldh, rows * ldh);
         var dn = _dn.AsSpan(b0 * ldh, rows * ldh);
         var dy = OutputGradient.Data.AsSpan(b0 * ldh, rows * ldh);
+        var x = Input.Data.AsSpan(b0 * steps * D, n * D);
+        var dx = InputGradient is { } dxt ? dxt.Data.AsSpan(b0 * steps * D, n * D) : default;
         var carry = _carry.AsSpan(chunk * ChunkSize * H, rows * H);
         var whh = _whh.Of(Theta);
+        var pbih = Slice(partial, _bih);
+        var pbhh = Slice(partial, _bhh);
+        bool narrow = NarrowInput;
         for (int t = steps - 1; t >= 0; t--)
         {
             for (int i = 0; i < rows; i++)
             {
                 int o = i * ldh + t * H, og = i * ldg + t * G;
+                var dg = dgh.Slice(og, G);
+                var dni = dn.Slice(o, H);
                 CellBackward(H, dy.Slice(o, H), t < steps - 1, carry.Slice(i * H, H), gates.Slice(og, G), hn.Slice(o, H),
-                    t > 0 ? h.Slice(o - H, H) : default, dgh.Slice(og, G), dn.Slice(o, H));
+                    t > 0 ? h.Slice(o - H, H) : default, dg, dni);
+                // Input side (∂a_r, ∂a_z, ∂a_n) and recurrent side (∂a_r, ∂a_z, r ⊙ ∂a_n) of the biases.
+                Elementwise.AddInPlace(pbhh, dg);
+                Elementwise.AddInPlace(pbih[..(2 * H)], dg[..(2 * H)]);
+                Elementwise.AddInPlace(pbih[(2 * H)..], dni);
+                if (!narrow) continue;
+                int row = (i * steps + t) * D;
+                var dxr = dx.IsEmpty ? default : dx.Slice(row, D);
+                dxr.Clear();
+                AccumulateInputRow(dg[..(2 * H)], 0, G, x.Slice(row, D), InputWeightsT, InputGradientT(chunk), dxr);
+                AccumulateInputRow(dni, 2 * H, G, x.Slice(row, D), InputWeightsT, InputGradientT(chunk), dxr);
             }
             if (t > 0) Gemm.Multiply(Transpose.No, Transpose.No, rows, H, G, T.One, dgh[(t * G)..], ldg, whh, H, T.One, carry, H);
         }
-        var x = Input.Data.AsSpan(b0 * steps * D, n * D);
-        var wih = _wih.Of(Theta);
-        var pwih = Slice(partial, _wih);
-        var pbih = Slice(partial, _bih);
-        // Input side: the r and z pre-activations share ∂ with the recurrent side; n's is ∂a_n.
-        Gemm.Multiply(Transpose.Yes, Transpose.No, 2 * H, D, n, T.One, dgh, G, x, D, T.One, pwih, D);
-        Gemm.Multiply(Transpose.Yes, Transpose.No, H, D, n, T.One, dn, H, x, D, T.One, pwih[(2 * H * D)..], D);
-        Elementwise.AddColumnSums(pbih[..(2 * H)], dgh, n, G);
-        Elementwise.AddColumnSums(pbih[(2 * H)..], dn, n, H);
         var pwhh = Slice(partial, _whh);
         if (steps > 1)
             for (int i = 0; i < rows; i++)
                 Gemm.Multiply(Transpose.Yes, Transpose.No, G, H, steps - 1, T.One, dgh[(i * ldg + G)..], G, h[(i * ldh)..], H, T.One, pwhh, H);
-        Elementwise.AddColumnSums(Slice(partial, _bhh), dgh, n, G);
-        if (InputGradient is { } dxt)
-        {
-            var dx = dxt.Data.AsSpan(b0 * steps * D, n * D);
-            Gemm.Multiply(Transpose.No, Transpose.No, n, D, 2 * H, T.One, dgh, G, wih, D, T.Zero, dx, D);
-            Gemm.Multiply(Transpose.No, Transpose.No, n, D, H, T.One, dn, H, wih[(2 * H * D)..], D, T.One, dx, D);
-        }
+        if (narrow) return;
+        var wih = _wih.Of(Theta);
+        var pwih = Slice(partial, _wih);
+        // Input side: the r and z pre-activations share ∂ with the recurrent side; n's is ∂a_n.
+        Gemm.Multiply(Transpose.Yes, Transpose.No, 2 * H, D, n, T.One, dgh, G, x, D, T.One, pwih, D);
+        Gemm.Multiply(Transpose.Yes, Transpose.No, H, D, n, T.One, dn, H, x, D, T.One, pwih[(2 * H * D)..], D);
+        if (dx.IsEmpty) return;
+        Gemm.Multiply(Transpose.No, Transpose.No, n, D, 2 * H, T.One, dgh, G, wih, D, T.Zero, dx, D);
+        Gemm.Multiply(Transpose.No, Transpose.No, n, D, H, T.One, dn, H, wih[(2 * H * D)..], D, T.One, dx, D);
     }
 
     /// <summary>One reverse step for one sequence: reads g = dy + carry (carry only when <paramref name="hasCarry"/>),

@@ -33,7 +33,7 @@ public sealed class LongShortTermMemory<T> : ChunkedRecurrence<T> where T : unma
     /// <param name="forgetBias">If set, the initial forget-gate bias b_if (b_hf = 0); otherwise PyTorch's uniform init.</param>
     /// <param name="chunkSize">Sequences per parallel chunk.</param>
     public LongShortTermMemory(int inputSize, int hiddenSize, double? forgetBias = null, int chunkSize = DefaultChunkSize)
-        : base(inputSize, hiddenSize, chunkSize)
+        : base(inputSize, hiddenSize, gates: 4, chunkSize)
     {
         if (forgetBias is { } fb && !double.IsFinite(fb)) throw new ArgumentOutOfRangeException(nameof(forgetBias), fb, "the forget bias must be finite");
         ForgetBias = forgetBias;
@@ -99,6 +99,9 @@ public sealed class LongShortTermMemory<T> : ChunkedRecurrence<T> where T : unma
     }
 
     /// <inheritdoc />
+    protected override ParameterView InputWeightView => _wih;
+
+    /// <inheritdoc />
     protected override void ForwardChunk(int chunk, int b0, int rows)
     {
         int H = HiddenSize, G = 4 * H, D = InputSize, steps = Time, n = rows * steps;
@@ -109,10 +112,16 @@ public sealed class LongShortTermMemory<T> : ChunkedRecurrence<T> where T : unma
         var c = _c.AsSpan(b0 * ldh, rows * ldh);
         var tc = _tc.AsSpan(b0 * ldh, rows * ldh);
         var whh = _whh.Of(Theta);
-        Gemm.Multiply(Transpose.No, Transpose.Yes, n, G, D, T.One, x, D, _wih.Of(Theta), D, T.Zero, gates, G);
-        Elementwise.AddBiasToRows(gates, n, G, _bias);
+        bool narrow = NarrowInput;
+        if (!narrow)
+        {
+            Gemm.Multiply(Transpose.No, Transpose.Yes, n, G, D, T.One, x, D, _wih.Of(Theta), D, T.Zero, gates, G);
+            Elementwise.AddBiasToRows(gates, n, G, _bias);
+        }
         for (int t = 0; t < steps; t++)
         {
+            if (narrow)
+                for (int i = 0; i < rows; i++) ProjectRow(x.Slice((i * steps + t) * D, D), InputWeightsT, _bias, gates.Slice(i * ldg + t * G, G));
             // All four gates add h W_hhᵀ, so the step's GEMM accumulates straight into the projections.
             if (t > 0) Gemm.Multiply(Transpose.No, Transpose.Yes, rows, G, H, T.One, h[((t - 1) * H)..], ldh, whh, H, T.One, gates[(t * G)..], ldg);
             for (int i = 0; i < rows; i++)
@@ -183,30 +192,39 @@ public sealed class LongShortTermMemory<T> : ChunkedRecurrence<T> where T : unma
         var c = _c.AsSpan(b0 * ldh, rows * ldh);
         var tc = _tc.AsSpan(b0 * ldh, rows * ldh);
         var dy = OutputGradient.Data.AsSpan(b0 * ldh, rows * ldh);
+        var x = Input.Data.AsSpan(b0 * steps * D, n * D);
+        var dx = InputGradient is { } dxt ? dxt.Data.AsSpan(b0 * steps * D, n * D) : default;
         var carryH = _carryH.AsSpan(chunk * ChunkSize * H, rows * H);
         var carryC = _carryC.AsSpan(chunk * ChunkSize * H, rows * H);
         var whh = _whh.Of(Theta);
+        var pbih = Slice(partial, _bih);
+        bool narrow = NarrowInput;
         for (int t = steps - 1; t >= 0; t--)
         {
             for (int i = 0; i < rows; i++)
             {
                 int o = i * ldh + t * H, og = i * ldg + t * G;
+                var dgi = dg.Slice(og, G);
                 CellBackward(H, dy.Slice(o, H), t < steps - 1, carryH.Slice(i * H, H), carryC.Slice(i * H, H),
-                    gates.Slice(og, G), tc.Slice(o, H), t > 0 ? c.Slice(o - H, H) : default, dg.Slice(og, G));
+                    gates.Slice(og, G), tc.Slice(o, H), t > 0 ? c.Slice(o - H, H) : default, dgi);
+                Elementwise.AddInPlace(pbih, dgi);
+                if (!narrow) continue;
+                int row = (i * steps + t) * D;
+                var dxr = dx.IsEmpty ? default : dx.Slice(row, D);
+                dxr.Clear();
+                AccumulateInputRow(dgi, 0, G, x.Slice(row, D), InputWeightsT, InputGradientT(chunk), dxr);
             }
             if (t > 0) Gemm.Multiply(Transpose.No, Transpose.No, rows, H, G, T.One, dg[(t * G)..], ldg, whh, H, T.Zero, carryH, H);
         }
-        var x = Input.Data.AsSpan(b0 * steps * D, n * D);
-        Gemm.Multiply(Transpose.Yes, Transpose.No, G, D, n, T.One, dg, G, x, D, T.One, Slice(partial, _wih), D);
-        var pbih = Slice(partial, _bih);
-        Elementwise.AddColumnSums(pbih, dg, n, G);
+        // b_ih and b_hh enter only as a sum: the same gradient.
         Elementwise.AddInPlace(Slice(partial, _bhh), pbih);
         var pwhh = Slice(partial, _whh);
         if (steps > 1)
             for (int i = 0; i < rows; i++)
                 Gemm.Multiply(Transpose.Yes, Transpose.No, G, H, steps - 1, T.One, dg[(i * ldg + G)..], G, h[(i * ldh)..], H, T.One, pwhh, H);
-        if (InputGradient is { } dxt)
-            Gemm.Multiply(Transpose.No, Transpose.No, n, D, G, T.One, dg, G, _wih.Of(Theta), D, T.Zero, dxt.Data.AsSpan(b0 * steps * D, n * D), D);
+        if (narrow) return;
+        Gemm.Multiply(Transpose.Yes, Transpose.No, G, D, n, T.One, dg, G, x, D, T.One, Slice(partial, _wih), D);
+        if (!dx.IsEmpty) Gemm.Multiply(Transpose.No, Transpose.No, n, D, G, T.One, dg, G, _wih.Of(Theta), D, T.Zero, dx, D);
     }
 
     /// <summary>One reverse step for one sequence: g = dy + carried ∂h, k = carried ∂c (both only when

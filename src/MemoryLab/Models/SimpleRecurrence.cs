@@ -27,7 +27,7 @@ public abstract class SimpleRecurrence<T> : ChunkedRecurrence<T> where T : unman
 
     /// <summary>Sizes, σ, and the form: <paramref name="residual"/> adds h_{t−1}, <paramref name="dt"/> scales σ.</summary>
     private protected SimpleRecurrence(int inputSize, int hiddenSize, Activation activation, bool residual, double dt, int chunkSize)
-        : base(inputSize, hiddenSize, chunkSize)
+        : base(inputSize, hiddenSize, gates: 1, chunkSize)
     {
         if (!Enum.IsDefined(activation)) throw new ArgumentOutOfRangeException(nameof(activation), activation, "unknown activation");
         if (!(dt > 0) || !double.IsFinite(dt)) throw new ArgumentOutOfRangeException(nameof(dt), dt, "the step dt must be positive and finite");
@@ -68,6 +68,9 @@ public abstract class SimpleRecurrence<T> : ChunkedRecurrence<T> where T : unman
     protected virtual ReadOnlySpan<T> RecurrentMatrix(T[] theta) => _whh.Of(theta);
 
     /// <inheritdoc />
+    protected override ParameterView InputWeightView => _wih;
+
+    /// <inheritdoc />
     protected override void ForwardChunk(int chunk, int b0, int rows)
     {
         int H = HiddenSize, D = InputSize, steps = Time, ld = steps * H, n = rows * steps;
@@ -75,11 +78,18 @@ public abstract class SimpleRecurrence<T> : ChunkedRecurrence<T> where T : unman
         var h = _h.AsSpan(b0 * ld, rows * ld);
         var x = Input.Data.AsSpan(b0 * steps * D, n * D);
         var w = RecurrentMatrix(Theta);
-        // Input projections of every step at once: a = x Uᵀ + b.
-        Gemm.Multiply(Transpose.No, Transpose.Yes, n, H, D, T.One, x, D, _wih.Of(Theta), D, T.Zero, s, H);
-        Elementwise.AddBiasToRows(s, n, H, _bias.Of(Theta));
+        var bias = _bias.Of(Theta);
+        bool narrow = NarrowInput;
+        if (!narrow)
+        {
+            // Input projections of every step at once: a = x Uᵀ + b.
+            Gemm.Multiply(Transpose.No, Transpose.Yes, n, H, D, T.One, x, D, _wih.Of(Theta), D, T.Zero, s, H);
+            Elementwise.AddBiasToRows(s, n, H, bias);
+        }
         for (int t = 0; t < steps; t++)
         {
+            if (narrow)
+                for (int i = 0; i < rows; i++) ProjectRow(x.Slice((i * steps + t) * D, D), InputWeightsT, bias, s.Slice(i * ld + t * H, H));
             if (t > 0) Gemm.Multiply(Transpose.No, Transpose.Yes, rows, H, H, T.One, h[((t - 1) * H)..], ld, w, H, T.One, s[(t * H)..], ld);
             for (int i = 0; i < rows; i++)
             {
@@ -102,9 +112,12 @@ public abstract class SimpleRecurrence<T> : ChunkedRecurrence<T> where T : unman
         var h = _h.AsSpan(b0 * ld, rows * ld);
         var delta = _delta.AsSpan(b0 * ld, rows * ld);
         var dy = OutputGradient.Data.AsSpan(b0 * ld, rows * ld);
+        var x = Input.Data.AsSpan(b0 * steps * D, n * D);
+        var dx = InputGradient is { } dxt ? dxt.Data.AsSpan(b0 * steps * D, n * D) : default;
         var carry = _carry.AsSpan(chunk * ChunkSize * H, rows * H);
         var w = RecurrentMatrix(Theta);
-        bool scaled = _dt != T.One;
+        var pb = Slice(partial, _bias);
+        bool scaled = _dt != T.One, narrow = NarrowInput;
         for (int t = steps - 1; t >= 0; t--)
         {
             for (int i = 0; i < rows; i++)
@@ -116,6 +129,12 @@ public abstract class SimpleRecurrence<T> : ChunkedRecurrence<T> where T : unman
                 if (_residual) g.CopyTo(c);
                 Elementwise.MultiplyByDerivative(Activation, s.Slice(i * ld + t * H, H), g);
                 if (scaled) TensorPrimitives.Multiply(g, _dt, g);
+                Elementwise.AddInPlace(pb, g);
+                if (!narrow) continue;
+                int row = (i * steps + t) * D;
+                var dxr = dx.IsEmpty ? default : dx.Slice(row, D);
+                dxr.Clear();
+                AccumulateInputRow(g, 0, H, x.Slice(row, D), InputWeightsT, InputGradientT(chunk), dxr);
             }
             // c_{t−1} = [residual] g_t + δ_t W (rows of δ times W = (Wᵀδ)ᵀ).
             if (t > 0) Gemm.Multiply(Transpose.No, Transpose.No, rows, H, H, T.One, delta[(t * H)..], ld, w, H, _residual ? T.One : T.Zero, carry, H);
@@ -124,10 +143,8 @@ public abstract class SimpleRecurrence<T> : ChunkedRecurrence<T> where T : unman
         if (steps > 1)
             for (int i = 0; i < rows; i++)
                 Gemm.Multiply(Transpose.Yes, Transpose.No, H, H, steps - 1, T.One, delta.Slice(i * ld + H), H, h.Slice(i * ld), H, T.One, dW, H);
-        var x = Input.Data.AsSpan(b0 * steps * D, n * D);
+        if (narrow) return;
         Gemm.Multiply(Transpose.Yes, Transpose.No, H, D, n, T.One, delta, H, x, D, T.One, Slice(partial, _wih), D);
-        Elementwise.AddColumnSums(Slice(partial, _bias), delta, n, H);
-        if (InputGradient is { } dx)
-            Gemm.Multiply(Transpose.No, Transpose.No, n, D, H, T.One, delta, H, _wih.Of(Theta), D, T.Zero, dx.Data.AsSpan(b0 * steps * D, n * D), D);
+        if (!dx.IsEmpty) Gemm.Multiply(Transpose.No, Transpose.No, n, D, H, T.One, delta, H, _wih.Of(Theta), D, T.Zero, dx, D);
     }
 }

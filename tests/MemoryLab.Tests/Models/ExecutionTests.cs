@@ -6,7 +6,7 @@ namespace MemoryLab.Tests.Models;
 /// <summary>Determinism across thread counts and allocation-free steady state of the fused layers.</summary>
 public class ExecutionTests
 {
-    public static TheoryData<string> Layers() => new() { "elman", "continuous_time", "gru", "lstm", "deep_gru_layer_norm", "deep_elman_batch_norm", "glu_gelu_dense" };
+    public static TheoryData<string> Layers() => new() { "elman", "continuous_time", "gru", "lstm", "lstm_wide", "deep_gru_layer_norm", "deep_elman_batch_norm", "glu_gelu_dense" };
 
     private static ISequenceLayer<float> Make(string name) => name switch
     {
@@ -14,6 +14,7 @@ public class ExecutionTests
         "continuous_time" => new ContinuousTimeRecurrence<float>(3, 20, Activation.Tanh, StableParametrisation.Exp, dt: 0.5),
         "gru" => new GatedRecurrentUnit<float>(3, 20),
         "lstm" => new LongShortTermMemory<float>(3, 20, forgetBias: 1),
+        "lstm_wide" => new LongShortTermMemory<float>(12, 20),
         "deep_gru_layer_norm" => new DeepStack<float>(3, 24, 2, 2, _ => new GatedRecurrentUnit<float>(24, 24), NormKind.Layer),
         "deep_elman_batch_norm" => new DeepStack<float>(3, 24, 2, 2, _ => new ElmanRecurrence<float>(24, 24), NormKind.Batch),
         "glu_gelu_dense" => new LayerStack<float>(new Dense<float>(3, 40), new Gelu<float>(40), new Glu<float>(40, 20)),

@@ -56,8 +56,27 @@ public class RecurrentGradientTests
         AssertGradients(new LongShortTermMemory<double>(2, 11, chunkSize: 2), batch: 3, time: 4, jitter: 0.2, step: 1e-3);
 
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void Dense_gradients_match_finite_differences(bool bias) =>
-        AssertGradients(new Dense<double>(3, 20, bias), batch: 2, time: 5);
+    [InlineData(3, 20, true)]
+    [InlineData(3, 20, false)]
+    [InlineData(5, 1, true)]   // narrow output: dot-product path
+    [InlineData(5, 3, false)]
+    public void Dense_gradients_match_finite_differences(int input, int output, bool bias) =>
+        AssertGradients(new Dense<double>(input, output, bias), batch: 2, time: 5);
+
+    // Inputs wider than ChunkedRecurrence.NarrowInputLimit take the all-steps GEMM path; the cases above the narrow one.
+    [Fact]
+    public void Elman_gradients_match_finite_differences_for_wide_inputs() =>
+        AssertGradients(new ElmanRecurrence<double>(10, 4, chunkSize: 2));
+
+    [Fact]
+    public void Continuous_time_gradients_match_finite_differences_for_wide_inputs() =>
+        AssertGradients(new ContinuousTimeRecurrence<double>(10, 4, Activation.Tanh, StableParametrisation.Best, dt: 0.5, chunkSize: 2));
+
+    [Fact]
+    public void Gru_gradients_match_finite_differences_for_wide_inputs() =>
+        AssertGradients(new GatedRecurrentUnit<double>(10, 5, chunkSize: 2), jitter: 0.2, step: 1e-3);
+
+    [Fact]
+    public void Lstm_gradients_match_finite_differences_for_wide_inputs() =>
+        AssertGradients(new LongShortTermMemory<double>(10, 5, chunkSize: 2), jitter: 0.2, step: 1e-3);
 }
