@@ -134,4 +134,12 @@ internal static class Elementwise
     {
         for (int i = 0; i < rows; i++) AddInPlace(acc, data.Slice(i * ld, acc.Length));
     }
+
+    /// <summary>Wᵀ <c>[cols, rows]</c> of a row-major <c>[rows, cols]</c> matrix W.</summary>
+    public static void Transpose<T>(ReadOnlySpan<T> w, int rows, int cols, Span<T> wT)
+    {
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++)
+                wT[j * rows + i] = w[i * cols + j];
+    }
 }

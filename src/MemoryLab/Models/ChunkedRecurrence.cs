@@ -22,7 +22,7 @@ public abstract class ChunkedRecurrence<T> : ISequenceLayer<T>, IChunkBody where
     /// efficient while a batch of 128 still gives 8 parallel chunks.</summary>
     public const int DefaultChunkSize = 16;
 
-    private T[] _partials = [], _inputWeightsT = [], _inputGradientsT = [];
+    private T[] _partials = [], _inputWeightsT = [], _recurrentWeightsT = [], _inputGradientsT = [];
     private bool _backward;
     private WorkerPool? _pool;
 
@@ -56,6 +56,13 @@ public abstract class ChunkedRecurrence<T> : ISequenceLayer<T>, IChunkBody where
 
     /// <summary>The input weights <c>[GateWidth, InputSize]</c> (U, or W_ih).</summary>
     protected abstract ParameterView InputWeightView { get; }
+
+    /// <summary>The recurrent weights <c>[GateWidth, HiddenSize]</c> (W, or W_hh) as stored in θ.</summary>
+    protected abstract ParameterView RecurrentWeightView { get; }
+
+    /// <summary>The matrix the recurrence multiplies h by, <c>[GateWidth, HiddenSize]</c>: θ's view, or an
+    /// effective matrix built from it in <see cref="BeginForward"/>.</summary>
+    protected virtual ReadOnlySpan<T> RecurrentMatrix(T[] theta) => RecurrentWeightView.Of(theta);
 
     /// <summary>Prepared batch size.</summary>
     protected int Batch { get; private set; }
@@ -105,7 +112,8 @@ public abstract class ChunkedRecurrence<T> : ISequenceLayer<T>, IChunkBody where
         _pool = pool;
         ChunkCount = WorkerPool.ChunkCount(batch, ChunkSize);
         _partials = new T[checked(ChunkCount * ParameterCount)];
-        _inputWeightsT = NarrowInput ? new T[GateWidth * InputSize] : [];
+        _inputWeightsT = new T[GateWidth * InputSize];
+        _recurrentWeightsT = new T[GateWidth * HiddenSize];
         _inputGradientsT = NarrowInput ? new T[ChunkCount * GateWidth * InputSize] : [];
         AllocateBuffers(batch, time);
     }
@@ -123,8 +131,10 @@ public abstract class ChunkedRecurrence<T> : ISequenceLayer<T>, IChunkBody where
         Theta = theta;
         Input = input;
         Output = output;
-        if (NarrowInput) TransposeInto(InputWeightView.Of(theta), GateWidth, InputSize, _inputWeightsT);
         BeginForward();
+        // Transposed copies, so every forward GEMM reads op(B) = B as stored (no per-call packing).
+        Elementwise.Transpose(InputWeightView.Of(theta), GateWidth, InputSize, _inputWeightsT);
+        Elementwise.Transpose(RecurrentMatrix(theta), GateWidth, HiddenSize, _recurrentWeightsT);
         _backward = false;
         pool.Run(this, ChunkCount);
     }
@@ -191,20 +201,15 @@ public abstract class ChunkedRecurrence<T> : ISequenceLayer<T>, IChunkBody where
     /// <summary>True when the input is projected step by step (see <see cref="NarrowInputLimit"/>).</summary>
     protected bool NarrowInput => InputSize <= NarrowInputLimit;
 
-    /// <summary>The input weights transposed, <c>[InputSize, GateWidth]</c>, for narrow inputs (built at each forward pass).</summary>
+    /// <summary>The input weights transposed, <c>[InputSize, GateWidth]</c> (built at each forward pass).</summary>
     protected ReadOnlySpan<T> InputWeightsT => _inputWeightsT;
+
+    /// <summary><see cref="RecurrentMatrix"/> transposed, <c>[HiddenSize, GateWidth]</c> (built at each forward pass).</summary>
+    protected ReadOnlySpan<T> RecurrentWeightsT => _recurrentWeightsT;
 
     /// <summary>Chunk <paramref name="chunk"/>'s gradient of the input weights accumulated transposed, <c>[InputSize, GateWidth]</c>
     /// (narrow inputs; zeroed before and folded into the partial after <see cref="BackwardChunk"/>).</summary>
     protected Span<T> InputGradientT(int chunk) => _inputGradientsT.AsSpan(chunk * GateWidth * InputSize, GateWidth * InputSize);
-
-    /// <summary>Wᵀ <c>[cols, rows]</c> of a row-major <c>[rows, cols]</c> matrix (input weights, so a narrow projection reads contiguous columns).</summary>
-    protected static void TransposeInto(ReadOnlySpan<T> w, int rows, int cols, Span<T> wT)
-    {
-        for (int i = 0; i < rows; i++)
-            for (int j = 0; j < cols; j++)
-                wT[j * rows + i] = w[i * cols + j];
-    }
 
     /// <summary>One narrow projection: <c>dest = bias + Σ_d x[d]·Wᵀ[d, :]</c> with Wᵀ <c>[D, dest.Length]</c>.</summary>
     protected static void ProjectRow(ReadOnlySpan<T> x, ReadOnlySpan<T> weightsT, ReadOnlySpan<T> bias, Span<T> dest)

@@ -21,7 +21,7 @@ public sealed class Dense<T> : ISequenceLayer<T>, IChunkBody where T : unmanaged
     private WorkerPool? _pool;
     private int _batch, _time, _rows;
     private Phase _phase;
-    private T[] _theta = [], _gradient = [];
+    private T[] _theta = [], _gradient = [], _weightT = [];
     private SequenceTensor<T> _input = null!, _output = null!, _outputGradient = null!;
     private SequenceTensor<T>? _inputGradient;
 
@@ -75,6 +75,7 @@ public sealed class Dense<T> : ISequenceLayer<T>, IChunkBody where T : unmanaged
         _time = time;
         _rows = checked(batch * time);
         _pool = pool;
+        _weightT = OutputSize > NarrowOutputLimit ? new T[InputSize * OutputSize] : [];
     }
 
     /// <inheritdoc />
@@ -87,6 +88,8 @@ public sealed class Dense<T> : ISequenceLayer<T>, IChunkBody where T : unmanaged
         _input = input;
         _output = output;
         _phase = Phase.Forward;
+        // Wᵀ [in, out], so the forward GEMM reads op(B) = B as stored.
+        if (_weightT.Length > 0) Elementwise.Transpose<T>(_weight.Of(theta), OutputSize, InputSize, _weightT);
         pool.Run(this, Partition.RowChunks(_rows));
     }
 
@@ -133,8 +136,8 @@ public sealed class Dense<T> : ISequenceLayer<T>, IChunkBody where T : unmanaged
         if (_phase == Phase.Forward)
         {
             var y = _output.Data.AsSpan(r0 * dout, n * dout);
-            Gemm.Multiply(Transpose.No, Transpose.Yes, n, dout, din, T.One, _input.Data.AsSpan(r0 * din, n * din), din,
-                _weight.Of(_theta), din, T.Zero, y, dout);
+            Gemm.Multiply(Transpose.No, Transpose.No, n, dout, din, T.One, _input.Data.AsSpan(r0 * din, n * din), din,
+                _weightT, dout, T.Zero, y, dout);
             if (_bias is not null) Elementwise.AddBiasToRows(y, n, dout, _bias.Of(_theta));
         }
         else
@@ -170,40 +173,5 @@ public sealed class Dense<T> : ISequenceLayer<T>, IChunkBody where T : unmanaged
                     System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(w.Slice(o * din, din), _outputGradient.Data[r * dout + o], dx, dx);
             }
         }
-    }
-}
-
-/// <summary>The fixed partitions of row-wise layers: blocks of rows (batch·time) and blocks of features.
-/// They depend on the shape alone, never on the thread count.</summary>
-internal static class Partition
-{
-    /// <summary>Rows per chunk of a row-parallel pass.</summary>
-    public const int RowsPerChunk = 256;
-
-    /// <summary>Features per block of a feature-parallel pass (a reduction over rows per feature).</summary>
-    public const int FeaturesPerBlock = 16;
-
-    public static int RowChunks(int rows) => WorkerPool.ChunkCount(rows, RowsPerChunk);
-
-    public static (int Start, int Count) RowChunk(int chunk, int rows)
-    {
-        int start = chunk * RowsPerChunk;
-        return (start, Math.Min(RowsPerChunk, rows - start));
-    }
-
-    public static int FeatureBlocks(int features) => WorkerPool.ChunkCount(features, FeaturesPerBlock);
-
-    public static (int Start, int Count) FeatureBlock(int block, int features)
-    {
-        int start = block * FeaturesPerBlock;
-        return (start, Math.Min(FeaturesPerBlock, features - start));
-    }
-
-    /// <summary>Throws unless <paramref name="tensor"/> has shape [batch, time, features].</summary>
-    public static void CheckShape<T>(SequenceTensor<T> tensor, int batch, int time, int features, string name, object layer) where T : unmanaged, INumberBase<T>
-    {
-        ArgumentNullException.ThrowIfNull(tensor, name);
-        if (!tensor.HasShape(batch, time, features))
-            throw new ArgumentException($"{layer.GetType().Name}: {name} is {tensor} but the layer was prepared for [{batch}, {time}, {features}]", name);
     }
 }

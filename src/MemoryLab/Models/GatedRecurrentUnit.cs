@@ -146,6 +146,9 @@ public sealed class GatedRecurrentUnit<T> : ChunkedRecurrence<T> where T : unman
     protected override ParameterView InputWeightView => _wih;
 
     /// <inheritdoc />
+    protected override ParameterView RecurrentWeightView => _whh;
+
+    /// <inheritdoc />
     protected override void ForwardChunk(int chunk, int b0, int rows)
     {
         int H = HiddenSize, G = 3 * H, D = InputSize, steps = Time, n = rows * steps;
@@ -155,17 +158,16 @@ public sealed class GatedRecurrentUnit<T> : ChunkedRecurrence<T> where T : unman
         var h = _h.AsSpan(b0 * ldh, rows * ldh);
         var hn = _hn.AsSpan(b0 * ldh, rows * ldh);
         var gh = _gh.AsSpan(chunk * ChunkSize * G, rows * G);
-        var whh = _whh.Of(Theta);
         var bhn = _bhh.Of(Theta).Slice(2 * H, H);
         bool narrow = NarrowInput;
         if (!narrow)
         {
-            Gemm.Multiply(Transpose.No, Transpose.Yes, n, G, D, T.One, x, D, _wih.Of(Theta), D, T.Zero, gates, G);
+            Gemm.Multiply(Transpose.No, Transpose.No, n, G, D, T.One, x, D, InputWeightsT, G, T.Zero, gates, G);
             Elementwise.AddBiasToRows(gates, n, G, _foldedBias);
         }
         for (int t = 0; t < steps; t++)
         {
-            if (t > 0) Gemm.Multiply(Transpose.No, Transpose.Yes, rows, G, H, T.One, h[((t - 1) * H)..], ldh, whh, H, T.Zero, gh, G);
+            if (t > 0) Gemm.Multiply(Transpose.No, Transpose.No, rows, G, H, T.One, h[((t - 1) * H)..], ldh, RecurrentWeightsT, G, T.Zero, gh, G);
             else gh.Clear();
             for (int i = 0; i < rows; i++)
             {

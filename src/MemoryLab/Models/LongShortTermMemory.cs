@@ -102,6 +102,9 @@ public sealed class LongShortTermMemory<T> : ChunkedRecurrence<T> where T : unma
     protected override ParameterView InputWeightView => _wih;
 
     /// <inheritdoc />
+    protected override ParameterView RecurrentWeightView => _whh;
+
+    /// <inheritdoc />
     protected override void ForwardChunk(int chunk, int b0, int rows)
     {
         int H = HiddenSize, G = 4 * H, D = InputSize, steps = Time, n = rows * steps;
@@ -111,11 +114,10 @@ public sealed class LongShortTermMemory<T> : ChunkedRecurrence<T> where T : unma
         var h = _h.AsSpan(b0 * ldh, rows * ldh);
         var c = _c.AsSpan(b0 * ldh, rows * ldh);
         var tc = _tc.AsSpan(b0 * ldh, rows * ldh);
-        var whh = _whh.Of(Theta);
         bool narrow = NarrowInput;
         if (!narrow)
         {
-            Gemm.Multiply(Transpose.No, Transpose.Yes, n, G, D, T.One, x, D, _wih.Of(Theta), D, T.Zero, gates, G);
+            Gemm.Multiply(Transpose.No, Transpose.No, n, G, D, T.One, x, D, InputWeightsT, G, T.Zero, gates, G);
             Elementwise.AddBiasToRows(gates, n, G, _bias);
         }
         for (int t = 0; t < steps; t++)
@@ -123,7 +125,7 @@ public sealed class LongShortTermMemory<T> : ChunkedRecurrence<T> where T : unma
             if (narrow)
                 for (int i = 0; i < rows; i++) ProjectRow(x.Slice((i * steps + t) * D, D), InputWeightsT, _bias, gates.Slice(i * ldg + t * G, G));
             // All four gates add h W_hhᵀ, so the step's GEMM accumulates straight into the projections.
-            if (t > 0) Gemm.Multiply(Transpose.No, Transpose.Yes, rows, G, H, T.One, h[((t - 1) * H)..], ldh, whh, H, T.One, gates[(t * G)..], ldg);
+            if (t > 0) Gemm.Multiply(Transpose.No, Transpose.No, rows, G, H, T.One, h[((t - 1) * H)..], ldh, RecurrentWeightsT, G, T.One, gates[(t * G)..], ldg);
             for (int i = 0; i < rows; i++)
             {
                 int o = i * ldh + t * H;

@@ -64,11 +64,11 @@ public abstract class SimpleRecurrence<T> : ChunkedRecurrence<T> where T : unman
         _carry = new T[ChunkCount * ChunkSize * HiddenSize];
     }
 
-    /// <summary>The matrix W the recurrence multiplies by (θ's view, or an effective matrix built from it).</summary>
-    protected virtual ReadOnlySpan<T> RecurrentMatrix(T[] theta) => _whh.Of(theta);
-
     /// <inheritdoc />
     protected override ParameterView InputWeightView => _wih;
+
+    /// <inheritdoc />
+    protected override ParameterView RecurrentWeightView => _whh;
 
     /// <inheritdoc />
     protected override void ForwardChunk(int chunk, int b0, int rows)
@@ -77,20 +77,19 @@ public abstract class SimpleRecurrence<T> : ChunkedRecurrence<T> where T : unman
         var s = _s.AsSpan(b0 * ld, rows * ld);
         var h = _h.AsSpan(b0 * ld, rows * ld);
         var x = Input.Data.AsSpan(b0 * steps * D, n * D);
-        var w = RecurrentMatrix(Theta);
         var bias = _bias.Of(Theta);
         bool narrow = NarrowInput;
         if (!narrow)
         {
             // Input projections of every step at once: a = x Uᵀ + b.
-            Gemm.Multiply(Transpose.No, Transpose.Yes, n, H, D, T.One, x, D, _wih.Of(Theta), D, T.Zero, s, H);
+            Gemm.Multiply(Transpose.No, Transpose.No, n, H, D, T.One, x, D, InputWeightsT, H, T.Zero, s, H);
             Elementwise.AddBiasToRows(s, n, H, bias);
         }
         for (int t = 0; t < steps; t++)
         {
             if (narrow)
                 for (int i = 0; i < rows; i++) ProjectRow(x.Slice((i * steps + t) * D, D), InputWeightsT, bias, s.Slice(i * ld + t * H, H));
-            if (t > 0) Gemm.Multiply(Transpose.No, Transpose.Yes, rows, H, H, T.One, h[((t - 1) * H)..], ld, w, H, T.One, s[(t * H)..], ld);
+            if (t > 0) Gemm.Multiply(Transpose.No, Transpose.No, rows, H, H, T.One, h[((t - 1) * H)..], ld, RecurrentWeightsT, H, T.One, s[(t * H)..], ld);
             for (int i = 0; i < rows; i++)
             {
                 var st = s.Slice(i * ld + t * H, H);
