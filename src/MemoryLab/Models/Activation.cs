@@ -16,9 +16,53 @@ public enum Activation
 }
 
 /// <summary>
-/// Vectorised elementwise maps shared by the layers: the activations and their derivatives, the
-/// logistic sigmoid. Every derivative here is written in terms of the function's <i>output</i>, so a
-/// layer keeps only its activations for the backward pass.
+/// An <see cref="Activation"/> as an operator struct (the System.Numerics.Tensors pattern, DESIGN.md): a
+/// loop written once over <c>TOp</c> is specialised by the JIT for each activation, with no per-element
+/// branch. The derivative is written in terms of the <i>output</i> y = σ(a), so a layer keeps only its
+/// activations for the backward pass.
+/// </summary>
+internal interface IActivationOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>σ(a) lane-wise.</summary>
+    static abstract Vector<T> Apply(Vector<T> a);
+    /// <summary>σ(a).</summary>
+    static abstract T Apply(T a);
+    /// <summary>σ'(a) from y = σ(a), lane-wise.</summary>
+    static abstract Vector<T> DerivativeFromOutput(Vector<T> y);
+    /// <summary>σ'(a) from y = σ(a).</summary>
+    static abstract T DerivativeFromOutput(T y);
+}
+
+/// <summary>tanh, with tanh' = 1 − y².</summary>
+internal readonly struct TanhOperator<T> : IActivationOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static Vector<T> Apply(Vector<T> a) => Elementwise.Tanh(a);
+    public static T Apply(T a) => Elementwise.Tanh(a);
+    public static Vector<T> DerivativeFromOutput(Vector<T> y) => Vector<T>.One - y * y;
+    public static T DerivativeFromOutput(T y) => T.One - y * y;
+}
+
+/// <summary>hardtanh = clamp(a, −1, 1), with derivative 1 where |y| &lt; 1 and 0 otherwise (PyTorch's strict inequality).</summary>
+internal readonly struct HardTanhOperator<T> : IActivationOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static Vector<T> Apply(Vector<T> a) => Vector.Min(Vector.Max(a, -Vector<T>.One), Vector<T>.One);
+    public static T Apply(T a) => T.Clamp(a, -T.One, T.One);
+    public static Vector<T> DerivativeFromOutput(Vector<T> y) => Vector.ConditionalSelect(Vector.LessThan(Vector.Abs(y), Vector<T>.One), Vector<T>.One, Vector<T>.Zero);
+    public static T DerivativeFromOutput(T y) => T.Abs(y) < T.One ? T.One : T.Zero;
+}
+
+/// <summary>The identity, with derivative 1.</summary>
+internal readonly struct IdentityOperator<T> : IActivationOperator<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static Vector<T> Apply(Vector<T> a) => a;
+    public static T Apply(T a) => a;
+    public static Vector<T> DerivativeFromOutput(Vector<T> y) => Vector<T>.One;
+    public static T DerivativeFromOutput(T y) => T.One;
+}
+
+/// <summary>
+/// Vectorised elementwise helpers shared by the layers: exp, the logistic sigmoid and tanh (vector and
+/// scalar forms with the same formula), bias rows, column sums and transposition.
 /// </summary>
 internal static class Elementwise
 {
@@ -54,68 +98,6 @@ internal static class Elementwise
     {
         T two = T.One + T.One;
         return T.One - two / (T.Exp(x + x) + T.One);
-    }
-
-    /// <summary>x ← σ(x) in place for an <see cref="Activation"/>.</summary>
-    public static void Apply<T>(Activation activation, Span<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        switch (activation)
-        {
-            case Activation.Tanh: TanhInPlace(x); break;
-            case Activation.HardTanh: HardTanhInPlace(x); break;
-            case Activation.Identity: break;
-            default: throw new ArgumentOutOfRangeException(nameof(activation), activation, "unknown activation");
-        }
-    }
-
-    /// <summary>g ← g ⊙ σ'(a), with σ'(a) read from the output y = σ(a):
-    /// tanh' = 1 − y², hardtanh' = 1 where |y| &lt; 1 else 0 (PyTorch's strict inequality), identity' = 1.</summary>
-    public static void MultiplyByDerivative<T>(Activation activation, ReadOnlySpan<T> y, Span<T> g) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        if (y.Length != g.Length) throw new ArgumentException("activation derivative: lengths differ");
-        ref T ry = ref MemoryMarshal.GetReference(y);
-        ref T rg = ref MemoryMarshal.GetReference(g);
-        int n = g.Length, i = 0, w = Vector<T>.Count;
-        switch (activation)
-        {
-            case Activation.Tanh:
-                for (; i <= n - w; i += w)
-                {
-                    var v = Vector.LoadUnsafe(ref ry, (nuint)i);
-                    (Vector.LoadUnsafe(ref rg, (nuint)i) * (Vector<T>.One - v * v)).StoreUnsafe(ref rg, (nuint)i);
-                }
-                for (; i < n; i++) Unsafe.Add(ref rg, i) *= T.One - Unsafe.Add(ref ry, i) * Unsafe.Add(ref ry, i);
-                break;
-            case Activation.HardTanh:
-                for (; i <= n - w; i += w)
-                {
-                    var inside = Vector.LessThan(Vector.Abs(Vector.LoadUnsafe(ref ry, (nuint)i)), Vector<T>.One);
-                    Vector.ConditionalSelect(inside, Vector.LoadUnsafe(ref rg, (nuint)i), Vector<T>.Zero).StoreUnsafe(ref rg, (nuint)i);
-                }
-                for (; i < n; i++) if (!(T.Abs(Unsafe.Add(ref ry, i)) < T.One)) Unsafe.Add(ref rg, i) = T.Zero;
-                break;
-            case Activation.Identity: break;
-            default: throw new ArgumentOutOfRangeException(nameof(activation), activation, "unknown activation");
-        }
-    }
-
-    /// <summary>x ← tanh(x) in place.</summary>
-    public static void TanhInPlace<T>(Span<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        ref T r = ref MemoryMarshal.GetReference(x);
-        int n = x.Length, i = 0, w = Vector<T>.Count;
-        for (; i <= n - w; i += w) Tanh(Vector.LoadUnsafe(ref r, (nuint)i)).StoreUnsafe(ref r, (nuint)i);
-        for (; i < n; i++) Unsafe.Add(ref r, i) = Tanh(Unsafe.Add(ref r, i));
-    }
-
-    /// <summary>x ← clamp(x, −1, 1) in place.</summary>
-    public static void HardTanhInPlace<T>(Span<T> x) where T : unmanaged, IFloatingPointIeee754<T>
-    {
-        ref T r = ref MemoryMarshal.GetReference(x);
-        int n = x.Length, i = 0, w = Vector<T>.Count;
-        for (; i <= n - w; i += w)
-            Vector.Min(Vector.Max(Vector.LoadUnsafe(ref r, (nuint)i), -Vector<T>.One), Vector<T>.One).StoreUnsafe(ref r, (nuint)i);
-        for (; i < n; i++) Unsafe.Add(ref r, i) = T.Clamp(Unsafe.Add(ref r, i), -T.One, T.One);
     }
 
     /// <summary>acc ← acc + x (vectorised), used for bias gradients (column sums).</summary>

@@ -247,11 +247,7 @@ public sealed class GatedRecurrentUnit<T> : ChunkedRecurrence<T> where T : unman
                 var dg = dgh.Slice(og, G);
                 var dni = dn.Slice(o, H);
                 CellBackward(H, dy.Slice(o, H), t < steps - 1, carry.Slice(i * H, H), gates.Slice(og, G), hn.Slice(o, H),
-                    t > 0 ? h.Slice(o - H, H) : default, dg, dni);
-                // Input side (∂a_r, ∂a_z, ∂a_n) and recurrent side (∂a_r, ∂a_z, r ⊙ ∂a_n) of the biases.
-                Elementwise.AddInPlace(pbhh, dg);
-                Elementwise.AddInPlace(pbih[..(2 * H)], dg[..(2 * H)]);
-                Elementwise.AddInPlace(pbih[(2 * H)..], dni);
+                    t > 0 ? h.Slice(o - H, H) : default, dg, dni, pbih, pbhh);
                 if (!narrow) continue;
                 int row = (i * steps + t) * D;
                 var dxr = dx.IsEmpty ? default : dx.Slice(row, D);
@@ -277,10 +273,13 @@ public sealed class GatedRecurrentUnit<T> : ChunkedRecurrence<T> where T : unman
     }
 
     /// <summary>One reverse step for one sequence: reads g = dy + carry (carry only when <paramref name="hasCarry"/>),
-    /// writes the gate gradients and sets carry ← g ⊙ z (the GEMM then adds W_hhᵀ ∂).</summary>
+    /// writes the gate gradients, adds them to the bias gradients — input side (∂a_r, ∂a_z, ∂a_n), recurrent
+    /// side (∂a_r, ∂a_z, r ⊙ ∂a_n) — and sets carry ← g ⊙ z (the GEMM then adds W_hhᵀ ∂).</summary>
     private static void CellBackward(int H, ReadOnlySpan<T> dy, bool hasCarry, Span<T> carry, ReadOnlySpan<T> gates, ReadOnlySpan<T> hn,
-        ReadOnlySpan<T> hPrev, Span<T> dgh, Span<T> dn)
+        ReadOnlySpan<T> hPrev, Span<T> dgh, Span<T> dn, Span<T> biasIh, Span<T> biasHh)
     {
+        ref T rbi = ref MemoryMarshal.GetReference(biasIh);
+        ref T rbh = ref MemoryMarshal.GetReference(biasHh);
         ref T rdy = ref MemoryMarshal.GetReference(dy);
         ref T rc = ref MemoryMarshal.GetReference(carry);
         ref T rg = ref MemoryMarshal.GetReference(gates);
@@ -301,11 +300,20 @@ public sealed class GatedRecurrentUnit<T> : ChunkedRecurrence<T> where T : unman
             var nn = Vector.LoadUnsafe(ref rg, jn);
             var hp = first ? Vector<T>.Zero : Vector.LoadUnsafe(ref rp, jr);
             var dan = g * (one - z) * (one - nn * nn);
-            (dan * Vector.LoadUnsafe(ref rhn, jr) * r * (one - r)).StoreUnsafe(ref rd, jr);
-            (g * (hp - nn) * z * (one - z)).StoreUnsafe(ref rd, jz);
-            (dan * r).StoreUnsafe(ref rd, jn);
+            var dar = dan * Vector.LoadUnsafe(ref rhn, jr) * r * (one - r);
+            var daz = g * (hp - nn) * z * (one - z);
+            var dhn = dan * r;
+            dar.StoreUnsafe(ref rd, jr);
+            daz.StoreUnsafe(ref rd, jz);
+            dhn.StoreUnsafe(ref rd, jn);
             dan.StoreUnsafe(ref rdn, jr);
             (g * z).StoreUnsafe(ref rc, jr);
+            (Vector.LoadUnsafe(ref rbi, jr) + dar).StoreUnsafe(ref rbi, jr);
+            (Vector.LoadUnsafe(ref rbi, jz) + daz).StoreUnsafe(ref rbi, jz);
+            (Vector.LoadUnsafe(ref rbi, jn) + dan).StoreUnsafe(ref rbi, jn);
+            (Vector.LoadUnsafe(ref rbh, jr) + dar).StoreUnsafe(ref rbh, jr);
+            (Vector.LoadUnsafe(ref rbh, jz) + daz).StoreUnsafe(ref rbh, jz);
+            (Vector.LoadUnsafe(ref rbh, jn) + dhn).StoreUnsafe(ref rbh, jn);
         }
         for (; j < H; j++)
         {
@@ -314,11 +322,18 @@ public sealed class GatedRecurrentUnit<T> : ChunkedRecurrence<T> where T : unman
             T r = Unsafe.Add(ref rg, j), z = Unsafe.Add(ref rg, H + j), nn = Unsafe.Add(ref rg, 2 * H + j);
             T hp = first ? T.Zero : Unsafe.Add(ref rp, j);
             T dan = g * (T.One - z) * (T.One - nn * nn);
-            Unsafe.Add(ref rd, j) = dan * Unsafe.Add(ref rhn, j) * r * (T.One - r);
-            Unsafe.Add(ref rd, H + j) = g * (hp - nn) * z * (T.One - z);
-            Unsafe.Add(ref rd, 2 * H + j) = dan * r;
+            T dar = dan * Unsafe.Add(ref rhn, j) * r * (T.One - r), daz = g * (hp - nn) * z * (T.One - z), dhn = dan * r;
+            Unsafe.Add(ref rd, j) = dar;
+            Unsafe.Add(ref rd, H + j) = daz;
+            Unsafe.Add(ref rd, 2 * H + j) = dhn;
             Unsafe.Add(ref rdn, j) = dan;
             Unsafe.Add(ref rc, j) = g * z;
+            Unsafe.Add(ref rbi, j) += dar;
+            Unsafe.Add(ref rbi, H + j) += daz;
+            Unsafe.Add(ref rbi, 2 * H + j) += dan;
+            Unsafe.Add(ref rbh, j) += dar;
+            Unsafe.Add(ref rbh, H + j) += daz;
+            Unsafe.Add(ref rbh, 2 * H + j) += dhn;
         }
     }
 }

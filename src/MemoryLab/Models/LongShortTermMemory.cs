@@ -208,8 +208,7 @@ public sealed class LongShortTermMemory<T> : ChunkedRecurrence<T> where T : unma
                 int o = i * ldh + t * H, og = i * ldg + t * G;
                 var dgi = dg.Slice(og, G);
                 CellBackward(H, dy.Slice(o, H), t < steps - 1, carryH.Slice(i * H, H), carryC.Slice(i * H, H),
-                    gates.Slice(og, G), tc.Slice(o, H), t > 0 ? c.Slice(o - H, H) : default, dgi);
-                Elementwise.AddInPlace(pbih, dgi);
+                    gates.Slice(og, G), tc.Slice(o, H), t > 0 ? c.Slice(o - H, H) : default, dgi, pbih);
                 if (!narrow) continue;
                 int row = (i * steps + t) * D;
                 var dxr = dx.IsEmpty ? default : dx.Slice(row, D);
@@ -230,10 +229,11 @@ public sealed class LongShortTermMemory<T> : ChunkedRecurrence<T> where T : unma
     }
 
     /// <summary>One reverse step for one sequence: g = dy + carried ∂h, k = carried ∂c (both only when
-    /// <paramref name="hasCarry"/>); writes the pre-activation gradients and k ← k ⊙ f.</summary>
+    /// <paramref name="hasCarry"/>); writes the pre-activation gradients, adds them to the bias gradient, and k ← k ⊙ f.</summary>
     private static void CellBackward(int H, ReadOnlySpan<T> dy, bool hasCarry, ReadOnlySpan<T> carryH, Span<T> carryC,
-        ReadOnlySpan<T> gates, ReadOnlySpan<T> tc, ReadOnlySpan<T> cPrev, Span<T> dg)
+        ReadOnlySpan<T> gates, ReadOnlySpan<T> tc, ReadOnlySpan<T> cPrev, Span<T> dg, Span<T> bias)
     {
+        ref T rb = ref MemoryMarshal.GetReference(bias);
         ref T rdy = ref MemoryMarshal.GetReference(dy);
         ref T rch = ref MemoryMarshal.GetReference(carryH);
         ref T rcc = ref MemoryMarshal.GetReference(carryC);
@@ -261,11 +261,19 @@ public sealed class LongShortTermMemory<T> : ChunkedRecurrence<T> where T : unma
             var t = Vector.LoadUnsafe(ref rtc, ji);
             k += g * o * (one - t * t);
             var cp = first ? Vector<T>.Zero : Vector.LoadUnsafe(ref rcp, ji);
-            (k * gg * i * (one - i)).StoreUnsafe(ref rd, ji);
-            (k * cp * f * (one - f)).StoreUnsafe(ref rd, jf);
-            (k * i * (one - gg * gg)).StoreUnsafe(ref rd, jg);
-            (g * t * o * (one - o)).StoreUnsafe(ref rd, jo);
+            var dai = k * gg * i * (one - i);
+            var daf = k * cp * f * (one - f);
+            var dag = k * i * (one - gg * gg);
+            var dao = g * t * o * (one - o);
+            dai.StoreUnsafe(ref rd, ji);
+            daf.StoreUnsafe(ref rd, jf);
+            dag.StoreUnsafe(ref rd, jg);
+            dao.StoreUnsafe(ref rd, jo);
             (k * f).StoreUnsafe(ref rcc, ji);
+            (Vector.LoadUnsafe(ref rb, ji) + dai).StoreUnsafe(ref rb, ji);
+            (Vector.LoadUnsafe(ref rb, jf) + daf).StoreUnsafe(ref rb, jf);
+            (Vector.LoadUnsafe(ref rb, jg) + dag).StoreUnsafe(ref rb, jg);
+            (Vector.LoadUnsafe(ref rb, jo) + dao).StoreUnsafe(ref rb, jo);
         }
         for (; j < H; j++)
         {
@@ -279,11 +287,16 @@ public sealed class LongShortTermMemory<T> : ChunkedRecurrence<T> where T : unma
             T t = Unsafe.Add(ref rtc, j);
             k += g * o * (T.One - t * t);
             T cp = first ? T.Zero : Unsafe.Add(ref rcp, j);
-            Unsafe.Add(ref rd, j) = k * gg * i * (T.One - i);
-            Unsafe.Add(ref rd, H + j) = k * cp * f * (T.One - f);
-            Unsafe.Add(ref rd, 2 * H + j) = k * i * (T.One - gg * gg);
-            Unsafe.Add(ref rd, 3 * H + j) = g * t * o * (T.One - o);
+            T dai = k * gg * i * (T.One - i), daf = k * cp * f * (T.One - f), dag = k * i * (T.One - gg * gg), dao = g * t * o * (T.One - o);
+            Unsafe.Add(ref rd, j) = dai;
+            Unsafe.Add(ref rd, H + j) = daf;
+            Unsafe.Add(ref rd, 2 * H + j) = dag;
+            Unsafe.Add(ref rd, 3 * H + j) = dao;
             Unsafe.Add(ref rcc, j) = k * f;
+            Unsafe.Add(ref rb, j) += dai;
+            Unsafe.Add(ref rb, H + j) += daf;
+            Unsafe.Add(ref rb, 2 * H + j) += dag;
+            Unsafe.Add(ref rb, 3 * H + j) += dao;
         }
     }
 }

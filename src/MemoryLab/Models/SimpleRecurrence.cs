@@ -1,5 +1,6 @@
 using System.Numerics;
-using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using MemoryLab.Numerics;
 
 namespace MemoryLab.Models;
@@ -73,6 +74,27 @@ public abstract class SimpleRecurrence<T> : ChunkedRecurrence<T> where T : unman
     /// <inheritdoc />
     protected override void ForwardChunk(int chunk, int b0, int rows)
     {
+        switch (Activation)
+        {
+            case Activation.Tanh: ForwardScan<TanhOperator<T>>(b0, rows); break;
+            case Activation.HardTanh: ForwardScan<HardTanhOperator<T>>(b0, rows); break;
+            default: ForwardScan<IdentityOperator<T>>(b0, rows); break;
+        }
+    }
+
+    /// <inheritdoc />
+    protected override void BackwardChunk(int chunk, int b0, int rows, Span<T> partial)
+    {
+        switch (Activation)
+        {
+            case Activation.Tanh: BackwardScan<TanhOperator<T>>(chunk, b0, rows, partial); break;
+            case Activation.HardTanh: BackwardScan<HardTanhOperator<T>>(chunk, b0, rows, partial); break;
+            default: BackwardScan<IdentityOperator<T>>(chunk, b0, rows, partial); break;
+        }
+    }
+
+    private void ForwardScan<TOp>(int b0, int rows) where TOp : struct, IActivationOperator<T>
+    {
         int H = HiddenSize, D = InputSize, steps = Time, ld = steps * H, n = rows * steps;
         var s = _s.AsSpan(b0 * ld, rows * ld);
         var h = _h.AsSpan(b0 * ld, rows * ld);
@@ -92,19 +114,37 @@ public abstract class SimpleRecurrence<T> : ChunkedRecurrence<T> where T : unman
             if (t > 0) Gemm.Multiply(Transpose.No, Transpose.No, rows, H, H, T.One, h[((t - 1) * H)..], ld, RecurrentWeightsT, H, T.One, s[(t * H)..], ld);
             for (int i = 0; i < rows; i++)
             {
-                var st = s.Slice(i * ld + t * H, H);
-                Elementwise.Apply(Activation, st);
-                if (!_residual) continue;
-                var ht = h.Slice(i * ld + t * H, H);
-                if (t == 0) TensorPrimitives.Multiply(st, _dt, ht);
-                else TensorPrimitives.MultiplyAdd(st, _dt, h.Slice(i * ld + (t - 1) * H, H), ht);
+                int o = i * ld + t * H;
+                ActivateRow<TOp>(s.Slice(o, H), t > 0 ? h.Slice(o - H, H) : default, h.Slice(o, H));
             }
         }
         h.CopyTo(Output.Data.AsSpan(b0 * ld, rows * ld));
     }
 
-    /// <inheritdoc />
-    protected override void BackwardChunk(int chunk, int b0, int rows, Span<T> partial)
+    /// <summary>s ← σ(s); for the residual form also h = h_prev + dt·s (h_prev empty at t = 0).</summary>
+    private void ActivateRow<TOp>(Span<T> s, ReadOnlySpan<T> hPrev, Span<T> h) where TOp : struct, IActivationOperator<T>
+    {
+        ref T rs = ref MemoryMarshal.GetReference(s);
+        ref T rp = ref MemoryMarshal.GetReference(hPrev);
+        ref T rh = ref MemoryMarshal.GetReference(h);
+        bool residual = _residual, first = hPrev.IsEmpty;
+        var dt = new Vector<T>(_dt);
+        int j = 0, w = Vector<T>.Count, H = s.Length;
+        for (; j <= H - w; j += w)
+        {
+            var a = TOp.Apply(Vector.LoadUnsafe(ref rs, (nuint)j));
+            a.StoreUnsafe(ref rs, (nuint)j);
+            if (residual) (first ? dt * a : Vector.LoadUnsafe(ref rp, (nuint)j) + dt * a).StoreUnsafe(ref rh, (nuint)j);
+        }
+        for (; j < H; j++)
+        {
+            T a = TOp.Apply(Unsafe.Add(ref rs, j));
+            Unsafe.Add(ref rs, j) = a;
+            if (residual) Unsafe.Add(ref rh, j) = first ? _dt * a : Unsafe.Add(ref rp, j) + _dt * a;
+        }
+    }
+
+    private void BackwardScan<TOp>(int chunk, int b0, int rows, Span<T> partial) where TOp : struct, IActivationOperator<T>
     {
         int H = HiddenSize, D = InputSize, steps = Time, ld = steps * H, n = rows * steps;
         var s = _s.AsSpan(b0 * ld, rows * ld);
@@ -116,24 +156,20 @@ public abstract class SimpleRecurrence<T> : ChunkedRecurrence<T> where T : unman
         var carry = _carry.AsSpan(chunk * ChunkSize * H, rows * H);
         var w = RecurrentMatrix(Theta);
         var pb = Slice(partial, _bias);
-        bool scaled = _dt != T.One, narrow = NarrowInput;
+        var gT = NarrowInput ? InputGradientT(chunk) : default;
+        bool narrow = NarrowInput;
         for (int t = steps - 1; t >= 0; t--)
         {
             for (int i = 0; i < rows; i++)
             {
-                var g = delta.Slice(i * ld + t * H, H);   // g_t, turned into δ_t in place
-                var c = carry.Slice(i * H, H);
-                if (t == steps - 1) dy.Slice(i * ld + t * H, H).CopyTo(g);
-                else TensorPrimitives.Add(dy.Slice(i * ld + t * H, H), c, g);
-                if (_residual) g.CopyTo(c);
-                Elementwise.MultiplyByDerivative(Activation, s.Slice(i * ld + t * H, H), g);
-                if (scaled) TensorPrimitives.Multiply(g, _dt, g);
-                Elementwise.AddInPlace(pb, g);
+                int o = i * ld + t * H;
+                var d = delta.Slice(o, H);
+                DeltaRow<TOp>(dy.Slice(o, H), t < steps - 1, carry.Slice(i * H, H), s.Slice(o, H), d, pb);
                 if (!narrow) continue;
                 int row = (i * steps + t) * D;
                 var dxr = dx.IsEmpty ? default : dx.Slice(row, D);
                 dxr.Clear();
-                AccumulateInputRow(g, 0, H, x.Slice(row, D), InputWeightsT, InputGradientT(chunk), dxr);
+                AccumulateInputRow(d, 0, H, x.Slice(row, D), InputWeightsT, gT, dxr);
             }
             // c_{t−1} = [residual] g_t + δ_t W (rows of δ times W = (Wᵀδ)ᵀ).
             if (t > 0) Gemm.Multiply(Transpose.No, Transpose.No, rows, H, H, T.One, delta[(t * H)..], ld, w, H, _residual ? T.One : T.Zero, carry, H);
@@ -145,5 +181,39 @@ public abstract class SimpleRecurrence<T> : ChunkedRecurrence<T> where T : unman
         if (narrow) return;
         Gemm.Multiply(Transpose.Yes, Transpose.No, H, D, n, T.One, delta, H, x, D, T.One, Slice(partial, _wih), D);
         if (!dx.IsEmpty) Gemm.Multiply(Transpose.No, Transpose.No, n, D, H, T.One, delta, H, _wih.Of(Theta), D, T.Zero, dx, D);
+    }
+
+    /// <summary>One reverse step of one sequence: g = ∂y + c (c only when <paramref name="hasCarry"/>),
+    /// δ = dt·g ⊙ σ'(a), ∂b += δ; the residual form keeps c ← g for the GEMM to add Wᵀδ to.</summary>
+    private void DeltaRow<TOp>(ReadOnlySpan<T> dy, bool hasCarry, Span<T> carry, ReadOnlySpan<T> s, Span<T> delta, Span<T> pb)
+        where TOp : struct, IActivationOperator<T>
+    {
+        ref T rdy = ref MemoryMarshal.GetReference(dy);
+        ref T rc = ref MemoryMarshal.GetReference(carry);
+        ref T rs = ref MemoryMarshal.GetReference(s);
+        ref T rd = ref MemoryMarshal.GetReference(delta);
+        ref T rb = ref MemoryMarshal.GetReference(pb);
+        bool residual = _residual;
+        var dt = new Vector<T>(_dt);
+        int j = 0, w = Vector<T>.Count, H = dy.Length;
+        for (; j <= H - w; j += w)
+        {
+            nuint k = (nuint)j;
+            var g = Vector.LoadUnsafe(ref rdy, k);
+            if (hasCarry) g += Vector.LoadUnsafe(ref rc, k);
+            if (residual) g.StoreUnsafe(ref rc, k);
+            var d = dt * g * TOp.DerivativeFromOutput(Vector.LoadUnsafe(ref rs, k));
+            d.StoreUnsafe(ref rd, k);
+            (Vector.LoadUnsafe(ref rb, k) + d).StoreUnsafe(ref rb, k);
+        }
+        for (; j < H; j++)
+        {
+            T g = Unsafe.Add(ref rdy, j);
+            if (hasCarry) g += Unsafe.Add(ref rc, j);
+            if (residual) Unsafe.Add(ref rc, j) = g;
+            T d = _dt * g * TOp.DerivativeFromOutput(Unsafe.Add(ref rs, j));
+            Unsafe.Add(ref rd, j) = d;
+            Unsafe.Add(ref rb, j) += d;
+        }
     }
 }
