@@ -8,21 +8,44 @@ namespace MemoryLab.Models;
 public sealed class LayerStack<T> : ISequenceLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly ISequenceLayer<T>[] _layers;
+    private readonly string[] _names;
     private SequenceTensor<T>[] _acts = [];
     private SequenceTensor<T>[] _grads = [];
 
     /// <summary>A stack of <paramref name="layers"/>; each one's output size must equal the next one's input size.</summary>
     public LayerStack(params ISequenceLayer<T>[] layers)
+        : this(Enumerable.Range(0, layers.Length).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray(), layers)
+    {
+    }
+
+    /// <summary>A stack whose layer i declares its parameters under <c>prefix.names[i]</c> (e.g. <c>encoder</c>,
+    /// <c>blocks.0</c>) instead of <c>prefix.i</c>.</summary>
+    public LayerStack(string[] names, ISequenceLayer<T>[] layers)
     {
         if (layers.Length == 0) throw new ArgumentException("a stack needs at least one layer");
+        if (names.Length != layers.Length) throw new ArgumentException($"a stack of {layers.Length} layers needs {layers.Length} names, got {names.Length}");
+        if (names.Distinct(StringComparer.Ordinal).Count() != names.Length) throw new ArgumentException("layer names in a stack must be distinct");
         for (int i = 1; i < layers.Length; i++)
             if (layers[i - 1].OutputSize != layers[i].InputSize)
                 throw new ArgumentException($"layer {i - 1} outputs {layers[i - 1].OutputSize} features but layer {i} takes {layers[i].InputSize}");
         _layers = layers;
+        _names = names;
     }
 
     /// <summary>The layers, first to last.</summary>
     public IReadOnlyList<ISequenceLayer<T>> Layers => _layers;
+
+    /// <summary>The name each layer declares its parameters under.</summary>
+    public IReadOnlyList<string> Names => _names;
+
+    /// <summary>The output of layer <paramref name="index"/> from the latest forward pass, for every layer but
+    /// the last (whose output is the caller's tensor). For measurements such as block-output statistics.</summary>
+    public SequenceTensor<T> IntermediateOutput(int index)
+    {
+        if ((uint)index >= (uint)_acts.Length)
+            throw new ArgumentOutOfRangeException(nameof(index), index, $"intermediate outputs exist for layers 0..{_layers.Length - 2} after Prepare");
+        return _acts[index];
+    }
 
     /// <inheritdoc />
     public int InputSize => _layers[0].InputSize;
@@ -33,7 +56,7 @@ public sealed class LayerStack<T> : ISequenceLayer<T> where T : unmanaged, IFloa
     /// <inheritdoc />
     public void Declare(ParameterLayout layout, string prefix)
     {
-        for (int i = 0; i < _layers.Length; i++) _layers[i].Declare(layout, ParameterLayout.Join(prefix, i.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        for (int i = 0; i < _layers.Length; i++) _layers[i].Declare(layout, ParameterLayout.Join(prefix, _names[i]));
     }
 
     /// <inheritdoc />
