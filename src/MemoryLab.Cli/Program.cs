@@ -12,6 +12,7 @@ internal static class Program
         var root = new RootCommand("memlab: train, measure and explain memory in recurrent networks")
         {
             RunCommand.Create(registry),
+            RunCommand.Create(registry, "train", "Train one model from a spec (kind: train); alias of run"),
             SweepCommand.Create(registry),
             ResultsCommand.Create(),
         };

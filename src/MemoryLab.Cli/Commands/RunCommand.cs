@@ -16,7 +16,8 @@ public static class RunCommand
         var overrides = new Argument<string[]>("overrides") { Description = "key=value overrides (dotted keys; +key=value adds a key)", Arity = ArgumentArity.ZeroOrMore };
         var outDir = new Option<string>("--out") { Description = "Results folder (the run goes into OUT/<run id>)", DefaultValueFactory = _ => "runs" };
         var threads = new Option<int?>("--threads") { Description = "Threads for the run (default: MEMLAB_THREADS, else one per core)" };
-        var command = new Command(name, description) { spec, overrides, outDir, threads };
+        var resume = new Option<bool>("--resume") { Description = "Continue an interrupted run from its latest periodic checkpoint (same seed, same bits)" };
+        var command = new Command(name, description) { spec, overrides, outDir, threads, resume };
         command.SetAction(parse => CommandSupport.Guard(ct =>
         {
             var plan = SweepPlan.Load(parse.GetValue(spec)!, parse.GetValue(overrides) ?? Array.Empty<string>(), registry, ignoreSelection: true);
@@ -27,7 +28,7 @@ public static class RunCommand
             int t = parse.GetValue(threads) ?? WorkerPool.DefaultThreadCount();
             if (t < 1) throw new SpecException(SourcePosition.CommandLine, null, $"--threads must be at least 1 (got {t})");
             string output = Path.GetFullPath(parse.GetValue(outDir)!);
-            var store = new ResultsStore(output);
+            var store = new ResultsStore(output) { Resume = parse.GetValue(resume) };
             bool live = CommandSupport.Interactive;
             var view = new SweepProgressView(live, 1);
             var result = view.Show(() => SweepRunner.Run(plan.Runs, store, registry, new SweepOptions { Workers = 1, ThreadsPerRun = t }, view, ct));

@@ -23,6 +23,7 @@ public sealed class ExperimentRegistry
     {
         var registry = new ExperimentRegistry();
         registry.Register(new LeastSquaresDemoExperiment());
+        registry.Register(new TrainExperiment());
         return registry;
     }
 

@@ -134,6 +134,13 @@ public sealed class ResultsStore
         catch (System.ComponentModel.Win32Exception) { return true; } // cannot tell: keep it
     }
 
+    /// <summary>When true, resumable kinds continue an interrupted run from its periodic checkpoint.</summary>
+    public bool Resume { get; init; }
+
+    /// <summary>Where run <paramref name="runId"/> keeps its periodic checkpoint: <c>ROOT/.resume/&lt;id&gt;.safetensors</c>
+    /// (outside the temporary folder, so it survives a killed process; deleted when the run completes).</summary>
+    public string ResumeCheckpointPath(string runId) => Path.Combine(Root, ".resume", runId + ".safetensors");
+
     /// <summary>
     /// Runs <paramref name="run"/> unless its folder exists: writes into <c>.tmp-&lt;id&gt;-&lt;pid&gt;</c> (spec,
     /// metrics as CSV, JSON lines and TensorBoard, summary), then renames the folder into place. An exception in
@@ -164,7 +171,11 @@ public sealed class ResultsStore
             new TensorBoardMetricSink(temp));
         try
         {
-            var context = new RunContext(run.Id, temp, seed, sink, pool, cancellation, progress);
+            var context = new RunContext(run.Id, temp, seed, sink, pool, cancellation, progress)
+            {
+                ResumeCheckpointPath = ResumeCheckpointPath(run.Id),
+                Resume = Resume,
+            };
             summary = kind.Run(spec, context);
         }
         catch (OperationCanceledException e) when (cancellation.IsCancellationRequested)
@@ -189,6 +200,7 @@ public sealed class ResultsStore
         summary = summary with { WallTime = clock.Elapsed };
         WriteSummary(Path.Combine(temp, SummaryFileName), run, seed, summary, started, DateTimeOffset.UtcNow);
         File.Delete(Path.Combine(temp, OwnerFileName));
+        if (File.Exists(ResumeCheckpointPath(run.Id))) File.Delete(ResumeCheckpointPath(run.Id));
         try
         {
             Directory.Move(temp, final);

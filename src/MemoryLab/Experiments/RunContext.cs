@@ -52,6 +52,15 @@ public sealed class RunContext
     public CancellationToken Cancellation { get; }
 
     /// <summary>Path of the run's checkpoint (<c>checkpoint.safetensors</c> in <see cref="RunDirectory"/>).</summary>
+    /// <summary>Where a resumable kind keeps its periodic checkpoint (outside the run's temporary folder, so it
+    /// survives a killed process); null when the store offers none.</summary>
+    public string? ResumeCheckpointPath { get; init; }
+
+    /// <summary>True when the run should continue from <see cref="ResumeCheckpointPath"/> if it exists
+    /// (<c>memlab train --resume</c>); otherwise a stale periodic checkpoint is ignored and overwritten.</summary>
+    public bool Resume { get; init; }
+
+    /// <summary>Path of the final checkpoint in the run's folder.</summary>
     public string CheckpointPath => Path.Combine(RunDirectory, ResultsStore.CheckpointFileName);
 
     /// <summary>A random stream of this run's seed for <paramref name="purpose"/> (SCIENCE.md determinism rule).</summary>

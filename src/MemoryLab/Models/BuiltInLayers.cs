@@ -11,6 +11,7 @@ internal static class BuiltInLayers
 {
     public static void RegisterAll(ModelFactory f)
     {
+        LinearLayerKinds.Register(f);
         f.Register("stack", Stack<float>, Stack<double>, "children applied in order (each child's 'name' option names its parameters)");
         f.Register("dense", Dense<float>, Dense<double>, "y = W x + b; out (required), bias=true, group=dense");
         f.Register("elman", Elman<float>, Elman<double>, "h = σ(W h + U x + b); hidden=in, activation=tanh|hardtanh|identity, recurrent_gain=0.9, chunk=16");
