@@ -12,10 +12,11 @@ public static class LayerGradientCheck
     /// <summary>Checks <paramref name="layer"/> on a random batch. θ is initialised by the layer from
     /// <paramref name="seed"/> and then (when <paramref name="jitter"/> &gt; 0) perturbed, so that no
     /// parameter sits at a special value (zeros, identical entries).</summary>
+    /// <param name="floor">Smallest denominator of the relative error: entries smaller than it are compared in absolute terms.</param>
     /// <returns>Separate results for the parameters and for the input gradient.</returns>
     public static (GradientCheckResult Parameters, GradientCheckResult Input) Check(
         ISequenceLayer<double> layer, int batch = 2, int time = 5, ulong seed = 7, double jitter = 0.05,
-        double inputScale = 1.0, double step = 1e-5, bool training = true)
+        double inputScale = 1.0, double step = 1e-5, bool training = true, double floor = 1e-8)
     {
         var layout = new ParameterLayout();
         layer.Declare(layout, "layer");
@@ -34,15 +35,15 @@ public static class LayerGradientCheck
         var full = new double[theta.Length + x.Data.Length];
         theta.CopyTo(full, 0);
         x.Data.CopyTo(full, theta.Length);
-        var param = CheckRange(objective, full, 0, theta.Length, step, layout);
-        var input = CheckRange(objective, full, theta.Length, x.Data.Length, step, null);
+        var param = CheckRange(objective, full, 0, theta.Length, step, floor, layout);
+        var input = CheckRange(objective, full, theta.Length, x.Data.Length, step, floor, null);
         return (param, input);
     }
 
-    private static GradientCheckResult CheckRange(IObjective<double> f, double[] full, int start, int count, double step, ParameterLayout? layout)
+    private static GradientCheckResult CheckRange(IObjective<double> f, double[] full, int start, int count, double step, double floor, ParameterLayout? layout)
     {
         var sub = new SubObjective(f, full, start, count);
-        return GradientCheck.Check(sub, full.AsSpan(start, count), step, layout: layout);
+        return GradientCheck.Check(sub, full.AsSpan(start, count), step, floor, layout: layout);
     }
 
     private sealed class SubObjective(IObjective<double> inner, double[] baseline, int start, int count) : IObjective<double>

@@ -51,6 +51,9 @@ public class ModelFactoryTests
             ModelDescription.Of("batch_norm", ("momentum", 0.2)),
             ModelDescription.Of("residual_block", ("norm", "batch")).With(rnn),
             ModelDescription.Of("deep_stack", ("d_model", 4), ("blocks", 2)).With(rnn),
+            ModelDescription.Of("linear_rnn", ("hidden", 6), ("heads", 3), ("out", 2)),
+            ModelDescription.Of("complex_diagonal", ("hidden", 5), ("parametrisation", "opt"), ("normalisation", "l2"), ("r_min", 0.5)),
+            ModelDescription.Of("lru", ("hidden", 5), ("init", "teacher_student")),
             ModelDescription.Of("stack").With(ModelDescription.Of("gru", ("hidden", 7), ("name", "rnn")), ModelDescription.Of("dense", ("out", 1), ("name", "readout"))),
         };
         Assert.Equal(cases.Select(c => c.Kind).Distinct().Order(), Factory.Kinds);

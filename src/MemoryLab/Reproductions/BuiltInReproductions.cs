@@ -1,0 +1,10 @@
+namespace MemoryLab.Reproductions;
+
+/// <summary>The library's registered reproductions, in report order.</summary>
+internal static class BuiltInReproductions
+{
+    public static void RegisterAll(PaperExperimentRegistry r)
+    {
+        r.Register(new SignalPropagationExperiment());
+    }
+}
