@@ -9,12 +9,15 @@ internal static class Program
     private static int Main(string[] args)
     {
         var registry = ExperimentRegistry.CreateDefault();
+        var papers = MemoryLab.Reproductions.PaperExperimentRegistry.CreateDefault();
         var root = new RootCommand("memlab: train, measure and explain memory in recurrent networks")
         {
             RunCommand.Create(registry),
             RunCommand.Create(registry, "train", "Train one model from a spec (kind: train); alias of run"),
             SweepCommand.Create(registry),
             ResultsCommand.Create(),
+            ReproduceCommand.Create(papers),
+            ReproduceCommand.CreateReport(papers),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

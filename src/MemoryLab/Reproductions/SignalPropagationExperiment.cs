@@ -147,7 +147,7 @@ public sealed class SignalPropagationExperiment : IPaperExperiment
             + "The state grows like (1−λ)^−1 but its sensitivity to λ like (1−λ)^−3: the curse of memory.", "signal-propagation.svg"));
 
         var chart = Chart.Create("γ-normalised sensitivity, white noise", "1 − \\nu", "E[(d_\\omega \\gamma h)^2]", AxisScale.Log, AxisScale.Log);
-        string[] mapNames = ["polar: \\nu = \\omega", "exp (LRU): \\nu = e^{-e^\\omega}", "tanh: \\nu = tanh \\omega"];
+        string[] mapNames = ["polar: \\nu = \\omega", "exp (LRU): \\nu = exp(−e^\\omega)", "tanh: \\nu = tanh \\omega"];
         for (int m = 0; m < 3; m++)
         {
             var rows = reparam.Where("map", m);
