@@ -1,0 +1,78 @@
+using System.Text.Json;
+using MemoryLab.Reporting;
+using MemoryLab.Tests.Experiments;
+using MemoryLab.Tests.Reporting;
+using Microsoft.Playwright;
+using Xunit.Abstractions;
+
+namespace MemoryLab.Tests.Reproductions;
+
+/// <summary>`memlab reproduce` and `memlab report` as a user runs them, and the generated report in a real browser.</summary>
+public class ReproduceCommandTests(ITestOutputHelper output)
+{
+    private const string Name = "zucchet24-signal-propagation";
+
+    [Fact]
+    public void Unknown_experiment_names_are_bad_input()
+    {
+        using var dir = new TempDirectory();
+        string outDir = Path.Combine(dir.Path, "r");
+        var (code, stdout, stderr) = Memlab.Run(dir.Path, "reproduce", "--only", "li99-nothing", "--out", outDir);
+        Assert.Equal(2, code);
+        Assert.Contains("unknown experiment 'li99-nothing'", stderr);
+        Assert.Equal("", stdout);
+        Assert.False(Directory.Exists(outDir));
+        Assert.Equal(2, Memlab.Run(dir.Path, "report", Path.Combine(dir.Path, "none")).ExitCode);
+    }
+
+    [ChromiumFact]
+    public async Task Reproduce_writes_a_report_whose_claims_and_figures_render_in_chromium()
+    {
+        using var dir = new TempDirectory();
+        string outDir = Path.Combine(dir.Path, "results");
+        var (code, stdout, stderr) = Memlab.Run(dir.Path, "reproduce", "--only", Name, "--out", outDir);
+        output.WriteLine(stdout);
+        Assert.True(code == 0, stderr);
+        Assert.Contains($"finished name={Name}", stdout);
+        Assert.True(File.Exists(Path.Combine(outDir, Name, "done.json")));
+        Assert.Empty(Directory.GetDirectories(outDir, ".tmp-*"));
+
+        using var claims = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "claims.json")));
+        var experiments = claims.RootElement.GetProperty("claims").EnumerateArray().Select(c => c.GetProperty("experiment").GetString()).Distinct().ToArray();
+        Assert.Equal(new[] { Name }, experiments.Select(e => e ?? ""));
+        Assert.Equal(3, claims.RootElement.GetProperty("claims").GetArrayLength());
+        // Each printed claim line names a status.
+        Assert.Equal(3, stdout.Split('\n').Count(l => l.StartsWith("claim holds", StringComparison.Ordinal) || l.StartsWith("claim fails", StringComparison.Ordinal)));
+
+        // A second call finds the experiment complete and only rebuilds the report.
+        var again = Memlab.Run(dir.Path, "reproduce", "--only", Name, "--out", outDir);
+        Assert.Contains($"skipped name={Name}", again.Stdout);
+
+        using var playwright = await Playwright.CreateAsync();
+        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = ChromiumFactAttribute.ChromiumPath,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+        });
+        var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 900 } });
+        var errors = new List<string>();
+        page.Console += (_, m) => { if (m.Type == "error") errors.Add(m.Text); };
+        page.PageError += (_, e) => errors.Add(e);
+        await page.GotoAsync(new Uri(Path.Combine(outDir, "report.html")).AbsoluteUri);
+        var figures = await page.Locator("svg.memlab-figure").AllAsync();
+        Assert.Equal(2, figures.Count);
+        foreach (var f in figures)
+        {
+            var box = await f.BoundingBoxAsync();
+            Assert.True(box is { Width: > 100, Height: > 100 });
+        }
+        var cells = await page.Locator("table.summary-claims td.experiment").AllInnerTextsAsync();
+        Assert.Equal(3, cells.Count);
+        Assert.All(cells, c => Assert.Equal(Name, c.Trim()));
+        Assert.Empty(errors);
+        string shot = Path.Combine(AppContext.BaseDirectory, "reproduce-report-screenshot.png");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = shot, FullPage = true });
+        Assert.True(new FileInfo(shot).Length > 10_000);
+    }
+}
