@@ -8,10 +8,11 @@ namespace MemoryLab.Models;
 /// The shared skeleton of the fused nonlinear recurrences (Elman, continuous-time, GRU, LSTM).
 /// The batch is cut into chunks of <see cref="ChunkSize"/> sequences — a partition fixed by the batch
 /// size, never by the thread count. Each chunk runs its whole forward scan (input projections for all
-/// steps as one GEMM, then one <c>rows × hidden</c> GEMM per step) or its whole reverse-time adjoint scan
-/// on a <see cref="WorkerPool"/> thread, writing its parameter gradient into its own partial buffer; the
-/// partials are then summed in chunk order. So one thread and sixteen give the same bits (DESIGN.md,
-/// "Deterministic"), and a call allocates nothing.
+/// steps as one GEMM — or, for inputs of at most <see cref="NarrowInputLimit"/> features, a few axpys per
+/// step — then one <c>rows × gates</c> GEMM per step against the transposed recurrent weights) or its whole
+/// reverse-time adjoint scan on a <see cref="WorkerPool"/> thread, writing its parameter gradient into its
+/// own partial buffer; the partials are then summed in chunk order. So one thread and sixteen give the
+/// same bits (DESIGN.md, "Deterministic"), and a call allocates nothing.
 /// </summary>
 /// <remarks>Tensors inside a chunk are addressed row-major: the state of sequence b at step t of a
 /// width-w tensor starts at <c>(b·Time + t)·w</c>, so the rows of one step across the chunk's sequences

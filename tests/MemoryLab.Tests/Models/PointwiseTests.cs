@@ -55,6 +55,27 @@ public class PointwiseTests
         }
     }
 
+    [Fact]
+    public void Float_tanh_and_sigmoid_are_accurate_to_float_rounding()
+    {
+        // Vector lanes and the scalar form, float32 (rational tanh) against float64 references.
+        double worstTanh = 0, worstSigmoid = 0;
+        for (int i = -200_000; i <= 200_000; i++)
+        {
+            float x = i * 1e-4f;
+            double tanh = Math.Tanh(x), sigmoid = 1 / (1 + Math.Exp(-(double)x));
+            worstTanh = Math.Max(worstTanh, Math.Max(Math.Abs(Elementwise.Tanh(x) - tanh), Math.Abs(Elementwise.Tanh(new System.Numerics.Vector<float>(x))[0] - tanh)));
+            worstSigmoid = Math.Max(worstSigmoid, Math.Max(Math.Abs(Elementwise.Sigmoid(x) - sigmoid), Math.Abs(Elementwise.Sigmoid(new System.Numerics.Vector<float>(x))[0] - sigmoid)));
+        }
+        Assert.True(worstTanh <= 5e-7, $"tanh error {worstTanh}");
+        Assert.True(worstSigmoid <= 3e-7, $"sigmoid error {worstSigmoid}");
+        Assert.Equal(1f, Elementwise.Tanh(50f));
+        Assert.Equal(0f, Elementwise.Sigmoid(-200f));
+        // float64 keeps the exp forms, accurate to a few ulp.
+        Assert.Equal(Math.Tanh(0.37), Elementwise.Tanh(0.37), 1e-15);
+        Assert.Equal(1 / (1 + Math.Exp(-0.37)), Elementwise.Sigmoid(0.37), 1e-15);
+    }
+
     private static float[] GeluFloat(float[] x, GeluApproximation form)
     {
         var layer = new Gelu<float>(x.Length, form);
