@@ -1,6 +1,8 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace MemoryLab.Numerics;
 
@@ -19,22 +21,381 @@ public enum Transpose
 /// (row strides) lda, ldb, ldc. Layers parallelise over batch chunks and call this inside a chunk.
 /// When β = 0, C is not read (NaNs in it are overwritten).
 /// </summary>
+/// <remarks>
+/// float and double run a register-blocked kernel (Vector256 + FMA, BLIS-style: Goto &amp; van de Geijn
+/// 2008) when the CPU has AVX2 and FMA; other types and CPUs take a portable <see cref="Vector{T}"/> path.
+/// The summation order of every element of C depends only on k (sequential within blocks of
+/// <see cref="KBlock"/>, blocks added in order), never on threads, timing, m, n or the tiling, so
+/// results are bitwise reproducible. A steady-state call allocates nothing: the packing buffer is
+/// allocated once per thread.
+/// </remarks>
 public static class Gemm
 {
+    /// <summary>Depth of one k-block: a packed panel of op(B) (KBlock × 2 vectors, 16 KiB) stays in L1
+    /// while every row tile of A streams past it.</summary>
+    internal const int KBlock = 256;
+
+    /// <summary>Largest row tile of the micro-kernel: 6 rows × 2 vectors = 12 accumulators, enough
+    /// independent FMA chains to cover latency × throughput (4 × 2) with 16 vector registers.</summary>
+    internal const int MaxTileRows = 6;
+
     /// <summary>C ← α·op(A)·op(B) + β·C.</summary>
+    /// <exception cref="ArgumentException">A size is negative, a leading dimension is smaller than its
+    /// row width, or a span is too short for its shape.</exception>
     public static void Multiply<T>(Transpose transA, Transpose transB, int m, int n, int k,
         T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (m < 0 || n < 0 || k < 0) throw new ArgumentException($"GEMM: sizes must be non-negative, got m={m}, n={n}, k={k}");
         if (m == 0 || n == 0) return;
         Validate(transA, m, k, a.Length, lda, "A");
         Validate(transB, k, n, b.Length, ldb, "B");
         Validate(Transpose.No, m, n, c.Length, ldc, "C");
-        ScaleC(m, n, beta, c, ldc);
-        if (k == 0 || alpha == T.Zero) return;
+        if (k == 0 || alpha == T.Zero)
+        {
+            ScaleC(m, n, beta, c, ldc);
+            return;
+        }
         ref T ra = ref MemoryMarshal.GetReference(a);
         ref T rb = ref MemoryMarshal.GetReference(b);
         ref T rc = ref MemoryMarshal.GetReference(c);
+        // typeof tests on a struct T are JIT-time constants: each instantiation keeps one branch.
+        if ((typeof(T) == typeof(float) || typeof(T) == typeof(double)) && Fma.IsSupported && Avx2.IsSupported)
+            MultiplyBlocked(transA, transB, m, n, k, alpha, ref ra, lda, ref rb, ldb, beta, ref rc, ldc);
+        else
+            PortableCore(transA, transB, m, n, k, alpha, ref ra, lda, ref rb, ldb, beta, ref rc, ldc);
+    }
+
+    /// <summary>The portable path alone (what CPUs without AVX2/FMA run), for tests.</summary>
+    internal static void MultiplyPortable<T>(Transpose transA, Transpose transB, int m, int n, int k,
+        T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (m <= 0 || n <= 0) return;
+        Validate(transA, m, k, a.Length, lda, "A");
+        Validate(transB, k, n, b.Length, ldb, "B");
+        Validate(Transpose.No, m, n, c.Length, ldc, "C");
+        PortableCore(transA, transB, m, n, k, alpha, ref MemoryMarshal.GetReference(a), lda,
+            ref MemoryMarshal.GetReference(b), ldb, beta, ref MemoryMarshal.GetReference(c), ldc);
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Blocked path (float, double; AVX2 + FMA).
+    //
+    // Loop nest:  for each k-block (KBlock deep)
+    //               for each column panel of NR = 2 vectors:  pack op(B) panel (kc × NR, zero-padded)
+    //                 for each row tile (≤ 6 rows):            micro-kernel, C tile += α·A·Bpanel
+    // A is never packed: the kernel broadcasts A(i, p) straight from its storage through a row stride
+    // and a column stride, which covers both A and Aᵀ at no copy cost (A is small next to the work
+    // done on it, and each row tile reuses its A elements across the whole NR-wide panel).
+    // ---------------------------------------------------------------------------------------------
+
+    private static void MultiplyBlocked<T>(Transpose transA, Transpose transB, int m, int n, int k,
+        T alpha, ref T a, int lda, ref T b, int ldb, T beta, ref T c, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int nr = 2 * Vector256<T>.Count, nb = ColumnBlock<T>();
+        ref T packed = ref PackBuffer<T>.Get();
+        ref T edgeTile = ref Unsafe.Add(ref packed, KBlock * nb);
+        // A(i, p) is at a[i·rowStride + p·colStride] for both layouts.
+        nint aRowStride = transA == Transpose.No ? lda : 1, aColStride = transA == Transpose.No ? 1 : lda;
+        for (int pc = 0; pc < k; pc += KBlock)
+        {
+            int kc = Math.Min(KBlock, k - pc);
+            // β applies once, in the first k-block; later blocks accumulate onto C.
+            T blockBeta = pc == 0 ? beta : T.One;
+            ref T aBlock = ref Unsafe.Add(ref a, pc * aColStride);
+            for (int jc = 0; jc < n; jc += nb)
+            {
+                int blockCols = Math.Min(nb, n - jc);
+                if (transB == Transpose.No) PackBlock(kc, blockCols, ref Unsafe.Add(ref b, (nint)pc * ldb + jc), ldb, ref packed);
+                else PackBlockTransposed(kc, blockCols, ref Unsafe.Add(ref b, (nint)jc * ldb + pc), ldb, ref packed);
+                for (int jr = 0; jr < blockCols; jr += nr)
+                {
+                    int cols = Math.Min(nr, blockCols - jr);
+                    ref T panel = ref Unsafe.Add(ref packed, jr * kc);
+                    for (int i0 = 0; i0 < m;)
+                    {
+                        int rows = TileRows(m - i0);
+                        ref T aTile = ref Unsafe.Add(ref aBlock, i0 * aRowStride);
+                        ref T cTile = ref Unsafe.Add(ref c, (nint)i0 * ldc + jc + jr);
+                        if (cols == nr)
+                            Kernel(rows, kc, ref aTile, aRowStride, aColStride, ref panel, ref cTile, ldc, alpha, blockBeta);
+                        else
+                        {
+                            // Ragged right edge: compute the full tile into scratch, then merge the valid columns.
+                            Kernel(rows, kc, ref aTile, aRowStride, aColStride, ref panel, ref edgeTile, nr, T.One, T.Zero);
+                            MergeEdge(rows, cols, ref edgeTile, nr, ref cTile, ldc, alpha, blockBeta);
+                        }
+                        i0 += rows;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Columns of op(B) packed at once: KBlock × ColumnBlock elements fill 256 KiB, which stays in L2
+    /// while the row tiles sweep it; a multiple of the panel width.</summary>
+    internal static int ColumnBlock<T>() where T : unmanaged => 256 * 1024 / KBlock / Unsafe.SizeOf<T>() / (2 * Vector256<T>.Count) * (2 * Vector256<T>.Count);
+
+    /// <summary>Rows of the next tile when <paramref name="remaining"/> rows are left: 6 where possible,
+    /// but 7–9 left split as 4+3, 4+4, 5+4 so no tile has fewer than 3 rows (a 1- or 2-row tile has
+    /// too few independent FMA chains to hide latency). Depends only on m, so results do not
+    /// depend on it at all (each element's sum runs over p in the same order in every tile).</summary>
+    internal static int TileRows(int remaining) =>
+        remaining <= MaxTileRows ? remaining : remaining <= MaxTileRows + 3 ? (remaining + 1) / 2 : MaxTileRows;
+
+    private static void Kernel<T>(int rows, int kc, ref T a, nint aRowStride, nint aColStride, ref T panel,
+        ref T c, nint ldc, T alpha, T beta) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        switch (rows)
+        {
+            case 6: MicroKernel<T, Rows6>(kc, ref a, aRowStride, aColStride, ref panel, ref c, ldc, alpha, beta); break;
+            case 5: MicroKernel<T, Rows5>(kc, ref a, aRowStride, aColStride, ref panel, ref c, ldc, alpha, beta); break;
+            case 4: MicroKernel<T, Rows4>(kc, ref a, aRowStride, aColStride, ref panel, ref c, ldc, alpha, beta); break;
+            case 3: MicroKernel<T, Rows3>(kc, ref a, aRowStride, aColStride, ref panel, ref c, ldc, alpha, beta); break;
+            case 2: MicroKernel<T, Rows2>(kc, ref a, aRowStride, aColStride, ref panel, ref c, ldc, alpha, beta); break;
+            default: MicroKernel<T, Rows1>(kc, ref a, aRowStride, aColStride, ref panel, ref c, ldc, alpha, beta); break;
+        }
+    }
+
+    /// <summary>
+    /// The micro-kernel: C[0..R, 0..NR) ← α·Σ_p A(i, p)·P[p, 0..NR) + β·C, with NR = 2 vectors, the
+    /// accumulators in registers, A(i, p) = a[i·aRowStride + p·aColStride] broadcast from memory and
+    /// P the packed panel (kc rows of NR contiguous elements). R (1..6) is a type parameter so each
+    /// row count is compiled separately with its unused rows removed. β = 0 means C is not read.
+    /// </summary>
+    private static void MicroKernel<T, R>(int kc, ref T a, nint aRowStride, nint aColStride, ref T panel,
+        ref T c, nint ldc, T alpha, T beta)
+        where T : unmanaged, IFloatingPointIeee754<T> where R : struct, IRowCount
+    {
+        nuint w = (nuint)Vector256<T>.Count;
+        // Rows beyond R alias row 0; they are never read because their branches fold away.
+        ref T a0 = ref a;
+        ref T a1 = ref R.Rows > 1 ? ref Unsafe.Add(ref a, aRowStride) : ref a;
+        ref T a2 = ref R.Rows > 2 ? ref Unsafe.Add(ref a, 2 * aRowStride) : ref a;
+        ref T a3 = ref R.Rows > 3 ? ref Unsafe.Add(ref a, 3 * aRowStride) : ref a;
+        ref T a4 = ref R.Rows > 4 ? ref Unsafe.Add(ref a, 4 * aRowStride) : ref a;
+        ref T a5 = ref R.Rows > 5 ? ref Unsafe.Add(ref a, 5 * aRowStride) : ref a;
+        Vector256<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        nint offset = 0;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.LoadUnsafe(ref panel);
+            var b1 = Vector256.LoadUnsafe(ref panel, w);
+            var x = Vector256.Create(Unsafe.Add(ref a0, offset));
+            c00 = MulAdd(x, b0, c00); c01 = MulAdd(x, b1, c01);
+            if (R.Rows > 1) { x = Vector256.Create(Unsafe.Add(ref a1, offset)); c10 = MulAdd(x, b0, c10); c11 = MulAdd(x, b1, c11); }
+            if (R.Rows > 2) { x = Vector256.Create(Unsafe.Add(ref a2, offset)); c20 = MulAdd(x, b0, c20); c21 = MulAdd(x, b1, c21); }
+            if (R.Rows > 3) { x = Vector256.Create(Unsafe.Add(ref a3, offset)); c30 = MulAdd(x, b0, c30); c31 = MulAdd(x, b1, c31); }
+            if (R.Rows > 4) { x = Vector256.Create(Unsafe.Add(ref a4, offset)); c40 = MulAdd(x, b0, c40); c41 = MulAdd(x, b1, c41); }
+            if (R.Rows > 5) { x = Vector256.Create(Unsafe.Add(ref a5, offset)); c50 = MulAdd(x, b0, c50); c51 = MulAdd(x, b1, c51); }
+            offset += aColStride;
+            panel = ref Unsafe.Add(ref panel, 2 * w);
+        }
+        var va = Vector256.Create(alpha);
+        StoreRow(ref c, c00, c01, va, beta);
+        if (R.Rows > 1) StoreRow(ref Unsafe.Add(ref c, ldc), c10, c11, va, beta);
+        if (R.Rows > 2) StoreRow(ref Unsafe.Add(ref c, 2 * ldc), c20, c21, va, beta);
+        if (R.Rows > 3) StoreRow(ref Unsafe.Add(ref c, 3 * ldc), c30, c31, va, beta);
+        if (R.Rows > 4) StoreRow(ref Unsafe.Add(ref c, 4 * ldc), c40, c41, va, beta);
+        if (R.Rows > 5) StoreRow(ref Unsafe.Add(ref c, 5 * ldc), c50, c51, va, beta);
+    }
+
+    /// <summary>c[0..NR) ← α·(lo, hi) + β·c[0..NR), not reading c when β = 0.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow<T>(ref T c, Vector256<T> lo, Vector256<T> hi, Vector256<T> alpha, T beta)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nuint w = (nuint)Vector256<T>.Count;
+        if (beta == T.Zero)
+        {
+            (alpha * lo).StoreUnsafe(ref c);
+            (alpha * hi).StoreUnsafe(ref c, w);
+        }
+        else if (beta == T.One)
+        {
+            MulAdd(alpha, lo, Vector256.LoadUnsafe(ref c)).StoreUnsafe(ref c);
+            MulAdd(alpha, hi, Vector256.LoadUnsafe(ref c, w)).StoreUnsafe(ref c, w);
+        }
+        else
+        {
+            var vb = Vector256.Create(beta);
+            MulAdd(alpha, lo, vb * Vector256.LoadUnsafe(ref c)).StoreUnsafe(ref c);
+            MulAdd(alpha, hi, vb * Vector256.LoadUnsafe(ref c, w)).StoreUnsafe(ref c, w);
+        }
+    }
+
+    /// <summary>C[0..rows, 0..cols) ← α·tile + β·C for a tile computed into scratch (right edge of C).</summary>
+    private static void MergeEdge<T>(int rows, int cols, ref T tile, nint ldTile, ref T c, nint ldc, T alpha, T beta)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            ref T ti = ref Unsafe.Add(ref tile, i * ldTile);
+            ref T ci = ref Unsafe.Add(ref c, i * ldc);
+            for (int j = 0; j < cols; j++)
+            {
+                ref T cij = ref Unsafe.Add(ref ci, j);
+                // Same rounding as the vector path: fma(α, t, β·c), or α·t when β = 0.
+                T t = Unsafe.Add(ref ti, j);
+                cij = beta == T.Zero ? alpha * t : T.FusedMultiplyAdd(alpha, t, beta == T.One ? cij : beta * cij);
+            }
+        }
+    }
+
+    /// <summary>Fused a·b + c on a vector (FMA is known to be supported on this path).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> MulAdd<T>(Vector256<T> a, Vector256<T> b, Vector256<T> c) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+            return Fma.MultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double))
+            return Fma.MultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+        throw new NotSupportedException($"GEMM kernel has no FMA for {typeof(T).Name}");
+    }
+
+    /// <summary>Packs a kc × cols block of op(B) = B (rows contiguous) into panels of NR columns:
+    /// panel q holds rows p = 0..kc−1 of columns q·NR..q·NR+NR−1 at packed[q·kc·NR + p·NR + j], zero past
+    /// <paramref name="cols"/>. B is read row by row so the hardware prefetcher sees one stream.</summary>
+    private static void PackBlock<T>(int kc, int cols, ref T b, nint ldb, ref T packed)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nuint w = (nuint)Vector256<T>.Count;
+        int nr = 2 * (int)w, fullCols = cols - cols % nr;
+        for (int p = 0; p < kc; p++)
+        {
+            ref T row = ref Unsafe.Add(ref b, p * ldb);
+            ref T dst = ref Unsafe.Add(ref packed, p * nr);
+            int j = 0;
+            for (; j < fullCols; j += nr)
+            {
+                ref T d = ref Unsafe.Add(ref dst, j * kc);
+                Vector256.LoadUnsafe(ref row, (nuint)j).StoreUnsafe(ref d);
+                Vector256.LoadUnsafe(ref row, (nuint)j + w).StoreUnsafe(ref d, w);
+            }
+            if (j < cols)
+            {
+                ref T d = ref Unsafe.Add(ref dst, j * kc);
+                for (int jj = 0; jj < nr; jj++) Unsafe.Add(ref d, jj) = j + jj < cols ? Unsafe.Add(ref row, j + jj) : T.Zero;
+            }
+        }
+    }
+
+    /// <summary>Packs a kc × cols block of op(B) = Bᵀ (B stored n×k, element (p, j) at b[j·ldb + p]) into the
+    /// same panel layout as <see cref="PackBlock"/>. Full panels move square blocks of one vector through an
+    /// in-register transpose.</summary>
+    private static void PackBlockTransposed<T>(int kc, int cols, ref T b, nint ldb, ref T packed)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int w = Vector256<T>.Count, nr = 2 * w;
+        for (int j0 = 0; j0 < cols; j0 += nr)
+        {
+            ref T src = ref Unsafe.Add(ref b, j0 * ldb);
+            ref T panel = ref Unsafe.Add(ref packed, j0 * kc);
+            int panelCols = Math.Min(nr, cols - j0), p = 0;
+            if (panelCols == nr)
+            {
+                for (; p + w <= kc; p += w)
+                {
+                    TransposeSquare(ref Unsafe.Add(ref src, p), ldb, ref Unsafe.Add(ref panel, p * nr), nr);
+                    TransposeSquare(ref Unsafe.Add(ref src, w * ldb + p), ldb, ref Unsafe.Add(ref panel, p * nr + w), nr);
+                }
+            }
+            for (; p < kc; p++)
+            {
+                ref T dst = ref Unsafe.Add(ref panel, p * nr);
+                for (int j = 0; j < nr; j++) Unsafe.Add(ref dst, j) = j < panelCols ? Unsafe.Add(ref src, j * ldb + p) : T.Zero;
+            }
+        }
+    }
+
+    /// <summary>dst[r, s] = src[s, r] for one w×w block (w = Vector256&lt;T&gt;.Count: 8 floats or 4 doubles).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void TransposeSquare<T>(ref T src, nint lds, ref T dst, nint ldd) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+        {
+            ref float s = ref Unsafe.As<T, float>(ref src);
+            ref float d = ref Unsafe.As<T, float>(ref dst);
+            var r0 = Vector256.LoadUnsafe(ref s); var r1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref s, lds));
+            var r2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref s, 2 * lds)); var r3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref s, 3 * lds));
+            var r4 = Vector256.LoadUnsafe(ref Unsafe.Add(ref s, 4 * lds)); var r5 = Vector256.LoadUnsafe(ref Unsafe.Add(ref s, 5 * lds));
+            var r6 = Vector256.LoadUnsafe(ref Unsafe.Add(ref s, 6 * lds)); var r7 = Vector256.LoadUnsafe(ref Unsafe.Add(ref s, 7 * lds));
+            // Interleave pairs of rows, then pairs of pairs, then swap 128-bit halves (the classic 8×8).
+            var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+            var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+            var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+            var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+            var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+            var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+            var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+            var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+            Avx.Permute2x128(u0, u4, 0x20).StoreUnsafe(ref d);
+            Avx.Permute2x128(u1, u5, 0x20).StoreUnsafe(ref Unsafe.Add(ref d, ldd));
+            Avx.Permute2x128(u2, u6, 0x20).StoreUnsafe(ref Unsafe.Add(ref d, 2 * ldd));
+            Avx.Permute2x128(u3, u7, 0x20).StoreUnsafe(ref Unsafe.Add(ref d, 3 * ldd));
+            Avx.Permute2x128(u0, u4, 0x31).StoreUnsafe(ref Unsafe.Add(ref d, 4 * ldd));
+            Avx.Permute2x128(u1, u5, 0x31).StoreUnsafe(ref Unsafe.Add(ref d, 5 * ldd));
+            Avx.Permute2x128(u2, u6, 0x31).StoreUnsafe(ref Unsafe.Add(ref d, 6 * ldd));
+            Avx.Permute2x128(u3, u7, 0x31).StoreUnsafe(ref Unsafe.Add(ref d, 7 * ldd));
+        }
+        else if (typeof(T) == typeof(double))
+        {
+            ref double s = ref Unsafe.As<T, double>(ref src);
+            ref double d = ref Unsafe.As<T, double>(ref dst);
+            var r0 = Vector256.LoadUnsafe(ref s); var r1 = Vector256.LoadUnsafe(ref Unsafe.Add(ref s, lds));
+            var r2 = Vector256.LoadUnsafe(ref Unsafe.Add(ref s, 2 * lds)); var r3 = Vector256.LoadUnsafe(ref Unsafe.Add(ref s, 3 * lds));
+            var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+            var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+            Avx.Permute2x128(t0, t2, 0x20).StoreUnsafe(ref d);
+            Avx.Permute2x128(t1, t3, 0x20).StoreUnsafe(ref Unsafe.Add(ref d, ldd));
+            Avx.Permute2x128(t0, t2, 0x31).StoreUnsafe(ref Unsafe.Add(ref d, 2 * ldd));
+            Avx.Permute2x128(t1, t3, 0x31).StoreUnsafe(ref Unsafe.Add(ref d, 3 * ldd));
+        }
+        else throw new NotSupportedException($"GEMM transpose has no kernel for {typeof(T).Name}");
+    }
+
+    /// <summary>Row count of a micro-kernel tile, as a type so each count compiles to its own kernel.</summary>
+    private interface IRowCount { static abstract int Rows { get; } }
+    private struct Rows1 : IRowCount { public static int Rows => 1; }
+    private struct Rows2 : IRowCount { public static int Rows => 2; }
+    private struct Rows3 : IRowCount { public static int Rows => 3; }
+    private struct Rows4 : IRowCount { public static int Rows => 4; }
+    private struct Rows5 : IRowCount { public static int Rows => 5; }
+    private struct Rows6 : IRowCount { public static int Rows => 6; }
+
+    /// <summary>Per-thread packing buffer (one op(B) panel plus one edge tile), allocated once per thread
+    /// and element type, pinned and 64-byte aligned so panel loads never split a cache line.</summary>
+    private static class PackBuffer<T> where T : unmanaged
+    {
+        [ThreadStatic] private static T[]? _array;
+        [ThreadStatic] private static int _alignedStart;
+
+        public static unsafe ref T Get()
+        {
+            if (_array is null)
+            {
+                int nr = 2 * Vector256<T>.Count, pad = 64 / sizeof(T);
+                var array = GC.AllocateUninitializedArray<T>(KBlock * ColumnBlock<T>() + MaxTileRows * nr + pad, pinned: true);
+                nint address = (nint)Unsafe.AsPointer(ref array[0]);
+                _alignedStart = (int)((64 - (address & 63)) & 63) / sizeof(T);
+                _array = array;
+            }
+            return ref _array[_alignedStart];
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------
+    // Portable path: any IEEE type, any CPU (Vector<T> over contiguous rows).
+    // ---------------------------------------------------------------------------------------------
+
+    private static void PortableCore<T>(Transpose transA, Transpose transB, int m, int n, int k,
+        T alpha, ref T ra, int lda, ref T rb, int ldb, T beta, ref T rc, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ScaleC(m, n, beta, MemoryMarshal.CreateSpan(ref rc, (m - 1) * ldc + n), ldc);
         if (transB == Transpose.No)
         {
             // c[i, :] += α a(i, p) b[p, :] — contiguous rows of B and C, vectorised over j.
@@ -44,7 +405,6 @@ public static class Gemm
                 for (int p = 0; p < k; p++)
                 {
                     T aip = alpha * (transA == Transpose.No ? Unsafe.Add(ref ra, i * lda + p) : Unsafe.Add(ref ra, p * lda + i));
-                    if (aip == T.Zero) continue;
                     Axpy(n, aip, ref Unsafe.Add(ref rb, p * ldb), ref ci);
                 }
             }
@@ -69,7 +429,7 @@ public static class Gemm
     private static void Axpy<T>(int n, T a, ref T x, ref T y) where T : unmanaged, IFloatingPointIeee754<T>
     {
         int j = 0;
-        if (Vector.IsHardwareAccelerated && n >= Vector<T>.Count)
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported && n >= Vector<T>.Count)
         {
             var va = new Vector<T>(a);
             for (; j <= n - Vector<T>.Count; j += Vector<T>.Count)
@@ -87,7 +447,7 @@ public static class Gemm
     {
         int j = 0;
         T s = T.Zero;
-        if (Vector.IsHardwareAccelerated && n >= Vector<T>.Count)
+        if (Vector.IsHardwareAccelerated && Vector<T>.IsSupported && n >= Vector<T>.Count)
         {
             var acc = Vector<T>.Zero;
             for (; j <= n - Vector<T>.Count; j += Vector<T>.Count)
