@@ -22,22 +22,32 @@ public enum Transpose
 /// When β = 0, C is not read (NaNs in it are overwritten).
 /// </summary>
 /// <remarks>
-/// float and double run a register-blocked kernel (Vector256 + FMA, BLIS-style: Goto &amp; van de Geijn
-/// 2008) when the CPU has AVX2 and FMA; other types and CPUs take a portable <see cref="Vector{T}"/> path.
-/// The summation order of every element of C depends only on k (sequential within blocks of
-/// <see cref="KBlock"/>, blocks added in order), never on threads, timing, m, n or the tiling, so
-/// results are bitwise reproducible. A steady-state call allocates nothing: the packing buffer is
-/// allocated once per thread.
+/// float and double run a register-blocked micro-kernel (BLIS-style, Goto &amp; van de Geijn 2008) on
+/// AVX2 + FMA CPUs, with 512-bit vectors where the CPU runs them natively (AVX-512: Zen 4/5, recent
+/// Xeons) and 256-bit otherwise; other types and CPUs take a portable <see cref="Vector{T}"/> path.
+/// Every element of C is one FMA chain over p in order within k-blocks of <see cref="KBlock"/>, the
+/// blocks added onto C in order, so its bits depend only on k — not on threads, timing, m, n, how a
+/// caller splits rows or columns into calls, or the vector width. A steady-state call allocates
+/// nothing: the packing buffer is allocated once per thread.
 /// </remarks>
 public static class Gemm
 {
-    /// <summary>Depth of one k-block: a packed panel of op(B) (KBlock × 2 vectors, 16 KiB) stays in L1
-    /// while every row tile of A streams past it.</summary>
+    /// <summary>Depth of one k-block: a panel of op(B) (KBlock × 2 vectors, 16–32 KiB) stays in L1 while
+    /// every row tile of A streams past it.</summary>
     internal const int KBlock = 256;
 
     /// <summary>Largest row tile of the micro-kernel: 6 rows × 2 vectors = 12 accumulators, enough
-    /// independent FMA chains to cover latency × throughput (4 × 2) with 16 vector registers.</summary>
+    /// independent FMA chains to cover latency × throughput (4 × 2) and, with 2 B vectors and 1
+    /// broadcast, still within 16 vector registers.</summary>
     internal const int MaxTileRows = 6;
+
+    /// <summary>A and B larger than this (bytes) are assumed to come from memory, not cache: the next
+    /// k-block is then prefetched while the current one computes. Below it the prefetch instructions
+    /// would only cost issue slots.</summary>
+    private const long PrefetchThresholdBytes = 8L << 20;
+
+    /// <summary>True when the blocked path uses 512-bit vectors on this machine.</summary>
+    internal static bool WideKernel => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
 
     /// <summary>C ← α·op(A)·op(B) + β·C.</summary>
     /// <exception cref="ArgumentException">A size is negative, a leading dimension is smaller than its
@@ -46,85 +56,114 @@ public static class Gemm
         T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (m < 0 || n < 0 || k < 0) throw new ArgumentException($"GEMM: sizes must be non-negative, got m={m}, n={n}, k={k}");
-        if (m == 0 || n == 0) return;
-        Validate(transA, m, k, a.Length, lda, "A");
-        Validate(transB, k, n, b.Length, ldb, "B");
-        Validate(Transpose.No, m, n, c.Length, ldc, "C");
-        if (k == 0 || alpha == T.Zero)
-        {
-            ScaleC(m, n, beta, c, ldc);
-            return;
-        }
+        if (!ValidateAndHandleTrivial(transA, transB, m, n, k, alpha, a.Length, lda, b.Length, ldb, beta, c, ldc)) return;
         ref T ra = ref MemoryMarshal.GetReference(a);
         ref T rb = ref MemoryMarshal.GetReference(b);
         ref T rc = ref MemoryMarshal.GetReference(c);
         // typeof tests on a struct T are JIT-time constants: each instantiation keeps one branch.
         if ((typeof(T) == typeof(float) || typeof(T) == typeof(double)) && Fma.IsSupported && Avx2.IsSupported)
-            MultiplyBlocked(transA, transB, m, n, k, alpha, ref ra, lda, ref rb, ldb, beta, ref rc, ldc);
+            MultiplyBlocked(WideKernel, transA, transB, m, n, k, alpha, ref ra, lda, ref rb, ldb, beta, ref rc, ldc);
         else
             PortableCore(transA, transB, m, n, k, alpha, ref ra, lda, ref rb, ldb, beta, ref rc, ldc);
     }
 
-    /// <summary>The portable path alone (what CPUs without AVX2/FMA run), for tests.</summary>
+    /// <summary>The blocked path with a chosen vector width (256 or 512 bits), for tests and benchmarks.</summary>
+    /// <exception cref="NotSupportedException">The CPU lacks AVX2/FMA, or AVX-512 when 512 is asked for.</exception>
+    internal static void MultiplyBlocked<T>(int vectorBits, Transpose transA, Transpose transB, int m, int n, int k,
+        T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if ((typeof(T) != typeof(float) && typeof(T) != typeof(double)) || !Fma.IsSupported || !Avx2.IsSupported
+            || (vectorBits != 256 && vectorBits != 512) || (vectorBits == 512 && !WideKernel))
+            throw new NotSupportedException($"no {vectorBits}-bit GEMM kernel for {typeof(T).Name} on this CPU");
+        if (!ValidateAndHandleTrivial(transA, transB, m, n, k, alpha, a.Length, lda, b.Length, ldb, beta, c, ldc)) return;
+        MultiplyBlocked(vectorBits == 512, transA, transB, m, n, k, alpha, ref MemoryMarshal.GetReference(a), lda,
+            ref MemoryMarshal.GetReference(b), ldb, beta, ref MemoryMarshal.GetReference(c), ldc);
+    }
+
+    /// <summary>The portable path alone (what CPUs without AVX2/FMA run), for tests and benchmarks.</summary>
     internal static void MultiplyPortable<T>(Transpose transA, Transpose transB, int m, int n, int k,
         T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (m <= 0 || n <= 0) return;
-        Validate(transA, m, k, a.Length, lda, "A");
-        Validate(transB, k, n, b.Length, ldb, "B");
-        Validate(Transpose.No, m, n, c.Length, ldc, "C");
+        if (!ValidateAndHandleTrivial(transA, transB, m, n, k, alpha, a.Length, lda, b.Length, ldb, beta, c, ldc)) return;
         PortableCore(transA, transB, m, n, k, alpha, ref MemoryMarshal.GetReference(a), lda,
             ref MemoryMarshal.GetReference(b), ldb, beta, ref MemoryMarshal.GetReference(c), ldc);
     }
 
+    /// <summary>Checks the shapes; returns false when nothing is left to do after C ← β·C (empty C, k = 0, α = 0).</summary>
+    private static bool ValidateAndHandleTrivial<T>(Transpose transA, Transpose transB, int m, int n, int k, T alpha,
+        int aLength, int lda, int bLength, int ldb, T beta, Span<T> c, int ldc) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (m < 0 || n < 0 || k < 0) throw new ArgumentException($"GEMM: sizes must be non-negative, got m={m}, n={n}, k={k}");
+        if (m == 0 || n == 0) return false;
+        Validate(transA, m, k, aLength, lda, "A");
+        Validate(transB, k, n, bLength, ldb, "B");
+        Validate(Transpose.No, m, n, c.Length, ldc, "C");
+        if (k != 0 && alpha != T.Zero) return true;
+        ScaleC(m, n, beta, c, ldc);
+        return false;
+    }
+
     // ---------------------------------------------------------------------------------------------
-    // Blocked path (float, double; AVX2 + FMA).
+    // Blocked path (float, double; AVX2 + FMA, optionally AVX-512). NR = 2 vectors of columns.
     //
-    // Loop nest:  for each k-block (KBlock deep)
-    //               for each column panel of NR = 2 vectors:  pack op(B) panel (kc × NR, zero-padded)
-    //                 for each row tile (≤ 6 rows):            micro-kernel, C tile += α·A·Bpanel
-    // A is never packed: the kernel broadcasts A(i, p) straight from its storage through a row stride
-    // and a column stride, which covers both A and Aᵀ at no copy cost (A is small next to the work
-    // done on it, and each row tile reuses its A elements across the whole NR-wide panel).
+    //   for each k-block pc (KBlock deep)
+    //     for each column panel jr (NR wide):   op(B) panel, kc × NR
+    //       for each row tile i0 (≤ 6 rows):    micro-kernel: C tile (+)= α·A(i0.., pc..)·panel
+    //
+    // A is never packed: the kernel broadcasts A(i, p) straight from storage through a row stride and
+    // a column stride, which covers A and Aᵀ at no copy cost. op(B) = B is read in place too (its rows
+    // are contiguous; the kernel takes a row stride); only ragged right-edge panels are copied into a
+    // zero-padded buffer. op(B) = Bᵀ is packed (transposed) one block of columns at a time.
     // ---------------------------------------------------------------------------------------------
 
-    private static void MultiplyBlocked<T>(Transpose transA, Transpose transB, int m, int n, int k,
+    private static void MultiplyBlocked<T>(bool wide, Transpose transA, Transpose transB, int m, int n, int k,
         T alpha, ref T a, int lda, ref T b, int ldb, T beta, ref T c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int nr = 2 * Vector256<T>.Count, nb = ColumnBlock<T>();
+        int nr = 2 * (wide ? Vector512<T>.Count : Vector256<T>.Count), nb = ColumnBlock<T>();
         ref T packed = ref PackBuffer<T>.Get();
         ref T edgeTile = ref Unsafe.Add(ref packed, KBlock * nb);
         // A(i, p) is at a[i·rowStride + p·colStride] for both layouts.
         nint aRowStride = transA == Transpose.No ? lda : 1, aColStride = transA == Transpose.No ? 1 : lda;
+        bool inPlaceB = transB == Transpose.No;
+        bool prefetch = ((long)m + n) * k * Unsafe.SizeOf<T>() > PrefetchThresholdBytes;
+        int kernelCalls = (n + nr - 1) / nr * RowTileCount(m);
         for (int pc = 0; pc < k; pc += KBlock)
         {
             int kc = Math.Min(KBlock, k - pc);
             // β applies once, in the first k-block; later blocks accumulate onto C.
             T blockBeta = pc == 0 ? beta : T.One;
             ref T aBlock = ref Unsafe.Add(ref a, pc * aColStride);
+            var next = prefetch ? new NextBlockPrefetcher<T>(transA, transB, m, n, k, pc + kc, ref a, lda, ref b, ldb, kernelCalls) : default;
             for (int jc = 0; jc < n; jc += nb)
             {
                 int blockCols = Math.Min(nb, n - jc);
-                if (transB == Transpose.No) PackBlock(kc, blockCols, ref Unsafe.Add(ref b, (nint)pc * ldb + jc), ldb, ref packed);
-                else PackBlockTransposed(kc, blockCols, ref Unsafe.Add(ref b, (nint)jc * ldb + pc), ldb, ref packed);
+                if (!inPlaceB) PackBlockTransposed(kc, blockCols, nr, ref Unsafe.Add(ref b, (nint)jc * ldb + pc), ldb, ref packed);
                 for (int jr = 0; jr < blockCols; jr += nr)
                 {
                     int cols = Math.Min(nr, blockCols - jr);
-                    ref T panel = ref Unsafe.Add(ref packed, jr * kc);
+                    ref T panel = ref inPlaceB ? ref Unsafe.Add(ref b, (nint)pc * ldb + jc + jr) : ref Unsafe.Add(ref packed, jr * kc);
+                    nint panelStride = inPlaceB ? ldb : nr;
+                    if (inPlaceB && cols < nr)
+                    {
+                        PackEdgePanel(kc, cols, nr, ref panel, ldb, ref packed);
+                        panel = ref packed;
+                        panelStride = nr;
+                    }
                     for (int i0 = 0; i0 < m;)
                     {
                         int rows = TileRows(m - i0);
+                        next.Step();
                         ref T aTile = ref Unsafe.Add(ref aBlock, i0 * aRowStride);
                         ref T cTile = ref Unsafe.Add(ref c, (nint)i0 * ldc + jc + jr);
                         if (cols == nr)
-                            Kernel(rows, kc, ref aTile, aRowStride, aColStride, ref panel, ref cTile, ldc, alpha, blockBeta);
+                            Kernel(wide, rows, kc, ref aTile, aRowStride, aColStride, ref panel, panelStride, ref cTile, ldc, alpha, blockBeta);
                         else
                         {
                             // Ragged right edge: compute the full tile into scratch, then merge the valid columns.
-                            Kernel(rows, kc, ref aTile, aRowStride, aColStride, ref panel, ref edgeTile, nr, T.One, T.Zero);
+                            Kernel(wide, rows, kc, ref aTile, aRowStride, aColStride, ref panel, panelStride, ref edgeTile, nr, T.One, T.Zero);
                             MergeEdge(rows, cols, ref edgeTile, nr, ref cTile, ldc, alpha, blockBeta);
                         }
                         i0 += rows;
@@ -134,38 +173,108 @@ public static class Gemm
         }
     }
 
-    /// <summary>Columns of op(B) packed at once: KBlock × ColumnBlock elements fill 256 KiB, which stays in L2
-    /// while the row tiles sweep it; a multiple of the panel width.</summary>
-    internal static int ColumnBlock<T>() where T : unmanaged => 256 * 1024 / KBlock / Unsafe.SizeOf<T>() / (2 * Vector256<T>.Count) * (2 * Vector256<T>.Count);
+    /// <summary>Columns of op(B) = Bᵀ packed at once: KBlock × ColumnBlock elements fill 256 KiB, which stays
+    /// in L2 while the row tiles sweep it; a multiple of every panel width.</summary>
+    internal static int ColumnBlock<T>() where T : unmanaged => 256 * 1024 / KBlock / Unsafe.SizeOf<T>();
 
     /// <summary>Rows of the next tile when <paramref name="remaining"/> rows are left: 6 where possible,
     /// but 7–9 left split as 4+3, 4+4, 5+4 so no tile has fewer than 3 rows (a 1- or 2-row tile has
-    /// too few independent FMA chains to hide latency). Depends only on m, so results do not
-    /// depend on it at all (each element's sum runs over p in the same order in every tile).</summary>
+    /// too few independent FMA chains to hide latency). Results do not depend on the split: each
+    /// element's sum runs over p in the same order in every tile.</summary>
     internal static int TileRows(int remaining) =>
         remaining <= MaxTileRows ? remaining : remaining <= MaxTileRows + 3 ? (remaining + 1) / 2 : MaxTileRows;
 
-    private static void Kernel<T>(int rows, int kc, ref T a, nint aRowStride, nint aColStride, ref T panel,
+    private static int RowTileCount(int m)
+    {
+        int count = 0;
+        for (int i0 = 0; i0 < m; i0 += TileRows(m - i0)) count++;
+        return count;
+    }
+
+    /// <summary>Walks the cache lines of the next k-block of A and B, a few before each kernel call, so the
+    /// next block streams in from memory while this one computes (long reductions, e.g. weight gradients
+    /// summed over batch × time, whose operands do not fit in cache).</summary>
+    private ref struct NextBlockPrefetcher<T> where T : unmanaged
+    {
+        private Region _a, _b;
+        private readonly int _linesPerStep;
+
+        public NextBlockPrefetcher(Transpose transA, Transpose transB, int m, int n, int k, int nextPc,
+            ref T a, int lda, ref T b, int ldb, int kernelCalls)
+        {
+            int kc = Math.Min(KBlock, k - nextPc), size = Unsafe.SizeOf<T>();
+            if (kc <= 0) return; // last block: nothing to fetch, Step does nothing
+            _a = transA == Transpose.No
+                ? new Region(ref Unsafe.Add(ref a, nextPc), m, kc * size, lda * size)
+                : new Region(ref Unsafe.Add(ref a, (nint)nextPc * lda), kc, m * size, lda * size);
+            _b = transB == Transpose.No
+                ? new Region(ref Unsafe.Add(ref b, (nint)nextPc * ldb), kc, n * size, ldb * size)
+                : new Region(ref Unsafe.Add(ref b, nextPc), n, kc * size, ldb * size);
+            _linesPerStep = (Math.Max(_a.Lines, _b.Lines) + kernelCalls - 1) / kernelCalls;
+        }
+
+        public void Step()
+        {
+            if (_linesPerStep == 0) return;
+            _a.Prefetch(_linesPerStep);
+            _b.Prefetch(_linesPerStep);
+        }
+
+        /// <summary>rows × rowBytes bytes with a stride, walked one 64-byte line at a time.</summary>
+        private ref struct Region(ref T start, int rows, int rowBytes, nint strideBytes)
+        {
+            private readonly ref byte _start = ref Unsafe.As<T, byte>(ref start);
+            private int _row, _offset;
+
+            public readonly int Lines => rows * ((rowBytes + 63) / 64);
+
+            public unsafe void Prefetch(int lines)
+            {
+                for (; lines > 0 && _row < rows; lines--)
+                {
+                    // Only a hint into L2: a stale address after a GC move costs nothing.
+                    Sse.Prefetch1(Unsafe.AsPointer(ref Unsafe.Add(ref _start, _row * strideBytes + _offset)));
+                    _offset += 64;
+                    if (_offset >= rowBytes) { _offset = 0; _row++; }
+                }
+            }
+        }
+    }
+
+    private static void Kernel<T>(bool wide, int rows, int kc, ref T a, nint aRowStride, nint aColStride, ref T panel, nint panelStride,
         ref T c, nint ldc, T alpha, T beta) where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (wide)
+        {
+            switch (rows)
+            {
+                case 6: MicroKernel512<T, Rows6>(kc, ref a, aRowStride, aColStride, ref panel, panelStride, ref c, ldc, alpha, beta); break;
+                case 5: MicroKernel512<T, Rows5>(kc, ref a, aRowStride, aColStride, ref panel, panelStride, ref c, ldc, alpha, beta); break;
+                case 4: MicroKernel512<T, Rows4>(kc, ref a, aRowStride, aColStride, ref panel, panelStride, ref c, ldc, alpha, beta); break;
+                case 3: MicroKernel512<T, Rows3>(kc, ref a, aRowStride, aColStride, ref panel, panelStride, ref c, ldc, alpha, beta); break;
+                case 2: MicroKernel512<T, Rows2>(kc, ref a, aRowStride, aColStride, ref panel, panelStride, ref c, ldc, alpha, beta); break;
+                default: MicroKernel512<T, Rows1>(kc, ref a, aRowStride, aColStride, ref panel, panelStride, ref c, ldc, alpha, beta); break;
+            }
+            return;
+        }
         switch (rows)
         {
-            case 6: MicroKernel<T, Rows6>(kc, ref a, aRowStride, aColStride, ref panel, ref c, ldc, alpha, beta); break;
-            case 5: MicroKernel<T, Rows5>(kc, ref a, aRowStride, aColStride, ref panel, ref c, ldc, alpha, beta); break;
-            case 4: MicroKernel<T, Rows4>(kc, ref a, aRowStride, aColStride, ref panel, ref c, ldc, alpha, beta); break;
-            case 3: MicroKernel<T, Rows3>(kc, ref a, aRowStride, aColStride, ref panel, ref c, ldc, alpha, beta); break;
-            case 2: MicroKernel<T, Rows2>(kc, ref a, aRowStride, aColStride, ref panel, ref c, ldc, alpha, beta); break;
-            default: MicroKernel<T, Rows1>(kc, ref a, aRowStride, aColStride, ref panel, ref c, ldc, alpha, beta); break;
+            case 6: MicroKernel256<T, Rows6>(kc, ref a, aRowStride, aColStride, ref panel, panelStride, ref c, ldc, alpha, beta); break;
+            case 5: MicroKernel256<T, Rows5>(kc, ref a, aRowStride, aColStride, ref panel, panelStride, ref c, ldc, alpha, beta); break;
+            case 4: MicroKernel256<T, Rows4>(kc, ref a, aRowStride, aColStride, ref panel, panelStride, ref c, ldc, alpha, beta); break;
+            case 3: MicroKernel256<T, Rows3>(kc, ref a, aRowStride, aColStride, ref panel, panelStride, ref c, ldc, alpha, beta); break;
+            case 2: MicroKernel256<T, Rows2>(kc, ref a, aRowStride, aColStride, ref panel, panelStride, ref c, ldc, alpha, beta); break;
+            default: MicroKernel256<T, Rows1>(kc, ref a, aRowStride, aColStride, ref panel, panelStride, ref c, ldc, alpha, beta); break;
         }
     }
 
     /// <summary>
-    /// The micro-kernel: C[0..R, 0..NR) ← α·Σ_p A(i, p)·P[p, 0..NR) + β·C, with NR = 2 vectors, the
-    /// accumulators in registers, A(i, p) = a[i·aRowStride + p·aColStride] broadcast from memory and
-    /// P the packed panel (kc rows of NR contiguous elements). R (1..6) is a type parameter so each
-    /// row count is compiled separately with its unused rows removed. β = 0 means C is not read.
+    /// The micro-kernel: C[0..R, 0..NR) ← α·Σ_p A(i, p)·P[p, 0..NR) + β·C with NR = 2 vectors, the R×2
+    /// accumulators in registers, A(i, p) = a[i·aRowStride + p·aColStride] broadcast from memory and row p
+    /// of the panel at panel[p·panelStride]. R (1..6) is a type parameter so each row count compiles to
+    /// its own kernel with the unused rows removed. β = 0 means C is not read.
     /// </summary>
-    private static void MicroKernel<T, R>(int kc, ref T a, nint aRowStride, nint aColStride, ref T panel,
+    private static void MicroKernel256<T, R>(int kc, ref T a, nint aRowStride, nint aColStride, ref T panel, nint panelStride,
         ref T c, nint ldc, T alpha, T beta)
         where T : unmanaged, IFloatingPointIeee754<T> where R : struct, IRowCount
     {
@@ -192,7 +301,7 @@ public static class Gemm
             if (R.Rows > 4) { x = Vector256.Create(Unsafe.Add(ref a4, offset)); c40 = MulAdd(x, b0, c40); c41 = MulAdd(x, b1, c41); }
             if (R.Rows > 5) { x = Vector256.Create(Unsafe.Add(ref a5, offset)); c50 = MulAdd(x, b0, c50); c51 = MulAdd(x, b1, c51); }
             offset += aColStride;
-            panel = ref Unsafe.Add(ref panel, 2 * w);
+            panel = ref Unsafe.Add(ref panel, panelStride);
         }
         var va = Vector256.Create(alpha);
         StoreRow(ref c, c00, c01, va, beta);
@@ -203,7 +312,46 @@ public static class Gemm
         if (R.Rows > 5) StoreRow(ref Unsafe.Add(ref c, 5 * ldc), c50, c51, va, beta);
     }
 
-    /// <summary>c[0..NR) ← α·(lo, hi) + β·c[0..NR), not reading c when β = 0.</summary>
+    /// <summary>The same micro-kernel on 512-bit vectors (NR = 32 floats or 16 doubles). Each element's FMA
+    /// chain is the same as in <see cref="MicroKernel256{T, R}"/>, so the two give identical bits.</summary>
+    private static void MicroKernel512<T, R>(int kc, ref T a, nint aRowStride, nint aColStride, ref T panel, nint panelStride,
+        ref T c, nint ldc, T alpha, T beta)
+        where T : unmanaged, IFloatingPointIeee754<T> where R : struct, IRowCount
+    {
+        nuint w = (nuint)Vector512<T>.Count;
+        ref T a0 = ref a;
+        ref T a1 = ref R.Rows > 1 ? ref Unsafe.Add(ref a, aRowStride) : ref a;
+        ref T a2 = ref R.Rows > 2 ? ref Unsafe.Add(ref a, 2 * aRowStride) : ref a;
+        ref T a3 = ref R.Rows > 3 ? ref Unsafe.Add(ref a, 3 * aRowStride) : ref a;
+        ref T a4 = ref R.Rows > 4 ? ref Unsafe.Add(ref a, 4 * aRowStride) : ref a;
+        ref T a5 = ref R.Rows > 5 ? ref Unsafe.Add(ref a, 5 * aRowStride) : ref a;
+        Vector512<T> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector512<T> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        nint offset = 0;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.LoadUnsafe(ref panel);
+            var b1 = Vector512.LoadUnsafe(ref panel, w);
+            var x = Vector512.Create(Unsafe.Add(ref a0, offset));
+            c00 = MulAdd(x, b0, c00); c01 = MulAdd(x, b1, c01);
+            if (R.Rows > 1) { x = Vector512.Create(Unsafe.Add(ref a1, offset)); c10 = MulAdd(x, b0, c10); c11 = MulAdd(x, b1, c11); }
+            if (R.Rows > 2) { x = Vector512.Create(Unsafe.Add(ref a2, offset)); c20 = MulAdd(x, b0, c20); c21 = MulAdd(x, b1, c21); }
+            if (R.Rows > 3) { x = Vector512.Create(Unsafe.Add(ref a3, offset)); c30 = MulAdd(x, b0, c30); c31 = MulAdd(x, b1, c31); }
+            if (R.Rows > 4) { x = Vector512.Create(Unsafe.Add(ref a4, offset)); c40 = MulAdd(x, b0, c40); c41 = MulAdd(x, b1, c41); }
+            if (R.Rows > 5) { x = Vector512.Create(Unsafe.Add(ref a5, offset)); c50 = MulAdd(x, b0, c50); c51 = MulAdd(x, b1, c51); }
+            offset += aColStride;
+            panel = ref Unsafe.Add(ref panel, panelStride);
+        }
+        var va = Vector512.Create(alpha);
+        StoreRow(ref c, c00, c01, va, beta);
+        if (R.Rows > 1) StoreRow(ref Unsafe.Add(ref c, ldc), c10, c11, va, beta);
+        if (R.Rows > 2) StoreRow(ref Unsafe.Add(ref c, 2 * ldc), c20, c21, va, beta);
+        if (R.Rows > 3) StoreRow(ref Unsafe.Add(ref c, 3 * ldc), c30, c31, va, beta);
+        if (R.Rows > 4) StoreRow(ref Unsafe.Add(ref c, 4 * ldc), c40, c41, va, beta);
+        if (R.Rows > 5) StoreRow(ref Unsafe.Add(ref c, 5 * ldc), c50, c51, va, beta);
+    }
+
+    /// <summary>c[0..NR) ← α·(lo, hi) + β·c[0..NR) as fma(α, acc, β·c), not reading c when β = 0.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void StoreRow<T>(ref T c, Vector256<T> lo, Vector256<T> hi, Vector256<T> alpha, T beta)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -227,7 +375,32 @@ public static class Gemm
         }
     }
 
-    /// <summary>C[0..rows, 0..cols) ← α·tile + β·C for a tile computed into scratch (right edge of C).</summary>
+    /// <summary>As the 256-bit <c>StoreRow</c>, on 512-bit vectors.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreRow<T>(ref T c, Vector512<T> lo, Vector512<T> hi, Vector512<T> alpha, T beta)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        nuint w = (nuint)Vector512<T>.Count;
+        if (beta == T.Zero)
+        {
+            (alpha * lo).StoreUnsafe(ref c);
+            (alpha * hi).StoreUnsafe(ref c, w);
+        }
+        else if (beta == T.One)
+        {
+            MulAdd(alpha, lo, Vector512.LoadUnsafe(ref c)).StoreUnsafe(ref c);
+            MulAdd(alpha, hi, Vector512.LoadUnsafe(ref c, w)).StoreUnsafe(ref c, w);
+        }
+        else
+        {
+            var vb = Vector512.Create(beta);
+            MulAdd(alpha, lo, vb * Vector512.LoadUnsafe(ref c)).StoreUnsafe(ref c);
+            MulAdd(alpha, hi, vb * Vector512.LoadUnsafe(ref c, w)).StoreUnsafe(ref c, w);
+        }
+    }
+
+    /// <summary>C[0..rows, 0..cols) ← α·tile + β·C for a tile computed into scratch (right edge of C), with
+    /// the same roundings as <c>StoreRow</c>, so an element's bits do not depend on whether it sits in an edge tile.</summary>
     private static void MergeEdge<T>(int rows, int cols, ref T tile, nint ldTile, ref T c, nint ldc, T alpha, T beta)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -238,7 +411,6 @@ public static class Gemm
             for (int j = 0; j < cols; j++)
             {
                 ref T cij = ref Unsafe.Add(ref ci, j);
-                // Same rounding as the vector path: fma(α, t, β·c), or α·t when β = 0.
                 T t = Unsafe.Add(ref ti, j);
                 cij = beta == T.Zero ? alpha * t : T.FusedMultiplyAdd(alpha, t, beta == T.One ? cij : beta * cij);
             }
@@ -256,40 +428,38 @@ public static class Gemm
         throw new NotSupportedException($"GEMM kernel has no FMA for {typeof(T).Name}");
     }
 
-    /// <summary>Packs a kc × cols block of op(B) = B (rows contiguous) into panels of NR columns:
-    /// panel q holds rows p = 0..kc−1 of columns q·NR..q·NR+NR−1 at packed[q·kc·NR + p·NR + j], zero past
-    /// <paramref name="cols"/>. B is read row by row so the hardware prefetcher sees one stream.</summary>
-    private static void PackBlock<T>(int kc, int cols, ref T b, nint ldb, ref T packed)
+    /// <summary>Fused a·b + c on a 512-bit vector (AVX-512F is known to be supported on this path).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<T> MulAdd<T>(Vector512<T> a, Vector512<T> b, Vector512<T> c) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float))
+            return Avx512F.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double))
+            return Avx512F.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+        throw new NotSupportedException($"GEMM kernel has no FMA for {typeof(T).Name}");
+    }
+
+    /// <summary>Copies the ragged right edge of op(B) = B (kc rows of <paramref name="cols"/> &lt; NR
+    /// elements, row stride ldb) into a panel of NR columns, zero-padded, so the kernel can run full width.</summary>
+    private static void PackEdgePanel<T>(int kc, int cols, int nr, ref T b, nint ldb, ref T panel)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        nuint w = (nuint)Vector256<T>.Count;
-        int nr = 2 * (int)w, fullCols = cols - cols % nr;
         for (int p = 0; p < kc; p++)
         {
             ref T row = ref Unsafe.Add(ref b, p * ldb);
-            ref T dst = ref Unsafe.Add(ref packed, p * nr);
-            int j = 0;
-            for (; j < fullCols; j += nr)
-            {
-                ref T d = ref Unsafe.Add(ref dst, j * kc);
-                Vector256.LoadUnsafe(ref row, (nuint)j).StoreUnsafe(ref d);
-                Vector256.LoadUnsafe(ref row, (nuint)j + w).StoreUnsafe(ref d, w);
-            }
-            if (j < cols)
-            {
-                ref T d = ref Unsafe.Add(ref dst, j * kc);
-                for (int jj = 0; jj < nr; jj++) Unsafe.Add(ref d, jj) = j + jj < cols ? Unsafe.Add(ref row, j + jj) : T.Zero;
-            }
+            ref T dst = ref Unsafe.Add(ref panel, p * nr);
+            for (int j = 0; j < nr; j++) Unsafe.Add(ref dst, j) = j < cols ? Unsafe.Add(ref row, j) : T.Zero;
         }
     }
 
-    /// <summary>Packs a kc × cols block of op(B) = Bᵀ (B stored n×k, element (p, j) at b[j·ldb + p]) into the
-    /// same panel layout as <see cref="PackBlock"/>. Full panels move square blocks of one vector through an
-    /// in-register transpose.</summary>
-    private static void PackBlockTransposed<T>(int kc, int cols, ref T b, nint ldb, ref T packed)
+    /// <summary>Packs a kc × cols block of op(B) = Bᵀ (B stored n×k: element (p, j) at b[j·ldb + p]) into
+    /// panels of NR columns: panel q holds op(B)[p, q·NR + j] at packed[q·kc·NR + p·NR + j], zero past
+    /// <paramref name="cols"/>. Full panels move square blocks of one 256-bit vector through an
+    /// in-register transpose; edges go element by element.</summary>
+    private static void PackBlockTransposed<T>(int kc, int cols, int nr, ref T b, nint ldb, ref T packed)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int w = Vector256<T>.Count, nr = 2 * w;
+        int w = Vector256<T>.Count;
         for (int j0 = 0; j0 < cols; j0 += nr)
         {
             ref T src = ref Unsafe.Add(ref b, j0 * ldb);
@@ -298,10 +468,8 @@ public static class Gemm
             if (panelCols == nr)
             {
                 for (; p + w <= kc; p += w)
-                {
-                    TransposeSquare(ref Unsafe.Add(ref src, p), ldb, ref Unsafe.Add(ref panel, p * nr), nr);
-                    TransposeSquare(ref Unsafe.Add(ref src, w * ldb + p), ldb, ref Unsafe.Add(ref panel, p * nr + w), nr);
-                }
+                    for (int q = 0; q < nr; q += w)
+                        TransposeSquare(ref Unsafe.Add(ref src, q * ldb + p), ldb, ref Unsafe.Add(ref panel, p * nr + q), nr);
             }
             for (; p < kc; p++)
             {
@@ -377,8 +545,10 @@ public static class Gemm
         {
             if (_array is null)
             {
-                int nr = 2 * Vector256<T>.Count, pad = 64 / sizeof(T);
-                var array = GC.AllocateUninitializedArray<T>(KBlock * ColumnBlock<T>() + MaxTileRows * nr + pad, pinned: true);
+                // Room for a KBlock × ColumnBlock block of panels (≥ KBlock × NR, the edge panel) and one edge tile
+                // at the widest NR (2 × 512 bits).
+                int nrMax = 2 * 64 / sizeof(T), pad = 64 / sizeof(T);
+                var array = GC.AllocateUninitializedArray<T>(KBlock * ColumnBlock<T>() + MaxTileRows * nrMax + pad, pinned: true);
                 nint address = (nint)Unsafe.AsPointer(ref array[0]);
                 _alignedStart = (int)((64 - (address & 63)) & 63) / sizeof(T);
                 _array = array;

@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics.X86;
 using MemoryLab.Numerics;
 
 namespace MemoryLab.Tests.Numerics;
@@ -31,6 +32,13 @@ public class GemmTests
     {
         foreach (var (m, n, k) in Shapes)
             CheckAgainstReference<double>(ta, tb, m, n, k, alpha: -1.3, beta: 0.3, padding: 5);
+    }
+
+    [Theory, MemberData(nameof(TransposeCombinations))]
+    public void Long_reductions_that_stream_from_memory_match_reference(Transpose ta, Transpose tb)
+    {
+        // (m + n)·k·8 bytes > 8 MiB: the path that prefetches the next k-block (weight-gradient shape).
+        CheckAgainstReference<double>(ta, tb, 16, 17, 33000, alpha: 0.5, beta: 1.0, padding: 1);
     }
 
     [Theory, MemberData(nameof(TransposeCombinations))]
@@ -174,6 +182,10 @@ public class GemmTests
         Assert.Contains("non-negative", e.Message);
     }
 
+    /// <summary>Vector widths of the blocked kernel available here (none without AVX2/FMA).</summary>
+    private static int[] BlockedWidths =>
+        !(Avx2.IsSupported && Fma.IsSupported) ? [] : Gemm.WideKernel ? [256, 512] : [256];
+
     /// <summary>Random op(A) (m×k) and op(B) (k×n) stored with leading dimensions padded by <paramref name="padding"/>.</summary>
     private static (T[] A, int Lda, T[] B, int Ldb) Operands<T>(Transpose ta, Transpose tb, int m, int n, int k, int padding, ulong seed)
         where T : unmanaged, IFloatingPointIeee754<T>
@@ -200,6 +212,13 @@ public class GemmTests
         var expected = (T[])c.Clone();
         Gemm.Reference(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, expected, ldc);
         Gemm.Multiply(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        // Every kernel width this CPU has must give the very same bits as the dispatched one.
+        foreach (int bits in BlockedWidths)
+        {
+            var again = (T[])before.Clone();
+            Gemm.MultiplyBlocked(bits, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, again, ldc);
+            Assert.Equal(c, again);
+        }
         double eps = 1 - double.CreateTruncating(T.BitDecrement(T.One)); // unit roundoff u (2⁻²⁴ float, 2⁻⁵³ double)
         double al = Math.Abs(double.CreateTruncating(alpha)), be = Math.Abs(double.CreateTruncating(beta));
         for (int i = 0; i < m; i++)
