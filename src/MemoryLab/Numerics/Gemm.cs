@@ -32,14 +32,19 @@ public enum Transpose
 /// </remarks>
 public static class Gemm
 {
-    /// <summary>Depth of one k-block: a panel of op(B) (KBlock × 2 vectors, 16–32 KiB) stays in L1 while
-    /// every row tile of A streams past it.</summary>
+    /// <summary>Depth of one k-block: a panel of op(B) (KBlock × 2 vectors, 16 KiB at 256 bits, 32 KiB at
+    /// 512) stays in L1 while every row tile of A streams past it.</summary>
     internal const int KBlock = 256;
 
     /// <summary>Largest row tile of the micro-kernel: 6 rows × 2 vectors = 12 accumulators, enough
     /// independent FMA chains to cover latency × throughput (4 × 2) and, with 2 B vectors and 1
     /// broadcast, still within 16 vector registers.</summary>
     internal const int MaxTileRows = 6;
+
+    /// <summary>op(B) = B is copied into a contiguous panel (instead of read in place) when at least this
+    /// many row tiles reuse the panel: the copy then costs little next to the work, and a packed panel
+    /// cannot suffer L1 set conflicts (rows of B 2ⁿ bytes apart all map to a few cache sets).</summary>
+    private const int PackRowTiles = 8;
 
     /// <summary>A and B larger than this (bytes) are assumed to come from memory, not cache: the next
     /// k-block is then prefetched while the current one computes. Below it the prefetch instructions
@@ -113,23 +118,25 @@ public static class Gemm
     //       for each row tile i0 (≤ 6 rows):    micro-kernel: C tile (+)= α·A(i0.., pc..)·panel
     //
     // A is never packed: the kernel broadcasts A(i, p) straight from storage through a row stride and
-    // a column stride, which covers A and Aᵀ at no copy cost. op(B) = B is read in place too (its rows
-    // are contiguous; the kernel takes a row stride); only ragged right-edge panels are copied into a
-    // zero-padded buffer. op(B) = Bᵀ is packed (transposed) one block of columns at a time.
+    // a column stride, which covers A and Aᵀ at no copy cost. op(B) = B is read in place when few row
+    // tiles share a panel (its rows are contiguous; the kernel takes a row stride), else copied into a
+    // contiguous panel; ragged right edges are copied zero-padded. op(B) = Bᵀ is packed through 8×8
+    // (4×4 for double) in-register transposes. Panels are packed just before use, so they sit in L1.
     // ---------------------------------------------------------------------------------------------
 
     private static void MultiplyBlocked<T>(bool wide, Transpose transA, Transpose transB, int m, int n, int k,
         T alpha, ref T a, int lda, ref T b, int ldb, T beta, ref T c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int nr = 2 * (wide ? Vector512<T>.Count : Vector256<T>.Count), nb = ColumnBlock<T>();
+        int nr = 2 * (wide ? Vector512<T>.Count : Vector256<T>.Count);
         ref T packed = ref PackBuffer<T>.Get();
-        ref T edgeTile = ref Unsafe.Add(ref packed, KBlock * nb);
+        ref T edgeTile = ref Unsafe.Add(ref packed, KBlock * PackBuffer<T>.MaxPanelWidth);
         // A(i, p) is at a[i·rowStride + p·colStride] for both layouts.
         nint aRowStride = transA == Transpose.No ? lda : 1, aColStride = transA == Transpose.No ? 1 : lda;
-        bool inPlaceB = transB == Transpose.No;
+        int rowTiles = RowTileCount(m);
+        bool copyB = transB == Transpose.No && rowTiles >= PackRowTiles;
         bool prefetch = ((long)m + n) * k * Unsafe.SizeOf<T>() > PrefetchThresholdBytes;
-        int kernelCalls = (n + nr - 1) / nr * RowTileCount(m);
+        int kernelCalls = (n + nr - 1) / nr * rowTiles;
         for (int pc = 0; pc < k; pc += KBlock)
         {
             int kc = Math.Min(KBlock, k - pc);
@@ -137,45 +144,39 @@ public static class Gemm
             T blockBeta = pc == 0 ? beta : T.One;
             ref T aBlock = ref Unsafe.Add(ref a, pc * aColStride);
             var next = prefetch ? new NextBlockPrefetcher<T>(transA, transB, m, n, k, pc + kc, ref a, lda, ref b, ldb, kernelCalls) : default;
-            for (int jc = 0; jc < n; jc += nb)
+            for (int jc = 0; jc < n; jc += nr)
             {
-                int blockCols = Math.Min(nb, n - jc);
-                if (!inPlaceB) PackBlockTransposed(kc, blockCols, nr, ref Unsafe.Add(ref b, (nint)jc * ldb + pc), ldb, ref packed);
-                for (int jr = 0; jr < blockCols; jr += nr)
+                int cols = Math.Min(nr, n - jc);
+                scoped ref T panel = ref packed;
+                nint panelStride = nr;
+                if (transB == Transpose.Yes)
+                    PackPanelTransposed(kc, cols, nr, ref Unsafe.Add(ref b, (nint)jc * ldb + pc), ldb, ref packed);
+                else if (copyB || cols < nr)
+                    PackPanel(kc, cols, nr, ref Unsafe.Add(ref b, (nint)pc * ldb + jc), ldb, ref packed);
+                else
                 {
-                    int cols = Math.Min(nr, blockCols - jr);
-                    ref T panel = ref inPlaceB ? ref Unsafe.Add(ref b, (nint)pc * ldb + jc + jr) : ref Unsafe.Add(ref packed, jr * kc);
-                    nint panelStride = inPlaceB ? ldb : nr;
-                    if (inPlaceB && cols < nr)
+                    panel = ref Unsafe.Add(ref b, (nint)pc * ldb + jc);
+                    panelStride = ldb;
+                }
+                for (int i0 = 0; i0 < m;)
+                {
+                    int rows = TileRows(m - i0);
+                    next.Step();
+                    ref T aTile = ref Unsafe.Add(ref aBlock, i0 * aRowStride);
+                    ref T cTile = ref Unsafe.Add(ref c, (nint)i0 * ldc + jc);
+                    if (cols == nr)
+                        Kernel(wide, rows, kc, ref aTile, aRowStride, aColStride, ref panel, panelStride, ref cTile, ldc, alpha, blockBeta);
+                    else
                     {
-                        PackEdgePanel(kc, cols, nr, ref panel, ldb, ref packed);
-                        panel = ref packed;
-                        panelStride = nr;
+                        // Ragged right edge: compute the full tile into scratch, then merge the valid columns.
+                        Kernel(wide, rows, kc, ref aTile, aRowStride, aColStride, ref panel, panelStride, ref edgeTile, nr, T.One, T.Zero);
+                        MergeEdge(rows, cols, ref edgeTile, nr, ref cTile, ldc, alpha, blockBeta);
                     }
-                    for (int i0 = 0; i0 < m;)
-                    {
-                        int rows = TileRows(m - i0);
-                        next.Step();
-                        ref T aTile = ref Unsafe.Add(ref aBlock, i0 * aRowStride);
-                        ref T cTile = ref Unsafe.Add(ref c, (nint)i0 * ldc + jc + jr);
-                        if (cols == nr)
-                            Kernel(wide, rows, kc, ref aTile, aRowStride, aColStride, ref panel, panelStride, ref cTile, ldc, alpha, blockBeta);
-                        else
-                        {
-                            // Ragged right edge: compute the full tile into scratch, then merge the valid columns.
-                            Kernel(wide, rows, kc, ref aTile, aRowStride, aColStride, ref panel, panelStride, ref edgeTile, nr, T.One, T.Zero);
-                            MergeEdge(rows, cols, ref edgeTile, nr, ref cTile, ldc, alpha, blockBeta);
-                        }
-                        i0 += rows;
-                    }
+                    i0 += rows;
                 }
             }
         }
     }
-
-    /// <summary>Columns of op(B) = Bᵀ packed at once: KBlock × ColumnBlock elements fill 256 KiB, which stays
-    /// in L2 while the row tiles sweep it; a multiple of every panel width.</summary>
-    internal static int ColumnBlock<T>() where T : unmanaged => 256 * 1024 / KBlock / Unsafe.SizeOf<T>();
 
     /// <summary>Rows of the next tile when <paramref name="remaining"/> rows are left: 6 where possible,
     /// but 7–9 left split as 4+3, 4+4, 5+4 so no tile has fewer than 3 rows (a 1- or 2-row tile has
@@ -439,11 +440,22 @@ public static class Gemm
         throw new NotSupportedException($"GEMM kernel has no FMA for {typeof(T).Name}");
     }
 
-    /// <summary>Copies the ragged right edge of op(B) = B (kc rows of <paramref name="cols"/> &lt; NR
-    /// elements, row stride ldb) into a panel of NR columns, zero-padded, so the kernel can run full width.</summary>
-    private static void PackEdgePanel<T>(int kc, int cols, int nr, ref T b, nint ldb, ref T panel)
+    /// <summary>Copies op(B) = B (kc rows of <paramref name="cols"/> ≤ NR elements, row stride ldb) into a
+    /// contiguous panel of NR columns, zero-padded past cols so the kernel can always run full width.</summary>
+    private static void PackPanel<T>(int kc, int cols, int nr, ref T b, nint ldb, ref T panel)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (cols == nr)
+        {
+            nuint w = (nuint)Vector256<T>.Count;
+            for (int p = 0; p < kc; p++)
+            {
+                ref T row = ref Unsafe.Add(ref b, p * ldb);
+                ref T dst = ref Unsafe.Add(ref panel, p * nr);
+                for (nuint j = 0; j < (nuint)nr; j += w) Vector256.LoadUnsafe(ref row, j).StoreUnsafe(ref dst, j);
+            }
+            return;
+        }
         for (int p = 0; p < kc; p++)
         {
             ref T row = ref Unsafe.Add(ref b, p * ldb);
@@ -452,30 +464,23 @@ public static class Gemm
         }
     }
 
-    /// <summary>Packs a kc × cols block of op(B) = Bᵀ (B stored n×k: element (p, j) at b[j·ldb + p]) into
-    /// panels of NR columns: panel q holds op(B)[p, q·NR + j] at packed[q·kc·NR + p·NR + j], zero past
-    /// <paramref name="cols"/>. Full panels move square blocks of one 256-bit vector through an
-    /// in-register transpose; edges go element by element.</summary>
-    private static void PackBlockTransposed<T>(int kc, int cols, int nr, ref T b, nint ldb, ref T packed)
+    /// <summary>Packs kc × cols of op(B) = Bᵀ (B stored n×k: op(B)[p, j] = b[j·ldb + p]) into a panel of NR
+    /// columns, panel[p·NR + j], zero past <paramref name="cols"/>. Full panels move square blocks of one
+    /// 256-bit vector through an in-register transpose; the rest goes element by element.</summary>
+    private static void PackPanelTransposed<T>(int kc, int cols, int nr, ref T b, nint ldb, ref T panel)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int w = Vector256<T>.Count;
-        for (int j0 = 0; j0 < cols; j0 += nr)
+        int w = Vector256<T>.Count, p = 0;
+        if (cols == nr)
         {
-            ref T src = ref Unsafe.Add(ref b, j0 * ldb);
-            ref T panel = ref Unsafe.Add(ref packed, j0 * kc);
-            int panelCols = Math.Min(nr, cols - j0), p = 0;
-            if (panelCols == nr)
-            {
-                for (; p + w <= kc; p += w)
-                    for (int q = 0; q < nr; q += w)
-                        TransposeSquare(ref Unsafe.Add(ref src, q * ldb + p), ldb, ref Unsafe.Add(ref panel, p * nr + q), nr);
-            }
-            for (; p < kc; p++)
-            {
-                ref T dst = ref Unsafe.Add(ref panel, p * nr);
-                for (int j = 0; j < nr; j++) Unsafe.Add(ref dst, j) = j < panelCols ? Unsafe.Add(ref src, j * ldb + p) : T.Zero;
-            }
+            for (; p + w <= kc; p += w)
+                for (int q = 0; q < nr; q += w)
+                    TransposeSquare(ref Unsafe.Add(ref b, q * ldb + p), ldb, ref Unsafe.Add(ref panel, p * nr + q), nr);
+        }
+        for (; p < kc; p++)
+        {
+            ref T dst = ref Unsafe.Add(ref panel, p * nr);
+            for (int j = 0; j < nr; j++) Unsafe.Add(ref dst, j) = j < cols ? Unsafe.Add(ref b, j * ldb + p) : T.Zero;
         }
     }
 
@@ -534,10 +539,13 @@ public static class Gemm
     private struct Rows5 : IRowCount { public static int Rows => 5; }
     private struct Rows6 : IRowCount { public static int Rows => 6; }
 
-    /// <summary>Per-thread packing buffer (one op(B) panel plus one edge tile), allocated once per thread
-    /// and element type, pinned and 64-byte aligned so panel loads never split a cache line.</summary>
+    /// <summary>Per-thread packing buffer (one op(B) panel plus one edge tile, 33 KiB for float), allocated
+    /// once per thread and element type, pinned and 64-byte aligned so panel loads never split a cache line.</summary>
     private static class PackBuffer<T> where T : unmanaged
     {
+        /// <summary>The widest panel, NR = 2 × 512 bits.</summary>
+        public static int MaxPanelWidth => 2 * 64 / Unsafe.SizeOf<T>();
+
         [ThreadStatic] private static T[]? _array;
         [ThreadStatic] private static int _alignedStart;
 
@@ -545,10 +553,8 @@ public static class Gemm
         {
             if (_array is null)
             {
-                // Room for a KBlock × ColumnBlock block of panels (≥ KBlock × NR, the edge panel) and one edge tile
-                // at the widest NR (2 × 512 bits).
-                int nrMax = 2 * 64 / sizeof(T), pad = 64 / sizeof(T);
-                var array = GC.AllocateUninitializedArray<T>(KBlock * ColumnBlock<T>() + MaxTileRows * nrMax + pad, pinned: true);
+                int pad = 64 / sizeof(T);
+                var array = GC.AllocateUninitializedArray<T>((KBlock + MaxTileRows) * MaxPanelWidth + pad, pinned: true);
                 nint address = (nint)Unsafe.AsPointer(ref array[0]);
                 _alignedStart = (int)((64 - (address & 63)) & 63) / sizeof(T);
                 _array = array;

@@ -137,12 +137,13 @@ public class GemmTests
     public void Each_element_is_independent_of_how_rows_and_columns_are_split(Transpose ta, Transpose tb)
     {
         // Callers split a batch into chunks whose sizes depend on the thread count; a row's bits must not.
-        const int m = 23, n = 37, k = 300;
+        // m = 70 has enough row tiles that B panels are copied; the 1- and 7-row pieces read B in place.
+        const int m = 70, n = 37, k = 300;
         var (a, lda, b, ldb) = Operands<double>(ta, tb, m, n, k, padding: 0, seed: 33);
         var whole = new double[m * n];
         Gemm.Multiply(ta, tb, m, n, k, 1.1, a, lda, b, ldb, 0.0, whole, n);
         var pieces = new double[m * n];
-        (int Row0, int Rows, int Col0, int Cols)[] blocks = [(0, 1, 0, 37), (1, 7, 0, 20), (1, 7, 20, 17), (8, 15, 0, 5), (8, 15, 5, 32)];
+        (int Row0, int Rows, int Col0, int Cols)[] blocks = [(0, 1, 0, 37), (1, 7, 0, 20), (1, 7, 20, 17), (8, 62, 0, 5), (8, 62, 5, 32)];
         foreach (var (r0, rows, c0, cols) in blocks)
         {
             ReadOnlySpan<double> aRows = ta == Transpose.No ? a.AsSpan(r0 * lda) : a.AsSpan(r0);
