@@ -114,7 +114,7 @@ public static class Gemm
     // Blocked path (float, double; AVX2 + FMA, optionally AVX-512). NR = 2 vectors of columns.
     //
     //   for each k-block pc (KBlock deep)
-    //     for each column panel jr (NR wide):   op(B) panel, kc × NR
+    //     for each column panel jc (NR wide):   op(B) panel, kc × NR
     //       for each row tile i0 (≤ 6 rows):    micro-kernel: C tile (+)= α·A(i0.., pc..)·panel
     //
     // A is never packed: the kernel broadcasts A(i, p) straight from storage through a row stride and
@@ -122,6 +122,10 @@ public static class Gemm
     // tiles share a panel (its rows are contiguous; the kernel takes a row stride), else copied into a
     // contiguous panel; ragged right edges are copied zero-padded. op(B) = Bᵀ is packed through 8×8
     // (4×4 for double) in-register transposes. Panels are packed just before use, so they sit in L1.
+    //
+    // A narrow C (n < NR/2, e.g. a 1-output read-out over many rows) would waste most of each NR-wide
+    // tile, so it is computed transposed: Cᵀ = op(B)ᵀ·op(A)ᵀ, where n becomes the row count. Each element
+    // is still the same FMA chain over p (products commute exactly), so the bits do not change.
     // ---------------------------------------------------------------------------------------------
 
     private static void MultiplyBlocked<T>(bool wide, Transpose transA, Transpose transB, int m, int n, int k,
@@ -129,12 +133,26 @@ public static class Gemm
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         int nr = 2 * (wide ? Vector512<T>.Count : Vector256<T>.Count);
+        // op(A)(i, p) = a[i·rowStride + p·colStride]; op(B)(p, j) = b[p·ldb + j], or b[j·ldb + p] when transposed.
+        nint aRow = transA == Transpose.No ? lda : 1, aCol = transA == Transpose.No ? 1 : lda;
+        nint bRow = transB == Transpose.No ? ldb : 1, bCol = transB == Transpose.No ? 1 : ldb;
+        if (2 * n < nr && m > n)
+            BlockedCore(wide, n, m, k, alpha, ref b, bCol, bRow, ref a, aCol == 1 ? aRow : aCol, aCol == 1, beta, ref c, 1, ldc);
+        else
+            BlockedCore(wide, m, n, k, alpha, ref a, aRow, aCol, ref b, bCol == 1 ? bRow : bCol, bCol != 1, beta, ref c, ldc, 1);
+    }
+
+    /// <summary>C ← α·A·B + β·C with A(i, p) = a[i·aRow + p·aCol], B(p, j) = b[p·ldb + j] (or b[j·ldb + p] when
+    /// <paramref name="bTransposed"/>), C(i, j) = c[i·cRow + j·cCol].</summary>
+    private static void BlockedCore<T>(bool wide, int m, int n, int k, T alpha, ref T a, nint aRow, nint aCol,
+        ref T b, nint ldb, bool bTransposed, T beta, ref T c, nint cRow, nint cCol)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int nr = 2 * (wide ? Vector512<T>.Count : Vector256<T>.Count);
         ref T packed = ref PackBuffer<T>.Get();
-        ref T edgeTile = ref Unsafe.Add(ref packed, KBlock * PackBuffer<T>.MaxPanelWidth);
-        // A(i, p) is at a[i·rowStride + p·colStride] for both layouts.
-        nint aRowStride = transA == Transpose.No ? lda : 1, aColStride = transA == Transpose.No ? 1 : lda;
+        ref T scratch = ref Unsafe.Add(ref packed, KBlock * PackBuffer<T>.MaxPanelWidth);
         int rowTiles = RowTileCount(m);
-        bool copyB = transB == Transpose.No && rowTiles >= PackRowTiles;
+        bool copyB = !bTransposed && rowTiles >= PackRowTiles;
         bool prefetch = ((long)m + n) * k * Unsafe.SizeOf<T>() > PrefetchThresholdBytes;
         int kernelCalls = (n + nr - 1) / nr * rowTiles;
         for (int pc = 0; pc < k; pc += KBlock)
@@ -142,35 +160,35 @@ public static class Gemm
             int kc = Math.Min(KBlock, k - pc);
             // β applies once, in the first k-block; later blocks accumulate onto C.
             T blockBeta = pc == 0 ? beta : T.One;
-            ref T aBlock = ref Unsafe.Add(ref a, pc * aColStride);
-            var next = prefetch ? new NextBlockPrefetcher<T>(transA, transB, m, n, k, pc + kc, ref a, lda, ref b, ldb, kernelCalls) : default;
+            ref T aBlock = ref Unsafe.Add(ref a, pc * aCol);
+            var next = prefetch ? new NextBlockPrefetcher<T>(m, n, k, pc + kc, ref a, aRow, aCol, ref b, ldb, bTransposed, kernelCalls) : default;
             for (int jc = 0; jc < n; jc += nr)
             {
                 int cols = Math.Min(nr, n - jc);
                 scoped ref T panel = ref packed;
                 nint panelStride = nr;
-                if (transB == Transpose.Yes)
-                    PackPanelTransposed(kc, cols, nr, ref Unsafe.Add(ref b, (nint)jc * ldb + pc), ldb, ref packed);
+                if (bTransposed)
+                    PackPanelTransposed(kc, cols, nr, ref Unsafe.Add(ref b, jc * ldb + pc), ldb, ref packed);
                 else if (copyB || cols < nr)
-                    PackPanel(kc, cols, nr, ref Unsafe.Add(ref b, (nint)pc * ldb + jc), ldb, ref packed);
+                    PackPanel(kc, cols, nr, ref Unsafe.Add(ref b, pc * ldb + jc), ldb, ref packed);
                 else
                 {
-                    panel = ref Unsafe.Add(ref b, (nint)pc * ldb + jc);
+                    panel = ref Unsafe.Add(ref b, pc * ldb + jc);
                     panelStride = ldb;
                 }
                 for (int i0 = 0; i0 < m;)
                 {
                     int rows = TileRows(m - i0);
                     next.Step();
-                    ref T aTile = ref Unsafe.Add(ref aBlock, i0 * aRowStride);
-                    ref T cTile = ref Unsafe.Add(ref c, (nint)i0 * ldc + jc);
-                    if (cols == nr)
-                        Kernel(wide, rows, kc, ref aTile, aRowStride, aColStride, ref panel, panelStride, ref cTile, ldc, alpha, blockBeta);
+                    ref T aTile = ref Unsafe.Add(ref aBlock, i0 * aRow);
+                    ref T cTile = ref Unsafe.Add(ref c, i0 * cRow + jc * cCol);
+                    if (cols == nr && cCol == 1)
+                        Kernel(wide, rows, kc, ref aTile, aRow, aCol, ref panel, panelStride, ref cTile, cRow, alpha, blockBeta);
                     else
                     {
-                        // Ragged right edge: compute the full tile into scratch, then merge the valid columns.
-                        Kernel(wide, rows, kc, ref aTile, aRowStride, aColStride, ref panel, panelStride, ref edgeTile, nr, T.One, T.Zero);
-                        MergeEdge(rows, cols, ref edgeTile, nr, ref cTile, ldc, alpha, blockBeta);
+                        // Ragged right edge or transposed C: compute the full tile into scratch, then merge.
+                        Kernel(wide, rows, kc, ref aTile, aRow, aCol, ref panel, panelStride, ref scratch, nr, T.One, T.Zero);
+                        MergeTile(rows, cols, ref scratch, nr, ref cTile, cRow, cCol, alpha, blockBeta);
                     }
                     i0 += rows;
                 }
@@ -200,16 +218,17 @@ public static class Gemm
         private Region _a, _b;
         private readonly int _linesPerStep;
 
-        public NextBlockPrefetcher(Transpose transA, Transpose transB, int m, int n, int k, int nextPc,
-            ref T a, int lda, ref T b, int ldb, int kernelCalls)
+        public NextBlockPrefetcher(int m, int n, int k, int nextPc, ref T a, nint aRow, nint aCol,
+            ref T b, nint ldb, bool bTransposed, int kernelCalls)
         {
             int kc = Math.Min(KBlock, k - nextPc), size = Unsafe.SizeOf<T>();
             if (kc <= 0) return; // last block: nothing to fetch, Step does nothing
-            _a = transA == Transpose.No
-                ? new Region(ref Unsafe.Add(ref a, nextPc), m, kc * size, lda * size)
-                : new Region(ref Unsafe.Add(ref a, (nint)nextPc * lda), kc, m * size, lda * size);
-            _b = transB == Transpose.No
-                ? new Region(ref Unsafe.Add(ref b, (nint)nextPc * ldb), kc, n * size, ldb * size)
+            // Walk each operand along its contiguous direction.
+            _a = aCol == 1
+                ? new Region(ref Unsafe.Add(ref a, nextPc), m, kc * size, aRow * size)
+                : new Region(ref Unsafe.Add(ref a, nextPc * aCol), kc, m * size, aCol * size);
+            _b = !bTransposed
+                ? new Region(ref Unsafe.Add(ref b, nextPc * ldb), kc, n * size, ldb * size)
                 : new Region(ref Unsafe.Add(ref b, nextPc), n, kc * size, ldb * size);
             _linesPerStep = (Math.Max(_a.Lines, _b.Lines) + kernelCalls - 1) / kernelCalls;
         }
@@ -400,18 +419,19 @@ public static class Gemm
         }
     }
 
-    /// <summary>C[0..rows, 0..cols) ← α·tile + β·C for a tile computed into scratch (right edge of C), with
-    /// the same roundings as <c>StoreRow</c>, so an element's bits do not depend on whether it sits in an edge tile.</summary>
-    private static void MergeEdge<T>(int rows, int cols, ref T tile, nint ldTile, ref T c, nint ldc, T alpha, T beta)
+    /// <summary>C(i, j) ← α·tile[i, j] + β·C(i, j) for i &lt; rows, j &lt; cols, C(i, j) at c[i·cRow + j·cCol]: a tile
+    /// computed into scratch (right edge, or transposed C). Same roundings as <c>StoreRow</c>, so an element's
+    /// bits do not depend on which path stored it.</summary>
+    private static void MergeTile<T>(int rows, int cols, ref T tile, nint ldTile, ref T c, nint cRow, nint cCol, T alpha, T beta)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         for (int i = 0; i < rows; i++)
         {
             ref T ti = ref Unsafe.Add(ref tile, i * ldTile);
-            ref T ci = ref Unsafe.Add(ref c, i * ldc);
+            ref T ci = ref Unsafe.Add(ref c, i * cRow);
             for (int j = 0; j < cols; j++)
             {
-                ref T cij = ref Unsafe.Add(ref ci, j);
+                ref T cij = ref Unsafe.Add(ref ci, j * cCol);
                 T t = Unsafe.Add(ref ti, j);
                 cij = beta == T.Zero ? alpha * t : T.FusedMultiplyAdd(alpha, t, beta == T.One ? cij : beta * cij);
             }

@@ -13,11 +13,13 @@ public class GemmTests
     };
 
     // Odd sizes hit every row-tile count (1..6, and the 7..9 splits), ragged column panels, partial
-    // transpose blocks; 300 and 600 cross one and two k-blocks; 300 columns cross a packed column block.
+    // transpose blocks, in-place and copied B panels; 300 and 600 cross one and two k-blocks.
     private static readonly (int M, int N, int K)[] Shapes =
     [
         (1, 1, 1), (3, 7, 17), (7, 17, 3), (17, 33, 65), (33, 65, 7), (65, 16, 33), (130, 17, 5),
         (2, 130, 9), (8, 64, 64), (9, 31, 300), (13, 300, 19), (5, 24, 600), (32, 192, 64),
+        // Narrow C (n < half a panel, m > n) is computed transposed.
+        (40, 1, 65), (70, 5, 300), (19, 3, 7), (9, 7, 1),
     ];
 
     [Theory, MemberData(nameof(TransposeCombinations))]
@@ -137,13 +139,14 @@ public class GemmTests
     public void Each_element_is_independent_of_how_rows_and_columns_are_split(Transpose ta, Transpose tb)
     {
         // Callers split a batch into chunks whose sizes depend on the thread count; a row's bits must not.
-        // m = 70 has enough row tiles that B panels are copied; the 1- and 7-row pieces read B in place.
+        // m = 70 has enough row tiles that B panels are copied; the 1- and 7-row pieces read B in place;
+        // the 1- and 4-column pieces are narrow and computed transposed.
         const int m = 70, n = 37, k = 300;
         var (a, lda, b, ldb) = Operands<double>(ta, tb, m, n, k, padding: 0, seed: 33);
         var whole = new double[m * n];
         Gemm.Multiply(ta, tb, m, n, k, 1.1, a, lda, b, ldb, 0.0, whole, n);
         var pieces = new double[m * n];
-        (int Row0, int Rows, int Col0, int Cols)[] blocks = [(0, 1, 0, 37), (1, 7, 0, 20), (1, 7, 20, 17), (8, 62, 0, 5), (8, 62, 5, 32)];
+        (int Row0, int Rows, int Col0, int Cols)[] blocks = [(0, 1, 0, 37), (1, 7, 0, 20), (1, 7, 20, 17), (8, 62, 0, 1), (8, 62, 1, 4), (8, 62, 5, 32)];
         foreach (var (r0, rows, c0, cols) in blocks)
         {
             ReadOnlySpan<double> aRows = ta == Transpose.No ? a.AsSpan(r0 * lda) : a.AsSpan(r0);
