@@ -25,10 +25,11 @@ public enum Transpose
 /// float and double run a register-blocked micro-kernel (BLIS-style, Goto &amp; van de Geijn 2008) on
 /// AVX2 + FMA CPUs, with 512-bit vectors where the CPU runs them natively (AVX-512: Zen 4/5, recent
 /// Xeons) and 256-bit otherwise; other types and CPUs take a portable <see cref="Vector{T}"/> path.
-/// Every element of C is one FMA chain over p in order within k-blocks of <see cref="KBlock"/>, the
-/// blocks added onto C in order, so its bits depend only on k — not on threads, timing, m, n, how a
-/// caller splits rows or columns into calls, or the vector width. A steady-state call allocates
-/// nothing: the packing buffer is allocated once per thread.
+/// On the blocked path every element of C is one FMA chain over p in order within k-blocks of
+/// <see cref="KBlock"/>, the blocks added onto C in order, so its bits depend only on k — not on threads,
+/// timing, m, n, how a caller splits rows or columns into calls, or the vector width (the portable path
+/// sums in another fixed order). A steady-state call allocates nothing: the packing buffer is
+/// allocated once per thread.
 /// </remarks>
 public static class Gemm
 {
@@ -252,7 +253,7 @@ public static class Gemm
             {
                 for (; lines > 0 && _row < rows; lines--)
                 {
-                    // Only a hint into L2: a stale address after a GC move costs nothing.
+                    // A hint into L2; the address is taken from the tracked ref just before, and a prefetch never faults.
                     Sse.Prefetch1(Unsafe.AsPointer(ref Unsafe.Add(ref _start, _row * strideBytes + _offset)));
                     _offset += 64;
                     if (_offset >= rowBytes) { _offset = 0; _row++; }
