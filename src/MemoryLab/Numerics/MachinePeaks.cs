@@ -17,6 +17,11 @@ public static class MachinePeaks
     /// current x86 cores), and few enough (12 + 2 constants) to stay in 16 vector registers.</summary>
     private const int Chains = 12;
 
+    /// <summary>The widest vector the CPU runs natively (512 with AVX-512 on Zen 4/5 and recent Xeons, else
+    /// 256): the width <see cref="Gemm"/> uses, so the roofline's compute ceiling is
+    /// <c>MeasureFmaPeak(threads, NativeVectorBits)</c>.</summary>
+    public static int NativeVectorBits => Vector512.IsHardwareAccelerated ? 512 : 256;
+
     /// <summary>
     /// Peak single-precision FMA throughput in GFLOP/s (one FMA = 2 flops) over <paramref name="threads"/>
     /// threads, each running independent FMA chains on <paramref name="vectorBits"/>-bit vectors held in

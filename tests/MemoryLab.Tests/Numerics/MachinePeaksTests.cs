@@ -13,6 +13,7 @@ public class MachinePeaksTests
     {
         double gflops = MachinePeaks.MeasureFmaPeak(threads, repetitions: 2, secondsPerRun: 0.01);
         Assert.True(double.IsFinite(gflops) && gflops > 0, $"FMA peak {gflops}");
+        Assert.Equal(Vector512.IsHardwareAccelerated ? 512 : 256, MachinePeaks.NativeVectorBits);
         if (Vector512.IsHardwareAccelerated)
         {
             double wide = MachinePeaks.MeasureFmaPeak(threads, 512, repetitions: 1, secondsPerRun: 0.01);
