@@ -13,7 +13,7 @@ public class GemmTests
     };
 
     // Odd sizes hit every row-tile count (1..6, and the 7..9 splits), ragged column panels, partial
-    // transpose blocks, in-place and copied B panels; 300 and 600 cross one and two k-blocks.
+    // transpose blocks, in-place and copied B panels; 300 and 600 span several k-blocks.
     private static readonly (int M, int N, int K)[] Shapes =
     [
         (1, 1, 1), (3, 7, 17), (7, 17, 3), (17, 33, 65), (33, 65, 7), (65, 16, 33), (130, 17, 5),
