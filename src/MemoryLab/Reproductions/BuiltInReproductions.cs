@@ -8,5 +8,6 @@ internal static class BuiltInReproductions
         r.Register(new SignalPropagationExperiment());
         r.Register(new LandscapesExperiment());
         r.Register(new LearnThetaExperiment());
+        r.Register(new HessianExperiment());
     }
 }
