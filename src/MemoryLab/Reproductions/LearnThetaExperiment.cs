@@ -112,7 +112,7 @@ public sealed class LearnThetaExperiment : IPaperExperiment
             chart.Legend = LegendPosition.None;
             chart.Width = 300; chart.Height = 280;
             grid[0, m] = chart;
-            var rows = t.Rows.Where(r => r[1] > 0).ToArray();
+            var rows = t.Rows.Where(r => r[1] > 0 && r[6] > 0).ToArray();   // exact zeros (rounding) cannot sit on a log axis
             lossChart.AddLine(PhaseNames[m], rows.Select(r => r[1]).ToArray(), rows.Select(r => r[6]).ToArray(), Palette.Series(m));
         }
         lossChart.AddHorizontalLine(TargetLoss, "target");
