@@ -6,5 +6,8 @@ internal static class BuiltInReproductions
     public static void RegisterAll(PaperExperimentRegistry r)
     {
         r.Register(new SignalPropagationExperiment());
+        r.Register(new LandscapesExperiment());
+        r.Register(new LearnThetaExperiment());
+        r.Register(new HessianExperiment());
     }
 }
