@@ -6,5 +6,7 @@ internal static class BuiltInReproductions
     public static void RegisterAll(PaperExperimentRegistry r)
     {
         r.Register(new SignalPropagationExperiment());
+        r.Register(new TeacherStudentExperiment());
+        r.Register(new AblationExperiment());
     }
 }
