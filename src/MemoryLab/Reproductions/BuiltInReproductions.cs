@@ -8,5 +8,6 @@ internal static class BuiltInReproductions
         r.Register(new SignalPropagationExperiment());
         r.Register(new TeacherStudentExperiment());
         r.Register(new AblationExperiment());
+        r.Register(new DeepInitExperiment());
     }
 }
