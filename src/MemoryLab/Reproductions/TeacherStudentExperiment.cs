@@ -159,7 +159,9 @@ public sealed class AblationExperiment : IPaperExperiment
     {
         var sel = DataTable.Load(Path.Combine(directory, "selected.csv"));
         var chart = Chart.Create("final loss at \\nu_0 = 0.99", null, "final loss", AxisScale.Linear, AxisScale.Log);
-        chart.X.CustomTicks = Students.Select(s => new Tick(s.Id, s.Name.Replace('_', ' '))).ToArray();
+        string[] ticks = ["RNN", "block diag.", "more neurons", "complex diag.", "+ \\gamma", "+ exp (LRU)"];
+        chart.X.CustomTicks = Students.Select(s => new Tick(s.Id, ticks[s.Id])).ToArray();
+        chart.Legend = LegendPosition.None;
         chart.X.WithRange(-0.5, Students.Length - 0.5);
         chart.Width = 760;
         var loss = new double[Students.Length];
@@ -168,7 +170,7 @@ public sealed class AblationExperiment : IPaperExperiment
             var row = sel.Where("model", i).Rows.FirstOrDefault();
             loss[i] = row?[3] ?? double.NaN;
             if (row is null) continue;
-            chart.AddPoints(Students[i].Label, [i], [row[3]], [double.IsNaN(row[4]) ? 0 : row[4]], Palette.Series(i));
+            chart.AddPoints(null, [i], [row[3]], [double.IsNaN(row[4]) ? 0 : row[4]], Palette.Series(i));
         }
         section.Figures.Add(new ReportFigure(chart, "Final loss (best learning rate, mean ± SEM over seeds) of each student at ν₀ = 0.99, from the dense RNN "
             + "to the LRU one change at a time. " + string.Join("; ", Students.Select(s => $"{s.Name}: {Fmt(loss[s.Id])}")) + ".", "ablation.svg"));
