@@ -149,13 +149,13 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
         long start = 0;
         if (ctx.ResumeCheckpointPath is { } resumePath && ctx.Resume && File.Exists(resumePath))
             start = TrainingCheckpoint.Load(resumePath, model, optimizer);
-        var observer = new Observer(ctx, c.Steps);
+        var observer = new Observer(ctx, c.Steps, c.LogEvery);
         TrainingResult result = new(TrainingStatus.Completed, 0, double.NaN, double.NaN, 0, null);
         // Train in segments between periodic checkpoints, so a killed run can resume from the latest one.
         for (long segmentEnd = Math.Min(c.Steps, (start / c.CheckpointEvery + 1) * c.CheckpointEvery); ; segmentEnd = Math.Min(c.Steps, segmentEnd + c.CheckpointEvery))
         {
             var part = Trainer.Run(objective, model.Theta, optimizer, schedule,
-                new TrainerOptions { Steps = segmentEnd, LogEvery = c.LogEvery, FinalWindow = 100 }, observer, start, ctx.Cancellation);
+                new TrainerOptions { Steps = segmentEnd, LogEvery = 1, FinalWindow = 100 }, observer, start, ctx.Cancellation);
             result = part with { InitialLoss = double.IsNaN(result.InitialLoss) ? part.InitialLoss : result.InitialLoss };
             ctx.Cancellation.ThrowIfCancellationRequested();
             if (part.Status != TrainingStatus.Completed || segmentEnd >= c.Steps) break;
@@ -183,8 +183,9 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
         _ => new Lorenz96Dataset<T>(d.Time, seed),
     };
 
-    /// <summary>Streams step records to the run's metric sink and progress, and keeps the running final-loss window.</summary>
-    private sealed class Observer(RunContext ctx, long total) : ITrainingObserver
+    /// <summary>Sees every step: keeps the final-loss window over the last 100 steps (SCIENCE.md B3 E3) and streams every
+    /// <c>logEvery</c>-th step (and the last, and any non-finite one) to the run's metric sink and progress.</summary>
+    private sealed class Observer(RunContext ctx, long total, int logEvery) : ITrainingObserver
     {
         private readonly MetricValue[] _row = new MetricValue[5];
         private readonly double[] _window = new double[100];
@@ -201,6 +202,7 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
             if (_firstStep < 0) { _firstStep = r.Step; _firstWall = r.WallSeconds; }
             _lastStep = r.Step; _lastWall = r.WallSeconds;
             _window[_count++ % _window.Length] = r.Loss;
+            if (r.Step % logEvery != 0 && r.Step != total - 1 && double.IsFinite(r.Loss)) return;
             _row[0] = new("loss", r.Loss); _row[1] = new("lr", r.LearningRate); _row[2] = new("grad_norm", r.GradientNorm);
             _row[3] = new("wall_time", r.WallSeconds); _row[4] = new("steps_per_second", StepsPerSecond);
             ctx.Metrics.Log(r.Step, _row);

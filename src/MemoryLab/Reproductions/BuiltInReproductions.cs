@@ -8,6 +8,9 @@ internal static class BuiltInReproductions
         r.Register(new SignalPropagationExperiment());
         r.Register(new LandscapesExperiment());
         r.Register(new LearnThetaExperiment());
+        r.Register(new TeacherStudentExperiment());
+        r.Register(new AblationExperiment());
         r.Register(new HessianExperiment());
+        r.Register(new DeepInitExperiment());
     }
 }

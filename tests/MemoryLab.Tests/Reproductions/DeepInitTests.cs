@@ -1,0 +1,59 @@
+using MemoryLab.Models;
+using MemoryLab.Numerics;
+using MemoryLab.Reporting;
+using MemoryLab.Reproductions;
+using MemoryLab.Tests.Experiments;
+using Xunit;
+
+namespace MemoryLab.Tests.Reproductions;
+
+public class DeepInitTests
+{
+    private static readonly DeepInitExperiment.Sizes Tiny = new(6, 8, 4, 200, 1);
+
+    [Fact]
+    public void ComplexDiagonalGradientsGrowWithMemoryWhileTheLruStaysBounded()
+    {
+        using var pool = new WorkerPool(1);
+        var c1 = DeepInitExperiment.Measure("crnn", NormKind.None, 1, Tiny, 0, pool);
+        var c100 = DeepInitExperiment.Measure("crnn", NormKind.None, 100, Tiny, 0, pool);
+        var l10 = DeepInitExperiment.Measure("lru", NormKind.None, 10, Tiny, 0, pool);
+        var l100 = DeepInitExperiment.Measure("lru", NormKind.None, 100, Tiny, 0, pool);
+        foreach (var m in new[] { c1, c100, l10, l100 })
+            Assert.True(m.X2Block1 > 0 && m.X2Block4 > 0 && m.G2Recurrent > 0 && m.G2Rest > 0 && double.IsFinite(m.G2Recurrent));
+        // (1−λ)^−3 sensitivity: from T = 1 to T = 100 the cRNN's eigenvalue gradients grow by many decades.
+        Assert.True(c100.G2Recurrent > 1e4 * c1.G2Recurrent, $"cRNN: {c1.G2Recurrent} → {c100.G2Recurrent}");
+        Assert.True(c100.X2Block4 > 10 * c1.X2Block4, $"cRNN variance: {c1.X2Block4} → {c100.X2Block4}");
+        // The LRU's normalisation + exp map keep the T = 10 → 100 change small.
+        Assert.InRange(l100.G2Recurrent / l10.G2Recurrent, 0.1, 10);
+        Assert.InRange(l100.X2Block4 / l10.X2Block4, 0.5, 2);
+    }
+
+    [Fact]
+    public void MeasureRejectsBadSettings()
+    {
+        using var pool = new WorkerPool(1);
+        Assert.Throws<ArgumentOutOfRangeException>(() => DeepInitExperiment.Measure("lru", NormKind.None, 0.5, Tiny, 0, pool));
+        Assert.Throws<ArgumentException>(() => DeepInitExperiment.RecurrentLayer("lstm", 4, 10));
+    }
+
+    [Fact]
+    public void ReportBuildsTheFigureAndChecksTheClaimsFromTheFile()
+    {
+        using var dir = new TempDirectory();
+        var t = new DataTable("config", "memory", "repeat", "x2_block1", "x2_block4", "g2_recurrent", "g2_rest");
+        for (int c = 0; c < DeepInitExperiment.Configs.Length; c++)
+            foreach (double T in DeepInitExperiment.Memories)
+            {
+                bool explodes = c == 0;
+                double x = explodes ? T * T : 1, g = c is 0 or 3 or 4 ? Math.Pow(T, 3) : 1 + 0.01 * T;
+                t.Add(c, T, 0, x, x, g, 1e-6);
+            }
+        t.Save(Path.Combine(dir.Path, "deep-init.csv"));
+        var section = new ReportSection("deep");
+        new DeepInitExperiment().Report(dir.Path, section);
+        Assert.Single(section.Figures);
+        Assert.Equal(6, section.Claims.Count);
+        Assert.All(section.Claims, c => Assert.Equal(ClaimStatus.Holds, c.Status));
+    }
+}
