@@ -6,5 +6,6 @@ internal static class BuiltInReproductions
     public static void RegisterAll(PaperExperimentRegistry r)
     {
         r.Register(new SignalPropagationExperiment());
+        r.Register(new PlateauScalingExperiment());
     }
 }
