@@ -7,5 +7,7 @@ internal static class BuiltInReproductions
     {
         r.Register(new SignalPropagationExperiment());
         r.Register(new PlateauScalingExperiment());
+        r.Register(new ApproximationRateExperiment());
+        r.Register(new StableApproximationExperiment());
     }
 }

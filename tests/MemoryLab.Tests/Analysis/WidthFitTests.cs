@@ -1,5 +1,6 @@
 using MemoryLab.Analysis;
 using MemoryLab.Numerics;
+using RateParametrisation = MemoryLab.Analysis.RateParametrisation;
 
 namespace MemoryLab.Tests.Analysis;
 
