@@ -5,6 +5,9 @@ internal static class BuiltInReproductions
 {
     public static void RegisterAll(PaperExperimentRegistry r)
     {
+        r.Register(new PlateauScalingExperiment());
+        r.Register(new ApproximationRateExperiment());
+        r.Register(new StableApproximationExperiment());
         r.Register(new SignalPropagationExperiment());
         r.Register(new LandscapesExperiment());
         r.Register(new LearnThetaExperiment());
