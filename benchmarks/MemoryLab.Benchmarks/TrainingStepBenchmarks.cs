@@ -7,7 +7,8 @@ using MemoryLab.Training;
 namespace MemoryLab.Benchmarks;
 
 /// <summary>One full training step (forward, backward, Adam) at the teacher–student shape of Zucchet24
-/// (batch 128, T = 300, hidden 64, d_in = d_out = 1, float32). The batch is drawn once in setup, so the
+/// (batch 128, T = 300, hidden 64, d_in = d_out = 1, float32), for the linear students of the engine and the
+/// nonlinear ones (tanh RNN, GRU, LSTM with a Dense readout). The batch is drawn once in setup, so the
 /// step measures the model and optimiser alone.</summary>
 [MemoryDiagnoser]
 public class TrainingStepBenchmarks
@@ -18,7 +19,7 @@ public class TrainingStepBenchmarks
     private WorkerPool _pool = null!;
 
     /// <summary>Student model.</summary>
-    [Params("lru", "complex-diagonal", "dense")]
+    [Params("lru", "complex-diagonal", "dense", "elman-tanh", "gru", "lstm")]
     public string Model { get; set; } = "lru";
 
     /// <summary>Threads in the pool.</summary>
@@ -32,7 +33,12 @@ public class TrainingStepBenchmarks
         {
             "lru" => new LinearRecurrentUnit<float>(1, 64, 0.9, 1.0, Math.PI, RingInitialisation.TeacherStudent),
             "complex-diagonal" => new DiagonalRecurrence<float>(1, 1, new DiagonalRecurrenceOptions { StateSize = 64, RMin = 0.9, MaxPhase = Math.PI }),
-            _ => new DenseLinearRecurrence<float>(1, 1, new DenseLinearRecurrenceOptions { StateSize = 64 }),
+            "dense" => new DenseLinearRecurrence<float>(1, 1, new DenseLinearRecurrenceOptions { StateSize = 64 }),
+            // Nonlinear students: the recurrence (hidden 64) and a Dense readout to the one output.
+            "elman-tanh" => new LayerStack<float>(new ElmanRecurrence<float>(1, 64), new Dense<float>(64, 1)),
+            "gru" => new LayerStack<float>(new GatedRecurrentUnit<float>(1, 64), new Dense<float>(64, 1)),
+            "lstm" => new LayerStack<float>(new LongShortTermMemory<float>(1, 64, forgetBias: 1), new Dense<float>(64, 1)),
+            _ => throw new ArgumentException(Model),
         };
         var model = new SequenceModel<float>(layer);
         model.Initialize(0);
