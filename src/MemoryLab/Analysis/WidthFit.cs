@@ -179,13 +179,13 @@ public sealed record WidthFitResult(double[] Coefficients, double[] Rates, doubl
 /// <remarks>Method: variable projection. For fixed rates the best coefficients solve a linear least-squares
 /// problem (rows √ω_q e^{−w_i t_q}, plus rows of a square root of the closed-form tail Gram matrix), solved by
 /// Householder QR and an SVD of the triangular factor with a relative cutoff of 1e−13, because exponential bases
-/// are badly conditioned. The reduced loss
-/// J(w) = min_a J(a, w) is minimised over log w by Levenberg–Marquardt (steps capped at a factor e² per rate); its
-/// gradient is ∂J/∂log w at the optimal a (envelope theorem), its Hessian Kaufman's Gauss–Newton approximation and,
-/// once that stalls, central differences of the exact gradient (quadratic convergence: an exact sum of m
-/// exponentials is recovered to rounding). Starts: the caller's rates,
-/// Li21's λ_j = jβ/(α+1), a geometric grid over [MinRate, MaxRate], log-uniform random rates, and the greedy
-/// width-by-width build-up; the best result wins; a start that ends with two merged rates is split and continued. During the search rates are kept
+/// are badly conditioned. The reduced loss J(w) = min_a J(a, w) is minimised over log w by Levenberg–Marquardt
+/// (steps capped at a factor e² per rate): its gradient is ∂J/∂log w at the optimal a (envelope theorem), its
+/// Hessian Kaufman's Gauss–Newton approximation and, once that stalls, central differences of the exact gradient
+/// (quadratic convergence: an exact sum of m exponentials is recovered to rounding). Starts: the caller's rates,
+/// Li21's λ_j = jβ/(α+1), a geometric grid over [MinRate, MaxRate], log-uniform random rates, and a greedy
+/// width-by-width build-up; the best result wins. A start that ends with two merged rates (a spurious minimum
+/// where huge cancelling coefficients mimic t·e^{−wt}) is split apart and continued. During the search rates stay
 /// within [MinRate/10⁶, MaxRate·10³].</remarks>
 public static class WidthFit
 {

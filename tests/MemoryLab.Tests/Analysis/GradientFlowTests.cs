@@ -190,4 +190,32 @@ public class GradientFlowTests
         Assert.True(r.Status is GradientFlowStatus.NonFinite or GradientFlowStatus.StepSizeUnderflow, r.Status.ToString());
         Assert.True(Math.Abs(r.FinalTime - 1.0) < 1e-3, $"stopped at τ = {r.FinalTime}");
     }
+
+    [Fact]
+    public void Li21_delayed_bump_escape_time_grows_exponentially_with_the_delay()
+    {
+        // Li21 JMLR Thm 20 set-up (SCIENCE.md A3): ρ = e^{−t/2} + exp(−(t − L)²/(2·0.5²)), m = 5, started at ρ̂ = ρ̄ with
+        // a = (1, 0, …), w = geomspace(0.5, 4, 5); population loss J = ∫(ρ̂ − ρ)² by quadrature; δ = 0.05.
+        var times = new List<double>();
+        foreach (var delay in new[] { 8.0, 10.0, 12.0 })
+        {
+            var kernel = KernelQuadrature.FromFunction(t => Math.Exp(-0.5 * t) + Math.Exp(-(t - delay) * (t - delay) / 0.5), delay + 20,
+                new KernelQuadratureOptions { Breakpoints = [delay] });
+            var f = new ExponentialSumKernelObjective(kernel, 5);
+            var theta0 = f.Pack([1, 0, 0, 0, 0], WidthFit.GeometricRates(5, 0.5, 4));
+            var options = new GradientFlowOptions { EndTime = 1e6, EscapeDistance = 0.05, EscapeLossChange = 0.05, StopAtEscape = true, RelativeTolerance = 1e-7, AbsoluteTolerance = 1e-10 };
+            var explicitFlow = GradientFlow.Integrate(f, theta0, options);
+            Assert.Equal(GradientFlowStatus.Escaped, explicitFlow.Status);
+            if (delay == 10)
+            {
+                // Two different integrators agree on both escape times.
+                var implicitFlow = GradientFlow.Integrate(f, theta0, options with { Method = GradientFlowMethod.Rosenbrock23 });
+                Assert.True(Math.Abs(explicitFlow.EscapeTimeLoss!.Value / implicitFlow.EscapeTimeLoss!.Value - 1) < 1e-3, $"{explicitFlow.EscapeTimeLoss} vs {implicitFlow.EscapeTimeLoss}");
+                Assert.True(Math.Abs(explicitFlow.EscapeTimeDistance!.Value / implicitFlow.EscapeTimeDistance!.Value - 1) < 1e-3);
+            }
+            times.Add(explicitFlow.EscapeTimeLoss!.Value);
+        }
+        // log τ₀′ grows with L: by more than a factor 3 per two units of delay.
+        Assert.True(times[1] > 3 * times[0] && times[2] > 3 * times[1], string.Join(", ", times));
+    }
 }
