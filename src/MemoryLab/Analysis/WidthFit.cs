@@ -4,7 +4,7 @@ using MemoryLab.Numerics;
 namespace MemoryLab.Analysis;
 
 /// <summary>How <see cref="ExponentialSumKernelObjective"/> maps θ to the decay rates w.</summary>
-public enum RateParametrisation
+public enum RateCoordinate
 {
     /// <summary>θ holds w itself (Li21's reduced model; w must stay positive).</summary>
     Direct,
@@ -26,7 +26,7 @@ public sealed class ExponentialSumKernelObjective : IObjective<double>
     private readonly double[] _basis, _residual, _w; // basis[i·Q + q] = e^{−w_i t_q}
 
     /// <summary>The loss of width-<paramref name="width"/> sums against <paramref name="kernel"/>.</summary>
-    public ExponentialSumKernelObjective(KernelQuadrature kernel, int width, RateParametrisation parametrisation = RateParametrisation.Direct)
+    public ExponentialSumKernelObjective(KernelQuadrature kernel, int width, RateCoordinate parametrisation = RateCoordinate.Direct)
     {
         ArgumentNullException.ThrowIfNull(kernel);
         if (width <= 0) throw new ArgumentException($"width must be positive (got {width})", nameof(width));
@@ -37,7 +37,7 @@ public sealed class ExponentialSumKernelObjective : IObjective<double>
     }
 
     /// <summary>How θ holds the rates.</summary>
-    public RateParametrisation Parametrisation { get; }
+    public RateCoordinate Parametrisation { get; }
     /// <summary>Width m.</summary>
     public int Width => _m;
     /// <summary>The kernel.</summary>
@@ -54,7 +54,7 @@ public sealed class ExponentialSumKernelObjective : IObjective<double>
         {
             if (!(rates[i] > 0)) throw new ArgumentException($"rate {i} = {rates[i]} must be positive");
             theta[i] = coefficients[i];
-            theta[_m + i] = Parametrisation == RateParametrisation.Log ? Math.Log(rates[i]) : rates[i];
+            theta[_m + i] = Parametrisation == RateCoordinate.Log ? Math.Log(rates[i]) : rates[i];
         }
         return theta;
     }
@@ -64,7 +64,7 @@ public sealed class ExponentialSumKernelObjective : IObjective<double>
     {
         if (theta.Length != 2 * _m) throw new ArgumentException($"θ has {theta.Length} entries, expected {2 * _m}", nameof(theta));
         var a = theta[.._m];
-        for (int i = 0; i < _m; i++) _w[i] = Parametrisation == RateParametrisation.Log ? Math.Exp(theta[_m + i]) : theta[_m + i];
+        for (int i = 0; i < _m; i++) _w[i] = Parametrisation == RateCoordinate.Log ? Math.Exp(theta[_m + i]) : theta[_m + i];
         int nq = _k.Count;
         var t = _k.Nodes; var om = _k.Weights; var rho = _k.Values;
         for (int i = 0; i < _m; i++)
@@ -108,7 +108,7 @@ public sealed class ExponentialSumKernelObjective : IObjective<double>
                 gradient[_m + i] += 2 * a[i] * gw;
             }
         }
-        if (Parametrisation == RateParametrisation.Log)
+        if (Parametrisation == RateCoordinate.Log)
             for (int i = 0; i < _m; i++) gradient[_m + i] *= _w[i]; // ∂/∂log w = w ∂/∂w
         return j;
     }
@@ -432,7 +432,7 @@ public static class WidthFit
         {
             _k = kernel; _m = width;
             _rows = kernel.Count + (kernel.TailStart is null ? 0 : width);
-            _objective = new ExponentialSumKernelObjective(kernel, width, RateParametrisation.Log);
+            _objective = new ExponentialSumKernelObjective(kernel, width, RateCoordinate.Log);
             _theta = new double[2 * width]; _grad = new double[2 * width]; _w = new double[width]; _a = new double[width];
             _d = new double[_rows * width]; _hh = new double[_rows * width]; _jk = new double[_rows * width];
             _r = new double[width * width]; _v = new double[width * width];

@@ -1,6 +1,5 @@
 using MemoryLab.Analysis;
 using MemoryLab.Numerics;
-using RateParametrisation = MemoryLab.Analysis.RateParametrisation;
 
 namespace MemoryLab.Tests.Analysis;
 
@@ -49,11 +48,11 @@ public class WidthFitTests
     }
 
     [Theory]
-    [InlineData(RateParametrisation.Direct, KernelTail.ClosedFormModelTail)]
-    [InlineData(RateParametrisation.Log, KernelTail.ClosedFormModelTail)]
-    [InlineData(RateParametrisation.Direct, KernelTail.Truncate)]
-    [InlineData(RateParametrisation.Log, KernelTail.Mapped)]
-    public void Kernel_objective_gradient_matches_finite_differences(RateParametrisation parametrisation, KernelTail tail)
+    [InlineData(RateCoordinate.Direct, KernelTail.ClosedFormModelTail)]
+    [InlineData(RateCoordinate.Log, KernelTail.ClosedFormModelTail)]
+    [InlineData(RateCoordinate.Direct, KernelTail.Truncate)]
+    [InlineData(RateCoordinate.Log, KernelTail.Mapped)]
+    public void Kernel_objective_gradient_matches_finite_differences(RateCoordinate parametrisation, KernelTail tail)
     {
         var kernel = KernelQuadrature.FromFunction(t => Math.Exp(-0.5 * t) + Math.Exp(-Math.Pow(t - 9, 2)), 20,
             new KernelQuadratureOptions { Tail = tail });
