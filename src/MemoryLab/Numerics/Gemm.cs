@@ -48,6 +48,10 @@ public static class Gemm
     /// cannot suffer L1 set conflicts (rows of B 2ⁿ bytes apart all map to a few cache sets).</summary>
     private const int PackRowTiles = 8;
 
+    /// <summary>op(B) = B is also copied when its rows are a page or more apart: read in place, every panel
+    /// row would sit on its own page (TLB misses) and, at 4 KiB multiples, in the same L1 set.</summary>
+    private const int PageBytes = 4096;
+
     /// <summary>A and B larger than this (bytes) are assumed to come from memory, not cache: the next
     /// k-block is then prefetched while the current one computes. Below it the prefetch instructions
     /// would only cost issue slots.</summary>
@@ -121,8 +125,8 @@ public static class Gemm
     //
     // A is never packed: the kernel broadcasts A(i, p) straight from storage through a row stride and
     // a column stride, which covers A and Aᵀ at no copy cost. op(B) = B is read in place when few row
-    // tiles share a panel (its rows are contiguous; the kernel takes a row stride), else copied into a
-    // contiguous panel; ragged right edges are copied zero-padded. op(B) = Bᵀ is packed through 8×8
+    // tiles share a panel and its rows are less than a page apart (the kernel takes a row stride), else
+    // copied into a contiguous panel; ragged right edges are copied zero-padded. op(B) = Bᵀ is packed through 8×8
     // (4×4 for double) in-register transposes. Panels are packed just before use, so they sit in L1.
     //
     // A narrow C (n < NR/2, e.g. a 1-output read-out over many rows) would waste most of each NR-wide
@@ -154,7 +158,7 @@ public static class Gemm
         ref T packed = ref PackBuffer<T>.Get();
         ref T scratch = ref Unsafe.Add(ref packed, KBlock * PackBuffer<T>.MaxPanelWidth);
         int rowTiles = RowTileCount(m);
-        bool copyB = !bTransposed && rowTiles >= PackRowTiles;
+        bool copyB = !bTransposed && (rowTiles >= PackRowTiles || ldb * Unsafe.SizeOf<T>() >= PageBytes);
         bool prefetch = ((long)m + n) * k * Unsafe.SizeOf<T>() > PrefetchThresholdBytes;
         int kernelCalls = (n + nr - 1) / nr * rowTiles;
         for (int pc = 0; pc < k; pc += KBlock)

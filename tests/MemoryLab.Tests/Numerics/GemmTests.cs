@@ -161,6 +161,26 @@ public class GemmTests
     }
 
     [Fact]
+    public void Bits_do_not_depend_on_leading_dimensions()
+    {
+        // B rows a page apart are copied into panels, tight rows are read in place: same values, same bits.
+        const int m = 7, n = 40, k = 150;
+        var (a, lda, b, ldb) = Operands<double>(Transpose.No, Transpose.No, m, n, k, padding: 0, seed: 41);
+        const int wideLd = 600; // 4800 bytes between rows of B
+        var bWide = new double[k * wideLd];
+        var aWide = new double[m * wideLd];
+        for (int p = 0; p < k; p++) b.AsSpan(p * ldb, n).CopyTo(bWide.AsSpan(p * wideLd));
+        for (int i = 0; i < m; i++) a.AsSpan(i * lda, k).CopyTo(aWide.AsSpan(i * wideLd));
+        var tight = new double[m * n];
+        var wide = new double[m * wideLd];
+        Gemm.Multiply(Transpose.No, Transpose.No, m, n, k, 0.9, a, lda, b, ldb, 0.0, tight, n);
+        Gemm.Multiply(Transpose.No, Transpose.No, m, n, k, 0.9, aWide, wideLd, bWide, wideLd, 0.0, wide, wideLd);
+        for (int i = 0; i < m; i++)
+            Assert.Equal(tight.AsSpan(i * n, n).ToArray(), wide.AsSpan(i * wideLd, n).ToArray());
+        CheckAgainstReference<double>(Transpose.No, Transpose.No, m, n, k, 0.9, 0.0, padding: 600 - n);
+    }
+
+    [Fact]
     public void Steady_state_calls_allocate_nothing()
     {
         var (af, ldaf, bf, ldbf) = Operands<float>(Transpose.No, Transpose.Yes, 32, 70, 64, padding: 0, seed: 1);
