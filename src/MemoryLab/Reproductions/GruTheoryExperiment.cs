@@ -91,13 +91,7 @@ public sealed class GruTheoryExperiment : IPaperExperiment
         if (sizes.InputSize < 1 || sizes.Initialisations < 1 || sizes.Sequences < 1 || sizes.Time < 1)
             throw new ArgumentException($"sizes must be positive, got {sizes}", nameof(sizes));
         int h = sizes.Initialisations, time = sizes.Time;
-        var gru = new GatedRecurrentUnit<double>(sizes.InputSize, h, GruInitialization.Chrono, 1, 2);
-        var layout = new ParameterLayout();
-        gru.Declare(layout, "gru");
-        var theta = new double[layout.Count];
-        gru.Initialize(theta, new CounterRng(seed, RandomPurpose.Init));
-        gru.RecurrentWeights.Of(theta).Clear();
-        gru.InputBias.Of(theta).Slice(h, h).Fill(Math.Log(memory - 1));
+        var (gru, layout, theta) = Build(memory, sizes.InputSize, h, seed);
         gru.Prepare(1, time, pool);
 
         var x = new SequenceTensor<double>(1, time, sizes.InputSize);
@@ -123,6 +117,21 @@ public sealed class GruTheoryExperiment : IPaperExperiment
             }
         }
         return new Measurement(h2, g2);
+    }
+
+    /// <summary>The GRU of one memory (class remarks): chrono init with seed <paramref name="seed"/>, then every update bias
+    /// b_iz = log(T − 1) and W_hh = 0, so its <paramref name="units"/> units are independent leaky integrators of memory T.</summary>
+    public static (GatedRecurrentUnit<double> Gru, ParameterLayout Layout, double[] Theta) Build(double memory, int inputSize, int units, ulong seed)
+    {
+        if (!(memory > 1) || !double.IsFinite(memory)) throw new ArgumentOutOfRangeException(nameof(memory), memory, "memory T must be finite and > 1");
+        var gru = new GatedRecurrentUnit<double>(inputSize, units, GruInitialization.Chrono, 1, 2);
+        var layout = new ParameterLayout();
+        gru.Declare(layout, "gru");
+        var theta = new double[layout.Count];
+        gru.Initialize(theta, new CounterRng(seed, RandomPurpose.Init));
+        gru.RecurrentWeights.Of(theta).Clear();
+        gru.InputBias.Of(theta).Slice(units, units).Fill(Math.Log(memory - 1));
+        return (gru, layout, theta);
     }
 
     /// <summary>Theory E[h²] at memory T: <see cref="LeakyIntegratorSignal.StateSecondMoment"/> with α = 1 − 1/T, gain 2.</summary>

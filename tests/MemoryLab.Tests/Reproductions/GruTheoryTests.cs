@@ -24,6 +24,40 @@ public class GruTheoryTests
     }
 
     [Fact]
+    public void SummedBiasGradientIsEachUnitsOwnDerivative()
+    {
+        // With W_hh = 0 the units are independent: ∂(Σ_i h_T,i)/∂b_z,j must equal ∂h_T,j/∂b_z,j (central differences on one unit).
+        using var pool = new WorkerPool(1);
+        const int units = 4, time = 60, inputs = 3;
+        var (gru, layout, theta) = GruTheoryExperiment.Build(6, inputs, units, 1);
+        gru.Prepare(1, time, pool);
+        var x = new SequenceTensor<double>(1, time, inputs);
+        MemoryLab.Targets.InputProcess.Fill(MemoryLab.Targets.InputProcess.BertLike(), 3, 0, x);
+        var y = new SequenceTensor<double>(1, time, units);
+        var dy = new SequenceTensor<double>(1, time, units);
+        dy.Sequence(0).Slice((time - 1) * units, units).Fill(1);
+        var gradient = new double[layout.Count];
+        gru.Forward(theta, x, y, training: true);
+        gru.Backward(theta, dy, null, gradient);
+        var gz = gru.InputBias.Of(gradient).Slice(units, units).ToArray();
+        int bz = gru.InputBias.Offset + units;
+        double Last(int j, double shift)
+        {
+            var t = (double[])theta.Clone();
+            t[bz + j] += shift;
+            gru.Forward(t, x, y, training: false);
+            return y[0, time - 1, j];
+        }
+        for (int j = 0; j < units; j++)
+        {
+            const double e = 1e-5;
+            double fd = (Last(j, e) - Last(j, -e)) / (2 * e);
+            Assert.Equal(fd, gz[j], 1e-7 + 1e-6 * Math.Abs(fd));
+        }
+        Assert.All(gz, g => Assert.NotEqual(0, g));
+    }
+
+    [Fact]
     public void ReportBuildsTheFigureAndChecksTheClaimsFromTheFile()
     {
         using var dir = new TempDirectory();
