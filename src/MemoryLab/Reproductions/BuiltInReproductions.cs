@@ -15,5 +15,6 @@ internal static class BuiltInReproductions
         r.Register(new AblationExperiment());
         r.Register(new HessianExperiment());
         r.Register(new DeepInitExperiment());
+        r.Register(new GruTheoryExperiment());
     }
 }
