@@ -42,7 +42,7 @@ public abstract class SimpleRecurrence<T> : ChunkedRecurrence<T> where T : unman
 
     /// <summary>Input weights U, <c>[hidden, in]</c>.</summary>
     public ParameterView InputWeights => _wih;
-    /// <summary>Recurrent weights W, <c>[hidden, hidden]</c> (as stored in θ; see <see cref="RecurrentMatrix"/>).</summary>
+    /// <summary>Recurrent weights W, <c>[hidden, hidden]</c> (as stored in θ; the effective matrix is <c>RecurrentMatrix(θ)</c>).</summary>
     public ParameterView RecurrentWeights => _whh;
     /// <summary>Bias b, <c>[hidden]</c>.</summary>
     public ParameterView Bias => _bias;
