@@ -9,7 +9,7 @@ namespace MemoryLab.Cli.Commands;
 
 /// <summary><c>memlab reproduce [--scale quick|paper] [--only NAME…] [--out DIR]</c> and <c>memlab report DIR</c>:
 /// run the registered paper experiments, then write the report with figures and claim checks.</summary>
-public static class ReproduceCommand
+internal static class ReproduceCommand
 {
     /// <summary>The <c>reproduce</c> command.</summary>
     public static Command Create(PaperExperimentRegistry registry)

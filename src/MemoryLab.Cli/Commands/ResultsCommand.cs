@@ -6,7 +6,7 @@ namespace MemoryLab.Cli.Commands;
 /// <summary><c>memlab results DIR [DIR…] [--out FILE] [--selected]</c>: merges result folders (shards of a sweep,
 /// or several sweeps) into one table of mean, SEM, min and max over seeds per grid point, with the sweep's
 /// selection rule applied; lists diverged and failed runs on stderr.</summary>
-public static class ResultsCommand
+internal static class ResultsCommand
 {
     /// <summary>The <c>results</c> command.</summary>
     public static Command Create()

@@ -6,7 +6,7 @@ namespace MemoryLab.Cli.Commands;
 
 /// <summary><c>memlab run SPEC.yaml [key=value…] [--out DIR] [--threads N]</c>: one run of any registered
 /// experiment kind, stored like a sweep's run (<c>DIR/&lt;run id&gt;/</c>).</summary>
-public static class RunCommand
+internal static class RunCommand
 {
     /// <summary>The <c>run</c> command over the kinds of <paramref name="registry"/>; <paramref name="name"/> and
     /// <paramref name="description"/> let the same command serve under another name (e.g. <c>train</c>).</summary>

@@ -6,7 +6,7 @@ namespace MemoryLab.Cli.Commands;
 /// <summary><c>memlab sweep SPEC.yaml [key=value…] [--workers N] [--shard K/N] [--out DIR] [--emit slurm|k8s]</c>:
 /// expands the spec's grid into runs and runs this shard of them into a results folder, or prints a cluster
 /// job that runs every shard.</summary>
-public static class SweepCommand
+internal static class SweepCommand
 {
     /// <summary>The <c>sweep</c> command over the kinds of <paramref name="registry"/>.</summary>
     public static Command Create(ExperimentRegistry registry)

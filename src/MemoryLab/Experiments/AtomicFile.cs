@@ -6,7 +6,7 @@ namespace MemoryLab.Experiments;
 /// Writes files so a reader never sees a half-written one: the content goes to a temporary file in the same
 /// folder, is flushed to disk, then renamed over the target (rename within a folder is atomic on POSIX and NTFS).
 /// </summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>Suffix of temporary files (<c>name.tmp-XXXXXXXX</c>); a crash can leave one, never a partial target.</summary>
     public const string TempMarker = ".tmp-";

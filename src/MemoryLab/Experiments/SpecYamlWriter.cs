@@ -6,7 +6,7 @@ namespace MemoryLab.Experiments;
 /// <summary>Writes a <see cref="SpecNode"/> tree back as block-style YAML (keys in file order, lists of scalars
 /// in flow style). Reading the output with <see cref="SpecParser"/> gives the same canonical JSON, so a run's
 /// <c>spec.yaml</c> reproduces the run exactly.</summary>
-public static class SpecYamlWriter
+internal static class SpecYamlWriter
 {
     private static readonly Regex SafePlain = new(@"^[A-Za-z_/][A-Za-z0-9_./+\-]*( [A-Za-z0-9_./+\-]+)*$", RegexOptions.CultureInvariant);
 

@@ -10,9 +10,10 @@ namespace MemoryLab.Models;
 /// </summary>
 public static class DiagonalEquivalent
 {
-    /// <summary>Writes the diagonal equivalent of the dense layer's parameters (<paramref name="denseTheta"/>) into
-    /// <paramref name="diagonalTheta"/>, laid out for <paramref name="diagonal"/> (default parametrisation, no
-    /// normalisation, full skip, same sizes).</summary>
+    /// <summary>Writes the diagonal equivalent of <paramref name="dense"/>'s parameters (its θ) into
+    /// <paramref name="diagonal"/>'s θ (default parametrisation, no normalisation, full skip, same sizes).</summary>
+    /// <param name="dense">A model whose root is a <see cref="DenseLinearRecurrence{T}"/>; read only.</param>
+    /// <param name="diagonal">A model whose root is a <see cref="DiagonalRecurrence{T}"/>; its θ is overwritten.</param>
     public static void Convert(SequenceModel<double> dense, SequenceModel<double> diagonal)
     {
         if (dense.Root is not DenseLinearRecurrence<double> d || diagonal.Root is not DiagonalRecurrence<double> g)

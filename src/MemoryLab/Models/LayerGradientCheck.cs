@@ -12,6 +12,14 @@ public static class LayerGradientCheck
     /// <summary>Checks <paramref name="layer"/> on a random batch. θ is initialised by the layer from
     /// <paramref name="seed"/> and then (when <paramref name="jitter"/> &gt; 0) perturbed, so that no
     /// parameter sits at a special value (zeros, identical entries).</summary>
+    /// <param name="layer">The layer under test (declared, initialised and prepared here).</param>
+    /// <param name="batch">Sequences in the random batch.</param>
+    /// <param name="time">Steps per sequence.</param>
+    /// <param name="seed">Seed of θ, the input and the output weights w.</param>
+    /// <param name="jitter">Standard deviation of the Gaussian noise added to every entry of the initial θ.</param>
+    /// <param name="inputScale">Standard deviation of the random input.</param>
+    /// <param name="step">Central-difference step h.</param>
+    /// <param name="training">Passed to <see cref="ISequenceLayer{T}.Forward"/> (batch statistics in normalisation layers).</param>
     /// <param name="floor">Smallest denominator of the relative error: entries smaller than it are compared in absolute terms.</param>
     /// <returns>Separate results for the parameters and for the input gradient.</returns>
     public static (GradientCheckResult Parameters, GradientCheckResult Input) Check(

@@ -6,7 +6,7 @@ using MemoryLab.Targets;
 namespace MemoryLab.Training;
 
 /// <summary>
-/// θ ↦ (loss, ∇loss) for a model on batches of a <see cref="ISequenceTask{T}"/>: forward, loss, backward.
+/// θ ↦ (loss, ∇loss) for a model on batches of a <see cref="ISequenceDataset{T}"/>: forward, loss, backward.
 /// <see cref="NextBatch"/> draws the batch of a step; between draws the objective is a fixed function of θ.
 /// All buffers are allocated here, once.
 /// </summary>

@@ -39,7 +39,7 @@ public interface ITrainingObserver
 /// <param name="DivergedAtStep">The step whose loss was non-finite, if any.</param>
 public sealed record TrainingResult(TrainingStatus Status, long StepsRun, double FinalLoss, double InitialLoss, double WallSeconds, long? DivergedAtStep);
 
-/// <summary>Settings of a <see cref="Trainer{T}"/>.</summary>
+/// <summary>Settings of a <see cref="Trainer"/> run.</summary>
 public sealed record TrainerOptions
 {
     /// <summary>Total optimiser steps.</summary>

@@ -6,7 +6,7 @@ namespace MemoryLab.Experiments;
 
 /// <summary>CRC-32C (Castagnoli, reflected polynomial 0x82F63B78) over bytes, with the hardware instruction behind
 /// <see cref="BitOperations.Crc32C(uint, ulong)"/>; and TFRecord's masked form. Check value: crc32c("123456789") = 0xE3069283.</summary>
-public static class Crc32C
+internal static class Crc32C
 {
     /// <summary>The standard CRC-32C of <paramref name="data"/> (initial value and final xor 0xFFFFFFFF).</summary>
     public static uint Compute(ReadOnlySpan<byte> data)
@@ -28,7 +28,7 @@ public static class Crc32C
 
 /// <summary>TFRecord framing, as TensorFlow writes it: uint64 length (little-endian), masked CRC-32C of those
 /// 8 bytes, the data, masked CRC-32C of the data.</summary>
-public static class TfRecord
+internal static class TfRecord
 {
     /// <summary>Writes one record.</summary>
     public static void Write(Stream stream, ReadOnlySpan<byte> data)

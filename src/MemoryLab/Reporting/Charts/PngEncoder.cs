@@ -7,7 +7,7 @@ namespace MemoryLab.Reporting.Charts;
 /// Minimal PNG writer (8-bit RGB, no filtering, zlib-compressed) so large heatmaps embed as one image
 /// instead of thousands of SVG rectangles (PNG spec, ISO/IEC 15948).
 /// </summary>
-public static class PngEncoder
+internal static class PngEncoder
 {
     private static readonly uint[] CrcTable = BuildCrcTable();
 

@@ -1,0 +1,177 @@
+using System.Globalization;
+using Xunit.Abstractions;
+
+namespace MemoryLab.Tests.Packaging;
+
+/// <summary>
+/// MemoryLab as researchers get it: the documentation rule, the NuGet packages, the .NET tool and the examples.
+/// These tests compile projects in child processes (about a minute and a half together on two cores); run
+/// them alone with <c>--filter "FullyQualifiedName~Packaging"</c>. They need no network: packages come from a
+/// temporary folder and from the packages restored before.
+/// </summary>
+[Trait("Category", "Packaging")]
+public sealed class PackagingTests(PackedPackages packages, ITestOutputHelper log) : IClassFixture<PackedPackages>
+{
+    private static readonly string[] Quiet = ["-nologo", "-v", "q", "--disable-build-servers", "-p:NuGetAudit=false"];
+
+    [Fact]
+    public void The_build_fails_on_a_public_member_without_documentation()
+    {
+        // A tiny library under the repository's Directory.Build.props: documented, it builds; with one public
+        // member undocumented, the build fails with CS1591 naming that member.
+        using var dir = new ScratchFolder("docs");
+        dir.Write("Directory.Build.props", $"""<Project><Import Project="{Path.Combine(Repo.Root, "Directory.Build.props")}" /></Project>""");
+        dir.Write("Probe.csproj", """<Project Sdk="Microsoft.NET.Sdk"><PropertyGroup><OutputType>Library</OutputType></PropertyGroup></Project>""");
+        const string documented = """
+            namespace Probe;
+            /// <summary>A documented class.</summary>
+            public static class Api
+            {
+                /// <summary>A documented method.</summary>
+                public static int Documented() => 1;
+                /// <summary>Another documented method.</summary>
+                public static int Undocumented() => 2;
+                internal static int Internal() => 3;
+            }
+            """;
+        dir.Write("Api.cs", documented);
+        var (ok, okOutput) = Repo.Run(Repo.Dotnet, dir.Path, ["build", .. Quiet]);
+        Assert.True(ok == 0, "the documented probe must build:\n" + okOutput);
+
+        dir.Write("Api.cs", documented.Replace("    /// <summary>Another documented method.</summary>\n", ""));
+        var (failed, output) = Repo.Run(Repo.Dotnet, dir.Path, ["build", .. Quiet]);
+        log.WriteLine(output);
+        Assert.NotEqual(0, failed);
+        Assert.Contains("error CS1591", output);
+        Assert.Contains("Api.Undocumented()", output);
+        Assert.DoesNotContain("Api.Internal", output);
+    }
+
+    [Fact]
+    public void The_packed_tool_installs_into_a_tool_path_and_trains_a_tiny_spec()
+    {
+        string feed = packages.Folder;
+        Assert.True(File.Exists(Path.Combine(feed, $"MemoryLab.{Repo.Version}.nupkg")), "library package");
+        Assert.True(File.Exists(Path.Combine(feed, $"MemoryLab.Cli.{Repo.Version}.nupkg")), "tool package");
+
+        using var dir = new ScratchFolder("tool");
+        string tools = Path.Combine(dir.Path, "tools");
+        Repo.DotnetOrThrow(dir.Path, packages.Environment, "tool", "install", "--tool-path", tools,
+            "--configfile", packages.ConfigFile, "MemoryLab.Cli", "--version", Repo.Version);
+        string memlab = Path.Combine(tools, OperatingSystem.IsWindows() ? "memlab.exe" : "memlab");
+        Assert.True(File.Exists(memlab), "the tool's command is memlab");
+
+        var (versionCode, version) = Repo.Run(memlab, dir.Path, ["--version"]);
+        Assert.Equal(0, versionCode);
+        Assert.StartsWith(Repo.Version, version.Trim());
+
+        string spec = dir.Write("tiny.yaml", """
+            kind: train
+            seed: 0
+            data: {kind: teacher, time: 30, state_size: 4, nu0: 0.9}
+            model: {kind: lru, hidden: 8, r_min: 0.5, init: teacher_student}
+            optimizer: {kind: adam, lr: 0.01}
+            steps: 20
+            batch: 8
+            log_every: 5
+            """);
+        string results = Path.Combine(dir.Path, "runs");
+        var (code, output) = Repo.Run(memlab, dir.Path, ["train", spec, "--out", results, "--threads", "1"]);
+        log.WriteLine(output);
+        Assert.True(code == 0, output);
+        Assert.Contains("status=completed", output);
+        string run = Directory.GetDirectories(results).Single();
+        var csv = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
+        Assert.StartsWith("step,loss,lr,grad_norm,wall_time", csv[0]);
+        Assert.Equal(new[] { "0", "5", "10", "15", "19" }, csv.Skip(1).Select(l => l.Split(',')[0]));
+        foreach (var line in csv.Skip(1))
+            Assert.True(double.IsFinite(double.Parse(line.Split(',')[1], CultureInfo.InvariantCulture)), line);
+        Assert.True(File.Exists(Path.Combine(run, "checkpoint.safetensors")));
+    }
+
+    [Fact]
+    public void Example_kernel_width_fits_a_custom_kernel_with_errors_falling_as_the_width_grows()
+    {
+        string output = BuildAndRunExample("kernel-width", "KernelWidth", "--steps", "60", "--max-width", "3", "--tolerance", "1e-12");
+        foreach (string kernel in new[] { "stretched-exp", "alpha(τ=2)" })
+        {
+            // The rows after "kernel NAME:" are "| m | error |" for m = 1..3; a tolerance of 1e-12 is not reached.
+            var lines = output.Split('\n').SkipWhile(l => !l.StartsWith($"kernel {kernel}:", StringComparison.Ordinal)).ToArray();
+            var errors = lines.Where(l => l.StartsWith("| ", StringComparison.Ordinal) && !l.StartsWith("| width", StringComparison.Ordinal))
+                .Take(3).Select(l => double.Parse(l.Split('|')[2].Trim(), CultureInfo.InvariantCulture)).ToArray();
+            Assert.Equal(3, errors.Length);
+            Assert.True(errors[0] < 1 && errors[0] > 0, $"{kernel}: width 1 error {errors[0]}");
+            // Each width starts from the previous fit plus one rate, so the error cannot grow; three exponentials
+            // fit both kernels far better than one.
+            Assert.True(errors[1] <= errors[0] && errors[2] <= errors[1], $"{kernel}: errors {string.Join(", ", errors)}");
+            Assert.True(errors[2] < 0.1 * errors[0], $"{kernel}: errors {string.Join(", ", errors)}");
+            Assert.Contains($"width needed for {kernel} at tolerance 1E-12: more than 3", output);
+        }
+    }
+
+    [Fact]
+    public void Example_custom_parametrisation_passes_its_gradient_check_and_writes_the_comparison_table()
+    {
+        using var dir = new ScratchFolder("compare");
+        string outDir = Path.Combine(dir.Path, "table");
+        string output = BuildAndRunExample("custom-parametrisation", "CustomParametrisation",
+            "--steps", "40", "--batch", "8", "--time", "30", "--hidden", "8", "--seeds", "2", "--out", outDir);
+        Assert.Contains("gradient check: parameters", output);
+
+        var csv = File.ReadAllLines(Path.Combine(outDir, "comparison.csv"));
+        Assert.Equal("kind,seed,initial_loss,final_loss,status,seconds", csv[0]);
+        var rows = csv.Skip(1).Select(l => l.Split(',')).ToArray();
+        Assert.Equal(new[] { "lru/0", "lru/1", "logit_polar/0", "logit_polar/1" }, rows.Select(r => $"{r[0]}/{r[1]}"));
+        foreach (var r in rows)
+        {
+            Assert.Equal("completed", r[4]);
+            double initial = double.Parse(r[2], CultureInfo.InvariantCulture), final = double.Parse(r[3], CultureInfo.InvariantCulture);
+            Assert.True(double.IsFinite(initial) && double.IsFinite(final) && final > 0, string.Join(",", r));
+        }
+
+        string table = File.ReadAllText(Path.Combine(outDir, "comparison.md"));
+        Assert.Contains("| parametrisation | λ | final loss (mean over seeds) | best seed | worst seed |", table);
+        foreach (string kind in new[] { "lru", "logit_polar" })
+        {
+            var finals = rows.Where(r => r[0] == kind).Select(r => double.Parse(r[3], CultureInfo.InvariantCulture)).ToArray();
+            string row = table.Split('\n').Single(l => l.StartsWith($"| {kind} |", StringComparison.Ordinal));
+            double mean = double.Parse(row.Split('|')[3].Trim(), CultureInfo.InvariantCulture);
+            Assert.Equal(finals.Average(), mean, finals.Average() * 1e-3); // the table shows four significant digits
+        }
+    }
+
+    [Fact]
+    public void Example_package_consumer_builds_against_the_packed_library_and_trains()
+    {
+        // The example as a user has it: its project file and program, outside the repository, restoring MemoryLab
+        // from the package folder (not from the source tree).
+        using var dir = new ScratchFolder("consumer");
+        foreach (string f in new[] { "PackageConsumer.csproj", "Program.cs" })
+            File.Copy(Path.Combine(Repo.Root, "examples", "package-consumer", f), Path.Combine(dir.Path, f));
+        Assert.DoesNotContain("ProjectReference", File.ReadAllText(Path.Combine(dir.Path, "PackageConsumer.csproj")));
+        _ = packages.Folder;
+        Repo.DotnetOrThrow(dir.Path, packages.Environment, ["build", "-c", "Release", "--configfile", packages.ConfigFile,
+            $"-p:MemoryLabVersion={Repo.Version}", .. Quiet]);
+        Assert.True(Directory.Exists(Path.Combine(packages.Environment["NUGET_PACKAGES"], "memorylab", Repo.Version)),
+            "MemoryLab must be restored from the package");
+
+        var (code, output) = Repo.Run(Repo.Dotnet, dir.Path, [Path.Combine(dir.Path, "bin", "Release", "net10.0", "PackageConsumer.dll"), "60"]);
+        log.WriteLine(output);
+        Assert.True(code == 0, output);
+        Assert.Contains($"MemoryLab {Repo.Version}", output);
+        Assert.Matches(@"trained 60 steps in [0-9.]+ s: loss [0-9.]+ -> [0-9.]+ \(Completed\)", output);
+    }
+
+    /// <summary>Builds examples/NAME in the test's configuration against the library outputs this test run already
+    /// built (no rebuild of the library), then runs it with <paramref name="args"/>; returns its output.</summary>
+    private string BuildAndRunExample(string name, string assembly, params string[] args)
+    {
+        string project = Path.Combine(Repo.Root, "examples", name);
+        Repo.DotnetOrThrow(project, null, ["build", "-c", Repo.Configuration, "-p:BuildProjectReferences=false", .. Quiet]);
+        string dll = Path.Combine(project, "bin", Repo.Configuration, "net10.0", assembly + ".dll");
+        var (code, output) = Repo.Run(Repo.Dotnet, project, [dll, .. args]);
+        log.WriteLine(output);
+        Assert.True(code == 0, output);
+        return output;
+    }
+}
