@@ -32,7 +32,7 @@ public sealed class PlateausExperiment : IPaperExperiment
 
     /// <summary>Quick: 4 runs, short training; paper: 10 runs (Li21 Fig. 1 shades 10 initialisations).</summary>
     public static Settings For(ReproductionScale scale) => scale == ReproductionScale.Quick
-        ? new Settings(4, 8, 3000, 0.05, 16, 1500, 100, 600, 40, 32, 3e-3)
+        ? new Settings(4, 8, 2500, 0.05, 16, 1500, 100, 500, 40, 32, 3e-3)
         : new Settings(10, 8, 20000, 0.05, 16, 10000, 100, 5000, 100, 64, 1e-3);
 
     /// <summary>Random initial θ = (W, U, c) of the width-m linear RNN: W = −I + 0.5·G/√m (G standard normal, so W is
@@ -62,7 +62,7 @@ public sealed class PlateausExperiment : IPaperExperiment
         + "for ρ = e^{−t} + 0.5e^{−0.5t} + 0.25e^{−2t} and ρ = Ai(t − 6); steps that would make W non-Hurwitz are retried with η halved. "
         + "Init W = −I + 0.5G/√m, U, c ~ N(0, 1/m). (c)/(d): Elman tanh RNN (16 hidden) + linear readout, Adam (constant rate), all-steps MSE, "
         + "on the Airy linear functional (white noise, T = 100) and on two-scale Lorenz-96 (K = 8, J = 4). "
-        + "Plateaus by PlateauDetector (default thresholds) on every run's per-step loss. Quick: 4 runs, 3000 GD / 1500 and 600 Adam steps "
+        + "Plateaus by PlateauDetector (default thresholds) on every run's per-step loss. Quick: 4 runs, 2500 GD / 1500 and 500 Adam steps "
         + "(Lorenz T = 40); paper: 10 runs, 20000 GD / 10000 and 5000 Adam steps.";
 
     /// <inheritdoc />
@@ -70,13 +70,14 @@ public sealed class PlateausExperiment : IPaperExperiment
     {
         var s = For(ctx.Scale);
         var curves = new DataTable("panel", "run", "step", "loss");
-        var plateaus = new DataTable("panel", "run", "count", "total_steps", "total_decades", "initial_loss", "final_loss", "first_start", "first_end");
+        var plateaus = new DataTable("panel", "run", "count", "total_steps", "total_decades", "initial_loss", "final_loss", "first_start", "first_end", "seconds");
         int total = Panels.Length * s.Runs, done = 0;
         for (int panel = 0; panel < Panels.Length; panel++)
             for (int run = 0; run < s.Runs; run++)
             {
                 ctx.Cancellation.ThrowIfCancellationRequested();
                 ulong seed = (ulong)(1000 * panel + run + 1);
+                var clock = System.Diagnostics.Stopwatch.StartNew();
                 double[] losses = panel switch
                 {
                     0 or 1 => LinearRun(panel == 0 ? ExponentialSumTarget() : MemoryKernel.Airy(), s, seed, ctx.Cancellation),
@@ -88,7 +89,7 @@ public sealed class PlateausExperiment : IPaperExperiment
                     curves.Add(panel, run, step, losses[step - 1]);
                 var first = summary.Plateaus.FirstOrDefault();
                 plateaus.Add(panel, run, summary.Count, summary.TotalSteps, summary.TotalDecades, losses[0], losses[^1],
-                    first?.StartStep ?? double.NaN, first?.EndStep ?? double.NaN);
+                    first?.StartStep ?? double.NaN, first?.EndStep ?? double.NaN, clock.Elapsed.TotalSeconds);
                 ctx.Report(++done / (double)total, $"{Panels[panel]}, run {run}: {summary.Count} plateau(s), loss {losses[0]:G3} → {losses[^1]:G3}");
             }
         curves.Save(ctx.File("curves.csv"));
