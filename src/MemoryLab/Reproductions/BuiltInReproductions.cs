@@ -8,6 +8,8 @@ internal static class BuiltInReproductions
         r.Register(new PlateauScalingExperiment());
         r.Register(new ApproximationRateExperiment());
         r.Register(new StableApproximationExperiment());
+        r.Register(new PlateausExperiment());
+        r.Register(new MemoryFunctionExperiment());
         r.Register(new SignalPropagationExperiment());
         r.Register(new LandscapesExperiment());
         r.Register(new LearnThetaExperiment());
