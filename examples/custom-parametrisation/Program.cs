@@ -20,7 +20,13 @@ using MemoryLab.Numerics;
 using MemoryLab.Targets;
 using MemoryLab.Training;
 
-var o = Settings.Parse(args);
+Settings o;
+try { o = Settings.Parse(args); }
+catch (Exception e) when (e is ArgumentException or FormatException)
+{
+    Console.Error.WriteLine($"custom-parametrisation: {e.Message}");
+    return 2;
+}
 var inv = CultureInfo.InvariantCulture;
 
 // 1. Check the hand-written backward: every parameter and every input entry, in float64.
@@ -101,7 +107,9 @@ internal sealed record Settings(int Steps, int Batch, int Time, int Hidden, int 
         for (int i = 0; i < args.Length; i += 2)
         {
             string value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
-            int Int() => int.Parse(value, CultureInfo.InvariantCulture);
+            string option = args[i];
+            int Int() => int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0
+                ? v : throw new ArgumentException($"{option} needs a positive integer (got '{value}')");
             s = args[i] switch
             {
                 "--steps" => s with { Steps = Int() },
@@ -109,7 +117,8 @@ internal sealed record Settings(int Steps, int Batch, int Time, int Hidden, int 
                 "--time" => s with { Time = Int() },
                 "--hidden" => s with { Hidden = Int() },
                 "--seeds" => s with { Seeds = Int() },
-                "--lr" => s with { LearningRate = double.Parse(value, CultureInfo.InvariantCulture) },
+                "--lr" => s with { LearningRate = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double lr) && lr > 0
+                    ? lr : throw new ArgumentException($"--lr needs a positive number (got '{value}')") },
                 "--out" => s with { Out = value },
                 _ => throw new ArgumentException($"unknown option {args[i]} (known: --steps, --batch, --time, --hidden, --seeds, --lr, --out)"),
             };

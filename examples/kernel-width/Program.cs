@@ -19,7 +19,13 @@ using MemoryLab.Targets;
 using MemoryLab.Theory;
 using MemoryLab.Training;
 
-var options = Options.Parse(args);
+Options options;
+try { options = Options.Parse(args); }
+catch (Exception e) when (e is ArgumentException or FormatException)
+{
+    Console.Error.WriteLine($"kernel-width: {e.Message}");
+    return 2;
+}
 
 // (a) A delegate kernel: the stretched exponential ρ(t) = e^{−√t}, whose tail is heavier than any single
 // exponential's. The time scale tells the quadrature how far the kernel reaches.
@@ -47,6 +53,7 @@ foreach (var kernel in new[] { stretched, alpha })
         : $"width needed for {kernel.Name} at tolerance {options.Tolerance.ToString("G3", invariant)}: more than {options.MaxWidth}");
     Console.WriteLine();
 }
+return 0;
 
 /// <summary>ρ(t) = (t/τ²) e^{−t/τ}: unit area, peak at t = τ. Only <see cref="Value"/> is required; the overrides
 /// replace quadrature by closed forms: b(w) = 1/(1+wτ)², b¹(w) = −b'(w) = 2τ/(1+wτ)³, ‖ρ‖² = 1/(4τ).</summary>
@@ -124,11 +131,15 @@ internal sealed record Options(int Steps, double Tolerance, int MaxWidth)
         for (int i = 0; i < args.Length; i++)
         {
             string value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
+            string option = args[i];
+            int Int() => int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0
+                ? v : throw new ArgumentException($"{option} needs a positive integer (got '{value}')");
             o = args[i] switch
             {
-                "--steps" => o with { Steps = int.Parse(value, CultureInfo.InvariantCulture) },
-                "--tolerance" => o with { Tolerance = double.Parse(value, CultureInfo.InvariantCulture) },
-                "--max-width" => o with { MaxWidth = int.Parse(value, CultureInfo.InvariantCulture) },
+                "--steps" => o with { Steps = Int() },
+                "--tolerance" => o with { Tolerance = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double t) && t > 0
+                    ? t : throw new ArgumentException($"--tolerance needs a positive number (got '{value}')") },
+                "--max-width" => o with { MaxWidth = Int() },
                 _ => throw new ArgumentException($"unknown option {args[i]} (known: --steps, --tolerance, --max-width)"),
             };
             i++;
