@@ -10,6 +10,11 @@ internal static class Program
     {
         var registry = ExperimentRegistry.CreateDefault();
         var papers = MemoryLab.Reproductions.PaperExperimentRegistry.CreateDefault();
+        if (Plugins.Load(registry, papers) is { } pluginError)
+        {
+            Console.Error.WriteLine(pluginError);
+            return 2;
+        }
         var root = new RootCommand("memlab: train, measure and explain memory in recurrent networks")
         {
             RunCommand.Create(registry),

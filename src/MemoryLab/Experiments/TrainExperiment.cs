@@ -40,7 +40,7 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
     /// <inheritdoc />
     public override string Description => "Train one model on a teacher, a linear functional or Lorenz-96 (Zucchet24 §5, Li21 §5)";
     /// <inheritdoc />
-    public override IReadOnlyCollection<string> MetricNames => ["final_loss", "initial_loss", "loss", "lr", "grad_norm", "wall_time", "steps_per_second"];
+    public override IReadOnlyCollection<string> MetricNames => ["final_loss", "initial_loss", "loss", "lr", "grad_norm", "elapsed_s", "steps_per_second"];
 
     /// <inheritdoc />
     public override TrainConfig Bind(SpecNode spec)
@@ -204,7 +204,7 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
             _window[_count++ % _window.Length] = r.Loss;
             if (r.Step % logEvery != 0 && r.Step != total - 1 && double.IsFinite(r.Loss)) return;
             _row[0] = new("loss", r.Loss); _row[1] = new("lr", r.LearningRate); _row[2] = new("grad_norm", r.GradientNorm);
-            _row[3] = new("wall_time", r.WallSeconds); _row[4] = new("steps_per_second", StepsPerSecond);
+            _row[3] = new("elapsed_s", r.WallSeconds); _row[4] = new("steps_per_second", StepsPerSecond);
             ctx.Metrics.Log(r.Step, _row);
             ctx.ReportProgress(r.Step + 1, total, r.Loss);
         }

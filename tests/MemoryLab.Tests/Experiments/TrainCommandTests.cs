@@ -33,7 +33,7 @@ public class TrainCommandTests
         foreach (var f in new[] { "spec.yaml", "metrics.csv", "metrics.jsonl", "summary.json", "checkpoint.safetensors" })
             Assert.True(File.Exists(Path.Combine(run, f)), f);
         var csv = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
-        Assert.StartsWith("step,loss,lr,grad_norm,wall_time", csv[0]);
+        Assert.StartsWith("step,loss,lr,grad_norm,elapsed_s", csv[0]);
         Assert.Equal(4, csv.Length); // header, steps 0 and 10 (log_every 10), and the last step 19
     }
 

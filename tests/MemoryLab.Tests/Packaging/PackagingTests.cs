@@ -82,7 +82,7 @@ public sealed class PackagingTests(PackedPackages packages, ITestOutputHelper lo
         Assert.Contains("status=completed", output);
         string run = Directory.GetDirectories(results).Single();
         var csv = File.ReadAllLines(Path.Combine(run, "metrics.csv"));
-        Assert.StartsWith("step,loss,lr,grad_norm,wall_time", csv[0]);
+        Assert.StartsWith("step,loss,lr,grad_norm,elapsed_s", csv[0]);
         Assert.Equal(new[] { "0", "5", "10", "15", "19" }, csv.Skip(1).Select(l => l.Split(',')[0]));
         foreach (var line in csv.Skip(1))
             Assert.True(double.IsFinite(double.Parse(line.Split(',')[1], CultureInfo.InvariantCulture)), line);

@@ -1,0 +1,47 @@
+using System.Reflection;
+using MemoryLab.Experiments;
+using MemoryLab.Reproductions;
+
+namespace MemoryLab.Cli;
+
+/// <summary>
+/// Researchers' own experiment kinds and reproductions, loaded without forking: every assembly named in
+/// <c>MEMLAB_PLUGINS</c> (paths separated by the platform's path separator) is loaded, and each public,
+/// non-abstract type with a parameterless constructor that implements <see cref="IExperimentKind"/> or
+/// <see cref="IPaperExperiment"/> is registered, so <c>memlab run</c>, <c>sweep</c>, <c>reproduce</c> and
+/// <c>report</c> see it like a built-in one.
+/// </summary>
+internal static class Plugins
+{
+    public const string Variable = "MEMLAB_PLUGINS";
+
+    /// <summary>Registers the plugins; returns an error line, or null when all loaded.</summary>
+    public static string? Load(ExperimentRegistry kinds, PaperExperimentRegistry papers)
+    {
+        string? list = Environment.GetEnvironmentVariable(Variable);
+        if (string.IsNullOrWhiteSpace(list)) return null;
+        foreach (string path in list.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            Assembly assembly;
+            try { assembly = Assembly.LoadFrom(Path.GetFullPath(path)); }
+            catch (Exception e) when (e is IOException or BadImageFormatException or ArgumentException)
+            {
+                return $"{Variable}: cannot load '{path}': {e.Message}".ReplaceLineEndings(" ");
+            }
+            foreach (var type in assembly.GetExportedTypes())
+            {
+                if (type.IsAbstract || type.GetConstructor(Type.EmptyTypes) is null) continue;
+                try
+                {
+                    if (typeof(IExperimentKind).IsAssignableFrom(type)) kinds.Register((IExperimentKind)Activator.CreateInstance(type)!);
+                    if (typeof(IPaperExperiment).IsAssignableFrom(type)) papers.Register((IPaperExperiment)Activator.CreateInstance(type)!);
+                }
+                catch (ArgumentException e)
+                {
+                    return $"{Variable}: '{path}': {type.FullName}: {e.Message}".ReplaceLineEndings(" ");
+                }
+            }
+        }
+        return null;
+    }
+}

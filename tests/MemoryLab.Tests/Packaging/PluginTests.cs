@@ -1,0 +1,100 @@
+using Xunit.Abstractions;
+
+namespace MemoryLab.Tests.Packaging;
+
+/// <summary>A researcher's own experiment kind and reproduction, compiled outside the repository and loaded by the
+/// memlab tool through MEMLAB_PLUGINS: runnable by `memlab run` and included in `memlab report`.</summary>
+[Trait("Category", "Packaging")]
+public sealed class PluginTests(ITestOutputHelper log)
+{
+    private const string Source = """
+        using MemoryLab.Experiments;
+        using MemoryLab.Reporting;
+        using MemoryLab.Reporting.Charts;
+        using MemoryLab.Reproductions;
+
+        namespace MyLab;
+
+        /// <summary>Gradient descent on f(x) = (x − target)², a user's own run kind.</summary>
+        public sealed class Parabola : ExperimentKind<(double Target, int Steps)>
+        {
+            /// <inheritdoc />
+            public override string Name => "parabola";
+            /// <inheritdoc />
+            public override string Description => "gradient descent on a parabola";
+            /// <inheritdoc />
+            public override IReadOnlyCollection<string> MetricNames => ["final_loss"];
+            /// <inheritdoc />
+            public override (double Target, int Steps) Bind(SpecNode spec) => (spec.GetDouble("target", 1.0), spec.GetInt("steps", 50, min: 1));
+            /// <inheritdoc />
+            protected override RunSummary Execute((double Target, int Steps) c, RunContext ctx)
+            {
+                double x = 0;
+                for (int i = 0; i < c.Steps; i++) { x -= 0.1 * 2 * (x - c.Target); ctx.Metrics.Log(i, "loss", (x - c.Target) * (x - c.Target)); }
+                return RunSummary.Completed(new Dictionary<string, double> { ["final_loss"] = (x - c.Target) * (x - c.Target) }, c.Steps);
+            }
+        }
+
+        /// <summary>A user's own reproduction with one figure and one claim.</summary>
+        public sealed class Halving : IPaperExperiment
+        {
+            /// <inheritdoc />
+            public string Name => "my-halving";
+            /// <inheritdoc />
+            public string Title => "A user's experiment";
+            /// <inheritdoc />
+            public string Description => "Repeated halving.";
+            /// <inheritdoc />
+            public void Run(ReproductionContext ctx)
+            {
+                var t = new DataTable("k", "value");
+                for (int k = 0; k < 10; k++) t.Add(k, Math.Pow(0.5, k));
+                t.Save(ctx.File("halving.csv"));
+            }
+            /// <inheritdoc />
+            public void Report(string directory, ReportSection section)
+            {
+                var t = DataTable.Load(Path.Combine(directory, "halving.csv"));
+                var chart = Chart.Create("halving", "k", "value", AxisScale.Linear, AxisScale.Log);
+                chart.AddPoints("value", t.Column("k"), t.Column("value"));
+                section.Figures.Add(new ReportFigure(chart, "Halving.", "my-halving.svg"));
+                section.Claims.Add(ClaimCheck.LessThan(Name, "the last value is below 0.01", t.Column("value")[^1], 0.01));
+            }
+        }
+        """;
+
+    [Fact]
+    public void A_plugin_kind_runs_with_memlab_run_and_a_plugin_reproduction_appears_in_the_report()
+    {
+        using var dir = new ScratchFolder("plugin");
+        dir.Write("MyLab.csproj", $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup><TargetFramework>net10.0</TargetFramework><Nullable>enable</Nullable><ImplicitUsings>enable</ImplicitUsings></PropertyGroup>
+              <ItemGroup><ProjectReference Include="{Path.Combine(Repo.Root, "src", "MemoryLab", "MemoryLab.csproj")}" Private="false" /></ItemGroup>
+            </Project>
+            """);
+        dir.Write("Plugin.cs", Source);
+        var (built, buildOutput) = Repo.Run(Repo.Dotnet, dir.Path, ["build", "-c", Repo.Configuration, "-o", Path.Combine(dir.Path, "out"), "-nologo", "-v", "q", "--disable-build-servers", "-p:NuGetAudit=false"]);
+        Assert.True(built == 0, buildOutput);
+        string plugin = Path.Combine(dir.Path, "out", "MyLab.dll");
+        var env = new Dictionary<string, string> { ["MEMLAB_PLUGINS"] = plugin };
+        string memlab = Path.Combine(AppContext.BaseDirectory, "memlab.dll");
+
+        dir.Write("p.yaml", "kind: parabola\ntarget: 3\nsteps: 40\n");
+        var (ran, runOutput) = Repo.Run(Repo.Dotnet, dir.Path, [memlab, "run", "p.yaml", "--out", "runs"], env);
+        log.WriteLine(runOutput);
+        Assert.True(ran == 0, runOutput);
+        Assert.Contains("status=completed", runOutput);
+
+        var (reproduced, reproduceOutput) = Repo.Run(Repo.Dotnet, dir.Path, [memlab, "reproduce", "--only", "my-halving", "--out", "results"], env);
+        log.WriteLine(reproduceOutput);
+        Assert.True(reproduced == 0, reproduceOutput);
+        Assert.Contains("claim holds experiment=my-halving", reproduceOutput);
+        Assert.Contains("my-halving", File.ReadAllText(Path.Combine(dir.Path, "results", "report.html")));
+        Assert.True(File.Exists(Path.Combine(dir.Path, "results", "my-halving.svg")));
+
+        var (bad, badOutput) = Repo.Run(Repo.Dotnet, dir.Path, [memlab, "run", "p.yaml"], new Dictionary<string, string> { ["MEMLAB_PLUGINS"] = Path.Combine(dir.Path, "missing.dll") });
+        Assert.Equal(2, bad);
+        Assert.Contains("MEMLAB_PLUGINS: cannot load", badOutput);
+    }
+}
