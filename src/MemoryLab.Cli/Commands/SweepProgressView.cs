@@ -17,6 +17,7 @@ internal sealed class SweepProgressView : ISweepObserver
     private readonly object _gate = new();
     private readonly bool _live;
     private readonly (PlannedRun? Run, RunProgress Progress)[] _workers;
+    private readonly long[] _startedAt; // when each worker's current run started (for steps/s)
     private int _total, _done, _skipped, _failed, _diverged;
     private double _runSeconds;
     private int _timedRuns;
@@ -25,6 +26,7 @@ internal sealed class SweepProgressView : ISweepObserver
     {
         _live = live;
         _workers = new (PlannedRun?, RunProgress)[Math.Max(1, workers)];
+        _startedAt = new long[_workers.Length];
     }
 
     /// <summary>Failed runs seen (in this invocation or found stored).</summary>
@@ -93,6 +95,8 @@ internal sealed class SweepProgressView : ISweepObserver
                 task.MaxValue = Math.Max(1, p.Total);
                 task.Value = Math.Min(p.Step, task.MaxValue);
                 string loss = double.IsNaN(p.Loss) ? "" : $" loss {p.Loss:G4}";
+                double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(_startedAt[w]).TotalSeconds;
+                if (p.Step > 0 && seconds > 0) loss += $" · {p.Step / seconds:F1} steps/s";
                 task.Description = Markup.Escape($"worker {w}: {run.Id} {run.Describe()}{loss}");
             }
         }
@@ -107,7 +111,11 @@ internal sealed class SweepProgressView : ISweepObserver
 
     public void RunStarted(PlannedRun run, int worker)
     {
-        lock (_gate) _workers[worker] = (run, new RunProgress(0, 0, double.NaN));
+        lock (_gate)
+        {
+            _workers[worker] = (run, new RunProgress(0, 0, double.NaN));
+            _startedAt[worker] = System.Diagnostics.Stopwatch.GetTimestamp();
+        }
         if (!_live) WriteLine($"start id={run.Id} index={run.Index} worker={worker} {run.Describe()}".TrimEnd());
     }
 
