@@ -146,11 +146,7 @@ public sealed class GruTheoryExperiment : IPaperExperiment
     public static double LogLogSlope(IReadOnlyList<double> x, IReadOnlyList<double> y)
     {
         if (x.Count != y.Count || x.Count < 2) throw new ArgumentException("need two equally long lists of at least 2 points");
-        var lx = x.Select(v => Math.Log(v)).ToArray();
-        var ly = y.Select(v => Math.Log(v)).ToArray();
-        double mx = lx.Average(), my = ly.Average(), sxy = 0, sxx = 0;
-        for (int i = 0; i < lx.Length; i++) { sxy += (lx[i] - mx) * (ly[i] - my); sxx += (lx[i] - mx) * (lx[i] - mx); }
-        return sxy / sxx;
+        return PlateauScalingExperiment.LineFit(x.Select(v => Math.Log(v)).ToArray(), y.Select(v => Math.Log(v)).ToArray()).Slope;
     }
 
     /// <inheritdoc />

@@ -186,10 +186,5 @@ public sealed class SignalPropagationExperiment : IPaperExperiment
         Enumerable.Range(0, n).Select(i => Math.Exp(Math.Log(lo) + (Math.Log(hi) - Math.Log(lo)) * i / (n - 1))).ToArray();
 
     /// <summary>Least-squares slope of y against x.</summary>
-    public static double Slope(double[] x, double[] y)
-    {
-        double mx = x.Average(), my = y.Average(), sxy = 0, sxx = 0;
-        for (int i = 0; i < x.Length; i++) { sxy += (x[i] - mx) * (y[i] - my); sxx += (x[i] - mx) * (x[i] - mx); }
-        return sxy / sxx;
-    }
+    public static double Slope(double[] x, double[] y) => PlateauScalingExperiment.LineFit(x, y).Slope;
 }
