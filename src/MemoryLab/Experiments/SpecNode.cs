@@ -640,7 +640,8 @@ public sealed class SpecNode
         return sb.ToString();
     }
 
-    private static int EditDistance(string a, string b)
+    /// <summary>Levenshtein distance, for "did you mean" suggestions (here and in <see cref="SpecOverrides"/>).</summary>
+    internal static int EditDistance(string a, string b)
     {
         var prev = new int[b.Length + 1];
         var cur = new int[b.Length + 1];

@@ -86,25 +86,10 @@ public static class SpecOverrides
         int bestDistance = int.MaxValue;
         foreach (var (path, _) in root.Flatten())
         {
-            int d = Distance(path, key);
+            int d = SpecNode.EditDistance(path, key);
             if (d < bestDistance) { bestDistance = d; best = path; }
         }
         return bestDistance <= Math.Max(2, key.Length / 4) ? best : null;
-    }
-
-    private static int Distance(string a, string b)
-    {
-        var prev = new int[b.Length + 1];
-        var cur = new int[b.Length + 1];
-        for (int j = 0; j <= b.Length; j++) prev[j] = j;
-        for (int i = 1; i <= a.Length; i++)
-        {
-            cur[0] = i;
-            for (int j = 1; j <= b.Length; j++)
-                cur[j] = Math.Min(Math.Min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
-            (prev, cur) = (cur, prev);
-        }
-        return prev[b.Length];
     }
 
     /// <summary>Finds the container that holds the last step of <paramref name="path"/> and that step's key (or index).

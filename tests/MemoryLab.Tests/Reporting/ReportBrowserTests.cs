@@ -14,6 +14,14 @@ public sealed class ChromiumFactAttribute : FactAttribute
 {
     public const string ChromiumPath = "/usr/bin/chromium";
 
+    /// <summary>Headless system Chromium for Playwright: no download, no network, no sandbox (tests run as root).</summary>
+    public static Task<IBrowser> LaunchAsync(IPlaywright playwright) => playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+    {
+        ExecutablePath = ChromiumPath,
+        Headless = true,
+        Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    });
+
     public ChromiumFactAttribute()
     {
         if (!File.Exists(ChromiumPath))
@@ -33,12 +41,7 @@ public class ReportBrowserTests(ITestOutputHelper output)
         // Playwright's .NET package runs its bundled Node driver (in bin/.playwright); with ExecutablePath it
         // downloads nothing and needs no network.
         using var playwright = await Playwright.CreateAsync();
-        await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = ChromiumFactAttribute.ChromiumPath,
-            Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-        });
+        await using var browser = await ChromiumFactAttribute.LaunchAsync(playwright);
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1200, Height = 900 } });
         var errors = new List<string>();
         var foreignRequests = new List<string>();
