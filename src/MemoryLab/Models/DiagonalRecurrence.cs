@@ -73,7 +73,7 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
     private ParameterView? _gammaLog, _d;
 
     // Per-forward derived quantities.
-    private T[] _lr = [], _li = [], _gamma = [], _btRe = [], _btIm = []; // B̃ᵀ = (γ ⊙ B)ᵀ, [in × N]
+    private T[] _lr = [], _li = [], _gamma = [], _dGamma = [], _btRe = [], _btIm = []; // B̃ᵀ = (γ ⊙ B)ᵀ, [in × N]
     // Per-shape buffers.
     private int _batch, _time, _chunks;
     private T[] _hr = [], _hi = [], _gr = [], _gi = [];
@@ -168,7 +168,7 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
         _chunks = WorkerPool.ChunkCount(batch, ChunkSize);
         int states = checked(batch * time * _n);
         _hr = new T[states]; _hi = new T[states]; _gr = new T[states]; _gi = new T[states];
-        _lr = new T[_n]; _li = new T[_n]; _gamma = new T[_n];
+        _lr = new T[_n]; _li = new T[_n]; _gamma = new T[_n]; _dGamma = new T[_n];
         _btRe = new T[_din * _n]; _btIm = new T[_din * _n];
         _pLr = new T[_chunks * _n]; _pLi = new T[_chunks * _n];
         _pBRe = new T[_chunks * _din * _n]; _pBIm = new T[_chunks * _din * _n];
@@ -219,7 +219,7 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
         var dBi = ReduceChunks(_pBIm, _din * _n);
         var gbRe = _bRe.Of(gradient); var gbIm = _bIm.Of(gradient);
         var bRe = _bRe.Of(theta); var bIm = _bIm.Of(theta);
-        Span<T> dGamma = _n <= 256 ? stackalloc T[_n] : new T[_n];
+        var dGamma = _dGamma.AsSpan();
         dGamma.Clear();
         for (int i = 0; i < _n; i++)
             for (int j = 0; j < _din; j++)
