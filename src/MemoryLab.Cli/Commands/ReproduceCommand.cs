@@ -7,8 +7,9 @@ using Spectre.Console;
 
 namespace MemoryLab.Cli.Commands;
 
-/// <summary><c>memlab reproduce [--scale quick|paper] [--only NAME…] [--out DIR]</c> and <c>memlab report DIR</c>:
-/// run the registered paper experiments, then write the report with figures and claim checks.</summary>
+/// <summary><c>memlab reproduce [--scale quick|paper] [--only NAME…] [--out DIR] [--specs DIR] [--set NAME.key=value…]</c> and
+/// <c>memlab report DIR</c>: run the registered paper experiments with the settings of their specs
+/// (<c>experiments/reproduce/NAME.yaml</c>, embedded in the library; <c>--specs</c> reads edited copies), then write the report.</summary>
 internal static class ReproduceCommand
 {
     /// <summary>The <c>reproduce</c> command.</summary>
@@ -19,7 +20,13 @@ internal static class ReproduceCommand
         var only = new Option<string[]>("--only") { Description = "Run only these experiments", AllowMultipleArgumentsPerToken = true };
         var outDir = new Option<string>("--out") { Description = "Results folder", DefaultValueFactory = _ => "results" };
         var threads = new Option<int?>("--threads") { Description = "Threads (default: MEMLAB_THREADS, else one per core)" };
-        var command = new Command("reproduce", "Run every registered paper experiment, then write the report") { scale, only, outDir, threads };
+        var specs = new Option<string?>("--specs") { Description = "Folder of specs NAME.yaml to use instead of the built-in ones (experiments/reproduce/ in the repository)" };
+        var set = new Option<string[]>("--set")
+        {
+            Description = "Override a setting of the chosen scale: NAME.key=value (e.g. li21-plateaus.runs=5; NAME.+key=value adds a key)",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var command = new Command("reproduce", "Run every registered paper experiment, then write the report") { scale, only, outDir, threads, specs, set };
         command.SetAction(parse => CommandSupport.Guard(ct =>
         {
             IReadOnlyList<IPaperExperiment> selected;
@@ -29,10 +36,12 @@ internal static class ReproduceCommand
             if (t < 1) throw new SpecException(SourcePosition.CommandLine, null, $"--threads must be at least 1 (got {t})");
             var s = parse.GetValue(scale) == "paper" ? ReproductionScale.Paper : ReproductionScale.Quick;
             string output = Path.GetFullPath(parse.GetValue(outDir)!);
+            // Every spec is read, overridden and validated before anything runs or is written.
+            var jobs = ReproductionJob.Plan(selected, s, parse.GetValue(specs), parse.GetValue(set) ?? []);
             using var pool = new WorkerPool(t);
-            var outcomes = Show(selected, () => Reproducer.Run(selected, s, output, pool, Progress, ct));
+            var outcomes = Show(selected, () => Reproducer.Run(jobs, output, pool, Progress, ct));
             foreach (var o in outcomes)
-                Console.Out.WriteLine(o.Skipped ? $"skipped name={o.Name} (already complete)"
+                Console.Out.WriteLine(o.Skipped ? $"skipped name={o.Name} (already complete with these settings)"
                     : o.Failed ? $"failed name={o.Name} seconds={o.Seconds.ToString("F1", CultureInfo.InvariantCulture)} error={CommandSupport.Word(o.Error ?? "")}"
                     : $"finished name={o.Name} seconds={o.Seconds.ToString("F1", CultureInfo.InvariantCulture)}");
             var doc = Reproducer.WriteReport(registry, output);

@@ -1,3 +1,4 @@
+using MemoryLab.Experiments;
 using MemoryLab.Analysis;
 using MemoryLab.Reporting;
 using MemoryLab.Reporting.Charts;
@@ -15,44 +16,54 @@ namespace MemoryLab.Reproductions;
 /// fixed rates, Levenberg–Marquardt on log w from Li21's λ_j = jβ/(α+1), geometric, random and greedy starts).
 /// The width needed for error ε is compared with Li21's m ~ ω ε^{−1/ω}.
 /// </summary>
-public sealed class ApproximationRateExperiment : IPaperExperiment
+public sealed class ApproximationRateExperiment : PaperExperiment<ApproximationRateExperiment.Settings>
 {
-    /// <summary>The power-law exponents ω (ρ ~ t^{−(1+ω)}).</summary>
-    public static readonly double[] Omegas = [0.25, 0.5, 1, 2];
-    /// <summary>The target relative error ε for the needed width.</summary>
-    public const double Epsilon = 1e-3;
-    /// <summary>Relative errors below this are near the quadrature/rounding floor (about 5e−10) and are not used for slopes.</summary>
-    public const double ErrorFloor = 1e-8;
-    /// <summary>Quadrature horizon T (the mapped tail integrates beyond it to ∞).</summary>
-    public const double Horizon = 100;
+    /// <summary>Settings of one scale (spec <c>experiments/reproduce/li21-approximation-rate.yaml</c>).</summary>
+    /// <param name="Omegas">The power-law exponents ω (ρ ~ t^{−(1+ω)}).</param>
+    /// <param name="MaxWidth">Widths m = 1..MaxWidth are fitted.</param>
+    /// <param name="RandomStarts">Random starts per width in <see cref="WidthFit"/>.</param>
+    /// <param name="MaxIterations">Levenberg–Marquardt iterations per start.</param>
+    /// <param name="Li21Start">(α, β) of Li21's starting rates λ_j = jβ/(α+1).</param>
+    /// <param name="Epsilon">The target relative error ε for the needed width.</param>
+    /// <param name="Horizon">Quadrature horizon T (the mapped tail integrates beyond it to ∞).</param>
+    public sealed record Settings(double[] Omegas, int MaxWidth, int RandomStarts, int MaxIterations, (double Alpha, double Beta) Li21Start,
+        double Epsilon, double Horizon);
 
     /// <inheritdoc />
-    public string Name => "li21-approximation-rate";
+    public override Settings Bind(SpecNode s)
+    {
+        var start = s.GetDoubleList("li21_start", above: 0, minCount: 2);
+        if (start.Length != 2) throw s.Error("li21_start", $"must be [alpha, beta] (got {start.Length} numbers)");
+        return new Settings(s.GetDoubleList("omegas", above: 0, minCount: 1), s.GetInt("max_width", min: 2), s.GetInt("random_starts", min: 0),
+            s.GetInt("max_iterations", min: 1), (start[0], start[1]), s.GetDouble("epsilon", above: 0, below: 1), s.GetDouble("horizon", above: 0));
+    }
+
+    /// <summary>Relative errors below this are near the quadrature/rounding floor (about 5e−10) and are not used for slopes.</summary>
+    public const double ErrorFloor = 1e-8;
     /// <inheritdoc />
-    public string Title => "Best width-m approximation error: exponential vs power-law memory (Li21 rate theorem, curse of memory)";
+    public override string Name => "li21-approximation-rate";
     /// <inheritdoc />
-    public string Description =>
+    public override string Title => "Best width-m approximation error: exponential vs power-law memory (Li21 rate theorem, curse of memory)";
+    /// <inheritdoc />
+    public override string Description =>
         "Targets: the exponentially decaying rate mixture ρ(t) = (e^{−0.5t} − e^{−2t})/t and power laws ρ(t) = (1+t)^{−(1+ω)}, ω = 0.25, 0.5, 1, 2. "
         + "For each width m the best sum of m exponentials is found by variable projection (exact least squares for the amplitudes at fixed rates, "
         + "Levenberg–Marquardt on the log-rates from Li21's construction λ_j = jβ/(α+1), geometric, random and width-by-width greedy starts; "
         + "Analysis.WidthFit). The error is the relative L² kernel distance on [0, ∞) (Gauss–Legendre to T = 100 plus a mapped tail), i.e. the relative "
-        + "RMS output error under white-noise input. Quick scale: m = 1..10, no random starts, 60 iterations per start; paper: m = 1..32, 6 random starts, 200 iterations. ε = 10^−3 for the needed width.";
-
-    /// <summary>Largest width at each scale.</summary>
-    public static int MaxWidth(ReproductionScale scale) => scale == ReproductionScale.Quick ? 10 : 32;
+        + "RMS output error under white-noise input. Widths, starts, iterations and ε for the needed width: see the spec.";
 
     /// <summary>The exponential-memory target (e^{−0.5t} − e^{−2t})/t, continuous at t = 0 with value 1.5.</summary>
     public static double RateMixture(double t) => t < 1e-6 ? 1.5 - 1.875 * t : (Math.Exp(-0.5 * t) - Math.Exp(-2 * t)) / t;
 
-    /// <summary>The targets: (label, ω or NaN for the exponential one, ρ).</summary>
-    public static IReadOnlyList<(string Label, double Omega, Func<double, double> Rho)> Targets() =>
-        [("exp", double.NaN, RateMixture), .. Omegas.Select(w => ($"pol ω={w}", w, (Func<double, double>)(t => Math.Pow(1 + t, -(1 + w)))))];
+    /// <summary>The targets: (label, ω or NaN for the exponential one, ρ) — the exponential one, then one power law per ω.</summary>
+    public static IReadOnlyList<(string Label, double Omega, Func<double, double> Rho)> Targets(IEnumerable<double> omegas) =>
+        [("exp", double.NaN, RateMixture), .. omegas.Select(w => ($"pol ω={w}", w, (Func<double, double>)(t => Math.Pow(1 + t, -(1 + w)))))];
 
     /// <inheritdoc />
-    public void Run(ReproductionContext ctx)
+    public override void Run(ReproductionContext ctx, Settings s)
     {
-        int maxWidth = MaxWidth(ctx.Scale);
-        var targets = Targets();
+        int maxWidth = s.MaxWidth;
+        var targets = Targets(s.Omegas);
         var table = new DataTable("target", "omega", "width", "relative_error", "min_rate", "max_rate");
         var jobs = targets.Select((t, i) => (t, i)).ToArray();
         var results = new IReadOnlyList<WidthFitResult>[jobs.Length];
@@ -61,8 +72,8 @@ public sealed class ApproximationRateExperiment : IPaperExperiment
         Parallel.For(0, jobs.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, ctx.Pool.Threads), CancellationToken = ctx.Cancellation }, i =>
         {
             var (label, _, rho) = jobs[i].t;
-            var kernel = KernelQuadrature.FromFunction(rho, Horizon);
-            results[i] = WidthFit.FitSequence(kernel, maxWidth, new WidthFitOptions { Seed = (ulong)i, Li21Start = (1, 1), RandomStarts = ctx.Scale == ReproductionScale.Quick ? 0 : 6, MaxIterations = ctx.Scale == ReproductionScale.Quick ? 60 : 200 });
+            var kernel = KernelQuadrature.FromFunction(rho, s.Horizon);
+            results[i] = WidthFit.FitSequence(kernel, maxWidth, new WidthFitOptions { Seed = (ulong)i, Li21Start = s.Li21Start, RandomStarts = s.RandomStarts, MaxIterations = s.MaxIterations });
             ctx.Report(Interlocked.Increment(ref done) / (double)jobs.Length, $"{label}: fitted m = 1..{maxWidth}");
         });
         for (int i = 0; i < jobs.Length; i++)
@@ -83,10 +94,12 @@ public sealed class ApproximationRateExperiment : IPaperExperiment
         PlateauScalingExperiment.LineFit(points.Select(p => Math.Log(p.M)).ToArray(), points.Select(p => Math.Log(p.E)).ToArray()).Slope;
 
     /// <inheritdoc />
-    public void Report(string directory, ReportSection section)
+    public override void Report(string directory, ReportSection section)
     {
         var table = DataTable.Load(Path.Combine(directory, "approximation-error.csv"));
-        var targets = Targets();
+        // The targets as run (their ω are in the data), and the ε of the settings used.
+        var targets = Targets(Enumerable.Range(1, (int)table.Column("target").DefaultIfEmpty(0).Max()).Select(i => table.Where("target", i).Column("omega").First()));
+        double Epsilon = SettingsUsed(directory).Epsilon;
         var chart = Chart.Create("best width-m error", "width m", "relative L^2 error", AxisScale.Log, AxisScale.Log);
         var needed = new List<(double Omega, double M)>();
         double maxWidth = table.Column("width").Max();

@@ -1,3 +1,4 @@
+using MemoryLab.Experiments;
 using System.Globalization;
 using MemoryLab.Models;
 using MemoryLab.Numerics;
@@ -15,10 +16,21 @@ namespace MemoryLab.Reproductions;
 /// and the mean squared gradient of a next-step prediction loss per parameter group: the recurrent parameters
 /// (cRNN: λ; LRU: ν_log, θ_log, γ_log; GRU: W_hh, the layout group <c>recurrent</c>) and all the rest.
 /// </summary>
-public sealed class DeepInitExperiment : IPaperExperiment
+public sealed class DeepInitExperiment : PaperExperiment<DeepInitExperiment.Settings>
 {
-    /// <summary>The memories T swept.</summary>
-    public static readonly double[] Memories = [1, Math.Pow(10, 0.5), 10, Math.Pow(10, 1.5), 100];
+    /// <summary>Settings of one scale (spec <c>experiments/reproduce/zucchet24-deep-init.yaml</c>).</summary>
+    /// <param name="Sizes">Network and batch sizes.</param>
+    /// <param name="MemoryExponents">The memories swept are T = 10^e for these e.</param>
+    public sealed record Settings(Sizes Sizes, double[] MemoryExponents)
+    {
+        /// <summary>The memories T = 10^e.</summary>
+        public double[] Memories => MemoryExponents.Select(e => Math.Pow(10, e)).ToArray();
+    }
+
+    /// <inheritdoc />
+    public override Settings Bind(SpecNode s) => new(
+        new Sizes(s.GetInt("input_size", min: 1), s.GetInt("model_size", min: 1), s.GetInt("batch", min: 1), s.GetInt("time", min: 2), s.GetInt("repeats", min: 1)),
+        s.GetDoubleList("memory_exponents", min: 0, minCount: 2));
 
     /// <summary>The configurations (id = <c>config</c> column of <c>deep-init.csv</c>): recurrent layer and block norm.</summary>
     public static readonly (string Label, string Layer, NormKind Norm)[] Configs =
@@ -33,28 +45,25 @@ public sealed class DeepInitExperiment : IPaperExperiment
     /// <summary>Sizes at a scale: input features, model width, sequences, steps, initialisations averaged.</summary>
     public sealed record Sizes(int InputSize, int ModelSize, int Batch, int Time, int Repeats);
 
-    /// <summary>The sizes at <paramref name="scale"/> (paper: 768 → 256, 128 sequences of 512 steps, B3 E7).</summary>
-    public static Sizes SizesAt(ReproductionScale scale) => scale == ReproductionScale.Paper
-        ? new Sizes(768, 256, 128, 512, 3)
-        : new Sizes(64, 64, 16, 512, 2);
 
     /// <inheritdoc />
-    public string Name => "zucchet24-deep-init";
+    public override string Name => "zucchet24-deep-init";
     /// <inheritdoc />
-    public string Title => "Deep recurrent network at initialisation: forward and backward signal against memory (Zucchet24 Figs. 5, 13)";
+    public override string Title => "Deep recurrent network at initialisation: forward and backward signal against memory (Zucchet24 Figs. 5, 13)";
     /// <inheritdoc />
-    public string Description =>
+    public override string Description =>
         "Encoder Dense(d_in → d_model), 4 residual blocks x + GLU(norm(gelu(RNN(norm(x))))), decoder Dense(d_model → d_in); inputs with "
         + "E[x_t x_{t+Δ}] = 0.332·δ_Δ + 0.0431·0.997^{|Δ|} per feature (the fit Zucchet24 made to BERT input embeddings). "
         + "cRNN = complex diagonal with λ learned directly and no normalisation, LRU = exp parametrisation + learned γ; both ring-initialised on "
         + "[1 − 1/T, 1 − 1/(2T)] with phases in [0, 2π] and a diagonal skip; GRU with chrono initialisation on [T, 2T]. "
-        + "Loss: next-step prediction ½·mean (ŷ_t − x_{t+1})². Paper scale: d_in 768, d_model 256, 128 × 512, 3 initialisations; "
-        + "quick: d_in = d_model = 64, 16 × 512, 2 initialisations.";
+        + "Loss: next-step prediction ½·mean (ŷ_t − x_{t+1})². Sizes and memories: see the spec (paper scale: d_in 768, d_model 256, "
+        + "128 sequences of 512 steps as B3 E7).";
 
     /// <inheritdoc />
-    public void Run(ReproductionContext ctx)
+    public override void Run(ReproductionContext ctx, Settings settings)
     {
-        var sizes = SizesAt(ctx.Scale);
+        var sizes = settings.Sizes;
+        var Memories = settings.Memories;
         var table = new DataTable("config", "memory", "repeat", "x2_block1", "x2_block4", "g2_recurrent", "g2_rest");
         int done = 0, total = Configs.Length * Memories.Length;
         for (int c = 0; c < Configs.Length; c++)
@@ -132,12 +141,13 @@ public sealed class DeepInitExperiment : IPaperExperiment
 
     /// <summary>Per (config, memory): mean over initialisations of each measured column.</summary>
     private static double[] Means(DataTable t, int config, string column) =>
-        Memories.Select(m => t.Where("config", config).Where("memory", m).Column(column).DefaultIfEmpty(double.NaN).Average()).ToArray();
+        t.Column("memory").Distinct().Order().Select(m => t.Where("config", config).Where("memory", m).Column(column).DefaultIfEmpty(double.NaN).Average()).ToArray();
 
     /// <inheritdoc />
-    public void Report(string directory, ReportSection section)
+    public override void Report(string directory, ReportSection section)
     {
         var t = DataTable.Load(Path.Combine(directory, "deep-init.csv"));
+        var Memories = t.Column("memory").Distinct().Order().ToArray();
         var grid = new PanelGrid(2, 2) { Title = "solid: block 4 / recurrent parameters; dashed: block 1 / the rest" };
         int[][] groups = [[0, 1, 2], [0, 3, 4]];
         for (int row = 0; row < 2; row++)

@@ -1,3 +1,4 @@
+using MemoryLab.Experiments;
 using System.Globalization;
 using MemoryLab.Models;
 using MemoryLab.Numerics;
@@ -31,42 +32,48 @@ namespace MemoryLab.Reproductions;
 /// (batch 1), so the parameter gradient is one sequence's derivative, not a sum over a batch. The sequence is long
 /// enough (≥ 6 T_max) for h_T to be stationary; the mixture's AR part starts in its stationary law.</para>
 /// </remarks>
-public sealed class GruTheoryExperiment : IPaperExperiment
+public sealed class GruTheoryExperiment : PaperExperiment<GruTheoryExperiment.Sizes>
 {
-    /// <summary>Sizes at a scale: input features, memories on [1, 256], initialisations (units) per memory, sequences per unit, steps.</summary>
-    public sealed record Sizes(int InputSize, int Memories, int Initialisations, int Sequences, int Time);
+    /// <summary>Settings of one scale (spec <c>experiments/reproduce/zucchet24-gru-theory.yaml</c>): input features, number of memories
+    /// on (1, <paramref name="MaxMemory"/>], initialisations (units) per memory, sequences per unit, steps.</summary>
+    /// <param name="InputSize">Input features.</param>
+    /// <param name="Memories">Number of memories (see <see cref="MemoryGrid"/>).</param>
+    /// <param name="Initialisations">Initialisations (units) per memory.</param>
+    /// <param name="Sequences">Sequences per unit.</param>
+    /// <param name="Time">Steps per sequence.</param>
+    /// <param name="MaxMemory">Largest memory T.</param>
+    public sealed record Sizes(int InputSize, int Memories, int Initialisations, int Sequences, int Time, double MaxMemory);
 
-    /// <summary>Sizes at <paramref name="scale"/> (paper: 100 initialisations, Fig. 12).</summary>
-    public static Sizes SizesAt(ReproductionScale scale) => scale == ReproductionScale.Paper
-        ? new Sizes(32, 16, 100, 8, 2048)
-        : new Sizes(32, 8, 100, 8, 1536);
+    /// <inheritdoc />
+    public override Sizes Bind(SpecNode s) => new(s.GetInt("input_size", min: 1), s.GetInt("memories", min: 2), s.GetInt("initialisations", min: 1),
+        s.GetInt("sequences", min: 1), s.GetInt("time", min: 1), s.GetDouble("max_memory", above: 1));
 
-    /// <summary>The memories T_k = 256^{k/count}, k = 1..count: log-spaced on (1, 256] (T = 1 means b_z = −∞ and ∂h/∂b_z ≡ 0).</summary>
-    public static double[] MemoryGrid(int count)
+    /// <summary>The memories T_k = max^{k/count}, k = 1..count: log-spaced on (1, max] (T = 1 means b_z = −∞ and ∂h/∂b_z ≡ 0).</summary>
+    public static double[] MemoryGrid(int count, double maxMemory)
     {
         if (count < 2) throw new ArgumentOutOfRangeException(nameof(count), count, "need at least 2 memories");
-        return Enumerable.Range(1, count).Select(k => Math.Pow(256, k / (double)count)).ToArray();
+        if (!(maxMemory > 1)) throw new ArgumentOutOfRangeException(nameof(maxMemory), maxMemory, "the largest memory must be > 1");
+        return Enumerable.Range(1, count).Select(k => Math.Pow(maxMemory, k / (double)count)).ToArray();
     }
 
     /// <summary>Var(W_in x)/Var(x) for the chrono init's N(0, 2/fan_in) input weights: fan_in · 2/fan_in = 2.</summary>
     public const double InputGain = 2;
 
     /// <inheritdoc />
-    public string Name => "zucchet24-gru-theory";
+    public override string Name => "zucchet24-gru-theory";
     /// <inheritdoc />
-    public string Title => "GRU state and update-bias sensitivity against memory: measurement vs leaky-integrator theory (Zucchet24 Fig. 12)";
+    public override string Title => "GRU state and update-bias sensitivity against memory: measurement vs leaky-integrator theory (Zucchet24 Fig. 12)";
     /// <inheritdoc />
-    public string Description =>
+    public override string Description =>
         "GRU (PyTorch gates, chrono init) with update bias b_z = log(T − 1) so that T = 1/(1 − σ(b_z)), recurrent weights zeroed so each unit is an "
         + "independent initialisation, fed the BERT-like mixture 0.332·δ + 0.0431·0.997^{|Δ|}. Measured E[h_T²] and E[(∂h_T/∂b_z)²] (per unit, one sequence "
         + "per backward pass) against the theory of the leaky integrator h ← σ(b_z) h + (1 − σ(b_z)) W_in x, summed over the two input parts and scaled by the "
-        + "input gain 2. Paper scale: 16 memories on (1, 256], 100 initialisations × 8 sequences of 2048 steps; quick: 8 memories, 100 × 8 sequences of 1536 steps.";
+        + "input gain 2. Memories on (1, 256], 100 initialisations (Fig. 12); sequence counts and lengths: see the spec.";
 
     /// <inheritdoc />
-    public void Run(ReproductionContext ctx)
+    public override void Run(ReproductionContext ctx, Sizes sizes)
     {
-        var sizes = SizesAt(ctx.Scale);
-        var memories = MemoryGrid(sizes.Memories);
+        var memories = MemoryGrid(sizes.Memories, sizes.MaxMemory);
         var table = new DataTable("memory", "unit", "h2", "g2");
         for (int k = 0; k < memories.Length; k++)
         {
@@ -150,7 +157,7 @@ public sealed class GruTheoryExperiment : IPaperExperiment
     }
 
     /// <inheritdoc />
-    public void Report(string directory, ReportSection section)
+    public override void Report(string directory, ReportSection section)
     {
         var t = DataTable.Load(Path.Combine(directory, "gru-theory.csv"));
         var memories = t.Column("memory").Distinct().OrderBy(v => v).ToArray();

@@ -23,33 +23,49 @@ namespace MemoryLab.Reproductions;
 /// during a short constant-lr training of a dense RNN and an LRU student on the E3 teacher at ν₀ = 0.99 — both with the
 /// same lr, so the difference comes from the gradients' scale alone.
 /// </summary>
-public sealed class HessianExperiment : IPaperExperiment
+public sealed class HessianExperiment : PaperExperiment<HessianExperiment.Settings>
 {
-    private const int TeacherStates = 4, HessianBatch = 64, Time = 300;
+    private const int TeacherStates = 4; // the structure of the E5 teacher (two conjugate pairs), not a knob
+
+    /// <summary>Settings of one scale (spec <c>experiments/reproduce/zucchet24-hessian.yaml</c>).</summary>
+    /// <param name="HessianBatch">Sequences in the one batch whose loss the Hessian is taken of.</param>
+    /// <param name="Time">Sequence length T (Hessian and training).</param>
+    /// <param name="DifferenceStep">Step of the 4-point differences of exact gradients.</param>
+    /// <param name="TeacherSeed">Seed of both teachers.</param>
+    /// <param name="Nu0">ν₀ of the E3 teacher of part (2), also the LRU's ring r_min.</param>
+    /// <param name="Hidden">Hidden units of the two students of part (2).</param>
+    /// <param name="Batch">Sequences per Adam step in part (2).</param>
+    /// <param name="Steps">Adam steps in part (2).</param>
+    /// <param name="LearningRate">Adam's constant learning rate, the same for both students.</param>
+    public sealed record Settings(int HessianBatch, int Time, double DifferenceStep, ulong TeacherSeed, double Nu0, int Hidden, int Batch, int Steps,
+        double LearningRate);
+
+    /// <inheritdoc />
+    public override Settings Bind(SpecNode s) => new(s.GetInt("hessian_batch", min: 1), s.GetInt("time", min: 2), s.GetDouble("difference_step", above: 0),
+        (ulong)s.GetLong("teacher_seed", min: 0), s.GetDouble("nu0", above: 0, below: 1), s.GetInt("hidden", min: 1), s.GetInt("batch", min: 1),
+        s.GetInt("steps", min: 1), s.GetDouble("learning_rate", above: 0));
     /// <summary>Eigenvectors summarised by the concentration measure.</summary>
     public const int TopVectors = 4;
     private static readonly string[] DenseGroups = ["A", "B", "C", "D"];
     private static readonly string[] LruGroups = ["nu_log", "theta_log", "gamma_log", "B_re", "B_im", "C_re", "C_im", "D"];
 
     /// <inheritdoc />
-    public string Name => "zucchet24-hessian";
+    public override string Name => "zucchet24-hessian";
     /// <inheritdoc />
-    public string Title => "Hessian at the optimum: dense vs complex diagonal, and Adam's effective learning rates (Zucchet24 Fig. 4)";
+    public override string Title => "Hessian at the optimum: dense vs complex diagonal, and Adam's effective learning rates (Zucchet24 Fig. 4)";
     /// <inheritdoc />
-    public string Description =>
-        "Exact float64 Hessian (4-point differences of exact gradients) of the loss on one batch of 64 sequences, T = 300, at the "
+    public override string Description =>
+        "Exact float64 Hessian (4-point differences of exact gradients) of the loss on one batch of white-noise sequences at the "
         + "teacher's own parameters (n = 4, |λ| ≈ 0.99). Adam's effective rate lr/(√v̂+ε), median per parameter group, while a dense RNN "
-        + "and an LRU (both lr 10^−3, constant) learn the E3 teacher at ν₀ = 0.99.";
-
-    private static (int Hidden, int Batch, int Steps) Training(ReproductionScale s) => s == ReproductionScale.Quick ? (32, 32, 300) : (64, 128, 2000);
+        + "and an LRU (the same constant lr) learn the E3 teacher at ν₀ = 0.99. Sizes, steps and rates: see the spec.";
 
     /// <inheritdoc />
-    public void Run(ReproductionContext ctx) => Run(ctx, Training(ctx.Scale));
-
-    internal void Run(ReproductionContext ctx, (int Hidden, int Batch, int Steps) training)
+    public override void Run(ReproductionContext ctx, Settings settings)
     {
+        int HessianBatch = settings.HessianBatch, Time = settings.Time;
+        double LearningRate = settings.LearningRate;
         // (1) Hessians at the optimum.
-        var teacher = BuildTeacher(seed: 42);
+        var teacher = BuildTeacher(seed: settings.TeacherSeed);
         var dense = new SequenceModel<double>(new DenseLinearRecurrence<double>(1, 1, new DenseLinearRecurrenceOptions { StateSize = TeacherStates }));
         teacher.Theta.CopyTo(dense.Theta, 0);
         var diagonal = new SequenceModel<double>(new DiagonalRecurrence<double>(1, 1, new DiagonalRecurrenceOptions
@@ -71,7 +87,7 @@ public sealed class HessianExperiment : IPaperExperiment
             double loss = objective.Evaluate(theta, new double[theta.Length]);
             int n = theta.Length;
             var h = new double[n * n];
-            double asym = Hessian.Compute(objective, theta, h, step: 1e-5);
+            double asym = Hessian.Compute(objective, theta, h, step: settings.DifferenceStep);
             var table = new DataTable("i", "j", "value");
             for (int i = 0; i < n; i++) for (int j = 0; j < n; j++) table.Add(i, j, h[i * n + j]);
             table.Save(ctx.File($"hessian-{label}.csv"));
@@ -90,13 +106,13 @@ public sealed class HessianExperiment : IPaperExperiment
         AtomicFile.WriteAllText(ctx.File("parameters.json"), JsonSerializer.Serialize(names));
 
         // (2) Adam's effective learning rate during training at ν₀ = 0.99.
-        var (hidden, batch, steps) = training;
-        var task = new TeacherLinearSystem<double>(new TeacherOptions { StateSize = 10, Nu0 = 0.99, Theta0 = 3.14, Seed = 42 }, dataSeed: 11, Time);
+        var (hidden, batch, steps) = (settings.Hidden, settings.Batch, settings.Steps);
+        var task = new TeacherLinearSystem<double>(new TeacherOptions { StateSize = 10, Nu0 = settings.Nu0, Theta0 = 3.14, Seed = settings.TeacherSeed }, dataSeed: 11, Time);
         var effective = new DataTable("model", "step", "group", "median_rate", "loss");
         var students = new (SequenceModel<double> Model, string[] Groups)[]
         {
             (new SequenceModel<double>(new DenseLinearRecurrence<double>(1, 1, new DenseLinearRecurrenceOptions { StateSize = hidden })), DenseGroups),
-            (new SequenceModel<double>(new LinearRecurrentUnit<double>(1, hidden, rMin: 0.99, rMax: 1.0)), LruGroups),
+            (new SequenceModel<double>(new LinearRecurrentUnit<double>(1, hidden, rMin: settings.Nu0, rMax: 1.0)), LruGroups),
         };
         for (int s = 0; s < students.Length; s++)
         {
@@ -125,8 +141,6 @@ public sealed class HessianExperiment : IPaperExperiment
         effective.Save(ctx.File("effective-rates.csv"));
     }
 
-    /// <summary>Adam's learning rate for both students (constant, equal, so effective rates compare gradient scales).</summary>
-    public const double LearningRate = 1e-3;
 
     /// <summary>The n = 4 teacher: two conjugate pairs ν e^{±iφ}, ν = 0.99 + 0.003·U, φ = 2π·U, dense A = P M P⁻¹.</summary>
     public static SequenceModel<double> BuildTeacher(ulong seed)
@@ -177,8 +191,9 @@ public sealed class HessianExperiment : IPaperExperiment
     }
 
     /// <inheritdoc />
-    public void Report(string directory, ReportSection section)
+    public override void Report(string directory, ReportSection section)
     {
+        double LearningRate = SettingsUsed(directory).LearningRate;
         var summary = DataTable.Load(Path.Combine(directory, "hessian-summary.csv"));
         var eigen = DataTable.Load(Path.Combine(directory, "eigenvalues.csv"));
         var vectors = DataTable.Load(Path.Combine(directory, "eigenvectors.csv"));

@@ -1,3 +1,4 @@
+using MemoryLab.Experiments;
 using System.Numerics;
 using MemoryLab.Reporting;
 using MemoryLab.Reporting.Charts;
@@ -15,31 +16,36 @@ namespace MemoryLab.Reproductions;
 /// E|du/dω|² (u = γh), which <see cref="SignalPropagation.MagnitudeSensitivity"/> / <see cref="SignalPropagation.PhaseSensitivity"/>
 /// give in closed form, stored beside it as a check.
 /// </summary>
-public sealed class LandscapesExperiment : IPaperExperiment
+public sealed class LandscapesExperiment : PaperExperiment<LandscapesExperiment.Settings>
 {
-    /// <summary>Teacher gaps 1 − λ* (Zucchet24 Fig. 1).</summary>
-    public static readonly double[] Gaps = [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64];
-    /// <summary>Teacher phase θ* of the complex targets (SCIENCE.md B3 E1).</summary>
-    public const double TeacherPhase = Math.PI / 100;
+    /// <summary>Settings of one scale (spec <c>experiments/reproduce/zucchet24-landscapes.yaml</c>).</summary>
+    /// <param name="Gaps">Teacher gaps 1 − λ*.</param>
+    /// <param name="TeacherPhaseDivisor">d in the teacher phase θ* = π/d of the complex targets.</param>
+    /// <param name="Points">Points per 1-D loss curve.</param>
+    public sealed record Settings(double[] Gaps, double TeacherPhaseDivisor, int Points);
+
+    /// <inheritdoc />
+    public override Settings Bind(SpecNode s) => new(s.GetDoubleList("gaps", above: 0, below: 1, minCount: 2),
+        s.GetDouble("teacher_phase_divisor", above: 1), s.GetInt("points", min: 3));
     private static readonly EigenvalueMap[] Maps = [EigenvalueMap.Polar, EigenvalueMap.Lru, EigenvalueMap.Optimal];
     private static readonly string[] MapNames = ["polar", "exp", "opt"];
 
     /// <inheritdoc />
-    public string Name => "zucchet24-landscapes";
+    public override string Name => "zucchet24-landscapes";
     /// <inheritdoc />
-    public string Title => "1-D loss landscapes and their curvature under reparametrisation (Zucchet24 Figs. 1 middle/right, 6)";
+    public override string Title => "1-D loss landscapes and their curvature under reparametrisation (Zucchet24 Figs. 1 middle/right, 6)";
     /// <inheritdoc />
-    public string Description =>
+    public override string Description =>
         "Exact white-noise teacher–student losses of one recurrent neuron (SCIENCE.md B1). Plain loss against λ (real) and against "
         + "θ − θ* (|λ| = |λ*|), then the γ-normalised loss along ω_ν and ω_θ for the polar, exp and opt maps, teacher λ*e^{iπ/100}. "
         + "Curvatures are central differences of the exact gradient (step 10^−6 relative), checked against E|du/dω|².";
 
-    private static int Points(ReproductionScale s) => s == ReproductionScale.Quick ? 201 : 801;
-
     /// <inheritdoc />
-    public void Run(ReproductionContext ctx)
+    public override void Run(ReproductionContext ctx, Settings s)
     {
-        int n = Points(ctx.Scale);
+        int n = s.Points;
+        var Gaps = s.Gaps;
+        double TeacherPhase = Math.PI / s.TeacherPhaseDivisor;
         // (a) plain loss against real λ.
         var plain = new DataTable("gap", "lambda", "loss");
         foreach (double gap in Gaps)
@@ -175,9 +181,10 @@ public sealed class LandscapesExperiment : IPaperExperiment
     }
 
     /// <inheritdoc />
-    public void Report(string directory, ReportSection section)
+    public override void Report(string directory, ReportSection section)
     {
         var plain = DataTable.Load(Path.Combine(directory, "loss-lambda.csv"));
+        var Gaps = plain.Column("gap").Distinct().ToArray();
         var phase = DataTable.Load(Path.Combine(directory, "loss-theta.csv"));
         var lines = DataTable.Load(Path.Combine(directory, "normalised-lines.csv"));
         var curv = DataTable.Load(Path.Combine(directory, "curvature.csv"));

@@ -1,3 +1,4 @@
+using MemoryLab.Experiments;
 using System.Numerics;
 using MemoryLab.Numerics;
 using MemoryLab.Reporting;
@@ -14,34 +15,43 @@ namespace MemoryLab.Reproductions;
 /// θ = ω_θ(1−ν²)/(ν√(1+ν²)) ("opt"). Both coordinates are trained. The loss is closed-form, so every step is exact and
 /// the quick scale runs the paper's 50,000 steps too (it differs only in the contour grid).
 /// </summary>
-public sealed class LearnThetaExperiment : IPaperExperiment
+public sealed class LearnThetaExperiment : PaperExperiment<LearnThetaExperiment.Settings>
 {
-    /// <summary>Loss at which a run counts as having learned the phase (decided before measuring; L ≈ 1 at the start).</summary>
-    public const double TargetLoss = 1e-3;
-    /// <summary>Adam's learning rate (Zucchet24 App. B).</summary>
-    public const double LearningRate = 1e-3;
-    private static readonly Complex Start = Complex.FromPolarCoordinates(0.99, Math.PI / 4);
-    private static readonly Complex Teacher = Complex.FromPolarCoordinates(0.99, Math.PI / 100);
+    /// <summary>Settings of one scale (spec <c>experiments/reproduce/zucchet24-learn-theta.yaml</c>).</summary>
+    /// <param name="Steps">Adam steps per map.</param>
+    /// <param name="ContourPoints">Contour grid points per axis.</param>
+    /// <param name="RecordEvery">Trajectory points are stored every this many steps.</param>
+    /// <param name="LearningRate">Adam's learning rate.</param>
+    /// <param name="TargetLoss">Loss at which a run counts as having learned the phase.</param>
+    /// <param name="Magnitude">|λ| of start and teacher.</param>
+    /// <param name="StartPhaseDivisor">d in the start phase π/d.</param>
+    /// <param name="TeacherPhaseDivisor">d in the teacher phase π/d.</param>
+    public sealed record Settings(int Steps, int ContourPoints, int RecordEvery, double LearningRate, double TargetLoss, double Magnitude,
+        double StartPhaseDivisor, double TeacherPhaseDivisor);
+
+    /// <inheritdoc />
+    public override Settings Bind(SpecNode s) => new(s.GetInt("steps", min: 1), s.GetInt("contour_points", min: 2), s.GetInt("record_every", min: 1),
+        s.GetDouble("learning_rate", above: 0), s.GetDouble("target_loss", above: 0), s.GetDouble("magnitude", above: 0, below: 1),
+        s.GetDouble("start_phase_divisor", above: 1), s.GetDouble("teacher_phase_divisor", above: 1));
     private static readonly PhaseMap[] Phases = [PhaseMap.Direct, PhaseMap.Exp, PhaseMap.Scaled];
     private static readonly string[] PhaseNames = ["\\theta = \\omega_\\theta", "\\theta = exp \\omega_\\theta", "scaled (opt)"];
 
     /// <inheritdoc />
-    public string Name => "zucchet24-learn-theta";
+    public override string Name => "zucchet24-learn-theta";
     /// <inheritdoc />
-    public string Title => "Learning the phase under three parametrisations (Zucchet24 Fig. 7)";
+    public override string Title => "Learning the phase under three parametrisations (Zucchet24 Fig. 7)";
     /// <inheritdoc />
-    public string Description =>
-        $"Adam lr {LearningRate} on the exact normalised white-noise loss, start 0.99e^(iπ/4), teacher 0.99e^(iπ/100), ν = tanh ω_ν; "
-        + $"the target loss is {TargetLoss}.";
-
-    private static (int Steps, int Grid, int Every) Settings(ReproductionScale s) => s == ReproductionScale.Quick ? (50_000, 60, 25) : (50_000, 160, 5);
+    public override string Description =>
+        "Adam on the exact normalised white-noise loss from a start r·e^(iπ/a) to a teacher r·e^(iπ/b) (spec: r = 0.99, a = 4, b = 100), ν = tanh ω_ν; "
+        + "learning rate, steps and the target loss: see the spec.";
 
     /// <inheritdoc />
-    public void Run(ReproductionContext ctx) => Run(ctx, Settings(ctx.Scale));
-
-    internal void Run(ReproductionContext ctx, (int Steps, int Grid, int Every) settings)
+    public override void Run(ReproductionContext ctx, Settings settings)
     {
-        var (steps, gridSize, every) = settings;
+        var (steps, gridSize, every) = (settings.Steps, settings.ContourPoints, settings.RecordEvery);
+        double LearningRate = settings.LearningRate, TargetLoss = settings.TargetLoss;
+        var Start = Complex.FromPolarCoordinates(settings.Magnitude, Math.PI / settings.StartPhaseDivisor);
+        var Teacher = Complex.FromPolarCoordinates(settings.Magnitude, Math.PI / settings.TeacherPhaseDivisor);
         var traj = new DataTable("map", "step", "omega_nu", "omega_theta", "nu", "theta", "loss");
         var summary = new DataTable("map", "steps_to_target", "final_loss", "min_loss", "budget");
         var contours = new DataTable("map", "omega_theta", "omega_nu", "log10_loss");
@@ -91,11 +101,12 @@ public sealed class LearnThetaExperiment : IPaperExperiment
     }
 
     /// <inheritdoc />
-    public void Report(string directory, ReportSection section)
+    public override void Report(string directory, ReportSection section)
     {
         var traj = DataTable.Load(Path.Combine(directory, "trajectories.csv"));
         var summary = DataTable.Load(Path.Combine(directory, "summary.csv"));
         var contours = DataTable.Load(Path.Combine(directory, "contours.csv"));
+        double TargetLoss = SettingsUsed(directory).TargetLoss;
         var grid = new PanelGrid(1, 4) { Title = "Learning the phase of 0.99e^{i\\pi/100} from 0.99e^{i\\pi/4} with Adam" };
         var lossChart = Chart.Create("loss", "step", "L", AxisScale.Log, AxisScale.Log);
         for (int m = 0; m < Phases.Length; m++)

@@ -1,3 +1,4 @@
+using MemoryLab.Experiments;
 using MemoryLab.Analysis;
 using MemoryLab.Models;
 using MemoryLab.Numerics;
@@ -16,7 +17,7 @@ namespace MemoryLab.Reproductions;
 /// on Heaviside inputs has M close to |ρ| (Wang24's memory function is the step response's derivative, so
 /// |M(Ĥ)(t) − M(H)(t)| ≤ 2 sup_s |Ĥ_s(x) − H_s(x)| / |x|∞).
 /// </summary>
-public sealed class MemoryFunctionExperiment : IPaperExperiment
+public sealed class MemoryFunctionExperiment : PaperExperiment<MemoryFunctionExperiment.Settings>
 {
     /// <summary>Target names, in the order of the <c>target</c> column of the data files.</summary>
     public static readonly string[] TargetNames = ["0.9^t", "Ai(t − 6)"];
@@ -24,32 +25,33 @@ public sealed class MemoryFunctionExperiment : IPaperExperiment
     /// <summary>The target kernels.</summary>
     public static MemoryKernel[] Targets() => [MemoryKernel.Geometric(0.9), MemoryKernel.Airy()];
 
-    /// <summary>Heaviside probe amplitudes: small, so the tanh RNN is probed in the range of its training inputs' partial sums.</summary>
-    public static readonly double[] ProbeAmplitudes = [0.05, 0.2];
-
-    /// <summary>Settings at a scale.</summary>
-    public sealed record Settings(int Time, int Hidden, long Steps, int Batch, double LearningRate);
-
-    /// <summary>Quick: T = 64, 1500 Adam steps; paper: T = 100 (Li21/Wang24), 10000 steps.</summary>
-    public static Settings For(ReproductionScale scale) => scale == ReproductionScale.Quick
-        ? new Settings(64, 16, 1500, 32, 3e-3)
-        : new Settings(100, 32, 10000, 64, 1e-3);
+    /// <summary>Settings of one scale (spec <c>experiments/reproduce/memory-function.yaml</c>).</summary>
+    /// <param name="Time">Sequence length T (also the probed horizon).</param>
+    /// <param name="Hidden">Hidden units of both RNNs.</param>
+    /// <param name="Steps">Adam steps.</param>
+    /// <param name="Batch">Sequences per step.</param>
+    /// <param name="LearningRate">Adam's constant learning rate.</param>
+    /// <param name="ProbeAmplitudes">Heaviside probe amplitudes.</param>
+    public sealed record Settings(int Time, int Hidden, long Steps, int Batch, double LearningRate, double[] ProbeAmplitudes);
 
     /// <inheritdoc />
-    public string Name => "memory-function";
+    public override Settings Bind(SpecNode s) => new(s.GetInt("time", min: 2), s.GetInt("hidden", min: 1), s.GetLong("steps", min: 1),
+        s.GetInt("batch", min: 1), s.GetDouble("learning_rate", above: 0), s.GetDoubleList("probe_amplitudes", above: 0, minCount: 1));
+
     /// <inheritdoc />
-    public string Title => "Memory functions of trained linear and tanh RNNs against the target's |ρ(t)| (Wang24)";
+    public override string Name => "memory-function";
     /// <inheritdoc />
-    public string Description =>
+    public override string Title => "Memory functions of trained linear and tanh RNNs against the target's |ρ(t)| (Wang24)";
+    /// <inheritdoc />
+    public override string Description =>
         "Elman RNNs (identity and tanh activation) with a linear readout, trained by Adam (constant rate) with the all-steps MSE on "
-        + "y_t = Σ x_{t−s}ρ(s), x ~ N(0,1), for ρ = 0.9^t and Ai(t − 6). Memory function M(t) from Heaviside probes of amplitude 0.05 and 0.2 "
+        + "y_t = Σ x_{t−s}ρ(s), x ~ N(0,1), for ρ = 0.9^t and Ai(t − 6). Memory function M(t) from small Heaviside probes "
         + "(both signs, 8 random directions: the input is scalar so ±1 are the vertices). For the linear model, M is compared with the model's own "
-        + "impulse response |ρ̂(t)|. Relative L² distance ‖M − |ρ|‖ / ‖ρ‖ over t = 0..T−1. Quick: T = 64, hidden 16, 1500 steps; paper: T = 100, hidden 32, 10000 steps.";
+        + "impulse response |ρ̂(t)|. Relative L² distance ‖M − |ρ|‖ / ‖ρ‖ over t = 0..T−1. T, widths, steps and probe amplitudes: see the spec.";
 
     /// <inheritdoc />
-    public void Run(ReproductionContext ctx)
+    public override void Run(ReproductionContext ctx, Settings s)
     {
-        var s = For(ctx.Scale);
         var targets = Targets();
         var functions = new DataTable("target", "t", "target_abs", "linear_m", "linear_impulse_abs", "tanh_m");
         var summary = new DataTable("target", "linear_final_loss", "tanh_final_loss", "linear_exactness", "linear_rel_l2", "tanh_rel_l2");
@@ -63,7 +65,7 @@ public sealed class MemoryFunctionExperiment : IPaperExperiment
             ctx.Report((2 * k + 1) / (2.0 * targets.Length), $"{TargetNames[k]}: linear RNN trained, loss {linearLoss[^1]:G3}");
             var tanh = Build(Activation.Tanh, s.Hidden, (ulong)(20 + k));
             var tanhLoss = ReproductionTraining.TrainAdam(tanh, data, s.Steps, s.Batch, s.LearningRate, ctx.Pool, ctx.Cancellation);
-            var options = new MemoryFunctionOptions { Amplitudes = ProbeAmplitudes, Seed = (ulong)k };
+            var options = new MemoryFunctionOptions { Amplitudes = s.ProbeAmplitudes, Seed = (ulong)k };
             var impulse = ImpulseResponse(linear, s.Time, ctx.Pool);
             var mLinear = MemoryFunction.Estimate(linear, s.Time, options, ctx.Pool).Values;
             var mTanh = MemoryFunction.Estimate(tanh, s.Time, options, ctx.Pool).Values;
@@ -114,7 +116,7 @@ public sealed class MemoryFunctionExperiment : IPaperExperiment
     }
 
     /// <inheritdoc />
-    public void Report(string directory, ReportSection section)
+    public override void Report(string directory, ReportSection section)
     {
         var functions = DataTable.Load(Path.Combine(directory, "memory-functions.csv"));
         var summary = DataTable.Load(Path.Combine(directory, "summary.csv"));

@@ -1,3 +1,4 @@
+using MemoryLab.Experiments;
 using MemoryLab.Analysis;
 using MemoryLab.Reporting;
 using MemoryLab.Reporting.Charts;
@@ -15,59 +16,62 @@ namespace MemoryLab.Reproductions;
 /// Dormand–Prince 5(4) interpolant (<see cref="GradientFlow"/>). The theorem's bound τ ≳ ω² e^{w₀/ω}·min(δ/√m, ln(1+δ))
 /// predicts log τ linear in L with slope ≈ w₀ = 0.5 (the smallest initial rate).
 /// </summary>
-public sealed class PlateauScalingExperiment : IPaperExperiment
+public sealed class PlateauScalingExperiment : PaperExperiment<PlateauScalingExperiment.Settings>
 {
-    /// <summary>δ of both escape times (the published reproduction's value).</summary>
-    public const double Delta = 0.05;
-    /// <summary>Baseline rate ρ̄ = e^{−0.5t}; equals w₀, the smallest initial rate.</summary>
-    public const double BaselineRate = 0.5;
-    /// <summary>Largest initial rate of geomspace(0.5, 4, m).</summary>
-    public const double MaxInitialRate = 4.0;
-    /// <summary>Width of the Gaussian bump ρ₀(s) = exp(−s²/(2·0.5²)).</summary>
-    public const double BumpWidth = 0.5;
+    /// <summary>Settings of one scale (spec <c>experiments/reproduce/li21-plateau-scaling.yaml</c>).</summary>
+    /// <param name="Delays">The delays L = 1/ω.</param>
+    /// <param name="Widths">The widths m.</param>
+    /// <param name="Delta">δ of both escape times.</param>
+    /// <param name="BaselineRate">Baseline rate of ρ̄ = e^{−w₀t}; equals w₀, the smallest initial rate.</param>
+    /// <param name="MaxInitialRate">Largest initial rate of geomspace(w₀, max, m).</param>
+    /// <param name="BumpWidth">Width of the Gaussian bump ρ₀(s) = exp(−s²/(2·width²)).</param>
+    /// <param name="RelativeTolerance">The integrator's relative tolerance (absolute: 10⁻³ of it).</param>
+    /// <param name="CheckTolerance">The tighter tolerance of the convergence check at the longest delay.</param>
+    /// <param name="EndTime">Flow time at which a run gives up.</param>
+    public sealed record Settings(double[] Delays, int[] Widths, double Delta, double BaselineRate, double MaxInitialRate, double BumpWidth,
+        double RelativeTolerance, double CheckTolerance, double EndTime);
 
     /// <inheritdoc />
-    public string Name => "li21-plateau-scaling";
+    public override Settings Bind(SpecNode s) => new(
+        s.GetDoubleList("delays", above: 0, minCount: 2), s.GetIntList("widths", min: 1, minCount: 1), s.GetDouble("delta", above: 0),
+        s.GetDouble("baseline_rate", above: 0), s.GetDouble("max_initial_rate", above: 0), s.GetDouble("bump_width", above: 0),
+        s.GetDouble("relative_tolerance", above: 0, below: 1), s.GetDouble("check_tolerance", above: 0, below: 1), s.GetDouble("end_time", above: 0));
+
     /// <inheritdoc />
-    public string Title => "Plateau length against memory length: escape times of exact gradient flow (Li21 JMLR Thm 20)";
+    public override string Name => "li21-plateau-scaling";
     /// <inheritdoc />
-    public string Description =>
+    public override string Title => "Plateau length against memory length: escape times of exact gradient flow (Li21 JMLR Thm 20)";
+    /// <inheritdoc />
+    public override string Description =>
         "Reduced model ρ̂ = Σ aᵢe^{−wᵢt} (direct rates) on ρ_ω(t) = e^{−0.5t} + exp(−(t−L)²/(2·0.5²)), L = 1/ω; exact population loss "
         + "J = ∫(ρ̂−ρ)² with closed-form Laplace transforms. Start a = (1,0,…,0), w = geomspace(0.5, 4, m), so ρ̂(θ₀) = e^{−0.5t} (the short-memory "
         + "part already fitted). Gradient flow by adaptive Dormand–Prince 5(4) (rtol 1e−9, atol 1e−12); τ₀ (‖θ−θ₀‖ > δ) and τ₀′ (|J−J₀| > δ), δ = 0.05, "
-        + "located on the dense output. One L is re-run at rtol 1e−11 to show the times are converged. Quick scale: L = 8, 10, …, 18; paper: L = 8, 9, …, 18; m = 5 and 10.";
+        + "located on the dense output. The longest L is re-run at a tighter tolerance to show the times are converged. Delays, widths and tolerances: see the spec.";
 
-    /// <summary>The delays L at each scale.</summary>
-    public static double[] Delays(ReproductionScale scale) => scale == ReproductionScale.Quick
-        ? [8, 10, 12, 14, 16, 18]
-        : [8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18];
-
-    /// <summary>The widths m.</summary>
-    public static readonly int[] Widths = [5, 10];
-
-    /// <summary>θ₀ = (a, w) with a = (1, 0, …, 0), w = geomspace(0.5, 4, m).</summary>
-    public static double[] InitialTheta(int width)
+    /// <summary>θ₀ = (a, w) with a = (1, 0, …, 0), w = geomspace(<paramref name="baselineRate"/>, <paramref name="maxInitialRate"/>, m).</summary>
+    public static double[] InitialTheta(int width, double baselineRate, double maxInitialRate)
     {
         var theta = new double[2 * width];
         theta[0] = 1;
         for (int i = 0; i < width; i++)
-            theta[width + i] = width == 1 ? BaselineRate : BaselineRate * Math.Pow(MaxInitialRate / BaselineRate, i / (double)(width - 1));
+            theta[width + i] = width == 1 ? baselineRate : baselineRate * Math.Pow(maxInitialRate / baselineRate, i / (double)(width - 1));
         return theta;
     }
 
     /// <summary>Escape times (τ₀, τ₀′) of the flow for delay <paramref name="delay"/> and width <paramref name="width"/>, with the integrator's cost.</summary>
     public static (double Tau0, double Tau0Prime, long Steps, long Evaluations, GradientFlowStatus Status, double InitialLoss) EscapeTimes(
-        double delay, int width, double relativeTolerance = 1e-9, double endTime = 1e8)
+        Settings s, double delay, int width, double relativeTolerance)
     {
-        var target = MemoryKernel.DelayedBump(delay, BaselineRate, BumpWidth);
+        ArgumentNullException.ThrowIfNull(s);
+        var target = MemoryKernel.DelayedBump(delay, s.BaselineRate, s.BumpWidth);
         var objective = new ReducedModelObjective(target, width);
-        var result = GradientFlow.Integrate(objective, InitialTheta(width), new GradientFlowOptions
+        var result = GradientFlow.Integrate(objective, InitialTheta(width, s.BaselineRate, s.MaxInitialRate), new GradientFlowOptions
         {
-            EndTime = endTime,
+            EndTime = s.EndTime,
             RelativeTolerance = relativeTolerance,
             AbsoluteTolerance = relativeTolerance * 1e-3,
-            EscapeDistance = Delta,
-            EscapeLossChange = Delta,
+            EscapeDistance = s.Delta,
+            EscapeLossChange = s.Delta,
             StopAtEscape = true,
             RecordEvery = 0,
         });
@@ -76,16 +80,17 @@ public sealed class PlateauScalingExperiment : IPaperExperiment
     }
 
     /// <inheritdoc />
-    public void Run(ReproductionContext ctx)
+    public override void Run(ReproductionContext ctx, Settings s)
     {
-        var delays = Delays(ctx.Scale);
+        var delays = s.Delays;
+        var Widths = s.Widths;
         var table = new DataTable("width", "delay", "tau0", "tau0_prime", "steps", "evaluations", "initial_loss");
         int total = delays.Length * Widths.Length + 1, done = 0;
         foreach (int m in Widths)
             foreach (double delay in delays)
             {
                 ctx.Cancellation.ThrowIfCancellationRequested();
-                var r = EscapeTimes(delay, m);
+                var r = EscapeTimes(s, delay, m, s.RelativeTolerance);
                 table.Add(m, delay, r.Tau0, r.Tau0Prime, r.Steps, r.Evaluations, r.InitialLoss);
                 ctx.Report(++done / (double)total, $"m = {m}, L = {delay}: τ₀ = {r.Tau0:G4}, τ₀′ = {r.Tau0Prime:G4}");
             }
@@ -94,9 +99,9 @@ public sealed class PlateauScalingExperiment : IPaperExperiment
         // Tolerance check at the longest delay (the stiffest, longest run).
         var check = new DataTable("width", "delay", "rtol", "tau0", "tau0_prime");
         double lmax = delays[^1];
-        foreach (double rtol in new[] { 1e-9, 1e-11 })
+        foreach (double rtol in new[] { s.RelativeTolerance, s.CheckTolerance })
         {
-            var r = EscapeTimes(lmax, Widths[0], rtol);
+            var r = EscapeTimes(s, lmax, Widths[0], rtol);
             check.Add(Widths[0], lmax, rtol, r.Tau0, r.Tau0Prime);
         }
         check.Save(ctx.File("tolerance-check.csv"));
@@ -114,13 +119,14 @@ public sealed class PlateauScalingExperiment : IPaperExperiment
     }
 
     /// <inheritdoc />
-    public void Report(string directory, ReportSection section)
+    public override void Report(string directory, ReportSection section)
     {
         var table = DataTable.Load(Path.Combine(directory, "escape-times.csv"));
         var chart = Chart.Create("escape time against delay", "L = 1/\\omega", "\\tau", AxisScale.Linear, AxisScale.Log);
         int series = 0;
         var fits = new List<(int M, string Which, double Slope, double R2)>();
-        foreach (int m in Widths)
+        double BaselineRate = SettingsUsed(directory).BaselineRate;
+        foreach (int m in table.Column("width").Distinct().Order().Select(w => (int)w))
         {
             var rows = table.Where("width", m);
             foreach (var (col, label, marker) in new[] { ("tau0", "\\tau_0", MarkerShape.Circle), ("tau0_prime", "\\tau_0'", MarkerShape.Square) })
@@ -142,8 +148,8 @@ public sealed class PlateauScalingExperiment : IPaperExperiment
             }
         }
         chart.Legend = LegendPosition.TopLeft;
-        section.Figures.Add(new ReportFigure(chart, "Escape times of exact gradient flow from the fitted short-memory part (δ = 0.05); dashed: least-squares "
-            + "lines of log τ against L. Li21 JMLR Thm 20 predicts log τ ≈ w₀L + const with w₀ = 0.5.", "li21-plateau-scaling.svg"));
+        section.Figures.Add(new ReportFigure(chart, "Escape times of exact gradient flow from the fitted short-memory part; dashed: least-squares "
+            + "lines of log τ against L. Li21 JMLR Thm 20 predicts log τ ≈ w₀L + const with w₀ the smallest initial rate.", "li21-plateau-scaling.svg"));
 
         // Claims (Li21 JMLR Thm 20, written before measuring): log τ linear in L with R² ≥ 0.95 and a positive slope; slope ≈ w₀.
         foreach (var (m, which, slope, r2) in fits)
@@ -155,7 +161,7 @@ public sealed class PlateauScalingExperiment : IPaperExperiment
         }
         var tau0Slopes = fits.Where(f => f.Which == "tau0").Select(f => f.Slope).ToArray();
         double meanRatio = tau0Slopes.Average() / BaselineRate;
-        section.Claims.Add(ClaimCheck.Near(Name, "The slope of log τ₀ against L is comparable to w₀ = 0.5, the smallest initial rate (ratio within ±50% of 1, mean over m)",
+        section.Claims.Add(ClaimCheck.Near(Name, $"The slope of log τ₀ against L is comparable to w₀ = {BaselineRate}, the smallest initial rate (ratio within ±50% of 1, mean over m)",
             meanRatio, 1.0, 0.5, $"slope/w₀ = {meanRatio:F3} (m = {string.Join(", ", fits.Where(f => f.Which == "tau0").Select(f => $"{f.M}: {f.Slope / BaselineRate:F3}"))})"));
 
         var checkPath = Path.Combine(directory, "tolerance-check.csv");

@@ -1,4 +1,5 @@
 using MemoryLab.Analysis;
+using MemoryLab.Experiments;
 using MemoryLab.Models;
 using MemoryLab.Numerics;
 using MemoryLab.Reporting;
@@ -18,7 +19,7 @@ namespace MemoryLab.Reproductions;
 /// large-batch limit of the paper's sampled GD). <see cref="PlateauDetector"/> counts plateaus in every run's curve.
 /// Li21 claim: short (exponential-sum) memory trains without plateaus; long-memory targets show plateaus.
 /// </summary>
-public sealed class PlateausExperiment : IPaperExperiment
+public sealed class PlateausExperiment : PaperExperiment<PlateausExperiment.Settings>
 {
     /// <summary>Panel names, in the order of the <c>panel</c> column of the data files.</summary>
     public static readonly string[] Panels = ["linear RNN, GD, exponential sum", "linear RNN, GD, Airy", "tanh RNN, Adam, Airy", "tanh RNN, Adam, Lorenz-96"];
@@ -26,15 +27,39 @@ public sealed class PlateausExperiment : IPaperExperiment
     /// <summary>Exponential-sum target ρ(t) = e^{−t} + 0.5e^{−0.5t} + 0.25e^{−2t} (short memory).</summary>
     public static MemoryKernel ExponentialSumTarget() => MemoryKernel.ExponentialSum([1.0, 0.5, 0.25], [1.0, 0.5, 2.0]);
 
-    /// <summary>Settings at a scale.</summary>
+    /// <summary>Settings of one scale (spec <c>experiments/reproduce/li21-plateaus.yaml</c>).</summary>
+    /// <param name="Runs">Random initialisations per panel (seed 1000·panel + run + 1).</param>
+    /// <param name="LinearWidth">Width m of the linear RNN of panels (a)/(b).</param>
+    /// <param name="LinearSteps">GD steps of panels (a)/(b).</param>
+    /// <param name="LinearRate">GD learning rate of panels (a)/(b).</param>
+    /// <param name="Hidden">Hidden units of the tanh RNN of panels (c)/(d).</param>
+    /// <param name="AiryTanhSteps">Adam steps of panel (c).</param>
+    /// <param name="AiryTime">Sequence length of panel (c).</param>
+    /// <param name="LorenzSteps">Adam steps of panel (d).</param>
+    /// <param name="LorenzTime">Sequence length of panel (d).</param>
+    /// <param name="Batch">Batch of panel (c).</param>
+    /// <param name="LorenzBatch">Batch of panel (d).</param>
+    /// <param name="AdamRate">Adam's constant learning rate, panels (c)/(d).</param>
+    /// <param name="Detector">Thresholds of the plateau definition.</param>
     public sealed record Settings(int Runs, int LinearWidth, long LinearSteps, double LinearRate, int Hidden, long AiryTanhSteps, int AiryTime,
-        long LorenzSteps, int LorenzTime, int Batch, int LorenzBatch, double AdamRate);
+        long LorenzSteps, int LorenzTime, int Batch, int LorenzBatch, double AdamRate, PlateauDetectorOptions Detector);
 
-    /// <summary>Quick: 4 runs, short training (Lorenz-96 data, integrated per batch, dominate the cost: small batch, T = 40);
-    /// paper: 10 runs (Li21 Fig. 1 shades 10 initialisations).</summary>
-    public static Settings For(ReproductionScale scale) => scale == ReproductionScale.Quick
-        ? new Settings(4, 8, 8000, 0.05, 16, 3000, 100, 500, 40, 32, 16, 3e-3)
-        : new Settings(10, 8, 20000, 0.05, 16, 10000, 100, 5000, 100, 64, 32, 1e-3);
+    /// <inheritdoc />
+    public override Settings Bind(SpecNode s)
+    {
+        var d = s.Child("plateau_detector");
+        var detector = new PlateauDetectorOptions
+        {
+            MaxDecreasePerDecade = d.GetDouble("max_decrease_per_decade", above: 0, below: 1),
+            NoiseAllowance = d.GetDouble("noise_allowance", min: 0),
+            MinLengthDecades = d.GetDouble("min_length_decades", above: 0),
+            MinDropAfter = d.GetDouble("min_drop_after", above: 0, below: 1),
+            MinAcceleration = d.GetDouble("min_acceleration", min: 1),
+        };
+        return new Settings(s.GetInt("runs", min: 1), s.GetInt("linear_width", min: 1), s.GetLong("linear_steps", min: 2), s.GetDouble("linear_rate", above: 0),
+            s.GetInt("hidden", min: 1), s.GetLong("airy_tanh_steps", min: 2), s.GetInt("airy_time", min: 2), s.GetLong("lorenz_steps", min: 2),
+            s.GetInt("lorenz_time", min: 2), s.GetInt("batch", min: 1), s.GetInt("lorenz_batch", min: 1), s.GetDouble("adam_rate", above: 0), detector);
+    }
 
     /// <summary>Random initial θ = (W, U, c) of the width-m linear RNN: W = −I + 0.5·G/√m (G standard normal, so W is
     /// Hurwitz with high probability), U, c ~ N(0, 1/m).</summary>
@@ -54,22 +79,21 @@ public sealed class PlateausExperiment : IPaperExperiment
     }
 
     /// <inheritdoc />
-    public string Name => "li21-plateaus";
+    public override string Name => "li21-plateaus";
     /// <inheritdoc />
-    public string Title => "Plateaus in training: short vs long memory (Li21 Fig. 1)";
+    public override string Title => "Plateaus in training: short vs long memory (Li21 Fig. 1)";
     /// <inheritdoc />
-    public string Description =>
-        "(a)/(b): continuous-time linear RNN (m = 8, full W, U, c) trained by plain GD (η = 0.05) on the exact population loss J = ∫|ρ̂−ρ|² "
+    public override string Description =>
+        "(a)/(b): continuous-time linear RNN (full W, U, c) trained by plain GD on the exact population loss J = ∫|ρ̂−ρ|² "
         + "for ρ = e^{−t} + 0.5e^{−0.5t} + 0.25e^{−2t} and ρ = Ai(t − 6); steps that would make W non-Hurwitz are retried with η halved. "
-        + "Init W = −I + 0.5G/√m, U, c ~ N(0, 1/m). (c)/(d): Elman tanh RNN (16 hidden) + linear readout, Adam (constant rate), all-steps MSE, "
-        + "on the Airy linear functional (white noise, T = 100) and on two-scale Lorenz-96 (K = 8, J = 4). "
-        + "Plateaus by PlateauDetector (default thresholds) on every run's per-step loss. Quick: 4 runs, 8000 GD / 3000 and 500 Adam steps "
-        + "(Lorenz T = 40, batch 16; others batch 32, Adam rate 3e−3); paper: 10 runs, 20000 GD / 10000 and 5000 Adam steps (batch 64 and 32, rate 1e−3).";
+        + "Init W = −I + 0.5G/√m, U, c ~ N(0, 1/m). (c)/(d): Elman tanh RNN + linear readout, Adam (constant rate), all-steps MSE, "
+        + "on the Airy linear functional (white noise) and on two-scale Lorenz-96 (K = 8, J = 4). "
+        + "Plateaus by PlateauDetector (thresholds in the spec) on every run's per-step loss. Runs, steps, batches and rates: see the spec (quick: "
+        + "fewer runs and steps, a shorter Lorenz-96 window; paper: 10 runs, as Li21 Fig. 1).";
 
     /// <inheritdoc />
-    public void Run(ReproductionContext ctx)
+    public override void Run(ReproductionContext ctx, Settings s)
     {
-        var s = For(ctx.Scale);
         var curves = new DataTable("panel", "run", "step", "loss");
         var plateaus = new DataTable("panel", "run", "count", "total_steps", "total_decades", "initial_loss", "final_loss", "first_start", "first_end", "seconds");
         int total = Panels.Length * s.Runs, done = 0;
@@ -85,7 +109,7 @@ public sealed class PlateausExperiment : IPaperExperiment
                     2 => TanhRun(new LinearFunctionalDataset<double>(MemoryKernel.Airy(), s.AiryTime, 1, seed), s, s.AiryTanhSteps, s.Batch, seed, ctx),
                     _ => TanhRun(new Lorenz96Dataset<double>(s.LorenzTime, seed), s, s.LorenzSteps, s.LorenzBatch, seed, ctx),
                 };
-                var summary = PlateauDetector.Detect(losses);
+                var summary = PlateauDetector.Detect(losses, s.Detector);
                 foreach (long step in ReproductionTraining.LogSpacedSteps(losses.Length))
                     curves.Add(panel, run, step, losses[step - 1]);
                 var first = summary.Plateaus.FirstOrDefault();
@@ -114,7 +138,7 @@ public sealed class PlateausExperiment : IPaperExperiment
     }
 
     /// <inheritdoc />
-    public void Report(string directory, ReportSection section)
+    public override void Report(string directory, ReportSection section)
     {
         var curves = DataTable.Load(Path.Combine(directory, "curves.csv"));
         var plateaus = DataTable.Load(Path.Combine(directory, "plateaus.csv"));

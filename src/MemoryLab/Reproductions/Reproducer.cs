@@ -6,29 +6,43 @@ using MemoryLab.Reporting;
 
 namespace MemoryLab.Reproductions;
 
-/// <summary>What happened to one experiment in <see cref="Reproducer.Run"/>.</summary>
+/// <summary>What happened to one experiment in <c>Reproducer.Run</c>.</summary>
 public sealed record ReproductionOutcome(string Name, bool Skipped, bool Failed, double Seconds, string? Error);
 
 /// <summary>
 /// Runs registered reproductions into <c>OUT/&lt;name&gt;/</c> and builds the report. Each experiment runs in a
-/// temporary folder that is renamed when it completes (with a <c>done.json</c>), so a finished experiment is
-/// skipped on the next call and an interrupted one leaves nothing half-written.
+/// temporary folder that is renamed when it completes (with its <c>spec.yaml</c> and a <c>done.json</c> recording scale and
+/// settings), so a finished experiment is skipped on the next call when its scale and settings are unchanged, and an
+/// interrupted one leaves nothing half-written.
 /// </summary>
 public static class Reproducer
 {
     /// <summary>Marker written last into a completed experiment's folder.</summary>
     public const string DoneFileName = "done.json";
 
-    /// <summary>Runs <paramref name="experiments"/> at <paramref name="scale"/> into <paramref name="outDirectory"/>.</summary>
+    /// <summary>The settings file written beside each experiment's data.</summary>
+    public const string SpecFileName = "spec.yaml";
+
+    /// <summary>Runs <paramref name="experiments"/> at <paramref name="scale"/> with the settings of their specs (embedded, or
+    /// from <paramref name="specsDirectory"/>) into <paramref name="outDirectory"/>; every spec is validated before anything runs.</summary>
     public static IReadOnlyList<ReproductionOutcome> Run(IReadOnlyList<IPaperExperiment> experiments, ReproductionScale scale, string outDirectory,
+        WorkerPool pool, Action<string, double, string>? progress = null, CancellationToken cancellation = default, string? specsDirectory = null) =>
+        Run(ReproductionJob.Plan(experiments, scale, specsDirectory), outDirectory, pool, progress, cancellation);
+
+    /// <summary>Runs planned <paramref name="jobs"/> (see <see cref="ReproductionJob.Plan"/>) into <paramref name="outDirectory"/>.
+    /// A job whose folder holds a <c>done.json</c> with the same scale and settings is skipped.</summary>
+    public static IReadOnlyList<ReproductionOutcome> Run(IReadOnlyList<ReproductionJob> jobs, string outDirectory,
         WorkerPool pool, Action<string, double, string>? progress = null, CancellationToken cancellation = default)
     {
+        ArgumentNullException.ThrowIfNull(jobs);
         Directory.CreateDirectory(outDirectory);
         var outcomes = new List<ReproductionOutcome>();
-        foreach (var e in experiments)
+        foreach (var job in jobs)
         {
+            var e = job.Experiment;
+            var scale = job.Scale;
             string final = Path.Combine(outDirectory, e.Name);
-            if (File.Exists(Path.Combine(final, DoneFileName)) && ReadScale(final) == scale)
+            if (File.Exists(Path.Combine(final, DoneFileName)) && ReadScale(final) == scale && ReadSettings(final) == Normalise(job.SettingsJson))
             {
                 outcomes.Add(new ReproductionOutcome(e.Name, true, false, 0, null));
                 continue;
@@ -39,12 +53,16 @@ public static class Reproducer
             var clock = Stopwatch.StartNew();
             try
             {
-                e.Run(new ReproductionContext(scale, temp, pool, cancellation, (f, what) => progress?.Invoke(e.Name, f, what)));
+                AtomicFile.WriteAllText(Path.Combine(temp, SpecFileName), job.SpecYaml());
+                e.Run(new ReproductionContext(scale, job.Settings.Clone(), temp, pool, cancellation, (f, what) => progress?.Invoke(e.Name, f, what)));
                 cancellation.ThrowIfCancellationRequested();
                 AtomicFile.WriteAllText(Path.Combine(temp, DoneFileName), JsonSerializer.Serialize(new
                 {
                     experiment = e.Name,
                     scale = scale.ToString().ToLowerInvariant(),
+                    spec_source = job.Source,
+                    overrides = job.Overrides,
+                    settings = JsonSerializer.Deserialize<JsonElement>(job.SettingsJson),
                     seconds = clock.Elapsed.TotalSeconds,
                     finished_utc = DateTimeOffset.UtcNow,
                     memlab_version = typeof(Reproducer).Assembly.GetName().Version?.ToString(),
@@ -68,7 +86,7 @@ public static class Reproducer
         return outcomes;
     }
 
-    private static ReproductionScale? ReadScale(string directory)
+    internal static ReproductionScale? ReadScale(string directory)
     {
         try
         {
@@ -76,6 +94,23 @@ public static class Reproducer
             return Enum.TryParse<ReproductionScale>(doc.RootElement.GetProperty("scale").GetString(), true, out var s) ? s : null;
         }
         catch (Exception e) when (e is IOException or JsonException or KeyNotFoundException) { return null; }
+    }
+
+    private static string Normalise(string json)
+    {
+        using var doc = JsonDocument.Parse(json);
+        return JsonSerializer.Serialize(doc.RootElement);
+    }
+
+    private static string? ReadSettings(string directory)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, DoneFileName)));
+            // Both sides go through the same serialiser, so escaping differences cannot make equal settings differ.
+            return doc.RootElement.TryGetProperty("settings", out var s) ? JsonSerializer.Serialize(s) : null;
+        }
+        catch (Exception e) when (e is IOException or JsonException) { return null; }
     }
 
     /// <summary>Builds the report of every completed, registered experiment found in <paramref name="resultsDirectory"/>

@@ -1,3 +1,4 @@
+using MemoryLab.Experiments;
 using System.Numerics;
 using MemoryLab.Models;
 using MemoryLab.Numerics;
@@ -15,29 +16,36 @@ namespace MemoryLab.Reproductions;
 /// same λ, each fed its own input feature (B = C = I), one backward pass from the last step's outputs gives
 /// ∂h_T/∂λ for every neuron. Then the same for γ-normalised states under the polar, exp (LRU) and tanh maps.
 /// </summary>
-public sealed class SignalPropagationExperiment : IPaperExperiment
+public sealed class SignalPropagationExperiment : PaperExperiment<SignalPropagationExperiment.Settings>
 {
-    private static readonly double[] Rhos = [0, 0.9, 0.99, 0.999, 1];
-    private const int Neurons = 64;
+    /// <summary>Settings of one scale (spec <c>experiments/reproduce/zucchet24-signal-propagation.yaml</c>).</summary>
+    /// <param name="Ks">Exponents k of λ = 1 − 10^{−k}.</param>
+    /// <param name="Rhos">Input correlations ρ.</param>
+    /// <param name="Repeats">Sequences per Monte Carlo point.</param>
+    /// <param name="MaxTime">Longest sequence (the length is 15/(1−λ), clamped to [100, MaxTime]).</param>
+    /// <param name="Neurons">Neurons per sequence, each with its own input (samples per sequence).</param>
+    public sealed record Settings(double[] Ks, double[] Rhos, int Repeats, int MaxTime, int Neurons);
 
     /// <inheritdoc />
-    public string Name => "zucchet24-signal-propagation";
+    public override Settings Bind(SpecNode s) => new(s.GetDoubleList("ks", above: 0, minCount: 2), s.GetDoubleList("rhos", min: 0, max: 1, minCount: 1),
+        s.GetInt("repeats", min: 2), s.GetInt("max_time", min: 100), s.GetInt("neurons", min: 1));
+
     /// <inheritdoc />
-    public string Title => "Signal propagation in a linear recurrence, theory vs Monte Carlo (Zucchet24 Figs. 1 left, 2)";
+    public override string Name => "zucchet24-signal-propagation";
     /// <inheritdoc />
-    public string Description =>
-        "λ = 1 − 10^−k; each Monte Carlo point averages the last-step state and its gradient over 64 neurons × R sequences of "
+    public override string Title => "Signal propagation in a linear recurrence, theory vs Monte Carlo (Zucchet24 Figs. 1 left, 2)";
+    /// <inheritdoc />
+    public override string Description =>
+        "λ = 1 − 10^−k; each Monte Carlo point averages the last-step state and its gradient over N neurons × R sequences of "
         + "length 15/(1−λ) (so transients have decayed), computed by the DiagonalRecurrence layer's forward and backward passes; "
         + "inputs are AR(1) with unit stationary variance (constant for ρ = 1). Error bars are one standard error.";
 
-    private static (double[] Ks, int Repeats, int MaxTime) Settings(ReproductionScale s) => s == ReproductionScale.Quick
-        ? ([0.5, 1, 1.5, 2, 2.5, 3], 16, 20_000)
-        : ([0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4], 128, 200_000);
-
     /// <inheritdoc />
-    public void Run(ReproductionContext ctx)
+    public override void Run(ReproductionContext ctx, Settings settings)
     {
-        var (ks, repeats, maxTime) = Settings(ctx.Scale);
+        var (ks, repeats, maxTime) = (settings.Ks, settings.Repeats, settings.MaxTime);
+        var Rhos = settings.Rhos;
+        int Neurons = settings.Neurons;
         var signal = new DataTable("rho", "one_minus_lambda", "time", "samples", "h2", "h2_se", "s2", "s2_se", "h2_theory", "s2_theory");
         int done = 0, total = Rhos.Length * ks.Length + 3 * ks.Length;
         foreach (double rho in Rhos)
@@ -45,7 +53,7 @@ public sealed class SignalPropagationExperiment : IPaperExperiment
             {
                 ctx.Cancellation.ThrowIfCancellationRequested();
                 double lambda = 1 - Math.Pow(10, -k);
-                var (h2, h2se, s2, s2se, time) = MonteCarlo(EigenvalueParametrisation.Default, InputNormalisation.None, lambda, rho, repeats, maxTime, ctx.Pool);
+                var (h2, h2se, s2, s2se, time) = MonteCarlo(EigenvalueParametrisation.Default, InputNormalisation.None, lambda, rho, repeats, maxTime, ctx.Pool, neurons: Neurons);
                 signal.Add(rho, 1 - lambda, time, repeats * Neurons, h2, h2se, s2, s2se,
                     SignalPropagation.StateVariance(lambda, rho), SignalPropagation.SensitivityVariance(lambda, rho));
                 ctx.Report(++done / (double)total, $"ρ = {rho}, λ = {lambda}");
@@ -57,7 +65,7 @@ public sealed class SignalPropagationExperiment : IPaperExperiment
             foreach (double k in ks)
             {
                 double nu = 1 - Math.Pow(10, -k);
-                var (_, _, s2, s2se, _) = MonteCarlo(map, InputNormalisation.L2, nu, 0, repeats, maxTime, ctx.Pool);
+                var (_, _, s2, s2se, _) = MonteCarlo(map, InputNormalisation.L2, nu, 0, repeats, maxTime, ctx.Pool, neurons: Neurons);
                 reparam.Add(index, 1 - nu, repeats * Neurons, s2, s2se, NormalisedSensitivity(map, nu));
                 ctx.Report(++done / (double)total, $"{map}, ν = {nu}");
             }
@@ -78,10 +86,11 @@ public sealed class SignalPropagationExperiment : IPaperExperiment
         return SignalPropagation.ParameterSensitivity(new Complex(nu, 0), new Complex(dNu, 0), g, -nu * dNu / g, 0);
     }
 
-    /// <summary>Mean and standard error of h_T² and (∂h_T/∂p)² over <paramref name="repeats"/> sequences × 64 neurons.</summary>
+    /// <summary>Mean and standard error of h_T² and (∂h_T/∂p)² over <paramref name="repeats"/> sequences × <paramref name="neurons"/> neurons.</summary>
     public static (double H2, double H2Se, double S2, double S2Se, int Time) MonteCarlo(EigenvalueParametrisation map, InputNormalisation norm,
-        double nu, double rho, int repeats, int maxTime, WorkerPool pool, ulong seed = 1)
+        double nu, double rho, int repeats, int maxTime, WorkerPool pool, ulong seed = 1, int neurons = 64)
     {
+        int Neurons = neurons;
         int time = (int)Math.Clamp(Math.Ceiling(15 / (1 - nu)), 100, maxTime);
         var layer = new DiagonalRecurrence<double>(Neurons, Neurons, new DiagonalRecurrenceOptions
         {
@@ -124,10 +133,11 @@ public sealed class SignalPropagationExperiment : IPaperExperiment
     }
 
     /// <inheritdoc />
-    public void Report(string directory, ReportSection section)
+    public override void Report(string directory, ReportSection section)
     {
         var signal = DataTable.Load(Path.Combine(directory, "signal.csv"));
         var reparam = DataTable.Load(Path.Combine(directory, "reparametrised.csv"));
+        var Rhos = signal.Column("rho").Distinct().ToArray();
         var grid = new PanelGrid(1, 2) { Title = "Signal propagation: h_t = λh_{t−1} + x_t, inputs with E[x_t x_{t+Δ}] = ρ^{|Δ|}" };
         var left = Chart.Create("state", "1 − \\lambda", "E[h^2]", AxisScale.Log, AxisScale.Log);
         var right = Chart.Create("sensitivity", "1 − \\lambda", "E[(dh/d\\lambda)^2]", AxisScale.Log, AxisScale.Log);

@@ -1,3 +1,4 @@
+using MemoryLab.Experiments;
 using MemoryLab.Analysis;
 using MemoryLab.Reporting;
 using MemoryLab.Reporting.Charts;
@@ -10,35 +11,42 @@ namespace MemoryLab.Reproductions;
 /// E_m(β) = sup_{‖θ̃ − θ_m‖∞ ≤ β} ‖ρ − ρ̂(θ̃)‖² / ‖ρ‖² of the best width-m sum of exponentials θ_m = (a, v), w = r(v),
 /// on the window [0, 100] (Wang24's sequence length; on a finite window an unstable perturbed model, w &lt; 0, has a
 /// large but finite error), for exponential memory (the rate mixture (e^{−0.5t} − e^{−2t})/t) and power-law memory
-/// 1/(t+1)^{1.1} (Wang24's linear target), under the direct (w = v), exp (w = e^v) and softplus parametrisations.
+/// 1/(t+1)^p, p = 1.1 in the spec (Wang24's linear target), under the direct (w = v), exp (w = e^v) and softplus parametrisations.
 /// Protocol: <see cref="PerturbationAnalysis"/> (Gaussian noise rescaled to max-norm β on every parameter, running
 /// maximum). The breaking point β*_m is the smallest β on the grid with E_m(β) ≥ 0.1 (the model has lost a tenth of the
 /// target's energy); "drifting left" means β*_m falls as m grows.
 /// </summary>
-public sealed class StableApproximationExperiment : IPaperExperiment
+public sealed class StableApproximationExperiment : PaperExperiment<StableApproximationExperiment.Settings>
 {
-    /// <summary>Widths m.</summary>
-    public static readonly int[] Widths = [2, 4, 8, 16];
-    /// <summary>Window length T of the error (Wang24's sequence length).</summary>
-    public const double Window = 100;
-    /// <summary>E level that defines the breaking point β*_m.</summary>
-    public const double BreakLevel = 0.1;
+    /// <summary>Settings of one scale (spec <c>experiments/reproduce/wang24-stable-approximation.yaml</c>).</summary>
+    /// <param name="Widths">Widths m (each fitted; the fit runs width by width up to the largest).</param>
+    /// <param name="Window">Window length T of the error.</param>
+    /// <param name="BreakLevel">E level that defines the breaking point β*_m.</param>
+    /// <param name="Repeats">Perturbations drawn per β (running maximum).</param>
+    /// <param name="MaxIterations">Levenberg–Marquardt iterations per start of the fit.</param>
+    /// <param name="PowerLawExponent">Exponent p of the power-law target 1/(t+1)^p.</param>
+    public sealed record Settings(int[] Widths, double Window, double BreakLevel, int Repeats, int MaxIterations, double PowerLawExponent);
+
+    /// <inheritdoc />
+    public override Settings Bind(SpecNode s) => new(s.GetIntList("widths", min: 1, minCount: 2), s.GetDouble("window", above: 0),
+        s.GetDouble("break_level", above: 0), s.GetInt("repeats", min: 1), s.GetInt("max_iterations", min: 1), s.GetDouble("power_law_exponent", above: 1));
+
     private static readonly Rate[] Maps = [Rate.Direct, Rate.Exp, Rate.Softplus];
 
     /// <inheritdoc />
-    public string Name => "wang24-stable-approximation";
+    public override string Name => "wang24-stable-approximation";
     /// <inheritdoc />
-    public string Title => "Stable approximation: perturbation error E_m(β) for exponential vs power-law memory (Wang24 Figs. 1, 4)";
+    public override string Title => "Stable approximation: perturbation error E_m(β) for exponential vs power-law memory (Wang24 Figs. 1, 4)";
     /// <inheritdoc />
-    public string Description =>
-        "Best width-m exponential sums (Analysis.WidthFit on [0, 100], m = 2, 4, 8, 16) for exponential memory (e^{−0.5t} − e^{−2t})/t and power-law "
-        + "memory 1/(t+1)^{1.1}; every parameter (amplitudes a and rate parameters v, w = v, e^v or softplus(v)) is perturbed by Gaussian noise rescaled "
-        + "to max-norm β, β ∈ {0} ∪ {10^−3·2^{i/2}, i = 0..20}, repeated (quick 8, paper 30 times) with the running maximum of the relative squared "
+    public override string Description =>
+        "Best width-m exponential sums (Analysis.WidthFit on the window [0, T]) for exponential memory (e^{−0.5t} − e^{−2t})/t and power-law "
+        + "memory 1/(t+1)^p; every parameter (amplitudes a and rate parameters v, w = v, e^v or softplus(v)) is perturbed by Gaussian noise rescaled "
+        + "to max-norm β, β ∈ {0} ∪ {10^−3·2^{i/2}, i = 0..20}, repeated (see the spec) with the running maximum of the relative squared "
         + "error on [0, 100] kept (Wang24's protocol). β*_m: the first β with E_m(β) ≥ 0.1.";
 
-    /// <summary>The two targets (label, ρ).</summary>
-    public static IReadOnlyList<(string Label, Func<double, double> Rho)> Targets() =>
-        [("exp", ApproximationRateExperiment.RateMixture), ("pol", t => Math.Pow(t + 1, -1.1))];
+    /// <summary>The two targets (label, ρ): exponential memory, and the power law 1/(t+1)^p.</summary>
+    public static IReadOnlyList<(string Label, Func<double, double> Rho)> Targets(double powerLawExponent) =>
+        [("exp", ApproximationRateExperiment.RateMixture), ("pol", t => Math.Pow(t + 1, -powerLawExponent))];
 
     /// <summary>Relative squared error Σω(ρ̂ − ρ)²/Σωρ² at θ = (a, v) under <paramref name="map"/>, on the kernel's nodes.</summary>
     public static double RelativeError(KernelQuadrature k, Rate map, ReadOnlySpan<double> theta)
@@ -65,20 +73,21 @@ public sealed class StableApproximationExperiment : IPaperExperiment
     }
 
     /// <inheritdoc />
-    public void Run(ReproductionContext ctx)
+    public override void Run(ReproductionContext ctx, Settings s)
     {
-        int repeats = ctx.Scale == ReproductionScale.Quick ? 8 : 30;
-        var targets = Targets();
+        int repeats = s.Repeats;
+        int[] Widths = s.Widths;
+        var targets = Targets(s.PowerLawExponent);
         var fits = new IReadOnlyList<WidthFitResult>[targets.Count];
-        var kernels = targets.Select(t => KernelQuadrature.FromFunction(t.Rho, Window, new KernelQuadratureOptions { Tail = KernelTail.Truncate })).ToArray();
+        var kernels = targets.Select(t => KernelQuadrature.FromFunction(t.Rho, s.Window, new KernelQuadratureOptions { Tail = KernelTail.Truncate })).ToArray();
         int done = 0;
         Parallel.For(0, targets.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, ctx.Pool.Threads), CancellationToken = ctx.Cancellation }, i =>
         {
-            fits[i] = WidthFit.FitSequence(kernels[i], Widths[^1], new WidthFitOptions
+            fits[i] = WidthFit.FitSequence(kernels[i], Widths.Max(), new WidthFitOptions
             {
-                Seed = (ulong)i, RandomStarts = 0, MaxIterations = ctx.Scale == ReproductionScale.Quick ? 60 : 200,
+                Seed = (ulong)i, RandomStarts = 0, MaxIterations = s.MaxIterations,
             });
-            ctx.Report(0.8 * Interlocked.Increment(ref done) / targets.Count, $"{targets[i].Label}: fitted m = 1..{Widths[^1]}");
+            ctx.Report(0.8 * Interlocked.Increment(ref done) / targets.Count, $"{targets[i].Label}: fitted m = 1..{Widths.Max()}");
         });
         var table = new DataTable("target", "map", "width", "beta", "error", "min_rate", "max_abs_amplitude");
         var betas = PerturbationAnalysis.Wang24Betas();
@@ -103,10 +112,13 @@ public sealed class StableApproximationExperiment : IPaperExperiment
     }
 
     /// <inheritdoc />
-    public void Report(string directory, ReportSection section)
+    public override void Report(string directory, ReportSection section)
     {
         var table = DataTable.Load(Path.Combine(directory, "perturbation-error.csv"));
-        var targets = Targets();
+        var used = SettingsUsed(directory);
+        var targets = Targets(used.PowerLawExponent);
+        int[] Widths = table.Column("width").Distinct().Order().Select(w => (int)w).ToArray();
+        double BreakLevel = used.BreakLevel;
         var grid = new PanelGrid(targets.Count, Maps.Length) { Title = "Wang24: perturbation error E_m(\\beta) of the best width-m fit" };
         var breaking = new Dictionary<(int Target, int Map), (double First, double Last, string Text)>();
         var jump = new List<double>();

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MemoryLab.Experiments;
 using MemoryLab.Reporting;
 using MemoryLab.Reporting.Charts;
 
@@ -11,40 +12,37 @@ namespace MemoryLab.Reproductions;
 /// The paper-scale grid is the checked-in sweep spec <c>experiments/zucchet24-teacher-student.yaml</c>
 /// (<see cref="SweepYaml"/> writes it), which also runs sharded with <c>memlab sweep --shard K/N</c>.
 /// </summary>
-public sealed class TeacherStudentExperiment : IPaperExperiment
+public sealed class TeacherStudentExperiment : PaperExperiment<TeacherStudentGrid>
 {
-    /// <summary>The students of Fig. 3 left (ids are the <c>model</c> column of <c>selected.csv</c>).</summary>
+    /// <summary>The students of Fig. 3 left (ids are the <c>model</c> column of <c>selected.csv</c>); their learning-rate grids come from
+    /// the spec (<c>students:</c>), so they are empty here.</summary>
     public static readonly StudentSpec[] Students =
     [
-        new(0, "rnn", "dense RNN", "kind: linear_rnn, hidden: 64", TeacherStudentSweep.DenseRates),
-        new(1, "crnn", "complex diagonal (cRNN)", "kind: complex_diagonal, hidden: 64, r_min: {nu0}, r_max: 1.0, max_phase: 3.14, init: teacher_student",
-            TeacherStudentSweep.DiagonalRates),
-        new(2, "lru", "LRU", "kind: lru, hidden: 64, r_min: {nu0}, r_max: 1.0, max_phase: 3.14, init: teacher_student", TeacherStudentSweep.LruRates),
+        new(0, "rnn", "dense RNN", "kind: linear_rnn, hidden: 64", []),
+        new(1, "crnn", "complex diagonal (cRNN)", "kind: complex_diagonal, hidden: 64, r_min: {nu0}, r_max: 1.0, max_phase: 3.14, init: teacher_student", []),
+        new(2, "lru", "LRU", "kind: lru, hidden: 64, r_min: {nu0}, r_max: 1.0, max_phase: 3.14, init: teacher_student", []),
     ];
 
-    /// <summary>The ν₀ grid of E3.</summary>
-    public static readonly double[] PaperNu0s = [0.36, 0.68, 0.84, 0.92, 0.96, 0.98, 0.99];
+    /// <summary>The ν₀ of the order-of-magnitude claim (issue 8: "at ν₀ = 0.99").</summary>
+    public const double ClaimNu0 = 0.99;
 
     /// <inheritdoc />
-    public string Name => "zucchet24-teacher-student";
+    public override string Name => "zucchet24-teacher-student";
     /// <inheritdoc />
-    public string Title => "Teacher–student: dense RNN vs LRU as the teacher's memory grows (Zucchet24 Fig. 3 left)";
+    public override string Title => "Teacher–student: dense RNN vs LRU as the teacher's memory grows (Zucchet24 Fig. 3 left)";
     /// <inheritdoc />
-    public string Description =>
+    public override string Description =>
         "Teacher: n = 10, T = 300, eigenvalues mapped to magnitude ν₀ + (1−ν₀)·tanh|l| (teacher seed 42); students with 64 neurons, "
         + "Adam with cosine decay 1e−7 → peak → 1e−7, fresh Gaussian inputs every step, loss ½·mean (ŷ−y)² over all steps. "
         + "Final loss = mean training loss over the last 100 steps; per (student, ν₀) the best peak learning rate; points are mean ± SEM over seeds. "
-        + "Paper scale: 7 ν₀, 10 seeds, 10,000 steps, batch 128, the full learning-rate grids, dense RNN, cRNN and LRU (experiments/zucchet24-teacher-student.yaml). "
-        + "Quick scale: ν₀ ∈ {0.5, 0.9, 0.99}, 2 seeds, 500 steps, batch 16, two learning rates each, dense RNN and LRU only.";
+        + "Paper scale: SCIENCE.md B3 E3's grid (7 ν₀, 10 seeds, 10,000 steps, batch 128, dense RNN, cRNN and LRU; also experiments/zucchet24-teacher-student.yaml). "
+        + "Quick scale: fewer ν₀, seeds, steps and learning rates (see the spec).";
 
-    /// <summary>The grid at <paramref name="scale"/>.</summary>
-    public static TeacherStudentGrid Grid(ReproductionScale scale) => scale == ReproductionScale.Paper
-        ? new TeacherStudentGrid(PaperNu0s, 10, 10_000, 128, 300, 1000, Students)
-        : new TeacherStudentGrid([0.5, 0.9, 0.99], 2, 500, 16, 300, 100_000,
-            [Students[0] with { LearningRates = [3.2e-3, 1e-3] }, Students[2] with { LearningRates = [0.032, 0.01] }]);
+    /// <inheritdoc />
+    public override TeacherStudentGrid Bind(SpecNode settings) => TeacherStudentSweep.Bind(settings, Students);
 
-    /// <summary>The sweep spec at <paramref name="scale"/> (at paper scale: the content of experiments/zucchet24-teacher-student.yaml).</summary>
-    public static string SweepYaml(ReproductionScale scale) => TeacherStudentSweep.ToYaml(Grid(scale),
+    /// <summary>The sweep spec of <paramref name="grid"/> (at paper scale: the content of experiments/zucchet24-teacher-student.yaml).</summary>
+    public static string SweepYaml(TeacherStudentGrid grid) => TeacherStudentSweep.ToYaml(grid,
         "Zucchet & Orvieto (NeurIPS 2024) Fig. 3 left, SCIENCE.md B3 E3, at paper scale: linear teacher (n = 10, T = 300, ν₀ sweep),\n"
         + "students dense RNN / cRNN / LRU with 64 neurons, Adam + cosine 1e-7 → lr → 1e-7 over 10,000 steps, batch 128, 10 seeds;\n"
         + "best lr per (student, ν₀). Written by TeacherStudentExperiment.SweepYaml (a test keeps this file equal to it).\n"
@@ -52,16 +50,15 @@ public sealed class TeacherStudentExperiment : IPaperExperiment
         + "Merge:        memlab results results/ts");
 
     /// <inheritdoc />
-    public void Run(ReproductionContext ctx)
+    public override void Run(ReproductionContext ctx, TeacherStudentGrid grid)
     {
-        var grid = Grid(ctx.Scale);
-        var table = TeacherStudentSweep.Run(ctx, SweepYaml(ctx.Scale), Name);
+        var table = TeacherStudentSweep.Run(ctx, SweepYaml(grid), Name);
         System.IO.File.WriteAllText(ctx.File("results.csv"), table.ToCsv());
         TeacherStudentSweep.Selected(table, grid.Students).Save(ctx.File("selected.csv"));
     }
 
     /// <inheritdoc />
-    public void Report(string directory, ReportSection section)
+    public override void Report(string directory, ReportSection section)
     {
         var sel = DataTable.Load(Path.Combine(directory, "selected.csv"));
         var chart = Chart.Create("final loss at the best learning rate", "\\nu_0", "final loss", AxisScale.Linear, AxisScale.Log);
@@ -90,7 +87,7 @@ public sealed class TeacherStudentExperiment : IPaperExperiment
         double lruWorst = lru.Length > 0 ? lru.Max(r => r[3] / r[7]) : double.NaN;
         section.Claims.Add(ClaimCheck.LessThan(Name, "The LRU's final loss stays low: at every ν₀ below 10⁻³ of its initial loss (the teacher's output scale)",
             lruWorst, 1e-3, lru.Length > 0 ? $"worst final/initial = {lruWorst:G3} (" + string.Join(", ", lru.Select(r => $"ν₀ = {r[1]}: {r[3]:G3}")) + ")" : "missing"));
-        double top = PaperNu0s[^1];
+        double top = ClaimNu0;
         var r99 = rnn.FirstOrDefault(r => r[1] == top);
         var l99 = lru.FirstOrDefault(r => r[1] == top);
         double ratio = r99 != null && l99 != null ? r99[3] / l99[3] : double.NaN;
@@ -105,57 +102,51 @@ public sealed class TeacherStudentExperiment : IPaperExperiment
 /// at a time — block-diagonal RNN (32 heads of 2×2), "more neurons" (64 heads, 128 states), complex diagonal (γ none),
 /// complex diagonal with learned γ (normalisation), and the LRU (exp reparametrisation + learned γ). Same training as E3.
 /// </summary>
-public sealed class AblationExperiment : IPaperExperiment
+public sealed class AblationExperiment : PaperExperiment<TeacherStudentGrid>
 {
     private const string Ring = "r_min: {nu0}, r_max: 1.0, max_phase: 3.14, init: teacher_student";
 
-    /// <summary>The six students, in the figure's order (ids are the <c>model</c> column of <c>selected.csv</c>).</summary>
+    /// <summary>The six students, in the figure's order (ids are the <c>model</c> column of <c>selected.csv</c>); learning rates come from the spec.</summary>
     public static readonly StudentSpec[] Students =
     [
-        new(0, "rnn", "RNN", "kind: linear_rnn, hidden: 64", TeacherStudentSweep.DenseRates),
-        new(1, "block_diagonal", "block diagonal (32 × 2×2)", "kind: linear_rnn, hidden: 64, heads: 32", TeacherStudentSweep.DenseRates),
-        new(2, "more_neurons", "more neurons (64 × 2×2)", "kind: linear_rnn, hidden: 128, heads: 64", TeacherStudentSweep.DenseRates),
-        new(3, "complex_diagonal", "complex diagonal", "kind: complex_diagonal, hidden: 64, normalisation: none, " + Ring, TeacherStudentSweep.DiagonalRates),
-        new(4, "complex_diagonal_gamma", "+ normalisation (\\gamma)", "kind: complex_diagonal, hidden: 64, normalisation: learned, " + Ring, TeacherStudentSweep.DiagonalRates),
-        new(5, "lru", "+ exp reparametrisation (LRU)", "kind: lru, hidden: 64, " + Ring, TeacherStudentSweep.DiagonalRates),
+        new(0, "rnn", "RNN", "kind: linear_rnn, hidden: 64", []),
+        new(1, "block_diagonal", "block diagonal (32 × 2×2)", "kind: linear_rnn, hidden: 64, heads: 32", []),
+        new(2, "more_neurons", "more neurons (64 × 2×2)", "kind: linear_rnn, hidden: 128, heads: 64", []),
+        new(3, "complex_diagonal", "complex diagonal", "kind: complex_diagonal, hidden: 64, normalisation: none, " + Ring, []),
+        new(4, "complex_diagonal_gamma", "+ normalisation (\\gamma)", "kind: complex_diagonal, hidden: 64, normalisation: learned, " + Ring, []),
+        new(5, "lru", "+ exp reparametrisation (LRU)", "kind: lru, hidden: 64, " + Ring, []),
     ];
 
-    /// <summary>The teacher of the ablation.</summary>
-    public const double Nu0 = 0.99;
-
     /// <inheritdoc />
-    public string Name => "zucchet24-ablation";
+    public override string Name => "zucchet24-ablation";
     /// <inheritdoc />
-    public string Title => "Ablation from the dense RNN to the LRU at ν₀ = 0.99 (Zucchet24 Fig. 3 right)";
+    public override string Title => "Ablation from the dense RNN to the LRU at ν₀ = 0.99 (Zucchet24 Fig. 3 right)";
     /// <inheritdoc />
-    public string Description =>
+    public override string Description =>
         "Same teacher and training as zucchet24-teacher-student at ν₀ = 0.99. Dense students use the E3 RNN learning rates, diagonal students 7 rates "
-        + "0.1 … 1e−4 (half-decade); best rate per student. Paper scale: 10 seeds, 10,000 steps, batch 128 (experiments/zucchet24-ablation.yaml). "
-        + "Quick scale: 1 seed, 500 steps, batch 16, two learning rates per student (so no error bars).";
+        + "0.1 … 1e−4 (half-decade); best rate per student. Paper scale: 10 seeds, 10,000 steps, batch 128 (also experiments/zucchet24-ablation.yaml). "
+        + "Quick scale: fewer seeds, steps and learning rates (see the spec).";
 
-    /// <summary>The grid at <paramref name="scale"/>.</summary>
-    public static TeacherStudentGrid Grid(ReproductionScale scale) => scale == ReproductionScale.Paper
-        ? new TeacherStudentGrid([Nu0], 10, 10_000, 128, 300, 1000, Students)
-        : new TeacherStudentGrid([Nu0], 1, 500, 16, 300, 100_000,
-            Students.Select(s => s with { LearningRates = s.Id < 3 ? [3.2e-3, 1e-3] : [0.032, 0.01] }).ToArray());
+    /// <inheritdoc />
+    public override TeacherStudentGrid Bind(SpecNode settings) => TeacherStudentSweep.Bind(settings, Students);
 
-    /// <summary>The sweep spec at <paramref name="scale"/> (at paper scale: the content of experiments/zucchet24-ablation.yaml).</summary>
-    public static string SweepYaml(ReproductionScale scale) => TeacherStudentSweep.ToYaml(Grid(scale),
+    /// <summary>The sweep spec of <paramref name="grid"/> (at paper scale: the content of experiments/zucchet24-ablation.yaml).</summary>
+    public static string SweepYaml(TeacherStudentGrid grid) => TeacherStudentSweep.ToYaml(grid,
         "Zucchet & Orvieto (NeurIPS 2024) Fig. 3 right, SCIENCE.md B3 E4, at paper scale: teacher at ν₀ = 0.99; RNN, block-diagonal RNN,\n"
         + "more neurons, complex diagonal, + learned γ, LRU; 10,000 steps, batch 128, 10 seeds; best lr per student.\n"
         + "Written by AblationExperiment.SweepYaml (a test keeps this file equal to it).\n"
         + "Run sharded:  memlab sweep experiments/zucchet24-ablation.yaml --out results/ablation --shard K/N");
 
     /// <inheritdoc />
-    public void Run(ReproductionContext ctx)
+    public override void Run(ReproductionContext ctx, TeacherStudentGrid grid)
     {
-        var table = TeacherStudentSweep.Run(ctx, SweepYaml(ctx.Scale), Name);
+        var table = TeacherStudentSweep.Run(ctx, SweepYaml(grid), Name);
         System.IO.File.WriteAllText(ctx.File("results.csv"), table.ToCsv());
-        TeacherStudentSweep.Selected(table, Grid(ctx.Scale).Students).Save(ctx.File("selected.csv"));
+        TeacherStudentSweep.Selected(table, grid.Students).Save(ctx.File("selected.csv"));
     }
 
     /// <inheritdoc />
-    public void Report(string directory, ReportSection section)
+    public override void Report(string directory, ReportSection section)
     {
         var sel = DataTable.Load(Path.Combine(directory, "selected.csv"));
         var chart = Chart.Create("final loss at \\nu_0 = 0.99", null, "final loss", AxisScale.Linear, AxisScale.Log);

@@ -35,14 +35,31 @@ public sealed record TeacherStudentGrid(IReadOnlyList<double> Nu0s, int Seeds, l
 /// </summary>
 public static class TeacherStudentSweep
 {
-    /// <summary>The learning rates of the dense students (SCIENCE.md B3 E3, RNN).</summary>
-    public static readonly double[] DenseRates = [3.2e-3, 1e-3, 3.2e-4, 1e-4, 3.2e-5];
-
-    /// <summary>The learning rates of the LRU in E3.</summary>
-    public static readonly double[] LruRates = [0.32, 0.1, 0.032, 0.01, 0.0032];
-
-    /// <summary>The learning rates of the diagonal students in E4: 7 values 0.1 … 1e−4 on a half-decade grid.</summary>
-    public static readonly double[] DiagonalRates = [0.1, 0.032, 0.01, 0.0032, 0.001, 3.2e-4, 1e-4];
+    /// <summary>
+    /// Reads a teacher–student grid from one scale's section of a reproduction spec: <c>nu0s</c>, <c>seeds</c>, <c>steps</c>,
+    /// <c>batch</c>, <c>time</c>, <c>checkpoint_every</c> and <c>students</c>, a mapping from a student's name (one of
+    /// <paramref name="known"/>) to its learning-rate list; only the students named run, in <paramref name="known"/>'s order.
+    /// </summary>
+    public static TeacherStudentGrid Bind(SpecNode s, IReadOnlyList<StudentSpec> known)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        ArgumentNullException.ThrowIfNull(known);
+        var nu0s = s.GetDoubleList("nu0s", min: 0, below: 1, minCount: 1);
+        int seeds = s.GetInt("seeds", min: 1);
+        long steps = s.GetLong("steps", min: 1);
+        int batch = s.GetInt("batch", min: 1);
+        int time = s.GetInt("time", min: 1);
+        long checkpointEvery = s.GetLong("checkpoint_every", min: 1);
+        var students = s.Child("students");
+        foreach (string name in students.Keys)
+            if (!known.Any(k => k.Name == name))
+                throw new SpecException(students.KeyPosition(name), students.ChildPath(name),
+                    $"unknown student; known: {string.Join(", ", known.Select(k => k.Name))}");
+        var chosen = known.Where(k => students.Has(k.Name))
+            .Select(k => k with { LearningRates = students.GetDoubleList(k.Name, above: 0, minCount: 1) }).ToArray();
+        if (chosen.Length == 0) throw students.Error("must name at least one student with its learning rates");
+        return new TeacherStudentGrid(nu0s, seeds, steps, batch, time, checkpointEvery, chosen);
+    }
 
     /// <summary>The sweep spec (YAML) of <paramref name="grid"/>, headed by <paramref name="comment"/> lines.</summary>
     public static string ToYaml(TeacherStudentGrid grid, string comment)

@@ -35,24 +35,27 @@ public sealed class PluginTests(ITestOutputHelper log)
             }
         }
 
-        /// <summary>A user's own reproduction with one figure and one claim.</summary>
-        public sealed class Halving : IPaperExperiment
+        /// <summary>A user's own reproduction with one figure and one claim; its settings (the number of halvings) are in its
+        /// spec my-halving.yaml, embedded in the plugin.</summary>
+        public sealed class Halving : PaperExperiment<int>
         {
             /// <inheritdoc />
-            public string Name => "my-halving";
+            public override string Name => "my-halving";
             /// <inheritdoc />
-            public string Title => "A user's experiment";
+            public override string Title => "A user's experiment";
             /// <inheritdoc />
-            public string Description => "Repeated halving.";
+            public override string Description => "Repeated halving.";
             /// <inheritdoc />
-            public void Run(ReproductionContext ctx)
+            public override int Bind(SpecNode settings) => settings.GetInt("halvings", min: 1);
+            /// <inheritdoc />
+            public override void Run(ReproductionContext ctx, int halvings)
             {
                 var t = new DataTable("k", "value");
-                for (int k = 0; k < 10; k++) t.Add(k, Math.Pow(0.5, k));
+                for (int k = 0; k < halvings; k++) t.Add(k, Math.Pow(0.5, k));
                 t.Save(ctx.File("halving.csv"));
             }
             /// <inheritdoc />
-            public void Report(string directory, ReportSection section)
+            public override void Report(string directory, ReportSection section)
             {
                 var t = DataTable.Load(Path.Combine(directory, "halving.csv"));
                 var chart = Chart.Create("halving", "k", "value", AxisScale.Linear, AxisScale.Log);
@@ -71,9 +74,11 @@ public sealed class PluginTests(ITestOutputHelper log)
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup><TargetFramework>net10.0</TargetFramework><Nullable>enable</Nullable><ImplicitUsings>enable</ImplicitUsings></PropertyGroup>
               <ItemGroup><ProjectReference Include="{Path.Combine(Repo.Root, "src", "MemoryLab", "MemoryLab.csproj")}" Private="false" /></ItemGroup>
+              <ItemGroup><EmbeddedResource Include="my-halving.yaml" /></ItemGroup>
             </Project>
             """);
         dir.Write("Plugin.cs", Source);
+        dir.Write("my-halving.yaml", "experiment: my-halving\nquick:\n  halvings: 10\npaper:\n  halvings: 20\n");
         var (built, buildOutput) = Repo.Run(Repo.Dotnet, dir.Path, ["build", "-c", Repo.Configuration, "-o", Path.Combine(dir.Path, "out"), "-nologo", "-v", "q", "--disable-build-servers", "-p:NuGetAudit=false"]);
         Assert.True(built == 0, buildOutput);
         string plugin = Path.Combine(dir.Path, "out", "MyLab.dll");
@@ -92,6 +97,17 @@ public sealed class PluginTests(ITestOutputHelper log)
         Assert.Contains("claim holds experiment=my-halving", reproduceOutput);
         Assert.Contains("my-halving", File.ReadAllText(Path.Combine(dir.Path, "results", "report.html")));
         Assert.True(File.Exists(Path.Combine(dir.Path, "results", "my-halving.svg")));
+        Assert.Contains("halvings: 10", File.ReadAllText(Path.Combine(dir.Path, "results", "my-halving", "spec.yaml")));
+
+        // Too few halvings to pass the claim, from an override; a spec folder (--specs) replaces the embedded spec.
+        var (few, fewOutput) = Repo.Run(Repo.Dotnet, dir.Path, [memlab, "reproduce", "--only", "my-halving", "--out", "results", "--set", "my-halving.halvings=3"], env);
+        Assert.True(few == 0, fewOutput);
+        Assert.Contains("claim fails experiment=my-halving", fewOutput);
+        Directory.CreateDirectory(Path.Combine(dir.Path, "specs"));
+        dir.Write(Path.Combine("specs", "my-halving.yaml"), "experiment: my-halving\nquick:\n  halvings: 0\npaper:\n  halvings: 20\n");
+        var (badSpec, badSpecOutput) = Repo.Run(Repo.Dotnet, dir.Path, [memlab, "reproduce", "--only", "my-halving", "--out", "results", "--specs", "specs"], env);
+        Assert.Equal(2, badSpec);
+        Assert.Contains("my-halving.yaml:3: key 'quick.halvings': must be >= 1", badSpecOutput);
 
         var (bad, badOutput) = Repo.Run(Repo.Dotnet, dir.Path, [memlab, "run", "p.yaml"], new Dictionary<string, string> { ["MEMLAB_PLUGINS"] = Path.Combine(dir.Path, "missing.dll") });
         Assert.Equal(2, bad);

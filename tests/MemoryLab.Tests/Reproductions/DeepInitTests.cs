@@ -43,7 +43,7 @@ public class DeepInitTests
         using var dir = new TempDirectory();
         var t = new DataTable("config", "memory", "repeat", "x2_block1", "x2_block4", "g2_recurrent", "g2_rest");
         for (int c = 0; c < DeepInitExperiment.Configs.Length; c++)
-            foreach (double T in DeepInitExperiment.Memories)
+            foreach (double T in Specs.Settings(new DeepInitExperiment()).Memories)
             {
                 bool explodes = c == 0;
                 double x = explodes ? T * T : 1, g = c is 0 or 3 or 4 ? Math.Pow(T, 3) : 1 + 0.01 * T;

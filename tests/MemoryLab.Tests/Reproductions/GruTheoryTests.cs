@@ -12,7 +12,7 @@ public class GruTheoryTests
     public void MeasureGivesPerUnitMomentsNearTheTheory()
     {
         using var pool = new WorkerPool(1);
-        var sizes = new GruTheoryExperiment.Sizes(8, 2, 24, 3, 200);
+        var sizes = new GruTheoryExperiment.Sizes(8, 2, 24, 3, 200, 256);
         var m = GruTheoryExperiment.Measure(4, sizes, 0, pool);
         Assert.Equal(24, m.H2.Length);
         Assert.All(m.H2, v => Assert.True(v > 0 && double.IsFinite(v)));
@@ -64,7 +64,7 @@ public class GruTheoryTests
         void Write(double stateFactor, double sensitivityFactor)
         {
             var t = new DataTable("memory", "unit", "h2", "g2");
-            foreach (double T in GruTheoryExperiment.MemoryGrid(6))
+            foreach (double T in GruTheoryExperiment.MemoryGrid(6, 256))
                 for (int u = 0; u < 3; u++)
                     t.Add(T, u, stateFactor * GruTheoryExperiment.TheoryState(T) * (1 + 0.01 * u), sensitivityFactor * GruTheoryExperiment.TheorySensitivity(T));
             t.Save(Path.Combine(dir.Path, "gru-theory.csv"));
@@ -88,7 +88,7 @@ public class GruTheoryTests
     [Fact]
     public void MemoryGridAndSlope()
     {
-        var grid = GruTheoryExperiment.MemoryGrid(8);
+        var grid = GruTheoryExperiment.MemoryGrid(8, 256);
         Assert.Equal(2, grid[0], 1e-12);
         Assert.Equal(256, grid[^1], 1e-9);
         Assert.Equal(-1.5, GruTheoryExperiment.LogLogSlope(grid, grid.Select(T => 3 * Math.Pow(T, -1.5)).ToArray()), 1e-12);

@@ -13,9 +13,9 @@ public class PlateauScalingExperimentTests
     {
         // ρ̂(θ₀) = e^{−0.5t} = ρ̄, so J(θ₀) = ‖ρ₀‖² = σ√π for a Gaussian bump of width σ (far from t = 0).
         var objective = new ReducedModelObjective(MemoryKernel.DelayedBump(12), 5);
-        double j = objective.Evaluate(PlateauScalingExperiment.InitialTheta(5), new double[10]);
+        double j = objective.Evaluate(PlateauScalingExperiment.InitialTheta(5, 0.5, 4.0), new double[10]);
         Assert.Equal(0.5 * Math.Sqrt(Math.PI), j, 9);
-        var theta = PlateauScalingExperiment.InitialTheta(5);
+        var theta = PlateauScalingExperiment.InitialTheta(5, 0.5, 4.0);
         Assert.Equal(0.5, theta[5], 12);
         Assert.Equal(4.0, theta[9], 12);
     }
@@ -23,8 +23,9 @@ public class PlateauScalingExperimentTests
     [Fact]
     public void EscapeTimesGrowWithDelayAndTauPrimeComesLater()
     {
-        var a = PlateauScalingExperiment.EscapeTimes(8, 5);
-        var b = PlateauScalingExperiment.EscapeTimes(10, 5);
+        var s = Specs.Settings(new PlateauScalingExperiment());
+        var a = PlateauScalingExperiment.EscapeTimes(s, 8, 5, s.RelativeTolerance);
+        var b = PlateauScalingExperiment.EscapeTimes(s, 10, 5, s.RelativeTolerance);
         Assert.True(a.Tau0 > 0 && b.Tau0 > a.Tau0, $"τ₀: {a.Tau0} then {b.Tau0}");
         Assert.True(b.Tau0Prime > b.Tau0, $"τ₀′ = {b.Tau0Prime} should exceed τ₀ = {b.Tau0}");
     }
@@ -45,7 +46,7 @@ public class PlateauScalingExperimentTests
         try
         {
             var t = new DataTable("width", "delay", "tau0", "tau0_prime", "steps", "evaluations", "initial_loss");
-            foreach (int m in PlateauScalingExperiment.Widths)
+            foreach (int m in new[] { 5, 10 })
                 foreach (double l in new double[] { 8, 10, 12, 14, 16, 18 })
                     t.Add(m, l, Math.Exp(0.5 * l - 3), Math.Exp(0.6 * l - 2), 10, 60, 0.886);
             t.Save(Path.Combine(dir, "escape-times.csv"));

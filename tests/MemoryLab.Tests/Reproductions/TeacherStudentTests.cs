@@ -20,8 +20,8 @@ public class TeacherStudentTests
     public static TheoryData<string> SpecFiles => new() { "zucchet24-teacher-student", "zucchet24-ablation" };
 
     private static string Generated(string name) => name == "zucchet24-teacher-student"
-        ? TeacherStudentExperiment.SweepYaml(ReproductionScale.Paper)
-        : AblationExperiment.SweepYaml(ReproductionScale.Paper);
+        ? TeacherStudentExperiment.SweepYaml(Specs.Settings(new TeacherStudentExperiment(), ReproductionScale.Paper))
+        : AblationExperiment.SweepYaml(Specs.Settings(new AblationExperiment(), ReproductionScale.Paper));
 
     [Theory]
     [MemberData(nameof(SpecFiles))]
@@ -124,7 +124,7 @@ public class TeacherStudentTests
     {
         using var dir = new TempDirectory();
         using var pool = new WorkerPool(2);
-        var ctx = new ReproductionContext(ReproductionScale.Quick, dir.Path, pool, CancellationToken.None);
+        var ctx = Specs.Context(new TeacherStudentExperiment(), dir.Path, pool);
         var table = TeacherStudentSweep.Run(ctx, TeacherStudentSweep.ToYaml(Tiny, "tiny"), "tiny");
         TeacherStudentSweep.Selected(table, Tiny.Students).Save(ctx.File("selected.csv"));
         Assert.True(File.Exists(Path.Combine(dir.Path, "runs", ResultsStore.SweepSpecFileName)));

@@ -21,18 +21,18 @@ public sealed class ZucchetLandscapeHessianTests : IDisposable
         Directory.Delete(_dir, recursive: true);
     }
 
-    private ReproductionContext Context(string sub)
+    private ReproductionContext Context(IPaperExperiment e, string sub)
     {
         var d = Path.Combine(_dir, sub);
         Directory.CreateDirectory(d);
-        return new ReproductionContext(ReproductionScale.Quick, d, _pool, CancellationToken.None);
+        return Specs.Context(e, d, _pool);
     }
 
     [Fact]
     public void LandscapesReportBuildsFiguresAndTheCubicSlopeHolds()
     {
         var e = new LandscapesExperiment();
-        var ctx = Context("landscapes");
+        var ctx = Context(e, "landscapes");
         e.Run(ctx);
         var section = new ReportSection(e.Name);
         e.Report(ctx.Directory, section);
@@ -55,8 +55,8 @@ public sealed class ZucchetLandscapeHessianTests : IDisposable
     public void LearnThetaReportReadsItsFiles()
     {
         var e = new LearnThetaExperiment();
-        var ctx = Context("theta");
-        e.Run(ctx, (3000, 12, 50));
+        var ctx = Context(e, "theta");
+        e.Run(ctx, Specs.Settings(e) with { Steps = 3000, ContourPoints = 12, RecordEvery = 50 });
         var section = new ReportSection(e.Name);
         e.Report(ctx.Directory, section);
         Assert.Single(section.Figures);
@@ -75,8 +75,8 @@ public sealed class ZucchetLandscapeHessianTests : IDisposable
         Assert.Equal(0, eig.Sum(l => l.Imaginary), 1e-9);   // two conjugate pairs
 
         var e = new HessianExperiment();
-        var ctx = Context("hessian");
-        e.Run(ctx, (4, 4, 12));
+        var ctx = Context(e, "hessian");
+        e.Run(ctx, Specs.Settings(e) with { Hidden = 4, Batch = 4, Steps = 12 });
         var section = new ReportSection(e.Name);
         e.Report(ctx.Directory, section);
         Assert.Equal(2, section.Figures.Count);
