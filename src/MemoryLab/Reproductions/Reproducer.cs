@@ -96,6 +96,18 @@ public static class Reproducer
         catch (Exception e) when (e is IOException or JsonException or KeyNotFoundException) { return null; }
     }
 
+    /// <summary>" Settings: key = value; …" from the folder's spec.yaml (empty for a folder written before runs kept one), so the
+    /// report states the numbers the run used.</summary>
+    private static string SettingsLine(string directory)
+    {
+        string path = Path.Combine(directory, SpecFileName);
+        if (!File.Exists(path)) return "";
+        var settings = SpecParser.ParseFile(path).Child("settings");
+        string prefix = settings.Path + ".";
+        return " Settings (" + SpecFileName + "): " + string.Join("; ", settings.Flatten().Select(p =>
+            $"{(p.Key.StartsWith(prefix, StringComparison.Ordinal) ? p.Key[prefix.Length..] : p.Key)} = {p.Value.Replace("\"", "")}")) + ".";
+    }
+
     private static string Normalise(string json)
     {
         using var doc = JsonDocument.Parse(json);
@@ -125,7 +137,7 @@ public static class Reproducer
             string dir = Path.Combine(resultsDirectory, e.Name);
             if (!File.Exists(Path.Combine(dir, DoneFileName))) { missing.Add(e.Name); continue; }
             var scale = ReadScale(dir);
-            var section = doc.AddSection(e.Name, $"{e.Title}. {e.Description} (scale: {scale?.ToString().ToLowerInvariant() ?? "?"})");
+            var section = doc.AddSection(e.Name, $"{e.Title}. {e.Description} (scale: {scale?.ToString().ToLowerInvariant() ?? "?"}){SettingsLine(dir)}");
             e.Report(dir, section);
         }
         doc.Introduction = "Each section runs one experiment of Li et al. (ICLR 2021), Wang et al. (ICLR 2024) or Zucchet & Orvieto (NeurIPS 2024) "
