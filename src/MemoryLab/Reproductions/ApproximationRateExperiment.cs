@@ -1,5 +1,5 @@
-using MemoryLab.Experiments;
 using MemoryLab.Analysis;
+using MemoryLab.Experiments;
 using MemoryLab.Reporting;
 using MemoryLab.Reporting.Charts;
 
@@ -32,8 +32,8 @@ public sealed class ApproximationRateExperiment : PaperExperiment<ApproximationR
     /// <inheritdoc />
     public override Settings Bind(SpecNode s)
     {
-        var start = s.GetDoubleList("li21_start", above: 0, minCount: 2);
-        if (start.Length != 2) throw s.Error("li21_start", $"must be [alpha, beta] (got {start.Length} numbers)");
+        var start = s.GetDoubleList("li21_start", min: 0, minCount: 2);
+        if (start.Length != 2 || !(start[1] > 0)) throw s.Error("li21_start", $"must be [alpha, beta] with alpha >= 0 and beta > 0 (got [{string.Join(", ", start)}])");
         return new Settings(s.GetDoubleList("omegas", above: 0, minCount: 1), s.GetInt("max_width", min: 2), s.GetInt("random_starts", min: 0),
             s.GetInt("max_iterations", min: 1), (start[0], start[1]), s.GetDouble("epsilon", above: 0, below: 1), s.GetDouble("horizon", above: 0));
     }

@@ -1,5 +1,5 @@
-using MemoryLab.Experiments;
 using System.Numerics;
+using MemoryLab.Experiments;
 using MemoryLab.Numerics;
 using MemoryLab.Reporting;
 using MemoryLab.Reporting.Charts;

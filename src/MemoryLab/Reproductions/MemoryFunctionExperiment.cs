@@ -1,5 +1,5 @@
-using MemoryLab.Experiments;
 using MemoryLab.Analysis;
+using MemoryLab.Experiments;
 using MemoryLab.Models;
 using MemoryLab.Numerics;
 using MemoryLab.Reporting;

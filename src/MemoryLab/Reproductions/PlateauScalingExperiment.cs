@@ -1,5 +1,5 @@
-using MemoryLab.Experiments;
 using MemoryLab.Analysis;
+using MemoryLab.Experiments;
 using MemoryLab.Reporting;
 using MemoryLab.Reporting.Charts;
 using MemoryLab.Targets;
