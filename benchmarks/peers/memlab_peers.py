@@ -292,11 +292,21 @@ class DiagonalRecurrencePeer(PeerLayer):
                 pr, pi = mag * torch.cos(s * log_lam[1]), mag * torch.sin(s * log_lam[1])
             else:
                 pr, pi = complex_powers_doubling(lr, li, T)
-            # K_s = Re(C diag(λ^s) B̃) = (C_re λr_s − C_im λi_s) B̃_re − (C_re λi_s + C_im λr_s) B̃_im
-            left_r = cr.unsqueeze(0) * pr.unsqueeze(1) - ci.unsqueeze(0) * pi.unsqueeze(1)   # [T, o, N]
-            left_i = cr.unsqueeze(0) * pi.unsqueeze(1) + ci.unsqueeze(0) * pr.unsqueeze(1)
-            k = left_r @ br - left_i @ bi                                                     # [T, o, i]
-            y = fft_causal_conv(x, k)
+            if self.din * self.dout <= 2 * self.n:
+                # Few channels (the teacher–student shape): one real kernel per (out, in) pair,
+                # K_s = Re(C diag(λ^s) B̃) = (C_re λr_s − C_im λi_s) B̃_re − (C_re λi_s + C_im λr_s) B̃_im.
+                left_r = cr.unsqueeze(0) * pr.unsqueeze(1) - ci.unsqueeze(0) * pi.unsqueeze(1)   # [T, o, N]
+                left_i = cr.unsqueeze(0) * pi.unsqueeze(1) + ci.unsqueeze(0) * pr.unsqueeze(1)
+                k = left_r @ br - left_i @ bi                                                     # [T, o, i]
+                y = fft_causal_conv(x, k)
+            else:
+                # Wide layers (the deep stack): the [T, out, in] kernel would cost T·out·in; convolve each state
+                # with its own scalar kernel λ_n^s instead (N complex FFT convolutions), then read out.
+                n2 = 2 * T
+                u = torch.complex(x @ br.t(), x @ bi.t())                                     # [B, T, N]
+                lam_f = torch.fft.fft(torch.complex(pr, pi), n=n2, dim=0)                     # [2T, N]
+                h = torch.fft.ifft(torch.fft.fft(u, n=n2, dim=1) * lam_f.unsqueeze(0), n=n2, dim=1)[:, :T]
+                y = h.real @ cr.t() - h.imag @ ci.t()
         else:
             ur, ui = x @ br.t(), x @ bi.t()
             hr = torch.zeros_like(ur[:, 0])
