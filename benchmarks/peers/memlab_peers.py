@@ -312,8 +312,9 @@ class DiagonalRecurrencePeer(PeerLayer):
             hr = torch.zeros_like(ur[:, 0])
             hi = torch.zeros_like(ui[:, 0])
             outs_r, outs_i = [], []
-            for t in range(x.shape[1]):
-                hr, hi = lr * hr - li * hi + ur[:, t], lr * hi + li * hr + ui[:, t]
+            # unbind once: indexing u[:, t] per step would make backward allocate a full [B, T, N] gradient per step
+            for u_r, u_i in zip(ur.unbind(1), ui.unbind(1)):
+                hr, hi = lr * hr - li * hi + u_r, lr * hi + li * hr + u_i
                 outs_r.append(hr)
                 outs_i.append(hi)
             hr_all, hi_all = torch.stack(outs_r, 1), torch.stack(outs_i, 1)
@@ -390,8 +391,8 @@ class DenseLinearRecurrencePeer(PeerLayer):
             h = torch.zeros_like(u[:, 0])
             at = a.t()
             outs = []
-            for t in range(T):
-                h = h @ at + u[:, t]
+            for u_t in u.unbind(1):
+                h = h @ at + u_t
                 outs.append(h)
             y = torch.stack(outs, 1) @ c.t()
         if self.has_skip:
@@ -476,10 +477,11 @@ class ElmanPeer(_BuiltinRecurrence):
         act = self._ACT[self.activation]
         u = x @ self.p("weight_ih").t() + self.p("bias")
         wt = self.p("weight_hh").t()
-        h = act(u[:, 0])
+        us = u.unbind(1)
+        h = act(us[0])
         outs = [h]
-        for t in range(1, x.shape[1]):
-            h = act(h @ wt + u[:, t])
+        for u_t in us[1:]:
+            h = act(h @ wt + u_t)
             outs.append(h)
         return torch.stack(outs, 1)
 
@@ -509,11 +511,11 @@ class GruPeer(_BuiltinRecurrence):
         whh_t, bhh = self.p("weight_hh").t(), self.p("bias_hh")
         h = torch.zeros(x.shape[0], H, dtype=x.dtype)
         outs = []
-        for t in range(x.shape[1]):
+        for g_t in gi.unbind(1):
             gh = h @ whh_t + bhh
-            r = torch.sigmoid(gi[:, t, :H] + gh[:, :H])
-            z = torch.sigmoid(gi[:, t, H:2 * H] + gh[:, H:2 * H])
-            n = torch.tanh(gi[:, t, 2 * H:] + r * gh[:, 2 * H:])
+            r = torch.sigmoid(g_t[:, :H] + gh[:, :H])
+            z = torch.sigmoid(g_t[:, H:2 * H] + gh[:, H:2 * H])
+            n = torch.tanh(g_t[:, 2 * H:] + r * gh[:, 2 * H:])
             h = (1 - z) * n + z * h
             outs.append(h)
         return torch.stack(outs, 1)
@@ -545,8 +547,8 @@ class LstmPeer(_BuiltinRecurrence):
         h = torch.zeros(x.shape[0], H, dtype=x.dtype)
         c = torch.zeros_like(h)
         outs = []
-        for t in range(x.shape[1]):
-            a = gi[:, t] + h @ whh_t
+        for g_t in gi.unbind(1):
+            a = g_t + h @ whh_t
             i, f = torch.sigmoid(a[:, :H]), torch.sigmoid(a[:, H:2 * H])
             g, o = torch.tanh(a[:, 2 * H:3 * H]), torch.sigmoid(a[:, 3 * H:])
             c = f * c + i * g
