@@ -127,6 +127,20 @@ public class LtiConvolutionTests
     }
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(64)]
+    [InlineData(65)]
+    public void Both_algorithms_agree_at_panel_edges_and_single_steps(int time)
+    {
+        double d = MaxRelativeDifference(Diagonal<double>(2, 2, LtiAlgorithm.Scan, EigenvalueParametrisation.Polar, InputNormalisation.L1, SkipConnection.Diagonal),
+            Diagonal<double>(2, 2, LtiAlgorithm.Convolution, EigenvalueParametrisation.Polar, InputNormalisation.L1, SkipConnection.Diagonal), 33, time, out var w);
+        Assert.True(d <= 1e-10, w);
+        d = MaxRelativeDifference(Dense<double>(1, 2, LtiAlgorithm.Scan, 2), Dense<double>(1, 2, LtiAlgorithm.Convolution, 2), 33, time, out w);
+        Assert.True(d <= 1e-10, w);
+    }
+
+    [Theory]
     [MemberData(nameof(ParametrisationGrid))]
     public void Diagonal_convolution_gradients_match_finite_differences(EigenvalueParametrisation p, InputNormalisation g)
     {
