@@ -1,4 +1,5 @@
 using System.Numerics;
+using MemoryLab.Experiments;
 using MemoryLab.Models;
 using MemoryLab.Numerics;
 using MemoryLab.Targets;
@@ -262,6 +263,20 @@ public class LtiConvolutionTests
         var e = Assert.Throws<ModelDescriptionException>(() => factory.Build<double>(ModelDescription.Of("linear_rnn", ("algorithm", "fft")), 1));
         Assert.Equal("algorithm", e.Key);
         Assert.Contains("convolution", e.Message);
+    }
+
+    [Fact]
+    public void A_spec_names_the_algorithm_and_a_bad_value_is_a_spec_error()
+    {
+        var factory = ModelFactory.CreateDefault();
+        var good = SpecParser.ParseText("model:\n  kind: lru\n  hidden: 8\n  algorithm: convolution\n", "s.yaml").Child("model");
+        var description = ModelSpec.Bind(good);
+        Assert.Equal(1, ModelSpec.Validate(factory, description, 1, good));
+        Assert.Equal(LtiAlgorithm.Convolution, ((LinearRecurrentUnit<float>)factory.Build<float>(description, 1)).Options.Algorithm);
+        var bad = SpecParser.ParseText("model:\n  kind: complex_diagonal\n  algorithm: fourier\n", "s.yaml").Child("model");
+        var e = Assert.Throws<SpecException>(() => ModelSpec.Validate(factory, ModelSpec.Bind(bad), 1, bad));
+        Assert.Contains("algorithm", e.Message);
+        Assert.Contains("fourier", e.Message);
     }
 
     public static TheoryData<string> Models => new() { "lru", "complex-diagonal", "dense" };
