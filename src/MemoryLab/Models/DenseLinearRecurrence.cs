@@ -194,7 +194,8 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
         int b0 = chunk * ChunkSize, count = Math.Min(ChunkSize, _batch - b0), rows = count * _time, stride = _time * _n;
         var x = _x.Sequences(b0, count);
         var h = _h.AsSpan(b0 * stride, count * stride);
-        Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _din, T.One, x, _din, _bt, _n, T.Zero, h, _n); // u = x Bᵀ
+        if (_din == 1) NarrowProducts.OuterProduct(x, _bt, T.One, h, rows); // u = x Bᵀ (same bits as the GEMM, much faster)
+        else Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _din, T.One, x, _din, _bt, _n, T.Zero, h, _n); // u = x Bᵀ
         for (int t = 1; t < _time; t++)
             for (int hd = 0; hd < _heads; hd++)
             {
@@ -216,7 +217,8 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
         var h = _h.AsSpan(b0 * stride, count * stride);
         var g = _g.AsSpan(b0 * stride, count * stride);
         var a = _a.Of(_theta);
-        Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _dout, T.One, dy, _dout, _c.Of(_theta), _n, T.Zero, g, _n); // e = dy C
+        if (_dout == 1) NarrowProducts.OuterProduct(dy, _c.Of(_theta), T.One, g, rows); // e = dy C
+        else Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _dout, T.One, dy, _dout, _c.Of(_theta), _n, T.Zero, g, _n); // e = dy C
         for (int t = _time - 2; t >= 0; t--)
             for (int hd = 0; hd < _heads; hd++)
             {

@@ -318,8 +318,17 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
         var hr = _hr.AsSpan(b0 * _time * _n, rows * _n);
         var hi = _hi.AsSpan(b0 * _time * _n, rows * _n);
         // Inputs of every step at once: u = x B̃ᵀ, written where the states will go.
-        Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _din, T.One, x, _din, _btRe, _n, T.Zero, hr, _n);
-        Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _din, T.One, x, _din, _btIm, _n, T.Zero, hi, _n);
+        if (_din == 1)
+        {
+            // One input feature: the same bits as the GEMMs below, without their tiling overhead.
+            NarrowProducts.OuterProduct(x, _btRe, T.One, hr, rows);
+            NarrowProducts.OuterProduct(x, _btIm, T.One, hi, rows);
+        }
+        else
+        {
+            Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _din, T.One, x, _din, _btRe, _n, T.Zero, hr, _n);
+            Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _din, T.One, x, _din, _btIm, _n, T.Zero, hi, _n);
+        }
         for (int b = 0; b < count; b++)
             Kernels.ComplexScanForward(hr.Slice(b * _time * _n, _time * _n), hi.Slice(b * _time * _n, _time * _n), _lr, _li, _time, _n);
         // y = Re(C h) + D x = h_re C_reᵀ − h_im C_imᵀ + D x
@@ -342,8 +351,16 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
         var gr = _gr.AsSpan(b0 * _time * _n, rows * _n);
         var gi = _gi.AsSpan(b0 * _time * _n, rows * _n);
         // Direct contributions e = ∂L/∂h from the readout: e_re = dy C_re, e_im = −dy C_im.
-        Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _dout, T.One, dy, _dout, _cRe.Of(_theta), _n, T.Zero, gr, _n);
-        Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _dout, -T.One, dy, _dout, _cIm.Of(_theta), _n, T.Zero, gi, _n);
+        if (_dout == 1)
+        {
+            NarrowProducts.OuterProduct(dy, _cRe.Of(_theta), T.One, gr, rows);
+            NarrowProducts.OuterProduct(dy, _cIm.Of(_theta), -T.One, gi, rows);
+        }
+        else
+        {
+            Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _dout, T.One, dy, _dout, _cRe.Of(_theta), _n, T.Zero, gr, _n);
+            Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _dout, -T.One, dy, _dout, _cIm.Of(_theta), _n, T.Zero, gi, _n);
+        }
         var dLr = _pLr.AsSpan(chunk * _n, _n); var dLi = _pLi.AsSpan(chunk * _n, _n);
         dLr.Clear(); dLi.Clear();
         for (int b = 0; b < count; b++)
