@@ -205,6 +205,13 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
                     _at.AsSpan(hd * _hs * _hs, _hs * _hs), _hs, T.One, h[(t * _n + col)..], stride);
             }
         var y = _y.Sequences(b0, count);
+        if (_dout == 1)
+        {
+            // One output feature: row dots with the GEMM's bits, without its 1-wide tiles.
+            NarrowProducts.RowDots(h, _c.Of(_theta), T.One, false, y, rows);
+            if (_d != null) NarrowProducts.RowDots(x, _d.Of(_theta), T.One, true, y, rows);
+            return;
+        }
         Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _dout, _n, T.One, h, _n, _c.Of(_theta), _n, T.Zero, y, _dout);
         if (_d != null) Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _dout, _din, T.One, x, _din, _d.Of(_theta), _din, T.One, y, _dout);
     }
@@ -238,13 +245,23 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
                     Gemm.Multiply(Transpose.Yes, Transpose.No, _hs, _hs, _time - 1, T.One, g[(b * stride + _n + col)..], _n,
                         h[(b * stride + col)..], _n, T.One, pa.Slice(hd * _hs * _hs, _hs * _hs), _hs);
                 }
-        Gemm.Multiply(Transpose.Yes, Transpose.No, _din, _n, rows, T.One, x, _din, g, _n, T.Zero, _pB.AsSpan(chunk * _din * _n, _din * _n), _n);
-        Gemm.Multiply(Transpose.Yes, Transpose.No, _dout, _n, rows, T.One, dy, _dout, h, _n, T.Zero, _pC.AsSpan(chunk * _dout * _n, _dout * _n), _n);
-        if (_d != null)
+        // One-feature sides take the narrow products (the GEMM's bits, without its 1-row tiles).
+        if (_din == 1) NarrowProducts.VectorTimesMatrix(x, g, T.One, _pB.AsSpan(chunk * _n, _n), rows);
+        else Gemm.Multiply(Transpose.Yes, Transpose.No, _din, _n, rows, T.One, x, _din, g, _n, T.Zero, _pB.AsSpan(chunk * _din * _n, _din * _n), _n);
+        if (_dout == 1) NarrowProducts.VectorTimesMatrix(dy, h, T.One, _pC.AsSpan(chunk * _n, _n), rows);
+        else Gemm.Multiply(Transpose.Yes, Transpose.No, _dout, _n, rows, T.One, dy, _dout, h, _n, T.Zero, _pC.AsSpan(chunk * _dout * _n, _dout * _n), _n);
+        if (_d != null && _dout == 1) NarrowProducts.VectorTimesMatrix(dy, x, T.One, _pD.AsSpan(chunk * _din, _din), rows);
+        else if (_d != null)
             Gemm.Multiply(Transpose.Yes, Transpose.No, _dout, _din, rows, T.One, dy, _dout, x, _din, T.Zero, _pD.AsSpan(chunk * _dout * _din, _dout * _din), _din);
         if (_dx != null)
         {
             var dx = _dx.Sequences(b0, count);
+            if (_din == 1)
+            {
+                NarrowProducts.RowDots(g, _bt, T.One, false, dx, rows); // g B
+                if (_d != null) NarrowProducts.RowDots(dy, _d.Of(_theta), T.One, true, dx, rows);
+                return;
+            }
             Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _din, _n, T.One, g, _n, _bt, _n, T.Zero, dx, _din); // g B
             if (_d != null) Gemm.Multiply(Transpose.No, Transpose.No, rows, _din, _dout, T.One, dy, _dout, _d.Of(_theta), _din, T.One, dx, _din);
         }

@@ -333,9 +333,20 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
             Kernels.ComplexScanForward(hr.Slice(b * _time * _n, _time * _n), hi.Slice(b * _time * _n, _time * _n), _lr, _li, _time, _n);
         // y = Re(C h) + D x = h_re C_reᵀ − h_im C_imᵀ + D x
         var y = _y.Sequences(b0, count);
-        Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _dout, _n, T.One, hr, _n, _cRe.Of(_theta), _n, T.Zero, y, _dout);
-        Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _dout, _n, -T.One, hi, _n, _cIm.Of(_theta), _n, T.One, y, _dout);
-        if (_o.Skip == SkipConnection.Full)
+        if (_dout == 1)
+        {
+            // One output feature: row dots with the GEMM's bits, without its 1-wide tiles.
+            NarrowProducts.RowDots(hr, _cRe.Of(_theta), T.One, false, y, rows);
+            NarrowProducts.RowDots(hi, _cIm.Of(_theta), -T.One, true, y, rows);
+        }
+        else
+        {
+            Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _dout, _n, T.One, hr, _n, _cRe.Of(_theta), _n, T.Zero, y, _dout);
+            Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _dout, _n, -T.One, hi, _n, _cIm.Of(_theta), _n, T.One, y, _dout);
+        }
+        if (_o.Skip == SkipConnection.Full && _dout == 1)
+            NarrowProducts.RowDots(x, _d!.Of(_theta), T.One, true, y, rows);
+        else if (_o.Skip == SkipConnection.Full)
             Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _dout, _din, T.One, x, _din, _d!.Of(_theta), _din, T.One, y, _dout);
         else if (_o.Skip == SkipConnection.Diagonal)
             Kernels.AddRowsScaled(y, x, _d!.Of(_theta), rows);
@@ -369,11 +380,30 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
             Kernels.ComplexScanBackward(gr.Slice(o, len), gi.Slice(o, len), hr.Slice(o, len), hi.Slice(o, len), _lr, _li, dLr, dLi, _time, _n);
         }
         // ∂L/∂B̃ᵀ = xᵀ g, ∂L/∂C_re = dyᵀ h_re, ∂L/∂C_im = −dyᵀ h_im.
-        Gemm.Multiply(Transpose.Yes, Transpose.No, _din, _n, rows, T.One, x, _din, gr, _n, T.Zero, _pBRe.AsSpan(chunk * _din * _n, _din * _n), _n);
-        Gemm.Multiply(Transpose.Yes, Transpose.No, _din, _n, rows, T.One, x, _din, gi, _n, T.Zero, _pBIm.AsSpan(chunk * _din * _n, _din * _n), _n);
-        Gemm.Multiply(Transpose.Yes, Transpose.No, _dout, _n, rows, T.One, dy, _dout, hr, _n, T.Zero, _pCRe.AsSpan(chunk * _dout * _n, _dout * _n), _n);
-        Gemm.Multiply(Transpose.Yes, Transpose.No, _dout, _n, rows, -T.One, dy, _dout, hi, _n, T.Zero, _pCIm.AsSpan(chunk * _dout * _n, _dout * _n), _n);
-        if (_o.Skip == SkipConnection.Full)
+        // One-feature sides take the narrow products (the GEMM's bits, without its 1-row tiles).
+        if (_din == 1)
+        {
+            NarrowProducts.VectorTimesMatrix(x, gr, T.One, _pBRe.AsSpan(chunk * _n, _n), rows);
+            NarrowProducts.VectorTimesMatrix(x, gi, T.One, _pBIm.AsSpan(chunk * _n, _n), rows);
+        }
+        else
+        {
+            Gemm.Multiply(Transpose.Yes, Transpose.No, _din, _n, rows, T.One, x, _din, gr, _n, T.Zero, _pBRe.AsSpan(chunk * _din * _n, _din * _n), _n);
+            Gemm.Multiply(Transpose.Yes, Transpose.No, _din, _n, rows, T.One, x, _din, gi, _n, T.Zero, _pBIm.AsSpan(chunk * _din * _n, _din * _n), _n);
+        }
+        if (_dout == 1)
+        {
+            NarrowProducts.VectorTimesMatrix(dy, hr, T.One, _pCRe.AsSpan(chunk * _n, _n), rows);
+            NarrowProducts.VectorTimesMatrix(dy, hi, -T.One, _pCIm.AsSpan(chunk * _n, _n), rows);
+        }
+        else
+        {
+            Gemm.Multiply(Transpose.Yes, Transpose.No, _dout, _n, rows, T.One, dy, _dout, hr, _n, T.Zero, _pCRe.AsSpan(chunk * _dout * _n, _dout * _n), _n);
+            Gemm.Multiply(Transpose.Yes, Transpose.No, _dout, _n, rows, -T.One, dy, _dout, hi, _n, T.Zero, _pCIm.AsSpan(chunk * _dout * _n, _dout * _n), _n);
+        }
+        if (_o.Skip == SkipConnection.Full && _dout == 1)
+            NarrowProducts.VectorTimesMatrix(dy, x, T.One, _pD.AsSpan(chunk * _din, _din), rows);
+        else if (_o.Skip == SkipConnection.Full)
             Gemm.Multiply(Transpose.Yes, Transpose.No, _dout, _din, rows, T.One, dy, _dout, x, _din, T.Zero, _pD.AsSpan(chunk * _dout * _din, _dout * _din), _din);
         else if (_o.Skip == SkipConnection.Diagonal)
             Kernels.ColumnDotProducts(dy, x, rows, _din, _pD.AsSpan(chunk * _din, _din));
@@ -381,9 +411,19 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
         {
             // ∂L/∂x = g_re B̃_re + g_im B̃_im + dy D
             var dx = _dx.Sequences(b0, count);
-            Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _din, _n, T.One, gr, _n, _btRe, _n, T.Zero, dx, _din);
-            Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _din, _n, T.One, gi, _n, _btIm, _n, T.One, dx, _din);
-            if (_o.Skip == SkipConnection.Full)
+            if (_din == 1)
+            {
+                NarrowProducts.RowDots(gr, _btRe, T.One, false, dx, rows);
+                NarrowProducts.RowDots(gi, _btIm, T.One, true, dx, rows);
+            }
+            else
+            {
+                Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _din, _n, T.One, gr, _n, _btRe, _n, T.Zero, dx, _din);
+                Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _din, _n, T.One, gi, _n, _btIm, _n, T.One, dx, _din);
+            }
+            if (_o.Skip == SkipConnection.Full && _din == 1)
+                NarrowProducts.RowDots(dy, _d!.Of(_theta), T.One, true, dx, rows);
+            else if (_o.Skip == SkipConnection.Full)
                 Gemm.Multiply(Transpose.No, Transpose.No, rows, _din, _dout, T.One, dy, _dout, _d!.Of(_theta), _din, T.One, dx, _din);
             else if (_o.Skip == SkipConnection.Diagonal)
                 Kernels.AddRowsScaled(dx, dy, _d!.Of(_theta), rows);

@@ -31,6 +31,56 @@ public class NarrowProductTests
         SameBitsAsGemm(rows, n, (float)alpha);
     }
 
+    private static bool SameBits<T>(T a, T b) where T : unmanaged, IFloatingPointIeee754<T> =>
+        a.Equals(b) && T.IsNegative(a) == T.IsNegative(b);
+
+    private static void RowDotsMatchGemm<T>(int rows, int k, T alpha, bool accumulate) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new CounterRng(21, RandomPurpose.Data);
+        var a = new T[rows * k]; var b = new T[k]; var y0 = new T[rows];
+        rng.FillNormal<T>(a); rng.FillNormal<T>(b); rng.FillNormal<T>(y0);
+        var viaGemm = (T[])y0.Clone(); var viaLoop = (T[])y0.Clone();
+        Gemm.Multiply(Transpose.No, Transpose.Yes, rows, 1, k, alpha, a, k, b, k, accumulate ? T.One : T.Zero, viaGemm, 1);
+        NarrowProducts.RowDots(a, b, alpha, accumulate, viaLoop, rows);
+        for (int i = 0; i < rows; i++) Assert.True(SameBits(viaGemm[i], viaLoop[i]), $"row {i}: GEMM {viaGemm[i]}, loop {viaLoop[i]}");
+    }
+
+    private static void VectorTimesMatrixMatchesGemm<T>(int rows, int n, T alpha) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new CounterRng(22, RandomPurpose.Data);
+        var x = new T[rows]; var g = new T[rows * n];
+        rng.FillNormal<T>(x); rng.FillNormal<T>(g);
+        var viaGemm = new T[n]; var viaLoop = new T[n];
+        viaLoop.AsSpan().Fill(T.NaN);
+        Gemm.Multiply(Transpose.Yes, Transpose.No, 1, n, rows, alpha, x, 1, g, n, T.Zero, viaGemm, n);
+        NarrowProducts.VectorTimesMatrix(x, g, alpha, viaLoop, rows);
+        for (int j = 0; j < n; j++) Assert.True(SameBits(viaGemm[j], viaLoop[j]), $"column {j}: GEMM {viaGemm[j]}, loop {viaLoop[j]}");
+    }
+
+    [Theory]
+    [InlineData(4800, 64, 1.0, false)]
+    [InlineData(37, 64, -1.0, true)]
+    [InlineData(19, 1, 1.0, true)]
+    [InlineData(45, 300, 0.5, false)]
+    [InlineData(3, 130, -1.0, true)]
+    public void Row_dots_give_the_gemm_bits(int rows, int k, double alpha, bool accumulate)
+    {
+        RowDotsMatchGemm(rows, k, alpha, accumulate);
+        RowDotsMatchGemm(rows, k, (float)alpha, accumulate);
+    }
+
+    [Theory]
+    [InlineData(4800, 64, 1.0)]
+    [InlineData(300, 64, -1.0)]
+    [InlineData(129, 1, 1.0)]
+    [InlineData(77, 13, 0.5)]
+    [InlineData(5, 3, -1.0)]
+    public void Vector_times_matrix_gives_the_gemm_bits(int rows, int n, double alpha)
+    {
+        VectorTimesMatrixMatchesGemm(rows, n, alpha);
+        VectorTimesMatrixMatchesGemm(rows, n, (float)alpha);
+    }
+
     [Fact]
     public void Outer_product_rejects_short_buffers()
     {
