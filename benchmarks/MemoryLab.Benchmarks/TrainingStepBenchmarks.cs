@@ -9,7 +9,8 @@ namespace MemoryLab.Benchmarks;
 /// <summary>One full training step (forward, backward, Adam) at the teacher–student shape of Zucchet24
 /// (batch 128, T = 300, hidden 64, d_in = d_out = 1, float32), for the linear students of the engine and the
 /// nonlinear ones (tanh RNN, GRU, LSTM with a Dense readout). The batch is drawn once in setup, so the
-/// step measures the model and optimiser alone.</summary>
+/// step measures the model and optimiser alone. The <c>-conv</c> variants run the linear students with
+/// <see cref="LtiAlgorithm.Convolution"/> (kernel generation + Toeplitz GEMM) instead of the scan.</summary>
 [MemoryDiagnoser]
 public class TrainingStepBenchmarks
 {
@@ -19,7 +20,7 @@ public class TrainingStepBenchmarks
     private WorkerPool _pool = null!;
 
     /// <summary>Student model.</summary>
-    [Params("lru", "complex-diagonal", "dense", "elman-tanh", "gru", "lstm")]
+    [Params("lru", "complex-diagonal", "dense", "lru-conv", "complex-diagonal-conv", "dense-conv", "elman-tanh", "gru", "lstm")]
     public string Model { get; set; } = "lru";
 
     /// <summary>Threads in the pool.</summary>
@@ -34,6 +35,10 @@ public class TrainingStepBenchmarks
             "lru" => new LinearRecurrentUnit<float>(1, 64, 0.9, 1.0, Math.PI, RingInitialisation.TeacherStudent),
             "complex-diagonal" => new DiagonalRecurrence<float>(1, 1, new DiagonalRecurrenceOptions { StateSize = 64, RMin = 0.9, MaxPhase = Math.PI }),
             "dense" => new DenseLinearRecurrence<float>(1, 1, new DenseLinearRecurrenceOptions { StateSize = 64 }),
+            "lru-conv" => new LinearRecurrentUnit<float>(1, 64, 0.9, 1.0, Math.PI, RingInitialisation.TeacherStudent, LtiAlgorithm.Convolution),
+            "complex-diagonal-conv" => new DiagonalRecurrence<float>(1, 1, new DiagonalRecurrenceOptions
+            { StateSize = 64, RMin = 0.9, MaxPhase = Math.PI, Algorithm = LtiAlgorithm.Convolution }),
+            "dense-conv" => new DenseLinearRecurrence<float>(1, 1, new DenseLinearRecurrenceOptions { StateSize = 64, Algorithm = LtiAlgorithm.Convolution }),
             // Nonlinear students: the recurrence (hidden 64) and a Dense readout to the one output.
             "elman-tanh" => new LayerStack<float>(new ElmanRecurrence<float>(1, 64), new Dense<float>(64, 1)),
             "gru" => new LayerStack<float>(new GatedRecurrentUnit<float>(1, 64), new Dense<float>(64, 1)),

@@ -16,6 +16,9 @@ public sealed record DenseLinearRecurrenceOptions
     public double Nu0 { get; init; }
     /// <summary>θ₀ of the spectral initialisation of A (π keeps the phases as drawn).</summary>
     public double Theta0 { get; init; } = Math.PI;
+    /// <summary>Scan, convolution, or chosen per shape by <see cref="LtiCostModel"/> (default: the scan, whose
+    /// rounding the saved results were made with).</summary>
+    public LtiAlgorithm Algorithm { get; init; } = LtiAlgorithm.Scan;
 
     /// <summary>Throws <see cref="ArgumentException"/> for out-of-range settings.</summary>
     public void Validate()
@@ -34,6 +37,9 @@ public sealed record DenseLinearRecurrenceOptions
 /// </code>
 /// with A optionally block-diagonal (multi-head). Each step is one GEMM over a chunk of sequences;
 /// backward runs g_t = Cᵀ dy_t + Aᵀ g_{t+1} and forms ∂L/∂A = Σ_t g_t h_{t−1}ᵀ as one GEMM per sequence.
+/// With <see cref="LtiAlgorithm.Convolution"/> the layer builds the kernel K_s = C A^s B (+ D at s = 0) by the
+/// recursion V_s = A V_{s−1}, V_0 = B, and convolves (<see cref="ToeplitzConvolution{T}"/>); the backward runs
+/// the reverse recursion R_{s−1} = ∂L/∂V_{s−1} + Aᵀ R_s with ∂L/∂A = Σ_s R_s V_{s−1}ᵀ (cost O(T·N²·in), not O(T²)).
 /// </summary>
 public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -51,6 +57,10 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
     private T[] _theta = [];
     private SequenceTensor<T> _x = null!, _y = null!, _dy = null!;
     private SequenceTensor<T>? _dx;
+    // Convolution path: V_s stored transposed, [T, in, N], so K = V Cᵀ is one GEMM and ∂L/∂A one GEMM per head.
+    private LtiAlgorithm _algorithm = LtiAlgorithm.Scan;
+    private ToeplitzConvolution<T>? _conv;
+    private T[] _v = [], _r = [], _kernel = [], _dKernel = [];
 
     /// <summary>A dense linear recurrence from <paramref name="inputSize"/> to <paramref name="outputSize"/> features.</summary>
     public DenseLinearRecurrence(int inputSize, int outputSize, DenseLinearRecurrenceOptions options)
@@ -66,6 +76,8 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
 
     /// <summary>The settings.</summary>
     public DenseLinearRecurrenceOptions Options => _o;
+    /// <summary>The algorithm the latest <see cref="Prepare"/> settled on (<see cref="LtiAlgorithm.Auto"/> resolved by <see cref="LtiCostModel.Choose"/>).</summary>
+    public LtiAlgorithm ResolvedAlgorithm => _algorithm;
     /// <inheritdoc />
     public int InputSize => _din;
     /// <inheritdoc />
@@ -110,12 +122,27 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
     /// <inheritdoc />
     public void Prepare(int batch, int time, WorkerPool pool)
     {
+        ArgumentNullException.ThrowIfNull(pool);
+        if (batch <= 0 || time <= 0) throw new ArgumentException($"batch and time must be positive, got batch {batch}, time {time}");
         _batch = batch; _time = time; _pool = pool;
+        _algorithm = _o.Algorithm == LtiAlgorithm.Auto
+            ? LtiCostModel.Choose(LtiLayerKind.Dense, batch, time, _n, _din, _dout, _heads)
+            : _o.Algorithm;
+        _bt = new T[_din * _n];
+        _at = new T[_a.Length];
+        if (_algorithm == LtiAlgorithm.Convolution)
+        {
+            _conv ??= new ToeplitzConvolution<T>(_din, _dout);
+            _conv.Prepare(batch, time, pool);
+            _v = new T[checked(time * _din * _n)]; _r = new T[_v.Length];
+            _kernel = new T[checked(time * _din * _dout)]; _dKernel = new T[_kernel.Length];
+            _h = _g = _pA = _pB = _pC = _pD = [];
+            _chunks = 0;
+            return;
+        }
         _chunks = WorkerPool.ChunkCount(batch, ChunkSize);
         _h = new T[checked(batch * time * _n)];
         _g = new T[_h.Length];
-        _bt = new T[_din * _n];
-        _at = new T[_a.Length];
         _pA = new T[_chunks * _a.Length];
         _pB = new T[_chunks * _din * _n];
         _pC = new T[_chunks * _dout * _n];
@@ -134,7 +161,8 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
             for (int i = 0; i < _hs; i++)
                 for (int j = 0; j < _hs; j++) _at[hd * _hs * _hs + j * _hs + i] = a[hd * _hs * _hs + i * _hs + j];
         _theta = theta; _x = input; _y = output;
-        _pool.Run(_forward, _chunks);
+        if (_algorithm == LtiAlgorithm.Convolution) ConvolutionForward(theta);
+        else _pool.Run(_forward, _chunks);
     }
 
     /// <inheritdoc />
@@ -143,6 +171,11 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
         Check(outputGradient, _dout);
         if (inputGradient != null) Check(inputGradient, _din);
         _theta = theta; _dy = outputGradient; _dx = inputGradient;
+        if (_algorithm == LtiAlgorithm.Convolution)
+        {
+            ConvolutionBackward(theta, gradient);
+            return;
+        }
         _pool.Run(_backward, _chunks);
         var ga = _a.Of(gradient); var gb = _b.Of(gradient); var gc = _c.Of(gradient);
         for (int c = 0; c < _chunks; c++)
@@ -161,7 +194,8 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
         int b0 = chunk * ChunkSize, count = Math.Min(ChunkSize, _batch - b0), rows = count * _time, stride = _time * _n;
         var x = _x.Sequences(b0, count);
         var h = _h.AsSpan(b0 * stride, count * stride);
-        Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _din, T.One, x, _din, _bt, _n, T.Zero, h, _n); // u = x Bᵀ
+        if (_din == 1) NarrowProducts.OuterProduct(x, _bt, T.One, h, rows); // u = x Bᵀ (same bits as the GEMM, much faster)
+        else Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _din, T.One, x, _din, _bt, _n, T.Zero, h, _n); // u = x Bᵀ
         for (int t = 1; t < _time; t++)
             for (int hd = 0; hd < _heads; hd++)
             {
@@ -171,6 +205,13 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
                     _at.AsSpan(hd * _hs * _hs, _hs * _hs), _hs, T.One, h[(t * _n + col)..], stride);
             }
         var y = _y.Sequences(b0, count);
+        if (_dout == 1)
+        {
+            // One output feature: row dots with the GEMM's bits, without its 1-wide tiles.
+            NarrowProducts.RowDots(h, _c.Of(_theta), T.One, false, y, rows);
+            if (_d != null) NarrowProducts.RowDots(x, _d.Of(_theta), T.One, true, y, rows);
+            return;
+        }
         Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _dout, _n, T.One, h, _n, _c.Of(_theta), _n, T.Zero, y, _dout);
         if (_d != null) Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _dout, _din, T.One, x, _din, _d.Of(_theta), _din, T.One, y, _dout);
     }
@@ -183,7 +224,8 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
         var h = _h.AsSpan(b0 * stride, count * stride);
         var g = _g.AsSpan(b0 * stride, count * stride);
         var a = _a.Of(_theta);
-        Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _dout, T.One, dy, _dout, _c.Of(_theta), _n, T.Zero, g, _n); // e = dy C
+        if (_dout == 1) NarrowProducts.OuterProduct(dy, _c.Of(_theta), T.One, g, rows); // e = dy C
+        else Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _dout, T.One, dy, _dout, _c.Of(_theta), _n, T.Zero, g, _n); // e = dy C
         for (int t = _time - 2; t >= 0; t--)
             for (int hd = 0; hd < _heads; hd++)
             {
@@ -203,16 +245,84 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
                     Gemm.Multiply(Transpose.Yes, Transpose.No, _hs, _hs, _time - 1, T.One, g[(b * stride + _n + col)..], _n,
                         h[(b * stride + col)..], _n, T.One, pa.Slice(hd * _hs * _hs, _hs * _hs), _hs);
                 }
-        Gemm.Multiply(Transpose.Yes, Transpose.No, _din, _n, rows, T.One, x, _din, g, _n, T.Zero, _pB.AsSpan(chunk * _din * _n, _din * _n), _n);
-        Gemm.Multiply(Transpose.Yes, Transpose.No, _dout, _n, rows, T.One, dy, _dout, h, _n, T.Zero, _pC.AsSpan(chunk * _dout * _n, _dout * _n), _n);
-        if (_d != null)
+        // One-feature sides take the narrow products (the GEMM's bits, without its 1-row tiles).
+        if (_din == 1) NarrowProducts.VectorTimesMatrix(x, g, T.One, _pB.AsSpan(chunk * _n, _n), rows);
+        else Gemm.Multiply(Transpose.Yes, Transpose.No, _din, _n, rows, T.One, x, _din, g, _n, T.Zero, _pB.AsSpan(chunk * _din * _n, _din * _n), _n);
+        if (_dout == 1) NarrowProducts.VectorTimesMatrix(dy, h, T.One, _pC.AsSpan(chunk * _n, _n), rows);
+        else Gemm.Multiply(Transpose.Yes, Transpose.No, _dout, _n, rows, T.One, dy, _dout, h, _n, T.Zero, _pC.AsSpan(chunk * _dout * _n, _dout * _n), _n);
+        if (_d != null && _dout == 1) NarrowProducts.VectorTimesMatrix(dy, x, T.One, _pD.AsSpan(chunk * _din, _din), rows);
+        else if (_d != null)
             Gemm.Multiply(Transpose.Yes, Transpose.No, _dout, _din, rows, T.One, dy, _dout, x, _din, T.Zero, _pD.AsSpan(chunk * _dout * _din, _dout * _din), _din);
         if (_dx != null)
         {
             var dx = _dx.Sequences(b0, count);
+            if (_din == 1)
+            {
+                NarrowProducts.RowDots(g, _bt, T.One, false, dx, rows); // g B
+                if (_d != null) NarrowProducts.RowDots(dy, _d.Of(_theta), T.One, true, dx, rows);
+                return;
+            }
             Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _din, _n, T.One, g, _n, _bt, _n, T.Zero, dx, _din); // g B
             if (_d != null) Gemm.Multiply(Transpose.No, Transpose.No, rows, _din, _dout, T.One, dy, _dout, _d.Of(_theta), _din, T.One, dx, _din);
         }
+    }
+
+    // Vᵀ_0 = Bᵀ, Vᵀ_s = Vᵀ_{s−1} A_headᵀ (head by head), K_sᵀ = Vᵀ_s Cᵀ: all lags at once, [T·in, out]; D joins at lag 0.
+    private void ConvolutionForward(T[] theta)
+    {
+        int n = _n, din = _din, dout = _dout, step = din * n;
+        _bt.CopyTo(_v, 0);
+        for (int s = 1; s < _time; s++)
+            for (int hd = 0; hd < _heads; hd++)
+            {
+                int col = hd * _hs;
+                Gemm.Multiply(Transpose.No, Transpose.No, din, _hs, _hs, T.One, _v.AsSpan((s - 1) * step + col), n,
+                    _at.AsSpan(hd * _hs * _hs, _hs * _hs), _hs, T.Zero, _v.AsSpan(s * step + col), n);
+            }
+        Gemm.Multiply(Transpose.No, Transpose.Yes, _time * din, dout, n, T.One, _v, n, _c.Of(theta), n, T.Zero, _kernel, dout);
+        if (_d != null)
+        {
+            var d = _d.Of(theta);
+            for (int i = 0; i < din; i++)
+                for (int o = 0; o < dout; o++) _kernel[i * dout + o] += d[o * din + i];
+        }
+        _conv!.Forward(_kernel, _x, _y);
+    }
+
+    // ∂L/∂Kᵀ from the convolution; ∂L/∂C = Σ_s ∂Kᵀ_sᵀ Vᵀ_s; R = ∂L/∂Vᵀ = ∂Kᵀ C, accumulated backwards R_{s−1} += R_s A;
+    // ∂L/∂A_head = Σ_{s≥1} R_sᵀ Vᵀ_{s−1} (one GEMM over all lags); ∂L/∂Bᵀ = R_0.
+    private void ConvolutionBackward(T[] theta, T[] gradient)
+    {
+        int n = _n, din = _din, dout = _dout, step = din * n;
+        _conv!.Backward(_x, _dy, _dKernel, _dx);
+        if (_d != null)
+        {
+            var gd = _d.Of(gradient);
+            for (int i = 0; i < din; i++)
+                for (int o = 0; o < dout; o++) gd[o * din + i] += _dKernel[i * dout + o];
+        }
+        var c = _c.Of(theta);
+        Gemm.Multiply(Transpose.Yes, Transpose.No, dout, n, _time * din, T.One, _dKernel, dout, _v, n, T.One, _c.Of(gradient), n);
+        Gemm.Multiply(Transpose.No, Transpose.No, _time * din, n, dout, T.One, _dKernel, dout, c, n, T.Zero, _r, n);
+        var a = _a.Of(theta);
+        for (int s = _time - 1; s >= 1; s--)
+            for (int hd = 0; hd < _heads; hd++)
+            {
+                int col = hd * _hs;
+                Gemm.Multiply(Transpose.No, Transpose.No, din, _hs, _hs, T.One, _r.AsSpan(s * step + col), n,
+                    a.Slice(hd * _hs * _hs, _hs * _hs), _hs, T.One, _r.AsSpan((s - 1) * step + col), n);
+            }
+        var ga = _a.Of(gradient);
+        if (_time > 1)
+            for (int hd = 0; hd < _heads; hd++)
+            {
+                int col = hd * _hs;
+                Gemm.Multiply(Transpose.Yes, Transpose.No, _hs, _hs, (_time - 1) * din, T.One, _r.AsSpan(step + col), n,
+                    _v.AsSpan(col), n, T.One, ga.Slice(hd * _hs * _hs, _hs * _hs), _hs);
+            }
+        var gb = _b.Of(gradient);
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < din; j++) gb[i * din + j] += _r[j * n + i];
     }
 
     private void Check(SequenceTensor<T> t, int features)

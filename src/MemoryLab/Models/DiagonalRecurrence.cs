@@ -44,6 +44,9 @@ public sealed record DiagonalRecurrenceOptions
     public double MaxPhase { get; init; } = 2 * Math.PI;
     /// <summary>Which variant of the ring initialisation draws the weights.</summary>
     public RingInitialisation Init { get; init; } = RingInitialisation.Lru23;
+    /// <summary>Scan, convolution, or chosen per shape by <see cref="LtiCostModel"/> (default: the scan, whose
+    /// rounding the saved results were made with).</summary>
+    public LtiAlgorithm Algorithm { get; init; } = LtiAlgorithm.Scan;
 
     /// <summary>Throws <see cref="ArgumentException"/> for out-of-range settings.</summary>
     public void Validate()
@@ -62,6 +65,9 @@ public sealed record DiagonalRecurrenceOptions
 /// </code>
 /// (Zucchet24 §2–4, LRU23). State is kept as split real/imaginary arrays so the scan vectorises over N.
 /// Backward is the adjoint scan g_{t−1} = e_{t−1} + λ̄ ⊙ g_t with ∂L/∂λ = Σ_t g_t ⊙ conj(h_{t−1}).
+/// The layer is linear time-invariant, so with <see cref="LtiAlgorithm.Convolution"/> it instead builds the kernel
+/// K_s = Re(C diag(λ^s) γ⊙B) (+ D at s = 0) and convolves (<see cref="ToeplitzConvolution{T}"/>); its backward maps
+/// ∂L/∂K back through the adjoint recursion a_{s−1} = ∂L/∂λ^{s−1} + λ̄ a_s, ∂L/∂λ = Σ_s a_s conj(λ^{s−1}).
 /// </summary>
 public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -84,6 +90,11 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
     private T[] _theta = [];
     private SequenceTensor<T> _x = null!, _y = null!, _dy = null!;
     private SequenceTensor<T>? _dx;
+    // Convolution path (allocated in Prepare when it is the resolved algorithm).
+    private LtiAlgorithm _algorithm = LtiAlgorithm.Scan;
+    private ToeplitzConvolution<T>? _conv;
+    private T[] _wr = [], _wi = [], _u = [], _v = [], _kernel = [], _dKernel = [], _dWr = [], _dWi = [], _dU = [], _dV = [];
+    private T[] _dBtRe = [], _dBtIm = [], _dLr = [], _dLi = [];
 
     /// <summary>A diagonal recurrence from <paramref name="inputSize"/> to <paramref name="outputSize"/> features.</summary>
     public DiagonalRecurrence(int inputSize, int outputSize, DiagonalRecurrenceOptions options)
@@ -102,6 +113,8 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
 
     /// <summary>The settings.</summary>
     public DiagonalRecurrenceOptions Options => _o;
+    /// <summary>The algorithm the latest <see cref="Prepare"/> settled on (<see cref="LtiAlgorithm.Auto"/> resolved by <see cref="LtiCostModel.Choose"/>).</summary>
+    public LtiAlgorithm ResolvedAlgorithm => _algorithm;
     /// <inheritdoc />
     public int InputSize => _din;
     /// <inheritdoc />
@@ -164,12 +177,30 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
     /// <inheritdoc />
     public void Prepare(int batch, int time, WorkerPool pool)
     {
+        ArgumentNullException.ThrowIfNull(pool);
+        if (batch <= 0 || time <= 0) throw new ArgumentException($"batch and time must be positive, got batch {batch}, time {time}");
         _batch = batch; _time = time; _pool = pool;
+        _algorithm = _o.Algorithm == LtiAlgorithm.Auto
+            ? LtiCostModel.Choose(LtiLayerKind.Diagonal, batch, time, _n, _din, _dout)
+            : _o.Algorithm;
+        _lr = new T[_n]; _li = new T[_n]; _gamma = new T[_n]; _dGamma = new T[_n];
+        _btRe = new T[_din * _n]; _btIm = new T[_din * _n];
+        if (_algorithm == LtiAlgorithm.Convolution)
+        {
+            _conv ??= new ToeplitzConvolution<T>(_din, _dout);
+            _conv.Prepare(batch, time, pool);
+            int dd = _din * _dout;
+            _wr = new T[time * _n]; _wi = new T[time * _n]; _dWr = new T[time * _n]; _dWi = new T[time * _n];
+            _u = new T[_n * dd]; _v = new T[_n * dd]; _dU = new T[_n * dd]; _dV = new T[_n * dd];
+            _kernel = new T[time * dd]; _dKernel = new T[time * dd];
+            _dBtRe = new T[_din * _n]; _dBtIm = new T[_din * _n]; _dLr = new T[_n]; _dLi = new T[_n];
+            _hr = _hi = _gr = _gi = [];
+            _chunks = 0;
+            return;
+        }
         _chunks = WorkerPool.ChunkCount(batch, ChunkSize);
         int states = checked(batch * time * _n);
         _hr = new T[states]; _hi = new T[states]; _gr = new T[states]; _gi = new T[states];
-        _lr = new T[_n]; _li = new T[_n]; _gamma = new T[_n]; _dGamma = new T[_n];
-        _btRe = new T[_din * _n]; _btIm = new T[_din * _n];
         _pLr = new T[_chunks * _n]; _pLi = new T[_chunks * _n];
         _pBRe = new T[_chunks * _din * _n]; _pBIm = new T[_chunks * _din * _n];
         _pCRe = new T[_chunks * _dout * _n]; _pCIm = new T[_chunks * _dout * _n];
@@ -203,7 +234,8 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
                 _btIm[j * _n + i] = _gamma[i] * bIm[i * _din + j];
             }
         _theta = theta; _x = input; _y = output;
-        _pool.Run(_forward, _chunks);
+        if (_algorithm == LtiAlgorithm.Convolution) ConvolutionForward(theta);
+        else _pool.Run(_forward, _chunks);
     }
 
     /// <inheritdoc />
@@ -212,11 +244,26 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
         CheckShape(outputGradient, _dout);
         if (inputGradient != null) CheckShape(inputGradient, _din);
         _theta = theta; _dy = outputGradient; _dx = inputGradient;
+        if (_algorithm == LtiAlgorithm.Convolution)
+        {
+            ConvolutionBackward(theta, gradient);
+            return;
+        }
         _pool.Run(_backward, _chunks);
 
         // Reduce the per-chunk partial gradients in chunk order (deterministic), then apply the chain rule.
         var dB = ReduceChunks(_pBRe, _din * _n);
         var dBi = ReduceChunks(_pBIm, _din * _n);
+        AddChunks(_pCRe, _dout * _n, _cRe.Of(gradient));
+        AddChunks(_pCIm, _dout * _n, _cIm.Of(gradient));
+        if (_d != null) AddChunks(_pD, _d.Length, _d.Of(gradient));
+        var dLr = ReduceChunks(_pLr, _n); var dLi = ReduceChunks(_pLi, _n);
+        ChainToParameters(theta, gradient, dB, dBi, dLr, dLi);
+    }
+
+    // From ∂L/∂B̃ᵀ ([in × N], B̃ = γ ⊙ B) and ∂L/∂λ to the parameters: B, γ (learned or a function of |λ|) and λ's parametrisation.
+    private void ChainToParameters(T[] theta, T[] gradient, ReadOnlySpan<T> dB, ReadOnlySpan<T> dBi, ReadOnlySpan<T> dLr, ReadOnlySpan<T> dLi)
+    {
         var gbRe = _bRe.Of(gradient); var gbIm = _bIm.Of(gradient);
         var bRe = _bRe.Of(theta); var bIm = _bIm.Of(theta);
         var dGamma = _dGamma.AsSpan();
@@ -229,10 +276,6 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
                 gbIm[i * _din + j] += _gamma[i] * dbi;
                 dGamma[i] += bRe[i * _din + j] * dbr + bIm[i * _din + j] * dbi;
             }
-        AddChunks(_pCRe, _dout * _n, _cRe.Of(gradient));
-        AddChunks(_pCIm, _dout * _n, _cIm.Of(gradient));
-        if (_d != null) AddChunks(_pD, _d.Length, _d.Of(gradient));
-        var dLr = ReduceChunks(_pLr, _n); var dLi = ReduceChunks(_pLi, _n);
         var p = _p.Of(theta); var q = _q.Of(theta);
         var gp = _p.Of(gradient); var gq = _q.Of(gradient);
         for (int i = 0; i < _n; i++)
@@ -275,15 +318,35 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
         var hr = _hr.AsSpan(b0 * _time * _n, rows * _n);
         var hi = _hi.AsSpan(b0 * _time * _n, rows * _n);
         // Inputs of every step at once: u = x B̃ᵀ, written where the states will go.
-        Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _din, T.One, x, _din, _btRe, _n, T.Zero, hr, _n);
-        Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _din, T.One, x, _din, _btIm, _n, T.Zero, hi, _n);
+        if (_din == 1)
+        {
+            // One input feature: the same bits as the GEMMs below, without their tiling overhead.
+            NarrowProducts.OuterProduct(x, _btRe, T.One, hr, rows);
+            NarrowProducts.OuterProduct(x, _btIm, T.One, hi, rows);
+        }
+        else
+        {
+            Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _din, T.One, x, _din, _btRe, _n, T.Zero, hr, _n);
+            Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _din, T.One, x, _din, _btIm, _n, T.Zero, hi, _n);
+        }
         for (int b = 0; b < count; b++)
             Kernels.ComplexScanForward(hr.Slice(b * _time * _n, _time * _n), hi.Slice(b * _time * _n, _time * _n), _lr, _li, _time, _n);
         // y = Re(C h) + D x = h_re C_reᵀ − h_im C_imᵀ + D x
         var y = _y.Sequences(b0, count);
-        Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _dout, _n, T.One, hr, _n, _cRe.Of(_theta), _n, T.Zero, y, _dout);
-        Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _dout, _n, -T.One, hi, _n, _cIm.Of(_theta), _n, T.One, y, _dout);
-        if (_o.Skip == SkipConnection.Full)
+        if (_dout == 1)
+        {
+            // One output feature: row dots with the GEMM's bits, without its 1-wide tiles.
+            NarrowProducts.RowDots(hr, _cRe.Of(_theta), T.One, false, y, rows);
+            NarrowProducts.RowDots(hi, _cIm.Of(_theta), -T.One, true, y, rows);
+        }
+        else
+        {
+            Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _dout, _n, T.One, hr, _n, _cRe.Of(_theta), _n, T.Zero, y, _dout);
+            Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _dout, _n, -T.One, hi, _n, _cIm.Of(_theta), _n, T.One, y, _dout);
+        }
+        if (_o.Skip == SkipConnection.Full && _dout == 1)
+            NarrowProducts.RowDots(x, _d!.Of(_theta), T.One, true, y, rows);
+        else if (_o.Skip == SkipConnection.Full)
             Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _dout, _din, T.One, x, _din, _d!.Of(_theta), _din, T.One, y, _dout);
         else if (_o.Skip == SkipConnection.Diagonal)
             Kernels.AddRowsScaled(y, x, _d!.Of(_theta), rows);
@@ -299,8 +362,16 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
         var gr = _gr.AsSpan(b0 * _time * _n, rows * _n);
         var gi = _gi.AsSpan(b0 * _time * _n, rows * _n);
         // Direct contributions e = ∂L/∂h from the readout: e_re = dy C_re, e_im = −dy C_im.
-        Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _dout, T.One, dy, _dout, _cRe.Of(_theta), _n, T.Zero, gr, _n);
-        Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _dout, -T.One, dy, _dout, _cIm.Of(_theta), _n, T.Zero, gi, _n);
+        if (_dout == 1)
+        {
+            NarrowProducts.OuterProduct(dy, _cRe.Of(_theta), T.One, gr, rows);
+            NarrowProducts.OuterProduct(dy, _cIm.Of(_theta), -T.One, gi, rows);
+        }
+        else
+        {
+            Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _dout, T.One, dy, _dout, _cRe.Of(_theta), _n, T.Zero, gr, _n);
+            Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _dout, -T.One, dy, _dout, _cIm.Of(_theta), _n, T.Zero, gi, _n);
+        }
         var dLr = _pLr.AsSpan(chunk * _n, _n); var dLi = _pLi.AsSpan(chunk * _n, _n);
         dLr.Clear(); dLi.Clear();
         for (int b = 0; b < count; b++)
@@ -309,11 +380,30 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
             Kernels.ComplexScanBackward(gr.Slice(o, len), gi.Slice(o, len), hr.Slice(o, len), hi.Slice(o, len), _lr, _li, dLr, dLi, _time, _n);
         }
         // ∂L/∂B̃ᵀ = xᵀ g, ∂L/∂C_re = dyᵀ h_re, ∂L/∂C_im = −dyᵀ h_im.
-        Gemm.Multiply(Transpose.Yes, Transpose.No, _din, _n, rows, T.One, x, _din, gr, _n, T.Zero, _pBRe.AsSpan(chunk * _din * _n, _din * _n), _n);
-        Gemm.Multiply(Transpose.Yes, Transpose.No, _din, _n, rows, T.One, x, _din, gi, _n, T.Zero, _pBIm.AsSpan(chunk * _din * _n, _din * _n), _n);
-        Gemm.Multiply(Transpose.Yes, Transpose.No, _dout, _n, rows, T.One, dy, _dout, hr, _n, T.Zero, _pCRe.AsSpan(chunk * _dout * _n, _dout * _n), _n);
-        Gemm.Multiply(Transpose.Yes, Transpose.No, _dout, _n, rows, -T.One, dy, _dout, hi, _n, T.Zero, _pCIm.AsSpan(chunk * _dout * _n, _dout * _n), _n);
-        if (_o.Skip == SkipConnection.Full)
+        // One-feature sides take the narrow products (the GEMM's bits, without its 1-row tiles).
+        if (_din == 1)
+        {
+            NarrowProducts.VectorTimesMatrix(x, gr, T.One, _pBRe.AsSpan(chunk * _n, _n), rows);
+            NarrowProducts.VectorTimesMatrix(x, gi, T.One, _pBIm.AsSpan(chunk * _n, _n), rows);
+        }
+        else
+        {
+            Gemm.Multiply(Transpose.Yes, Transpose.No, _din, _n, rows, T.One, x, _din, gr, _n, T.Zero, _pBRe.AsSpan(chunk * _din * _n, _din * _n), _n);
+            Gemm.Multiply(Transpose.Yes, Transpose.No, _din, _n, rows, T.One, x, _din, gi, _n, T.Zero, _pBIm.AsSpan(chunk * _din * _n, _din * _n), _n);
+        }
+        if (_dout == 1)
+        {
+            NarrowProducts.VectorTimesMatrix(dy, hr, T.One, _pCRe.AsSpan(chunk * _n, _n), rows);
+            NarrowProducts.VectorTimesMatrix(dy, hi, -T.One, _pCIm.AsSpan(chunk * _n, _n), rows);
+        }
+        else
+        {
+            Gemm.Multiply(Transpose.Yes, Transpose.No, _dout, _n, rows, T.One, dy, _dout, hr, _n, T.Zero, _pCRe.AsSpan(chunk * _dout * _n, _dout * _n), _n);
+            Gemm.Multiply(Transpose.Yes, Transpose.No, _dout, _n, rows, -T.One, dy, _dout, hi, _n, T.Zero, _pCIm.AsSpan(chunk * _dout * _n, _dout * _n), _n);
+        }
+        if (_o.Skip == SkipConnection.Full && _dout == 1)
+            NarrowProducts.VectorTimesMatrix(dy, x, T.One, _pD.AsSpan(chunk * _din, _din), rows);
+        else if (_o.Skip == SkipConnection.Full)
             Gemm.Multiply(Transpose.Yes, Transpose.No, _dout, _din, rows, T.One, dy, _dout, x, _din, T.Zero, _pD.AsSpan(chunk * _dout * _din, _dout * _din), _din);
         else if (_o.Skip == SkipConnection.Diagonal)
             Kernels.ColumnDotProducts(dy, x, rows, _din, _pD.AsSpan(chunk * _din, _din));
@@ -321,15 +411,124 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
         {
             // ∂L/∂x = g_re B̃_re + g_im B̃_im + dy D
             var dx = _dx.Sequences(b0, count);
-            Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _din, _n, T.One, gr, _n, _btRe, _n, T.Zero, dx, _din);
-            Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _din, _n, T.One, gi, _n, _btIm, _n, T.One, dx, _din);
-            if (_o.Skip == SkipConnection.Full)
+            if (_din == 1)
+            {
+                NarrowProducts.RowDots(gr, _btRe, T.One, false, dx, rows);
+                NarrowProducts.RowDots(gi, _btIm, T.One, true, dx, rows);
+            }
+            else
+            {
+                Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _din, _n, T.One, gr, _n, _btRe, _n, T.Zero, dx, _din);
+                Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _din, _n, T.One, gi, _n, _btIm, _n, T.One, dx, _din);
+            }
+            if (_o.Skip == SkipConnection.Full && _din == 1)
+                NarrowProducts.RowDots(dy, _d!.Of(_theta), T.One, true, dx, rows);
+            else if (_o.Skip == SkipConnection.Full)
                 Gemm.Multiply(Transpose.No, Transpose.No, rows, _din, _dout, T.One, dy, _dout, _d!.Of(_theta), _din, T.One, dx, _din);
             else if (_o.Skip == SkipConnection.Diagonal)
                 Kernels.AddRowsScaled(dx, dy, _d!.Of(_theta), rows);
         }
     }
 
-    /// <summary>The state h of the latest forward pass: real and imaginary parts, [batch, time, N].</summary>
+    // K[s, i, o] = Re(Σ_n C[o,n] λ_n^s B̃[n,i]) = Σ_n Re(λ^s)_n U[n,(i,o)] − Im(λ^s)_n V[n,(i,o)],
+    // U = C_re B̃_re − C_im B̃_im, V = C_re B̃_im + C_im B̃_re (per n); D joins at lag 0.
+    private void ConvolutionForward(T[] theta)
+    {
+        int n = _n, din = _din, dout = _dout, dd = din * dout;
+        _wr.AsSpan(0, n).Fill(T.One); _wi.AsSpan(0, n).Clear();
+        for (int s = 1; s < _time; s++)
+        {
+            int prev = (s - 1) * n, cur = s * n;
+            for (int k = 0; k < n; k++)
+            {
+                T wr = _wr[prev + k], wi = _wi[prev + k];
+                _wr[cur + k] = _lr[k] * wr - _li[k] * wi;
+                _wi[cur + k] = _lr[k] * wi + _li[k] * wr;
+            }
+        }
+        var cRe = _cRe.Of(theta); var cIm = _cIm.Of(theta);
+        for (int k = 0; k < n; k++)
+            for (int i = 0; i < din; i++)
+            {
+                T br = _btRe[i * n + k], bi = _btIm[i * n + k];
+                for (int o = 0; o < dout; o++)
+                {
+                    T cr = cRe[o * n + k], ci = cIm[o * n + k];
+                    _u[k * dd + i * dout + o] = cr * br - ci * bi;
+                    _v[k * dd + i * dout + o] = cr * bi + ci * br;
+                }
+            }
+        Gemm.Multiply(Transpose.No, Transpose.No, _time, dd, n, T.One, _wr, n, _u, dd, T.Zero, _kernel, dd);
+        Gemm.Multiply(Transpose.No, Transpose.No, _time, dd, n, -T.One, _wi, n, _v, dd, T.One, _kernel, dd);
+        if (_o.Skip == SkipConnection.Full)
+        {
+            var d = _d!.Of(theta);
+            for (int i = 0; i < din; i++)
+                for (int o = 0; o < dout; o++) _kernel[i * dout + o] += d[o * din + i];
+        }
+        else if (_o.Skip == SkipConnection.Diagonal)
+        {
+            var d = _d!.Of(theta);
+            for (int i = 0; i < din; i++) _kernel[i * dout + i] += d[i];
+        }
+        _conv!.Forward(_kernel, _x, _y);
+    }
+
+    // ∂L/∂K from the convolution, then back through K = Re(λ^s) U − Im(λ^s) V to C, B̃, D and λ
+    // (the last by the adjoint recursion over s: a_{s−1} = ∂L/∂W_{s−1} + λ̄ a_s, ∂L/∂λ += a_s conj(W_{s−1})).
+    private void ConvolutionBackward(T[] theta, T[] gradient)
+    {
+        int n = _n, din = _din, dout = _dout, dd = din * dout;
+        _conv!.Backward(_x, _dy, _dKernel, _dx);
+        if (_o.Skip == SkipConnection.Full)
+        {
+            var gd = _d!.Of(gradient);
+            for (int i = 0; i < din; i++)
+                for (int o = 0; o < dout; o++) gd[o * din + i] += _dKernel[i * dout + o];
+        }
+        else if (_o.Skip == SkipConnection.Diagonal)
+        {
+            var gd = _d!.Of(gradient);
+            for (int i = 0; i < din; i++) gd[i] += _dKernel[i * dout + i];
+        }
+        Gemm.Multiply(Transpose.No, Transpose.Yes, _time, n, dd, T.One, _dKernel, dd, _u, dd, T.Zero, _dWr, n);
+        Gemm.Multiply(Transpose.No, Transpose.Yes, _time, n, dd, -T.One, _dKernel, dd, _v, dd, T.Zero, _dWi, n);
+        Gemm.Multiply(Transpose.Yes, Transpose.No, n, dd, _time, T.One, _wr, n, _dKernel, dd, T.Zero, _dU, dd);
+        Gemm.Multiply(Transpose.Yes, Transpose.No, n, dd, _time, -T.One, _wi, n, _dKernel, dd, T.Zero, _dV, dd);
+        var cRe = _cRe.Of(theta); var cIm = _cIm.Of(theta);
+        var gcRe = _cRe.Of(gradient); var gcIm = _cIm.Of(gradient);
+        _dBtRe.AsSpan().Clear(); _dBtIm.AsSpan().Clear();
+        for (int k = 0; k < n; k++)
+            for (int i = 0; i < din; i++)
+            {
+                T br = _btRe[i * n + k], bi = _btIm[i * n + k];
+                for (int o = 0; o < dout; o++)
+                {
+                    T du = _dU[k * dd + i * dout + o], dv = _dV[k * dd + i * dout + o];
+                    T cr = cRe[o * n + k], ci = cIm[o * n + k];
+                    gcRe[o * n + k] += du * br + dv * bi;
+                    gcIm[o * n + k] += dv * br - du * bi;
+                    _dBtRe[i * n + k] += du * cr + dv * ci;
+                    _dBtIm[i * n + k] += dv * cr - du * ci;
+                }
+            }
+        _dLr.AsSpan().Clear(); _dLi.AsSpan().Clear();
+        for (int s = _time - 1; s >= 1; s--)
+        {
+            int cur = s * n, prev = (s - 1) * n;
+            for (int k = 0; k < n; k++)
+            {
+                T ar = _dWr[cur + k], ai = _dWi[cur + k], wr = _wr[prev + k], wi = _wi[prev + k];
+                _dLr[k] += ar * wr + ai * wi;
+                _dLi[k] += ai * wr - ar * wi;
+                _dWr[prev + k] += ar * _lr[k] + ai * _li[k];
+                _dWi[prev + k] += ai * _lr[k] - ar * _li[k];
+            }
+        }
+        ChainToParameters(theta, gradient, _dBtRe, _dBtIm, _dLr, _dLi);
+    }
+
+    /// <summary>The state h of the latest forward pass: real and imaginary parts, [batch, time, N]
+    /// (empty when the layer runs the convolution algorithm, which never forms the states).</summary>
     public (ReadOnlyMemory<T> Re, ReadOnlyMemory<T> Im) States => (_hr, _hi);
 }

@@ -13,9 +13,10 @@ namespace MemoryLab.Models;
 /// </summary>
 public sealed class LinearRecurrentUnit<T> : DiagonalRecurrence<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>An LRU on <paramref name="features"/> input/output features with <paramref name="stateSize"/> complex neurons.</summary>
+    /// <summary>An LRU on <paramref name="features"/> input/output features with <paramref name="stateSize"/> complex neurons;
+    /// <paramref name="algorithm"/> picks the scan or the kernel convolution (see <see cref="LtiCostModel"/>).</summary>
     public LinearRecurrentUnit(int features, int stateSize, double rMin = 0.0, double rMax = 1.0, double maxPhase = 2 * Math.PI,
-        RingInitialisation init = RingInitialisation.Lru23)
+        RingInitialisation init = RingInitialisation.Lru23, LtiAlgorithm algorithm = LtiAlgorithm.Scan)
         : base(features, features, new DiagonalRecurrenceOptions
         {
             StateSize = stateSize,
@@ -26,6 +27,7 @@ public sealed class LinearRecurrentUnit<T> : DiagonalRecurrence<T> where T : unm
             RMax = rMax,
             MaxPhase = maxPhase,
             Init = init,
+            Algorithm = algorithm,
         })
     {
     }

@@ -1,0 +1,119 @@
+using MemoryLab.Numerics;
+
+namespace MemoryLab.Models;
+
+/// <summary>How a linear time-invariant layer (<see cref="DenseLinearRecurrence{T}"/>, <see cref="DiagonalRecurrence{T}"/>,
+/// <see cref="LinearRecurrentUnit{T}"/>) computes y_t = Σ_{s≤t} K_s x_{t−s} + D x_t.</summary>
+public enum LtiAlgorithm
+{
+    /// <summary>Pick per shape with <see cref="LtiCostModel.Choose"/> when the layer is prepared.</summary>
+    Auto,
+    /// <summary>The fused recurrence over time (state h_t = A h_{t−1} + B x_t) and its adjoint scan.</summary>
+    Scan,
+    /// <summary>Generate the kernel K_s (C A^s B, or Re(C Λ^s γB)) and convolve (<see cref="ToeplitzConvolution{T}"/>).</summary>
+    Convolution,
+}
+
+/// <summary>Which family of LTI layer a cost estimate is for.</summary>
+public enum LtiLayerKind
+{
+    /// <summary>Dense (optionally multi-head block-diagonal) real A: <see cref="DenseLinearRecurrence{T}"/>.</summary>
+    Dense,
+    /// <summary>Complex diagonal Λ: <see cref="DiagonalRecurrence{T}"/> and <see cref="LinearRecurrentUnit{T}"/>.</summary>
+    Diagonal,
+}
+
+/// <summary>
+/// The cost model that picks scan or convolution for an LTI layer, and the work estimates the benchmark
+/// reports GFLOP/s and GB/s from. Both count one training pass of the layer (forward + backward with
+/// input gradient), in floating-point operations (an FMA = 2) and bytes of main-memory traffic.
+/// <code>
+///   scan, dense:       3 · 2·B·T·(N·in + N²/heads + N·out + in·out)
+///   scan, diagonal:    3 · B·T·(4N·in + 8N + 4N·out + 2·in·out)               (complex: re and im parts)
+///   convolution:       3 · B·T·(T + P)·in·out  +  2·T²·in·out                  (three triangular GEMMs, P = panel)
+///        + kernel, dense:    3 · 2·T·in·(N²/heads + N·out)                      (V_s = A V_{s−1}, K_s = C V_s, adjoint)
+///        + kernel, diagonal: 3 · 4·T·N·in·out                                   (K = Re(Λ^s) U − Im(Λ^s) V)
+///   estimated time ∝ flops / efficiency,   efficiency: convolution 0.8, dense scan 0.5, diagonal scan 0.25
+/// </code>
+/// The efficiencies are the measured fractions of GEMM speed: the convolution is three large GEMMs, the
+/// dense scan is T small GEMMs per chunk, and the diagonal scan is a latency-bound elementwise recurrence.
+/// <see cref="Choose"/> takes the cheaper estimate, and the scan whenever the Toeplitz matrix would exceed
+/// <see cref="ToeplitzConvolution{T}.MaxToeplitzEntries"/>. So narrow layers with moderate T (the Zucchet24
+/// teacher–student setting: in = out = 1, T = 300) convolve, and wide layers (a deep stack, d_model 256) scan.
+/// </summary>
+public static class LtiCostModel
+{
+    /// <summary>Fraction of GEMM speed the convolution path reaches (three large GEMMs).</summary>
+    public const double ConvolutionEfficiency = 0.8;
+    /// <summary>Fraction of GEMM speed the dense scan reaches (one small GEMM per step and chunk).</summary>
+    public const double DenseScanEfficiency = 0.5;
+    /// <summary>Fraction of GEMM speed the diagonal scan reaches (an elementwise, sequential complex recurrence).</summary>
+    public const double DiagonalScanEfficiency = 0.25;
+
+    /// <summary>Floating-point operations of one forward + backward pass (formulas in the class summary).</summary>
+    /// <param name="kind">Dense or diagonal layer.</param>
+    /// <param name="algorithm">Scan or convolution (Auto is resolved with <see cref="Choose"/> first).</param>
+    /// <param name="batch">Sequences B.</param>
+    /// <param name="time">Steps T.</param>
+    /// <param name="hidden">State size N (complex neurons for a diagonal layer).</param>
+    /// <param name="dIn">Input features.</param>
+    /// <param name="dOut">Output features.</param>
+    /// <param name="heads">Heads of a dense layer (block-diagonal A); ignored for a diagonal one.</param>
+    public static double Flops(LtiLayerKind kind, LtiAlgorithm algorithm, int batch, int time, int hidden, int dIn, int dOut, int heads = 1)
+    {
+        CheckShape(batch, time, hidden, dIn, dOut, heads);
+        if (algorithm == LtiAlgorithm.Auto) algorithm = Choose(kind, batch, time, hidden, dIn, dOut, heads);
+        double b = batch, t = time, n = hidden, i = dIn, o = dOut, h = heads;
+        if (algorithm == LtiAlgorithm.Scan)
+            return kind == LtiLayerKind.Dense
+                ? 3 * 2 * b * t * (n * i + n * n / h + n * o + i * o)
+                : 3 * b * t * (4 * n * i + 8 * n + 4 * n * o + 2 * i * o);
+        double conv = 3 * b * t * (t + ToeplitzConvolution<float>.PanelSteps) * i * o + 2 * t * t * i * o;
+        double kernel = kind == LtiLayerKind.Dense ? 3 * 2 * t * i * (n * n / h + n * o) : 3 * 4 * t * n * i * o;
+        return conv + kernel;
+    }
+
+    /// <summary>Bytes moved through memory by one forward + backward pass, for <paramref name="scalarBytes"/>-byte
+    /// scalars (4 for float, 8 for double). Scan: x, y, ∂y, ∂x (4·B·T·(in+out)/2) plus the states and adjoints
+    /// written and read (dense 4·B·T·N, diagonal 8·B·T·N: real and imaginary parts). Convolution: the same
+    /// activations plus the Toeplitz matrix and the correlation Q (each T²·in·out) written once and read once.</summary>
+    public static double BytesMoved(LtiLayerKind kind, LtiAlgorithm algorithm, int batch, int time, int hidden, int dIn, int dOut,
+        int heads = 1, int scalarBytes = 4)
+    {
+        CheckShape(batch, time, hidden, dIn, dOut, heads);
+        if (scalarBytes <= 0) throw new ArgumentOutOfRangeException(nameof(scalarBytes), scalarBytes, "scalar size must be positive");
+        if (algorithm == LtiAlgorithm.Auto) algorithm = Choose(kind, batch, time, hidden, dIn, dOut, heads);
+        double b = batch, t = time, n = hidden;
+        double activations = 2 * b * t * (dIn + (double)dOut);
+        double work = algorithm == LtiAlgorithm.Scan
+            ? (kind == LtiLayerKind.Dense ? 4 : 8) * b * t * n
+            : 4 * t * t * dIn * (double)dOut;
+        return scalarBytes * (activations + work);
+    }
+
+    /// <summary>Relative run time of an algorithm: <see cref="Flops"/> divided by its efficiency (arbitrary units;
+    /// infinite for a convolution whose Toeplitz matrix would not fit).</summary>
+    public static double EstimatedCost(LtiLayerKind kind, LtiAlgorithm algorithm, int batch, int time, int hidden, int dIn, int dOut, int heads = 1)
+    {
+        if (algorithm == LtiAlgorithm.Auto) throw new ArgumentException("estimate a concrete algorithm (scan or convolution), not auto", nameof(algorithm));
+        if (algorithm == LtiAlgorithm.Convolution && ToeplitzConvolution<float>.ToeplitzEntries(time, dIn, dOut) > ToeplitzConvolution<float>.MaxToeplitzEntries)
+            return double.PositiveInfinity;
+        double efficiency = algorithm == LtiAlgorithm.Convolution ? ConvolutionEfficiency
+            : kind == LtiLayerKind.Dense ? DenseScanEfficiency : DiagonalScanEfficiency;
+        return Flops(kind, algorithm, batch, time, hidden, dIn, dOut, heads) / efficiency;
+    }
+
+    /// <summary>The algorithm with the smaller <see cref="EstimatedCost"/> (the scan on a tie).</summary>
+    public static LtiAlgorithm Choose(LtiLayerKind kind, int batch, int time, int hidden, int dIn, int dOut, int heads = 1)
+    {
+        double scan = EstimatedCost(kind, LtiAlgorithm.Scan, batch, time, hidden, dIn, dOut, heads);
+        double conv = EstimatedCost(kind, LtiAlgorithm.Convolution, batch, time, hidden, dIn, dOut, heads);
+        return conv < scan ? LtiAlgorithm.Convolution : LtiAlgorithm.Scan;
+    }
+
+    private static void CheckShape(int batch, int time, int hidden, int dIn, int dOut, int heads)
+    {
+        if (batch <= 0 || time <= 0 || hidden <= 0 || dIn <= 0 || dOut <= 0 || heads <= 0)
+            throw new ArgumentException($"cost model shapes must be positive (batch {batch}, time {time}, hidden {hidden}, in {dIn}, out {dOut}, heads {heads})");
+    }
+}

@@ -1,0 +1,165 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace MemoryLab.Numerics;
+
+/// <summary>
+/// Products with one inner dimension of 1 (a layer with a single input or output feature), which
+/// <see cref="Gemm"/> handles through its general tiling at a fraction of the speed a plain vector loop reaches.
+/// Each gives exactly the bits of the <see cref="Gemm.Multiply{T}"/> call it replaces, so a layer can switch
+/// to it without changing any result (on FMA hardware, where the GEMM takes its blocked path).
+/// </summary>
+public static class NarrowProducts
+{
+    /// <summary>dest[r, j] = α·(x[r]·b[j]) for <paramref name="rows"/> rows of width b.Length (row stride b.Length):
+    /// <c>Gemm.Multiply(No, No, rows, n, 1, α, x, 1, b, n, 0, dest, n)</c>. The GEMM forms each entry as
+    /// α·fma(x, b, +0) (which differs from α·(x·b) in the sign of some zeros), and so does this loop.</summary>
+    public static void OuterProduct<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> b, T alpha, Span<T> dest, int rows)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = b.Length;
+        if (rows < 0) throw new ArgumentOutOfRangeException(nameof(rows), rows, "row count must be non-negative");
+        if (x.Length < rows || dest.Length < (long)rows * n)
+            throw new ArgumentException($"outer product of {rows} rows × {n} needs x ≥ {rows} and dest ≥ {(long)rows * n} entries (got {x.Length}, {dest.Length})");
+        if (typeof(T) == typeof(float))
+            OuterProduct(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(b), Unsafe.As<T, float>(ref alpha), MemoryMarshal.Cast<T, float>(dest), rows);
+        else if (typeof(T) == typeof(double))
+            OuterProduct(MemoryMarshal.Cast<T, double>(x), MemoryMarshal.Cast<T, double>(b), Unsafe.As<T, double>(ref alpha), MemoryMarshal.Cast<T, double>(dest), rows);
+        else
+            for (int r = 0; r < rows; r++)
+                for (int j = 0; j < n; j++) dest[r * n + j] = alpha * T.FusedMultiplyAdd(x[r], b[j], T.Zero);
+    }
+
+    private static void OuterProduct(ReadOnlySpan<float> x, ReadOnlySpan<float> b, float alpha, Span<float> dest, int rows)
+    {
+        int n = b.Length, w = Vector<float>.Count, vectorEnd = n - n % w;
+        ref float rb = ref MemoryMarshal.GetReference(b);
+        ref float rd = ref MemoryMarshal.GetReference(dest);
+        var va = new Vector<float>(alpha);
+        for (int r = 0; r < rows; r++)
+        {
+            float xr = x[r];
+            var vx = new Vector<float>(xr);
+            ref float row = ref Unsafe.Add(ref rd, r * n);
+            int j = 0;
+            for (; j < vectorEnd; j += w)
+                (va * Vector.FusedMultiplyAdd(vx, Vector.LoadUnsafe(ref rb, (nuint)j), Vector<float>.Zero)).StoreUnsafe(ref row, (nuint)j);
+            for (; j < n; j++) Unsafe.Add(ref row, j) = alpha * MathF.FusedMultiplyAdd(xr, Unsafe.Add(ref rb, j), 0f);
+        }
+    }
+
+    private static void OuterProduct(ReadOnlySpan<double> x, ReadOnlySpan<double> b, double alpha, Span<double> dest, int rows)
+    {
+        int n = b.Length, w = Vector<double>.Count, vectorEnd = n - n % w;
+        ref double rb = ref MemoryMarshal.GetReference(b);
+        ref double rd = ref MemoryMarshal.GetReference(dest);
+        var va = new Vector<double>(alpha);
+        for (int r = 0; r < rows; r++)
+        {
+            double xr = x[r];
+            var vx = new Vector<double>(xr);
+            ref double row = ref Unsafe.Add(ref rd, r * n);
+            int j = 0;
+            for (; j < vectorEnd; j += w)
+                (va * Vector.FusedMultiplyAdd(vx, Vector.LoadUnsafe(ref rb, (nuint)j), Vector<double>.Zero)).StoreUnsafe(ref row, (nuint)j);
+            for (; j < n; j++) Unsafe.Add(ref row, j) = alpha * Math.FusedMultiplyAdd(xr, Unsafe.Add(ref rb, j), 0.0);
+        }
+    }
+
+    /// <summary>y[r] = α·Σ_p a[r, p]·b[p] (+ y[r] when <paramref name="accumulate"/>) for <paramref name="rows"/> rows of
+    /// width k = b.Length stored contiguously: <c>Gemm.Multiply(No, Yes, rows, 1, k, α, a, k, b, k, β, y, 1)</c> with
+    /// β = 1 or 0. Same bits as the GEMM: per row one FMA chain over p from +0 within k-blocks of
+    /// <see cref="Gemm.KBlock"/>, each block merged as α·s (first block, β = 0) or fma(α, s, y). Vectorised over
+    /// rows (a tile of rows is transposed first), where the GEMM would pack a 1-row panel per column block.</summary>
+    public static void RowDots<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, T alpha, bool accumulate, Span<T> y, int rows)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int k = b.Length;
+        if (rows < 0) throw new ArgumentOutOfRangeException(nameof(rows), rows, "row count must be non-negative");
+        if (a.Length < (long)rows * k || y.Length < rows)
+            throw new ArgumentException($"row dots of {rows} rows × {k} need a ≥ {(long)rows * k} and y ≥ {rows} entries (got {a.Length}, {y.Length})");
+        int w = Vector<T>.Count;
+        Span<T> tile = stackalloc T[Gemm.KBlock * w];
+        int r0 = 0;
+        for (; r0 + w <= rows; r0 += w)
+        {
+            var yv = accumulate ? Vector.LoadUnsafe(ref MemoryMarshal.GetReference(y), (nuint)r0) : Vector<T>.Zero;
+            for (int pc = 0; pc < k; pc += Gemm.KBlock)
+            {
+                int kc = Math.Min(Gemm.KBlock, k - pc);
+                for (int i = 0; i < w; i++)
+                {
+                    var row = a.Slice((r0 + i) * k + pc, kc);
+                    for (int p = 0; p < kc; p++) tile[p * w + i] = row[p];
+                }
+                var acc = Vector<T>.Zero;
+                ref T rt = ref MemoryMarshal.GetReference(tile);
+                for (int p = 0; p < kc; p++)
+                    acc = FusedMultiplyAdd(new Vector<T>(b[pc + p]), Vector.LoadUnsafe(ref rt, (nuint)(p * w)), acc);
+                var va = new Vector<T>(alpha);
+                yv = pc == 0 && !accumulate ? va * acc : FusedMultiplyAdd(va, acc, yv);
+            }
+            yv.StoreUnsafe(ref MemoryMarshal.GetReference(y), (nuint)r0);
+        }
+        for (; r0 < rows; r0++)
+        {
+            var row = a.Slice(r0 * k, k);
+            T yr = accumulate ? y[r0] : T.Zero;
+            for (int pc = 0; pc < k; pc += Gemm.KBlock)
+            {
+                int kc = Math.Min(Gemm.KBlock, k - pc);
+                T acc = T.Zero;
+                for (int p = 0; p < kc; p++) acc = T.FusedMultiplyAdd(b[pc + p], row[pc + p], acc);
+                yr = pc == 0 && !accumulate ? alpha * acc : T.FusedMultiplyAdd(alpha, acc, yr);
+            }
+            y[r0] = yr;
+        }
+    }
+
+    /// <summary>dest[j] = α·Σ_r x[r]·g[r, j] for a [rows × n] matrix g (n = dest.Length) stored contiguously:
+    /// <c>Gemm.Multiply(Yes, No, 1, n, rows, α, x, 1, g, n, 0, dest, n)</c> (a weight gradient of a one-feature side).
+    /// Same bits as the GEMM: per column one FMA chain over r from +0 within k-blocks of <see cref="Gemm.KBlock"/>,
+    /// the first block stored as α·s and later ones merged as fma(α, s, dest).</summary>
+    public static void VectorTimesMatrix<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> g, T alpha, Span<T> dest, int rows)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = dest.Length;
+        if (rows < 0) throw new ArgumentOutOfRangeException(nameof(rows), rows, "row count must be non-negative");
+        if (x.Length < rows || g.Length < (long)rows * n)
+            throw new ArgumentException($"vector × matrix over {rows} rows × {n} needs x ≥ {rows} and g ≥ {(long)rows * n} entries (got {x.Length}, {g.Length})");
+        if (rows == 0) { dest.Clear(); return; }
+        int w = Vector<T>.Count, vectorEnd = n - n % w;
+        ref T rg = ref MemoryMarshal.GetReference(g);
+        ref T rd = ref MemoryMarshal.GetReference(dest);
+        var va = new Vector<T>(alpha);
+        for (int j = 0; j < vectorEnd; j += w)
+            for (int pc = 0; pc < rows; pc += Gemm.KBlock)
+            {
+                int kc = Math.Min(Gemm.KBlock, rows - pc);
+                var acc = Vector<T>.Zero;
+                for (int p = pc; p < pc + kc; p++)
+                    acc = FusedMultiplyAdd(new Vector<T>(x[p]), Vector.LoadUnsafe(ref rg, (nuint)((long)p * n + j)), acc);
+                var d = pc == 0 ? va * acc : FusedMultiplyAdd(va, acc, Vector.LoadUnsafe(ref rd, (nuint)j));
+                d.StoreUnsafe(ref rd, (nuint)j);
+            }
+        for (int j = vectorEnd; j < n; j++)
+            for (int pc = 0; pc < rows; pc += Gemm.KBlock)
+            {
+                int kc = Math.Min(Gemm.KBlock, rows - pc);
+                T acc = T.Zero;
+                for (int p = pc; p < pc + kc; p++) acc = T.FusedMultiplyAdd(x[p], g[p * n + j], acc);
+                dest[j] = pc == 0 ? alpha * acc : T.FusedMultiplyAdd(alpha, acc, dest[j]);
+            }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<T> FusedMultiplyAdd<T>(Vector<T> a, Vector<T> b, Vector<T> c) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (typeof(T) == typeof(float)) return Vector.FusedMultiplyAdd(a.As<T, float>(), b.As<T, float>(), c.As<T, float>()).As<float, T>();
+        if (typeof(T) == typeof(double)) return Vector.FusedMultiplyAdd(a.As<T, double>(), b.As<T, double>(), c.As<T, double>()).As<double, T>();
+        Span<T> r = stackalloc T[Vector<T>.Count];
+        for (int i = 0; i < r.Length; i++) r[i] = T.FusedMultiplyAdd(a[i], b[i], c[i]);
+        return new Vector<T>(r);
+    }
+}
