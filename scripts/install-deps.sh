@@ -11,6 +11,10 @@ need+=(slurmctld slurmd slurm-client munge)
 # python3-torch (PyTorch 1.13, CPU): the PyTorch peer of issue 9 (benchmarks/peers/memlab_peers.py), run with
 # /usr/bin/python3 by the agreement tests (tests/MemoryLab.Tests/Peers) and `memlab bench --peers`; never a library dependency.
 need+=(python3-torch)
+# An optimised BLAS for that PyTorch: Debian's torch calls the system libblas.so.3, which is the slow reference BLAS
+# unless an optimised one is installed. A skilled PyTorch user would have OpenBLAS, and the benchmark compares against
+# the best PyTorch can do here (the OpenMP build follows torch.set_num_threads).
+need+=(libopenblas0-openmp)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

@@ -23,6 +23,7 @@ internal static class Program
             ResultsCommand.Create(),
             ReproduceCommand.Create(papers),
             ReproduceCommand.CreateReport(papers),
+            BenchCommand.Create(),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

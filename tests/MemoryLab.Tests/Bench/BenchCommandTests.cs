@@ -1,0 +1,95 @@
+using System.Text.Json;
+using MemoryLab.Cli.Bench;
+using MemoryLab.Reproductions;
+using MemoryLab.Tests.Experiments;
+using MemoryLab.Tests.Peers;
+
+namespace MemoryLab.Tests.Bench;
+
+/// <summary><c>memlab bench</c> (issue 9): the table and JSON it writes, bad input, the scaling report's linearity checks.</summary>
+public class BenchCommandTests
+{
+    [Fact]
+    public void Bench_times_both_algorithms_of_an_lti_layer_and_reports_the_auto_choice_with_its_work_rates()
+    {
+        using var dir = new TempDirectory();
+        string outDir = Path.Combine(dir.Path, "bench");
+        var (code, stdout, stderr) = Memlab.Run(dir.Path, "bench", "--models", "linear_rnn", "--threads", "1", "--steps", "5", "--warmup", "0", "--out", outDir);
+        Assert.True(code == 0, stderr);
+        string md = File.ReadAllText(Path.Combine(outDir, "bench.md"));
+        Assert.Contains("| linear_rnn | teacher-student | 1 |", md);
+        Assert.Contains("FMA peak", md);
+        Assert.Contains("| linear_rnn | teacher-student | 1 |", stdout);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "bench.json")));
+        var row = Assert.Single(json.RootElement.GetProperty("results").EnumerateArray());
+        // The cost model picks the convolution at d = 1, T = 300 (issue 9); both algorithms were timed.
+        Assert.Equal("convolution", row.GetProperty("algorithm").GetString());
+        var ms = row.GetProperty("memlab_ms");
+        Assert.True(ms.GetProperty("scan").GetDouble() > 0 && ms.GetProperty("convolution").GetDouble() > 0);
+        double gflops = row.GetProperty("gflops").GetDouble(), peak = row.GetProperty("fma_peak_gflops").GetDouble();
+        Assert.True(gflops > 0 && gflops < peak * 1.05, $"{gflops} GFLOP/s against a measured peak of {peak}");
+        Assert.Equal(row.GetProperty("flops").GetDouble() / (ms.GetProperty("convolution").GetDouble() * 1e-3) / 1e9, gflops, 9);
+        Assert.Empty(row.GetProperty("pytorch_ms").EnumerateObject());
+    }
+
+    [Fact]
+    public void Bad_bench_options_exit_2_with_one_line_and_write_nothing()
+    {
+        using var dir = new TempDirectory();
+        string outDir = Path.Combine(dir.Path, "bench");
+        var cases = new (string[] Args, string Expected)[]
+        {
+            (["bench", "--steps", "3", "--out", outDir], "<command line>: key '--steps': must be at least 5 (got 3)"),
+            (["bench", "--models", "transformer", "--out", outDir], "<command line>: key '--models': unknown model 'transformer'; known: lru, complex_diagonal, linear_rnn, elman, gru, lstm, deep_stack"),
+            (["bench", "--threads", "0", "--out", outDir], "<command line>: key '--threads': must be at least 1 (got 0)"),
+        };
+        foreach (var (args, expected) in cases)
+        {
+            var (code, stdout, stderr) = Memlab.Run(dir.Path, args);
+            Assert.True(code == 2, $"exit {code} for {string.Join(' ', args)}: {stderr}");
+            Assert.Equal(expected, stderr.TrimEnd('\n'));
+            Assert.Equal("", stdout);
+            Assert.False(Directory.Exists(outDir));
+        }
+    }
+
+    [TorchFact]
+    public void Bench_with_peers_puts_pytorch_beside_memlab_and_divides_by_the_fastest_variant()
+    {
+        using var dir = new TempDirectory();
+        string outDir = Path.Combine(dir.Path, "bench");
+        var (code, _, stderr) = Memlab.Run(dir.Path, "bench", "--models", "lru", "--threads", "1", "--steps", "5", "--warmup", "0", "--peers", "--out", outDir);
+        Assert.True(code == 0, stderr);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "bench.json")));
+        var row = Assert.Single(json.RootElement.GetProperty("results").EnumerateArray());
+        var torch = row.GetProperty("pytorch_ms");
+        double loop = torch.GetProperty("loop").GetDouble(), conv = torch.GetProperty("conv").GetDouble();
+        double memlab = row.GetProperty("memlab_ms").GetProperty(row.GetProperty("algorithm").GetString()!).GetDouble();
+        Assert.Equal(Math.Min(loop, conv) / memlab, row.GetProperty("speedup_vs_fastest_pytorch").GetDouble(), 9);
+    }
+
+    private static DataTable Scaling(Func<double, double, double> ms)
+    {
+        // Model 0 (LRU), scan (0): the T sweep (0) and the batch sweep (1) around batch 128, T 300.
+        var t = new DataTable("model", "algorithm", "sweep", "batch", "time", "hidden", "ms");
+        foreach (int time in ScalingRun.Times) t.Add(0, 0, 0, 128, time, 64, ms(128, time));
+        foreach (int batch in ScalingRun.Batches) t.Add(0, 0, 1, batch, 300, 64, ms(batch, 300));
+        return t;
+    }
+
+    [Fact]
+    public void Scaling_report_holds_linearity_for_proportional_cost_and_fails_it_for_a_fixed_overhead()
+    {
+        var linear = ScalingRun.Report(Scaling((b, t) => 1e-4 * b * t), threads: 2);
+        var claims = linear.AllClaims.ToArray();
+        Assert.Equal(2, claims.Length);
+        Assert.All(claims, c => Assert.Equal(MemoryLab.Reporting.ClaimStatus.Holds, c.Status));
+        Assert.Single(linear.Sections.Single().Figures);
+
+        // A fixed 1 ms per step: per-token cost at batch 1 is far above the reference's.
+        var overhead = ScalingRun.Report(Scaling((b, t) => 1 + 1e-4 * b * t), threads: 2);
+        var batchClaim = overhead.AllClaims.Single(c => c.Claim.Contains("batch"));
+        Assert.Equal(MemoryLab.Reporting.ClaimStatus.Fails, batchClaim.Status);
+        Assert.Contains("at batch 1", batchClaim.MeasuredText);
+    }
+}
