@@ -27,6 +27,7 @@ A model has a variant when every recurrent layer in it has that variant.
 
 import argparse
 import json
+import os
 import math
 import statistics
 import struct
@@ -876,7 +877,18 @@ def time_step(args):
         times.append((time.perf_counter() - t0) * 1e3)
     print(json.dumps({"model": args.model, "variant": args.variant, "threads": args.threads, "dtype": args.dtype,
                       "batch": args.batch, "time": args.time, "median_ms": statistics.median(times),
-                      "times_ms": times, "torch": torch.__version__}))
+                      "times_ms": times, "torch": torch.__version__, "blas": loaded_blas()}))
+
+
+def loaded_blas():
+    """The BLAS library this process actually loaded (Debian's torch calls the system libblas.so.3, which is the
+    reference BLAS unless an optimised one such as OpenBLAS is installed), read from /proc/self/maps."""
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "blas" in line.lower() and "/" in line}
+        return ", ".join(sorted(os.path.realpath(p) for p in paths)) or "none found"
+    except OSError:
+        return "unknown"
 
 
 def main(argv=None):

@@ -8,8 +8,8 @@ internal interface IPeerTimer
     /// <summary>Why the peer cannot run here, or null when it can.</summary>
     string? UnavailableReason { get; }
 
-    /// <summary>Milliseconds of each timed training step of <paramref name="variant"/> of <paramref name="model"/>.</summary>
-    double[] Time(string model, string variant, BenchShape shape, int threads, int warmup, int steps);
+    /// <summary>The timed training steps of <paramref name="variant"/> of <paramref name="model"/>.</summary>
+    PeerTiming Time(string model, string variant, BenchShape shape, int threads, int warmup, int steps);
 }
 
 /// <summary>The machine's ceilings measured in this run with <paramref name="Threads"/> threads.</summary>
@@ -49,6 +49,9 @@ internal sealed record BenchResult(BenchModel Model, BenchShape Shape, int Threa
 /// </summary>
 internal sealed class BenchRunner(IPeerTimer? peers, int warmup, int steps, Action<string>? log = null)
 {
+    /// <summary>The PyTorch version and BLAS the peers ran with (null until a peer ran).</summary>
+    public string? PeerLibrary { get; private set; }
+
     /// <summary>Measures the machine's ceilings at <paramref name="threads"/> threads.</summary>
     public static MachineCeilings MeasureCeilings(int threads) =>
         new(threads, MachinePeaks.MeasureFmaPeak(threads, MachinePeaks.NativeVectorBits), MachinePeaks.MeasureStreamBandwidth(threads));
@@ -93,8 +96,9 @@ internal sealed class BenchRunner(IPeerTimer? peers, int warmup, int steps, Acti
                 try
                 {
                     // A slow variant (the Python time loop of an LTI layer takes seconds per step) gets one warm-up step.
-                    var times = peers.Time(model.Name, variant, shape, threads, Math.Min(warmup, variant == "loop" ? 1 : warmup), steps);
-                    peerMs[variant] = TrainingStepTimer.Median(times);
+                    var timing = peers.Time(model.Name, variant, shape, threads, Math.Min(warmup, variant == "loop" ? 1 : warmup), steps);
+                    peerMs[variant] = TrainingStepTimer.Median(timing.TimesMs);
+                    PeerLibrary ??= timing.Library;
                     log?.Invoke($"pytorch model={model.Name} variant={variant} threads={threads} ms={peerMs[variant]:F3}");
                 }
                 catch (TorchPeerException e)

@@ -12,7 +12,7 @@ internal static class BenchTable
     private static string Ms(double ms) => ms >= 100 ? F(ms, "F0") : ms >= 10 ? F(ms, "F1") : F(ms, "F2");
 
     /// <summary>The markdown report: machine, date, command, the table and how to read it.</summary>
-    public static string Markdown(IReadOnlyList<BenchResult> results, string command, DateTimeOffset when)
+    public static string Markdown(IReadOnlyList<BenchResult> results, string command, DateTimeOffset when, string? peerLibrary = null)
     {
         var sb = new StringBuilder();
         sb.AppendLine($"Measured {when.UtcDateTime:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} logical cores "
@@ -22,6 +22,7 @@ internal static class BenchTable
         foreach (var c in results.Select(r => r.Ceilings).DistinctBy(c => c.Threads))
             sb.AppendLine($"- Ceilings measured in this run, {c.Threads} thread{(c.Threads == 1 ? "" : "s")}: FMA peak {F(c.FmaGflops, "F0")} GFLOP/s (float32), "
                 + $"streaming bandwidth {F(c.StreamGBs, "F1")} GB/s (STREAM triad).");
+        if (peerLibrary is not null) sb.AppendLine($"- PyTorch peers: {peerLibrary}.");
         sb.AppendLine();
         sb.AppendLine("| model | shape | threads | MemoryLab ms/step (algorithm) | MemoryLab scan | MemoryLab conv | PyTorch loop | PyTorch conv | PyTorch native | vs fastest PyTorch | scan vs PyTorch loop | GFLOP/s (% peak) | GB/s (% bandwidth) |");
         sb.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");

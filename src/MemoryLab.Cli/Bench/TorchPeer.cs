@@ -191,7 +191,8 @@ public sealed class TorchPeer
         var r = doc.RootElement;
         return new PeerTiming(r.GetProperty("model").GetString()!, r.GetProperty("variant").GetString()!,
             r.GetProperty("threads").GetInt32(), r.GetProperty("median_ms").GetDouble(),
-            r.GetProperty("times_ms").EnumerateArray().Select(e => e.GetDouble()).ToArray());
+            r.GetProperty("times_ms").EnumerateArray().Select(e => e.GetDouble()).ToArray(),
+            $"torch {r.GetProperty("torch").GetString()}, BLAS {(r.TryGetProperty("blas", out var blas) ? blas.GetString() : "unknown")}");
     }
 
     private static string Text(int v) => v.ToString(CultureInfo.InvariantCulture);
@@ -261,7 +262,8 @@ public sealed record PeerTimingRequest(string Model, string Variant, int Batch =
 /// <param name="Threads">Intra-op threads.</param>
 /// <param name="MedianMs">Median milliseconds per training step.</param>
 /// <param name="TimesMs">Every timed step, in order.</param>
-public sealed record PeerTiming(string Model, string Variant, int Threads, double MedianMs, double[] TimesMs);
+/// <param name="Library">The PyTorch version and the BLAS library the process loaded.</param>
+public sealed record PeerTiming(string Model, string Variant, int Threads, double MedianMs, double[] TimesMs, string Library);
 
 /// <summary>The PyTorch peer script failed; the message carries its error output.</summary>
 public sealed class TorchPeerException : Exception

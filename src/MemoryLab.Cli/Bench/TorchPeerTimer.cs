@@ -10,11 +10,11 @@ internal sealed class TorchPeerTimer : IPeerTimer
     public string? UnavailableReason => TorchPeer.Unavailable;
 
     /// <inheritdoc/>
-    public double[] Time(string model, string variant, BenchShape shape, int threads, int warmup, int steps)
+    public PeerTiming Time(string model, string variant, BenchShape shape, int threads, int warmup, int steps)
     {
         var peer = _peer.Value ?? throw new TorchPeerException(UnavailableReason ?? "the PyTorch peer is unavailable");
         var request = new PeerTimingRequest(model, variant, shape.Batch, shape.Time, shape.Hidden, shape.InputSize, shape.OutputSize,
             DModel: shape.Hidden, Blocks: Math.Max(shape.Blocks, 1), Threads: threads, Warmup: warmup, Steps: steps);
-        return peer.Time(request).TimesMs;
+        return peer.Time(request);
     }
 }

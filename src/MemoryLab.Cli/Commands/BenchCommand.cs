@@ -50,9 +50,10 @@ internal static class BenchCommand
                 if (peerTimer.UnavailableReason is { } why) Log($"pytorch unavailable: {why}");
             }
             var when = DateTimeOffset.UtcNow;
-            var results = new BenchRunner(peerTimer, w, s, Log).Run(selected, threadCounts, ct);
+            var runner = new BenchRunner(peerTimer, w, s, Log);
+            var results = runner.Run(selected, threadCounts, ct);
             string commandLine = "memlab bench " + string.Join(" ", Environment.GetCommandLineArgs().Skip(1).SkipWhile(a => a != "bench").Skip(1));
-            string markdown = BenchTable.Markdown(results, commandLine.TrimEnd(), when);
+            string markdown = BenchTable.Markdown(results, commandLine.TrimEnd(), when, runner.PeerLibrary);
             Directory.CreateDirectory(output);
             AtomicFile.WriteAllText(Path.Combine(output, "bench.md"), markdown);
             AtomicFile.WriteAllText(Path.Combine(output, "bench.json"), BenchTable.Json(results, when));

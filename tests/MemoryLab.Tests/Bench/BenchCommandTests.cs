@@ -66,6 +66,7 @@ public class BenchCommandTests
         double loop = torch.GetProperty("loop").GetDouble(), conv = torch.GetProperty("conv").GetDouble();
         double memlab = row.GetProperty("memlab_ms").GetProperty(row.GetProperty("algorithm").GetString()!).GetDouble();
         Assert.Equal(Math.Min(loop, conv) / memlab, row.GetProperty("speedup_vs_fastest_pytorch").GetDouble(), 9);
+        Assert.Contains("PyTorch peers: torch 1.13", File.ReadAllText(Path.Combine(outDir, "bench.md")));
     }
 
     private static DataTable Scaling(Func<double, double, double> ms)
