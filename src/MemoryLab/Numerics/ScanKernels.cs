@@ -232,6 +232,7 @@ internal static class ScanKernels
     private static void DiagonalBackwardCore<TS, TV, T>(in DiagonalBackArgs<T> a)
         where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (a.Din == 1 && a.Dout == 1) { DiagonalBackwardScalarFeatureCore<TS, TV, T>(in a); return; }
         int n = a.N, din = a.Din, dout = a.Dout, time = a.Time, w = TS.Count;
         bool wantDx = !a.Dx.IsEmpty;
         ref T lr = ref MemoryMarshal.GetReference(a.Lr);
@@ -319,4 +320,71 @@ internal static class ScanKernels
             }
         }
     }
+
+    /// <summary>d_in = d_out = 1 (the teacher–student shape): neuron blocks are independent, so each block runs
+    /// its whole reverse sweep with g and every gradient accumulator in registers (no store per step but dx),
+    /// and h_{t−1} of one step is h_t of the next, loaded once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DiagonalBackwardScalarFeatureCore<TS, TV, T>(in DiagonalBackArgs<T> a)
+        where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = a.N, time = a.Time, w = TS.Count;
+        bool wantDx = !a.Dx.IsEmpty;
+        for (int s = 0; s < a.Count; s++)
+        {
+            ref T x = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.X), s * time);
+            ref T dy = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Dy), s * time);
+            ref T hr = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Hr), s * time * n);
+            ref T hi = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Hi), s * time * n);
+            ref T dx = ref wantDx ? ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Dx), s * time) : ref Unsafe.NullRef<T>();
+            for (int j = 0; j < n; j += w)
+            {
+                TV vr = TS.Load(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Lr), j));
+                TV vi = TS.Load(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Li), j));
+                TV cr = TS.Load(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.CRe), j));
+                TV ci = TS.Load(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.CIm), j));
+                TV br = TS.Load(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.BtRe), j));
+                TV bi = TS.Load(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.BtIm), j));
+                TV gr = TS.Zero, gi = TS.Zero, dlr = TS.Zero, dli = TS.Zero, dbr = TS.Zero, dbi = TS.Zero, dcr = TS.Zero, dci = TS.Zero;
+                TV hcr = TS.Load(ref Unsafe.Add(ref hr, (time - 1) * n + j)), hci = TS.Load(ref Unsafe.Add(ref hi, (time - 1) * n + j));
+                for (int t = time - 1; t >= 0; t--)
+                {
+                    TV d = TS.Splat(Unsafe.Add(ref dy, t));
+                    // g_t = dy_t (C_re − i C_im) + λ̄ ⊙ g_{t+1}   (g_T = 0)
+                    TV nr = TS.Fma(vi, gi, TS.Fma(vr, gr, TS.Fma(d, cr, TS.Zero)));
+                    TV ni = TS.Fnma(vi, gr, TS.Fma(vr, gi, TS.Fnma(d, ci, TS.Zero)));
+                    gr = nr; gi = ni;
+                    dcr = TS.Fma(d, hcr, dcr);
+                    dci = TS.Fnma(d, hci, dci);
+                    TV xk = TS.Splat(Unsafe.Add(ref x, t));
+                    dbr = TS.Fma(xk, gr, dbr);
+                    dbi = TS.Fma(xk, gi, dbi);
+                    if (wantDx)
+                    {
+                        T part = TS.Sum(TS.Fma(gi, bi, TS.Fma(gr, br, TS.Zero)));
+                        Unsafe.Add(ref dx, t) = j == 0 ? part : Unsafe.Add(ref dx, t) + part;
+                    }
+                    if (t > 0)
+                    {
+                        TV pr = TS.Load(ref Unsafe.Add(ref hr, (t - 1) * n + j)), pi = TS.Load(ref Unsafe.Add(ref hi, (t - 1) * n + j));
+                        dlr = TS.Fma(gi, pi, TS.Fma(gr, pr, dlr));
+                        dli = TS.Fnma(gr, pi, TS.Fma(gi, pr, dli));
+                        hcr = pr; hci = pi;
+                    }
+                }
+                // Add this sequence's sums into the chunk's accumulators (sequence order: deterministic).
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DLr), j), dlr);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DLi), j), dli);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DBtRe), j), dbr);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DBtIm), j), dbi);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DCRe), j), dcr);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DCIm), j), dci);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddInto<TS, TV, T>(ref T p, TV v)
+        where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
+        => TS.Store(TS.Fma(TS.Splat(T.One), v, TS.Load(ref p)), ref p);
 }
