@@ -2,6 +2,7 @@ using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace MemoryLab.Numerics;
 
@@ -18,6 +19,8 @@ internal interface ISimd<TV, T> where TV : struct where T : unmanaged, IFloating
     static abstract TV Fma(TV a, TV b, TV c);
     /// <summary>c − a·b.</summary>
     static abstract TV Fnma(TV a, TV b, TV c);
+    static abstract TV Mul(TV a, TV b);
+    /// <summary>Sum of the lanes, halving the vector each step (fixed order).</summary>
     static abstract T Sum(TV v);
 }
 
@@ -35,8 +38,15 @@ internal readonly struct Simd512<T> : ISimd<Vector512<T>, T> where T : unmanaged
         if (typeof(T) == typeof(double)) return Vector512.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
         return a * b + c;
     }
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Fnma(Vector512<T> a, Vector512<T> b, Vector512<T> c) => Fma(-a, b, c);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector512<T> v) => Vector512.Sum(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Fnma(Vector512<T> a, Vector512<T> b, Vector512<T> c)
+    {
+        if (typeof(T) == typeof(float) && Avx512F.IsSupported) return Avx512F.FusedMultiplyAddNegated(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double) && Avx512F.IsSupported) return Avx512F.FusedMultiplyAddNegated(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+        return Fma(-a, b, c);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Mul(Vector512<T> a, Vector512<T> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector512<T> v) => Simd256<T>.Sum(v.GetLower() + v.GetUpper());
 }
 
 internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -53,8 +63,15 @@ internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged
         if (typeof(T) == typeof(double)) return Vector256.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
         return a * b + c;
     }
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Fnma(Vector256<T> a, Vector256<T> b, Vector256<T> c) => Fma(-a, b, c);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector256<T> v) => Vector256.Sum(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Fnma(Vector256<T> a, Vector256<T> b, Vector256<T> c)
+    {
+        if (typeof(T) == typeof(float) && System.Runtime.Intrinsics.X86.Fma.IsSupported) return System.Runtime.Intrinsics.X86.Fma.MultiplyAddNegated(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double) && System.Runtime.Intrinsics.X86.Fma.IsSupported) return System.Runtime.Intrinsics.X86.Fma.MultiplyAddNegated(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+        return Fma(-a, b, c);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Mul(Vector256<T> a, Vector256<T> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector256<T> v) => Simd128<T>.Sum(v.GetLower() + v.GetUpper());
 }
 
 internal readonly struct Simd128<T> : ISimd<Vector128<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -71,7 +88,14 @@ internal readonly struct Simd128<T> : ISimd<Vector128<T>, T> where T : unmanaged
         if (typeof(T) == typeof(double)) return Vector128.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
         return a * b + c;
     }
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Fnma(Vector128<T> a, Vector128<T> b, Vector128<T> c) => Fma(-a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<T> Fnma(Vector128<T> a, Vector128<T> b, Vector128<T> c)
+    {
+        if (typeof(T) == typeof(float) && System.Runtime.Intrinsics.X86.Fma.IsSupported) return System.Runtime.Intrinsics.X86.Fma.MultiplyAddNegated(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double) && System.Runtime.Intrinsics.X86.Fma.IsSupported) return System.Runtime.Intrinsics.X86.Fma.MultiplyAddNegated(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+        return Fma(-a, b, c);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Mul(Vector128<T> a, Vector128<T> b) => a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector128<T> v) => Vector128.Sum(v);
 }
 
@@ -84,6 +108,7 @@ internal readonly struct Simd1<T> : ISimd<T, T> where T : unmanaged, IFloatingPo
     public static T Zero => T.Zero;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Fma(T a, T b, T c) => T.FusedMultiplyAdd(a, b, c);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Fnma(T a, T b, T c) => T.FusedMultiplyAdd(-a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Mul(T a, T b) => a * b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(T v) => v;
 }
 
@@ -173,6 +198,7 @@ internal static class ScanKernels
     private static void DiagonalForwardCore<TS, TV, T>(in DiagonalArgs<T> a)
         where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
     {
+        if (a.Din == 1 && a.Dout == 1) { DiagonalForwardScalarFeatureCore<TS, TV, T>(in a); return; }
         int n = a.N, din = a.Din, dout = a.Dout, time = a.Time, w = TS.Count;
         ref T lr = ref MemoryMarshal.GetReference(a.Lr);
         ref T li = ref MemoryMarshal.GetReference(a.Li);
@@ -321,6 +347,73 @@ internal static class ScanKernels
         }
     }
 
+    /// <summary>Forward for d_in = d_out = 1: two neuron blocks at a time sweep time with their states in
+    /// registers (two independent FMA chains hide the latency of the recurrence; no store-to-load round trip
+    /// per step), and add their share of y_t = Re(C h_t) to y_t; the first pair writes y_t, the others add in
+    /// block order (deterministic).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DiagonalForwardScalarFeatureCore<TS, TV, T>(in DiagonalArgs<T> a)
+        where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = a.N, time = a.Time, w = TS.Count;
+        ref T lr = ref MemoryMarshal.GetReference(a.Lr);
+        ref T li = ref MemoryMarshal.GetReference(a.Li);
+        ref T bre = ref MemoryMarshal.GetReference(a.BtRe);
+        ref T bim = ref MemoryMarshal.GetReference(a.BtIm);
+        ref T cre = ref MemoryMarshal.GetReference(a.CRe);
+        ref T cim = ref MemoryMarshal.GetReference(a.CIm);
+        for (int s = 0; s < a.Count; s++)
+        {
+            ref T x = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.X), s * time);
+            ref T y = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Y), s * time);
+            ref T hr = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Hr), s * time * n);
+            ref T hi = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Hi), s * time * n);
+            int j = 0;
+            for (; j + 2 * w <= n; j += 2 * w)
+            {
+                int k = j + w;
+                TV vr0 = TS.Load(ref Unsafe.Add(ref lr, j)), vi0 = TS.Load(ref Unsafe.Add(ref li, j));
+                TV vr1 = TS.Load(ref Unsafe.Add(ref lr, k)), vi1 = TS.Load(ref Unsafe.Add(ref li, k));
+                TV br0 = TS.Load(ref Unsafe.Add(ref bre, j)), bi0 = TS.Load(ref Unsafe.Add(ref bim, j));
+                TV br1 = TS.Load(ref Unsafe.Add(ref bre, k)), bi1 = TS.Load(ref Unsafe.Add(ref bim, k));
+                TV cr0 = TS.Load(ref Unsafe.Add(ref cre, j)), ci0 = TS.Load(ref Unsafe.Add(ref cim, j));
+                TV cr1 = TS.Load(ref Unsafe.Add(ref cre, k)), ci1 = TS.Load(ref Unsafe.Add(ref cim, k));
+                TV hr0 = TS.Zero, hi0 = TS.Zero, hr1 = TS.Zero, hi1 = TS.Zero;
+                for (int t = 0; t < time; t++)
+                {
+                    TV xt = TS.Splat(Unsafe.Add(ref x, t));
+                    // h_t = λ ⊙ h_{t−1} + B̃ x_t, the input product off the dependency chain.
+                    TV nr0 = TS.Fma(vr0, hr0, TS.Fnma(vi0, hi0, TS.Mul(xt, br0)));
+                    TV ni0 = TS.Fma(vr0, hi0, TS.Fma(vi0, hr0, TS.Mul(xt, bi0)));
+                    TV nr1 = TS.Fma(vr1, hr1, TS.Fnma(vi1, hi1, TS.Mul(xt, br1)));
+                    TV ni1 = TS.Fma(vr1, hi1, TS.Fma(vi1, hr1, TS.Mul(xt, bi1)));
+                    hr0 = nr0; hi0 = ni0; hr1 = nr1; hi1 = ni1;
+                    TS.Store(hr0, ref Unsafe.Add(ref hr, t * n + j)); TS.Store(hi0, ref Unsafe.Add(ref hi, t * n + j));
+                    TS.Store(hr1, ref Unsafe.Add(ref hr, t * n + k)); TS.Store(hi1, ref Unsafe.Add(ref hi, t * n + k));
+                    T part = TS.Sum(TS.Fnma(ci1, hi1, TS.Fma(cr1, hr1, TS.Fnma(ci0, hi0, TS.Mul(cr0, hr0)))));
+                    Unsafe.Add(ref y, t) = j == 0 ? part : Unsafe.Add(ref y, t) + part;
+                }
+            }
+            for (; j < n; j += w)
+            {
+                TV vr0 = TS.Load(ref Unsafe.Add(ref lr, j)), vi0 = TS.Load(ref Unsafe.Add(ref li, j));
+                TV br0 = TS.Load(ref Unsafe.Add(ref bre, j)), bi0 = TS.Load(ref Unsafe.Add(ref bim, j));
+                TV cr0 = TS.Load(ref Unsafe.Add(ref cre, j)), ci0 = TS.Load(ref Unsafe.Add(ref cim, j));
+                TV hr0 = TS.Zero, hi0 = TS.Zero;
+                for (int t = 0; t < time; t++)
+                {
+                    TV xt = TS.Splat(Unsafe.Add(ref x, t));
+                    TV nr0 = TS.Fma(vr0, hr0, TS.Fnma(vi0, hi0, TS.Mul(xt, br0)));
+                    TV ni0 = TS.Fma(vr0, hi0, TS.Fma(vi0, hr0, TS.Mul(xt, bi0)));
+                    hr0 = nr0; hi0 = ni0;
+                    TS.Store(hr0, ref Unsafe.Add(ref hr, t * n + j)); TS.Store(hi0, ref Unsafe.Add(ref hi, t * n + j));
+                    T part = TS.Sum(TS.Fnma(ci0, hi0, TS.Mul(cr0, hr0)));
+                    Unsafe.Add(ref y, t) = j == 0 ? part : Unsafe.Add(ref y, t) + part;
+                }
+            }
+        }
+    }
+
     /// <summary>d_in = d_out = 1 (the teacher–student shape): neuron blocks are independent, so each block runs
     /// its whole reverse sweep with g and every gradient accumulator in registers (no store per step but dx),
     /// and h_{t−1} of one step is h_t of the next, loaded once.</summary>
@@ -337,7 +430,68 @@ internal static class ScanKernels
             ref T hr = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Hr), s * time * n);
             ref T hi = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Hi), s * time * n);
             ref T dx = ref wantDx ? ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Dx), s * time) : ref Unsafe.NullRef<T>();
-            for (int j = 0; j < n; j += w)
+            int j = 0;
+            // Two blocks at a time: two independent chains, and each row's two adjacent lines read together.
+            for (; j + 2 * w <= n; j += 2 * w)
+            {
+                int k = j + w;
+                ref T lr = ref MemoryMarshal.GetReference(a.Lr);
+                ref T li = ref MemoryMarshal.GetReference(a.Li);
+                ref T cre = ref MemoryMarshal.GetReference(a.CRe);
+                ref T cim = ref MemoryMarshal.GetReference(a.CIm);
+                ref T bre = ref MemoryMarshal.GetReference(a.BtRe);
+                ref T bim = ref MemoryMarshal.GetReference(a.BtIm);
+                TV vr0 = TS.Load(ref Unsafe.Add(ref lr, j)), vi0 = TS.Load(ref Unsafe.Add(ref li, j));
+                TV vr1 = TS.Load(ref Unsafe.Add(ref lr, k)), vi1 = TS.Load(ref Unsafe.Add(ref li, k));
+                TV cr0 = TS.Load(ref Unsafe.Add(ref cre, j)), ci0 = TS.Load(ref Unsafe.Add(ref cim, j));
+                TV cr1 = TS.Load(ref Unsafe.Add(ref cre, k)), ci1 = TS.Load(ref Unsafe.Add(ref cim, k));
+                TV br0 = TS.Load(ref Unsafe.Add(ref bre, j)), bi0 = TS.Load(ref Unsafe.Add(ref bim, j));
+                TV br1 = TS.Load(ref Unsafe.Add(ref bre, k)), bi1 = TS.Load(ref Unsafe.Add(ref bim, k));
+                TV gr0 = TS.Zero, gi0 = TS.Zero, dlr0 = TS.Zero, dli0 = TS.Zero, dbr0 = TS.Zero, dbi0 = TS.Zero, dcr0 = TS.Zero, dci0 = TS.Zero;
+                TV gr1 = TS.Zero, gi1 = TS.Zero, dlr1 = TS.Zero, dli1 = TS.Zero, dbr1 = TS.Zero, dbi1 = TS.Zero, dcr1 = TS.Zero, dci1 = TS.Zero;
+                TV hcr0 = TS.Load(ref Unsafe.Add(ref hr, (time - 1) * n + j)), hci0 = TS.Load(ref Unsafe.Add(ref hi, (time - 1) * n + j));
+                TV hcr1 = TS.Load(ref Unsafe.Add(ref hr, (time - 1) * n + k)), hci1 = TS.Load(ref Unsafe.Add(ref hi, (time - 1) * n + k));
+                for (int t = time - 1; t >= 0; t--)
+                {
+                    TV d = TS.Splat(Unsafe.Add(ref dy, t));
+                    TV nr0 = TS.Fma(vi0, gi0, TS.Fma(vr0, gr0, TS.Mul(d, cr0)));
+                    TV ni0 = TS.Fnma(vi0, gr0, TS.Fma(vr0, gi0, TS.Fnma(d, ci0, TS.Zero)));
+                    TV nr1 = TS.Fma(vi1, gi1, TS.Fma(vr1, gr1, TS.Mul(d, cr1)));
+                    TV ni1 = TS.Fnma(vi1, gr1, TS.Fma(vr1, gi1, TS.Fnma(d, ci1, TS.Zero)));
+                    gr0 = nr0; gi0 = ni0; gr1 = nr1; gi1 = ni1;
+                    dcr0 = TS.Fma(d, hcr0, dcr0); dci0 = TS.Fnma(d, hci0, dci0);
+                    dcr1 = TS.Fma(d, hcr1, dcr1); dci1 = TS.Fnma(d, hci1, dci1);
+                    TV xk = TS.Splat(Unsafe.Add(ref x, t));
+                    dbr0 = TS.Fma(xk, gr0, dbr0); dbi0 = TS.Fma(xk, gi0, dbi0);
+                    dbr1 = TS.Fma(xk, gr1, dbr1); dbi1 = TS.Fma(xk, gi1, dbi1);
+                    if (wantDx)
+                    {
+                        T part = TS.Sum(TS.Fma(gi1, bi1, TS.Fma(gr1, br1, TS.Fma(gi0, bi0, TS.Mul(gr0, br0)))));
+                        Unsafe.Add(ref dx, t) = j == 0 ? part : Unsafe.Add(ref dx, t) + part;
+                    }
+                    if (t > 0)
+                    {
+                        TV pr0 = TS.Load(ref Unsafe.Add(ref hr, (t - 1) * n + j)), pi0 = TS.Load(ref Unsafe.Add(ref hi, (t - 1) * n + j));
+                        TV pr1 = TS.Load(ref Unsafe.Add(ref hr, (t - 1) * n + k)), pi1 = TS.Load(ref Unsafe.Add(ref hi, (t - 1) * n + k));
+                        dlr0 = TS.Fma(gi0, pi0, TS.Fma(gr0, pr0, dlr0)); dli0 = TS.Fnma(gr0, pi0, TS.Fma(gi0, pr0, dli0));
+                        dlr1 = TS.Fma(gi1, pi1, TS.Fma(gr1, pr1, dlr1)); dli1 = TS.Fnma(gr1, pi1, TS.Fma(gi1, pr1, dli1));
+                        hcr0 = pr0; hci0 = pi0; hcr1 = pr1; hci1 = pi1;
+                    }
+                }
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DLr), j), dlr0);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DLi), j), dli0);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DBtRe), j), dbr0);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DBtIm), j), dbi0);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DCRe), j), dcr0);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DCIm), j), dci0);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DLr), k), dlr1);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DLi), k), dli1);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DBtRe), k), dbr1);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DBtIm), k), dbi1);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DCRe), k), dcr1);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DCIm), k), dci1);
+            }
+            for (; j < n; j += w)
             {
                 TV vr = TS.Load(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Lr), j));
                 TV vi = TS.Load(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Li), j));
@@ -351,7 +505,7 @@ internal static class ScanKernels
                 {
                     TV d = TS.Splat(Unsafe.Add(ref dy, t));
                     // g_t = dy_t (C_re − i C_im) + λ̄ ⊙ g_{t+1}   (g_T = 0)
-                    TV nr = TS.Fma(vi, gi, TS.Fma(vr, gr, TS.Fma(d, cr, TS.Zero)));
+                    TV nr = TS.Fma(vi, gi, TS.Fma(vr, gr, TS.Mul(d, cr)));
                     TV ni = TS.Fnma(vi, gr, TS.Fma(vr, gi, TS.Fnma(d, ci, TS.Zero)));
                     gr = nr; gi = ni;
                     dcr = TS.Fma(d, hcr, dcr);
@@ -361,7 +515,7 @@ internal static class ScanKernels
                     dbi = TS.Fma(xk, gi, dbi);
                     if (wantDx)
                     {
-                        T part = TS.Sum(TS.Fma(gi, bi, TS.Fma(gr, br, TS.Zero)));
+                        T part = TS.Sum(TS.Fma(gi, bi, TS.Mul(gr, br)));
                         Unsafe.Add(ref dx, t) = j == 0 ? part : Unsafe.Add(ref dx, t) + part;
                     }
                     if (t > 0)
@@ -382,6 +536,7 @@ internal static class ScanKernels
             }
         }
     }
+
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddInto<TS, TV, T>(ref T p, TV v)
