@@ -122,6 +122,23 @@ internal readonly struct Simd1<T> : ISimd<T, T> where T : unmanaged, IFloatingPo
 /// </summary>
 internal static class ScanKernels
 {
+    /// <summary>Σ_i a_i b_i over equal-length spans, in a fixed order (vector lanes, then the tail).</summary>
+    public static T Dot<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ref T ra = ref MemoryMarshal.GetReference(a);
+        ref T rb = ref MemoryMarshal.GetReference(b);
+        int n = a.Length, w = Vector<T>.Count, i = 0;
+        T sum = T.Zero;
+        if (n >= w)
+        {
+            var acc = Vector<T>.Zero;
+            for (; i + w <= n; i += w) acc += Vector.LoadUnsafe(ref ra, (nuint)i) * Vector.LoadUnsafe(ref rb, (nuint)i);
+            sum = Vector.Sum(acc);
+        }
+        for (; i < n; i++) sum += Unsafe.Add(ref ra, i) * Unsafe.Add(ref rb, i);
+        return sum;
+    }
+
     /// <summary>Widest accelerated lane count (64, 32, 16 bytes, else 1) that divides <paramref name="n"/>.</summary>
     public static int Width<T>(int n) where T : unmanaged, IFloatingPointIeee754<T>
     {

@@ -3,7 +3,7 @@ using MemoryLab.Numerics;
 
 namespace MemoryLab.Tests.Models;
 
-/// <summary>The fused scans (narrow layers) and the GEMM path (wide layers) of the linear recurrences: exact
+/// <summary>The fused scans (narrow layers) and the general GEMM path (wide or multi-head layers) of the linear recurrences: exact
 /// gradients on both, on the vectorised widths as well as the scalar one.</summary>
 public class ScanPathTests
 {
@@ -65,4 +65,17 @@ public class ScanPathTests
 
     private static ParameterView Find(ParameterLayout layout, string suffix) =>
         layout.Views.Single(v => v.Name.EndsWith(suffix, StringComparison.Ordinal));
+
+    [Theory]
+    [InlineData(1, 1, 1, true)]   // fused: one GEMM per step over [h | x]
+    [InlineData(3, 2, 1, false)]  // fused without the skip
+    [InlineData(9, 9, 1, true)]   // wide: general path
+    [InlineData(1, 1, 2, true)]   // multi-head: general path
+    public void Dense_recurrence_has_exact_gradients_on_every_scan_path(int din, int dout, int heads, bool skip)
+    {
+        var layer = new DenseLinearRecurrence<double>(din, dout, new DenseLinearRecurrenceOptions { StateSize = 6, Heads = heads, Skip = skip, Nu0 = 0.5 });
+        var (parameters, input) = LayerGradientCheck.Check(layer, batch: 17, time: 4);
+        Assert.True(parameters.MaxRelativeError < 1e-6, parameters.ToString());
+        Assert.True(input.MaxRelativeError < 1e-6, input.ToString());
+    }
 }
