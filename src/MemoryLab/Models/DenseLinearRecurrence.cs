@@ -198,6 +198,10 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
         if (_d != null) Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _dout, _din, T.One, x, _din, _d.Of(_theta), _din, T.One, y, _dout);
     }
 
+    /// <summary>Steps per block of the fused backward's weight-gradient GEMMs: 32 steps of a 16-sequence chunk
+    /// are 32 KiB of g rows at N = 64, still in L1/L2 when their GEMM reads them.</summary>
+    private const int GradientBlockSteps = 32;
+
     private void ForwardChunkFused(int chunk)
     {
         int b0 = chunk * ChunkSize, count = Math.Min(ChunkSize, _batch - b0), rows = count * _time;
@@ -249,17 +253,27 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
         for (int b = 0; b < count; b++)
             for (int t = 0; t < time; t++)
                 dy.Slice((b * time + t) * dout, dout).CopyTo(gy.Slice(((t + 1) * count + b) * gw + n, dout));
+        var hx = _hx.AsSpan(b0 * (time + 1) * width, count * (time + 1) * width);
+        var pa = _pA.AsSpan(chunk * n * n, n * n);
+        var pb = _pB.AsSpan(chunk * din * n, din * n); // ∂L/∂Bᵀ, [in × N]
+        var pc = _pC.AsSpan(chunk * dout * n, dout * n);
+        bool first = true;
         for (int t = time - 1; t >= 0; t--)
+        {
             Gemm.Multiply(Transpose.No, Transpose.No, count, n, gw, T.One, gy[((t + 1) * count * gw)..], gw,
                 wb, n, T.Zero, gy[(t * count * gw)..], gw);
-        var hx = _hx.AsSpan(b0 * (time + 1) * width, count * (time + 1) * width);
-        // ∂L/∂A = Σ_t g_t h_{t−1}ᵀ and ∂L/∂Bᵀ = Σ_t x_t g_tᵀ over rows 0..T−1 of both, each one GEMM over every
-        // step (separately: N + d_in output columns would waste most of a vector panel on the last d_in).
-        Gemm.Multiply(Transpose.Yes, Transpose.No, n, n, rows, T.One, gy, gw, hx, width, T.Zero, _pA.AsSpan(chunk * n * n, n * n), n);
-        Gemm.Multiply(Transpose.Yes, Transpose.No, din, n, rows, T.One, hx[n..], width, gy, gw, T.Zero, _pB.AsSpan(chunk * din * n, din * n), n);
-        // ∂L/∂C = Σ_t dy_t h_tᵀ: dy_t is the tail of g-row t + 1, h_t the head of h-row t + 1.
-        Gemm.Multiply(Transpose.Yes, Transpose.No, dout, n, rows, T.One, gy[(count * gw + n)..], gw, hx[(count * width)..], width,
-            T.Zero, _pC.AsSpan(chunk * dout * n, dout * n), n);
+            if (t % GradientBlockSteps != 0) continue;
+            // Steps t..t1−1 are done: add their share of the weight gradients while their g rows are still in
+            // cache (every GradientBlockSteps steps, in reverse time order: fixed, so deterministic).
+            int t1 = Math.Min(t + GradientBlockSteps, time), r0 = t * count, block = (t1 - t) * count;
+            T beta = first ? T.Zero : T.One;
+            first = false;
+            // ∂L/∂A += Σ g_s h_{s−1}ᵀ, ∂L/∂Bᵀ += Σ x_s g_sᵀ (rows s of both), ∂L/∂C += Σ dy_s h_sᵀ (rows s + 1).
+            Gemm.Multiply(Transpose.Yes, Transpose.No, n, n, block, T.One, gy[(r0 * gw)..], gw, hx[(r0 * width)..], width, beta, pa, n);
+            Gemm.Multiply(Transpose.Yes, Transpose.No, din, n, block, T.One, hx[(r0 * width + n)..], width, gy[(r0 * gw)..], gw, beta, pb, n);
+            Gemm.Multiply(Transpose.Yes, Transpose.No, dout, n, block, T.One, gy[((r0 + count) * gw + n)..], gw, hx[((r0 + count) * width)..], width,
+                beta, pc, n);
+        }
         if (_d != null)
             Gemm.Multiply(Transpose.Yes, Transpose.No, dout, din, rows, T.One, dy, dout, x, din, T.Zero, _pD.AsSpan(chunk * dout * din, dout * din), din);
         if (_dx != null)

@@ -77,6 +77,7 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
     // Per-shape buffers.
     private int _batch, _time, _chunks;
     private T[] _hr = [], _hi = [], _gr = [], _gi = [];
+    private int _hrAt, _hiAt; // where the 64-byte-aligned states start in _hr, _hi (pinned arrays)
     private T[] _pG = []; // fused backward: g_{t+1} of the chunk's sequence in flight, 2N per chunk
     private T[] _pLr = [], _pLi = [], _pBRe = [], _pBIm = [], _pCRe = [], _pCIm = [], _pD = [];
     private WorkerPool _pool = null!;
@@ -168,7 +169,8 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
         _batch = batch; _time = time; _pool = pool;
         _chunks = WorkerPool.ChunkCount(batch, ChunkSize);
         int states = checked(batch * time * _n);
-        _hr = new T[states]; _hi = new T[states];
+        // Aligned so that no 512-bit state load or store straddles two cache lines.
+        _hr = ScanKernels.AllocateAligned<T>(states, out _hrAt); _hi = ScanKernels.AllocateAligned<T>(states, out _hiAt);
         // The fused scan keeps g in a 2N scratch per chunk; only the GEMM path stores g for every step.
         if (Fused) _pG = new T[_chunks * 2 * _n];
         else { _gr = new T[states]; _gi = new T[states]; }
@@ -285,8 +287,8 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
     {
         int b0 = chunk * ChunkSize, count = Math.Min(ChunkSize, _batch - b0), rows = count * _time;
         var x = _x.Sequences(b0, count);
-        var hr = _hr.AsSpan(b0 * _time * _n, rows * _n);
-        var hi = _hi.AsSpan(b0 * _time * _n, rows * _n);
+        var hr = _hr.AsSpan(_hrAt + b0 * _time * _n, rows * _n);
+        var hi = _hi.AsSpan(_hiAt + b0 * _time * _n, rows * _n);
         if (Fused)
         {
             var yf = _y.Sequences(b0, count);
@@ -317,8 +319,8 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
         int b0 = chunk * ChunkSize, count = Math.Min(ChunkSize, _batch - b0), rows = count * _time;
         var x = _x.Sequences(b0, count);
         var dy = _dy.Sequences(b0, count);
-        var hr = _hr.AsSpan(b0 * _time * _n, rows * _n);
-        var hi = _hi.AsSpan(b0 * _time * _n, rows * _n);
+        var hr = _hr.AsSpan(_hrAt + b0 * _time * _n, rows * _n);
+        var hi = _hi.AsSpan(_hiAt + b0 * _time * _n, rows * _n);
         if (Fused)
         {
             BackwardChunkFused(chunk, b0, count, x, dy, hr, hi);
@@ -383,5 +385,6 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
     }
 
     /// <summary>The state h of the latest forward pass: real and imaginary parts, [batch, time, N].</summary>
-    public (ReadOnlyMemory<T> Re, ReadOnlyMemory<T> Im) States => (_hr, _hi);
+    public (ReadOnlyMemory<T> Re, ReadOnlyMemory<T> Im) States =>
+        (_hr.AsMemory(_hrAt, _batch * _time * _n), _hi.AsMemory(_hiAt, _batch * _time * _n));
 }

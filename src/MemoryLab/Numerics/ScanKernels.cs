@@ -122,6 +122,18 @@ internal readonly struct Simd1<T> : ISimd<T, T> where T : unmanaged, IFloatingPo
 /// </summary>
 internal static class ScanKernels
 {
+    /// <summary>A pinned array with room for <paramref name="length"/> elements starting at a 64-byte boundary,
+    /// at index <paramref name="offset"/>: 512-bit loads and stores of rows whose width is a multiple of 64
+    /// bytes then never straddle cache lines (a plain array starts 16 or so bytes past one).</summary>
+    public static unsafe T[] AllocateAligned<T>(int length, out int offset) where T : unmanaged
+    {
+        int pad = 64 / sizeof(T);
+        var array = GC.AllocateArray<T>(checked(length + pad), pinned: true);
+        long address = (long)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+        offset = (int)((64 - address % 64) % 64) / sizeof(T);
+        return array;
+    }
+
     /// <summary>Σ_i a_i b_i over equal-length spans, in a fixed order (vector lanes, then the tail).</summary>
     public static T Dot<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b) where T : unmanaged, IFloatingPointIeee754<T>
     {
