@@ -78,4 +78,54 @@ public class ScanPathTests
         Assert.True(parameters.MaxRelativeError < 1e-6, parameters.ToString());
         Assert.True(input.MaxRelativeError < 1e-6, input.ToString());
     }
+
+    public static TheoryData<string> Linear() => new() { "lru", "lru_wide", "complex_diagonal", "dense", "dense_wide" };
+
+    private static ISequenceLayer<float> MakeLinear(string name) => name switch
+    {
+        "lru" => new LinearRecurrentUnit<float>(1, 64, 0.9, 1.0, Math.PI, RingInitialisation.TeacherStudent),
+        "lru_wide" => new LinearRecurrentUnit<float>(10, 32, 0.5, 0.99),
+        "complex_diagonal" => new DiagonalRecurrence<float>(1, 1, new DiagonalRecurrenceOptions { StateSize = 48, RMin = 0.9, MaxPhase = Math.PI }),
+        "dense" => new DenseLinearRecurrence<float>(1, 1, new DenseLinearRecurrenceOptions { StateSize = 64, Nu0 = 0.5 }),
+        "dense_wide" => new DenseLinearRecurrence<float>(10, 10, new DenseLinearRecurrenceOptions { StateSize = 24, Nu0 = 0.5 }),
+        _ => throw new ArgumentException(name),
+    };
+
+    [Theory]
+    [MemberData(nameof(Linear))]
+    public void Scan_paths_give_the_same_bits_for_one_two_and_three_threads(string name)
+    {
+        // Batch 37: a partial last chunk for both chunk sizes (8 and 16 sequences).
+        const int batch = 37, time = 40;
+        float[]? y0 = null, g0 = null, dx0 = null;
+        foreach (int threads in new[] { 1, 2, 3 })
+        {
+            using var pool = new WorkerPool(threads);
+            var layer = MakeLinear(name);
+            var layout = new ParameterLayout();
+            layer.Declare(layout, "");
+            var theta = new float[layout.Count]; var gradient = new float[layout.Count];
+            layer.Initialize(theta, new CounterRng(1, RandomPurpose.Init));
+            layer.Prepare(batch, time, pool);
+            var x = new SequenceTensor<float>(batch, time, layer.InputSize);
+            var y = new SequenceTensor<float>(batch, time, layer.OutputSize);
+            var dy = new SequenceTensor<float>(batch, time, layer.OutputSize);
+            var dx = new SequenceTensor<float>(batch, time, layer.InputSize);
+            var data = new CounterRng(2, RandomPurpose.Data);
+            data.FillNormal<float>(x.Data);
+            data.FillNormal<float>(dy.Data);
+            for (int rep = 0; rep < 2; rep++)
+            {
+                layer.Forward(theta, x, y, training: true);
+                Array.Clear(gradient);
+                layer.Backward(theta, dy, dx, gradient);
+            }
+            Assert.All(gradient, g => Assert.True(float.IsFinite(g)));
+            Assert.Contains(gradient, g => g != 0);
+            if (y0 == null) { y0 = (float[])y.Data.Clone(); g0 = (float[])gradient.Clone(); dx0 = (float[])dx.Data.Clone(); continue; }
+            Assert.Equal(y0, y.Data);
+            Assert.Equal(g0, gradient);
+            Assert.Equal(dx0, dx.Data);
+        }
+    }
 }
