@@ -221,7 +221,7 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
         hx[(time * count * width)..].Clear();
         for (int b = 0; b < count; b++)
             for (int t = 0; t < time; t++)
-                x.Slice((b * time + t) * din, din).CopyTo(hx.Slice((t * count + b) * width + n, din));
+                for (int j = 0; j < din; j++) hx[(t * count + b) * width + n + j] = x[(b * time + t) * din + j]; // d is small: no call per row
         for (int t = 0; t < time; t++)
             Gemm.Multiply(Transpose.No, Transpose.No, count, n, width, T.One, hx[(t * count * width)..], width,
                 wf, n, T.Zero, hx[((t + 1) * count * width)..], width);
@@ -252,7 +252,7 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
         gy[(time * count * gw)..].Clear();
         for (int b = 0; b < count; b++)
             for (int t = 0; t < time; t++)
-                dy.Slice((b * time + t) * dout, dout).CopyTo(gy.Slice(((t + 1) * count + b) * gw + n, dout));
+                for (int o = 0; o < dout; o++) gy[((t + 1) * count + b) * gw + n + o] = dy[(b * time + t) * dout + o];
         var hx = _hx.AsSpan(b0 * (time + 1) * width, count * (time + 1) * width);
         var pa = _pA.AsSpan(chunk * n * n, n * n);
         var pb = _pB.AsSpan(chunk * din * n, din * n); // ∂L/∂Bᵀ, [in × N]
