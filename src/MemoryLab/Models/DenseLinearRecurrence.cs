@@ -52,6 +52,9 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
     private int _batch, _time, _chunks;
     private T[] _h = [], _g = [], _bt = [], _at = []; // _at: each head block of A transposed
     private T[] _pA = [], _pB = [], _pC = [], _pD = [];
+    // Fused path (one head, narrow d): time-major rows per chunk, row r = [h_{r−1} | x_r] and [g_r | dy_{r−1}],
+    // and the per-chunk step matrices [Aᵀ; Bᵀ] and [A; C].
+    private T[] _hx = [], _gy = [], _wf = [], _wb = [];
     private WorkerPool _pool = null!;
     private readonly ChunkAction _forward, _backward;
     private T[] _theta = [];
@@ -141,8 +144,18 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
             return;
         }
         _chunks = WorkerPool.ChunkCount(batch, ChunkSize);
-        _h = new T[checked(batch * time * _n)];
-        _g = new T[_h.Length];
+        if (Fused)
+        {
+            _hx = new T[checked(batch * (time + 1) * (_n + _din))];
+            _gy = new T[checked(batch * (time + 1) * (_n + _dout))];
+            _wf = new T[_chunks * (_n + _din) * _n];
+            _wb = new T[_chunks * (_n + _dout) * _n];
+        }
+        else
+        {
+            _h = new T[checked(batch * time * _n)];
+            _g = new T[_h.Length];
+        }
         _pA = new T[_chunks * _a.Length];
         _pB = new T[_chunks * _din * _n];
         _pC = new T[_chunks * _dout * _n];
@@ -189,8 +202,18 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
         }
     }
 
+    /// <summary>One head with few input and output features (the teacher–student shape): each step is one GEMM
+    /// [h_{t−1} | x_t]·[Aᵀ; Bᵀ] over the chunk's sequences stored time-major (contiguous rows, the input map
+    /// folded into the same product), backward likewise [g_{t+1} | dy_t]·[A; C], and [∂L/∂A | ∂L/∂B] is one GEMM
+    /// over all steps. Wide or multi-head layers keep the general path.</summary>
+    private bool Fused => _heads == 1 && _din <= FusedMaxFeatures && _dout <= FusedMaxFeatures;
+
+    /// <summary>Widest input/output of the fused path: the appended columns widen every step's GEMM by d.</summary>
+    private const int FusedMaxFeatures = 8;
+
     private void ForwardChunk(int chunk)
     {
+        if (Fused) { ForwardChunkFused(chunk); return; }
         int b0 = chunk * ChunkSize, count = Math.Min(ChunkSize, _batch - b0), rows = count * _time, stride = _time * _n;
         var x = _x.Sequences(b0, count);
         var h = _h.AsSpan(b0 * stride, count * stride);
@@ -216,8 +239,101 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
         if (_d != null) Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _dout, _din, T.One, x, _din, _d.Of(_theta), _din, T.One, y, _dout);
     }
 
+    /// <summary>Steps per block of the fused backward's weight-gradient GEMMs: 32 steps of a 16-sequence chunk
+    /// are 32 KiB of g rows at N = 64, still in L1/L2 when their GEMM reads them.</summary>
+    private const int GradientBlockSteps = 32;
+
+    private void ForwardChunkFused(int chunk)
+    {
+        int b0 = chunk * ChunkSize, count = Math.Min(ChunkSize, _batch - b0), rows = count * _time;
+        int n = _n, din = _din, dout = _dout, time = _time, width = n + din;
+        var x = _x.Sequences(b0, count);
+        var y = _y.Sequences(b0, count);
+        var a = _a.Of(_theta); var bm = _b.Of(_theta); var c = _c.Of(_theta);
+        // W_f = [Aᵀ; Bᵀ], (N + d_in) × N: h_t = [h_{t−1} | x_t] W_f.
+        var wf = _wf.AsSpan(chunk * width * n, width * n);
+        for (int k = 0; k < n; k++)
+            for (int i = 0; i < n; i++) wf[k * n + i] = a[i * n + k];
+        for (int j = 0; j < din; j++)
+            for (int i = 0; i < n; i++) wf[(n + j) * n + i] = bm[i * din + j];
+        // Rows r = 0..T of the chunk, time-major: [h_{r−1} | x_r], h_{−1} = 0 (x_T unused, kept 0).
+        var hx = _hx.AsSpan(b0 * (time + 1) * width, count * (time + 1) * width);
+        hx[..(count * width)].Clear();
+        hx[(time * count * width)..].Clear();
+        for (int b = 0; b < count; b++)
+            for (int t = 0; t < time; t++)
+                for (int j = 0; j < din; j++) hx[(t * count + b) * width + n + j] = x[(b * time + t) * din + j]; // d is small: no call per row
+        for (int t = 0; t < time; t++)
+            Gemm.Multiply(Transpose.No, Transpose.No, count, n, width, T.One, hx[(t * count * width)..], width,
+                wf, n, T.Zero, hx[((t + 1) * count * width)..], width);
+        // y_t = C h_t (+ D x_t below); h_t is the head of row t + 1.
+        for (int b = 0; b < count; b++)
+            for (int t = 0; t < time; t++)
+            {
+                var h = hx.Slice(((t + 1) * count + b) * width, n);
+                for (int o = 0; o < dout; o++) y[(b * time + t) * dout + o] = ScanKernels.Dot<T>(h, c.Slice(o * n, n));
+            }
+        if (_d != null) Gemm.Multiply(Transpose.No, Transpose.Yes, rows, dout, din, T.One, x, din, _d.Of(_theta), din, T.One, y, dout);
+    }
+
+    private void BackwardChunkFused(int chunk)
+    {
+        int b0 = chunk * ChunkSize, count = Math.Min(ChunkSize, _batch - b0), rows = count * _time;
+        int n = _n, din = _din, dout = _dout, time = _time, width = n + din, gw = n + dout;
+        var x = _x.Sequences(b0, count);
+        var dy = _dy.Sequences(b0, count);
+        var a = _a.Of(_theta); var c = _c.Of(_theta);
+        // W_b = [A; C], (N + d_out) × N: g_t = [g_{t+1} | dy_t] W_b.
+        var wb = _wb.AsSpan(chunk * gw * n, gw * n);
+        a.CopyTo(wb);
+        c.CopyTo(wb[(n * n)..]);
+        // Rows r = 0..T: [g_r | dy_{r−1}], g_T = 0.
+        var gy = _gy.AsSpan(b0 * (time + 1) * gw, count * (time + 1) * gw);
+        gy[..(count * gw)].Clear();
+        gy[(time * count * gw)..].Clear();
+        for (int b = 0; b < count; b++)
+            for (int t = 0; t < time; t++)
+                for (int o = 0; o < dout; o++) gy[((t + 1) * count + b) * gw + n + o] = dy[(b * time + t) * dout + o];
+        var hx = _hx.AsSpan(b0 * (time + 1) * width, count * (time + 1) * width);
+        var pa = _pA.AsSpan(chunk * n * n, n * n);
+        var pb = _pB.AsSpan(chunk * din * n, din * n); // ∂L/∂Bᵀ, [in × N]
+        var pc = _pC.AsSpan(chunk * dout * n, dout * n);
+        bool first = true;
+        for (int t = time - 1; t >= 0; t--)
+        {
+            Gemm.Multiply(Transpose.No, Transpose.No, count, n, gw, T.One, gy[((t + 1) * count * gw)..], gw,
+                wb, n, T.Zero, gy[(t * count * gw)..], gw);
+            if (t % GradientBlockSteps != 0) continue;
+            // Steps t..t1−1 are done: add their share of the weight gradients while their g rows are still in
+            // cache (every GradientBlockSteps steps, in reverse time order: fixed, so deterministic).
+            int t1 = Math.Min(t + GradientBlockSteps, time), r0 = t * count, block = (t1 - t) * count;
+            T beta = first ? T.Zero : T.One;
+            first = false;
+            // ∂L/∂A += Σ g_s h_{s−1}ᵀ, ∂L/∂Bᵀ += Σ x_s g_sᵀ (rows s of both), ∂L/∂C += Σ dy_s h_sᵀ (rows s + 1).
+            Gemm.Multiply(Transpose.Yes, Transpose.No, n, n, block, T.One, gy[(r0 * gw)..], gw, hx[(r0 * width)..], width, beta, pa, n);
+            Gemm.Multiply(Transpose.Yes, Transpose.No, din, n, block, T.One, hx[(r0 * width + n)..], width, gy[(r0 * gw)..], gw, beta, pb, n);
+            Gemm.Multiply(Transpose.Yes, Transpose.No, dout, n, block, T.One, gy[((r0 + count) * gw + n)..], gw, hx[((r0 + count) * width)..], width,
+                beta, pc, n);
+        }
+        if (_d != null)
+            Gemm.Multiply(Transpose.Yes, Transpose.No, dout, din, rows, T.One, dy, dout, x, din, T.Zero, _pD.AsSpan(chunk * dout * din, dout * din), din);
+        if (_dx != null)
+        {
+            // ∂L/∂x_t = Bᵀ g_t + Dᵀ dy_t
+            var dx = _dx.Sequences(b0, count);
+            for (int b = 0; b < count; b++)
+                for (int t = 0; t < time; t++)
+                {
+                    var g = gy.Slice((t * count + b) * gw, n);
+                    for (int j = 0; j < din; j++) dx[(b * time + t) * din + j] = ScanKernels.Dot<T>(g, _bt.AsSpan(j * n, n));
+                }
+            if (_d != null) Gemm.Multiply(Transpose.No, Transpose.No, rows, din, dout, T.One, dy, dout, _d.Of(_theta), din, T.One, dx, din);
+        }
+    }
+
     private void BackwardChunk(int chunk)
     {
+        if (Fused) { BackwardChunkFused(chunk); return; }
         int b0 = chunk * ChunkSize, count = Math.Min(ChunkSize, _batch - b0), rows = count * _time, stride = _time * _n;
         var x = _x.Sequences(b0, count);
         var dy = _dy.Sequences(b0, count);

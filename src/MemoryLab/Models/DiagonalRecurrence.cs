@@ -83,6 +83,8 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
     // Per-shape buffers.
     private int _batch, _time, _chunks;
     private T[] _hr = [], _hi = [], _gr = [], _gi = [];
+    private int _hrAt, _hiAt; // where the 64-byte-aligned states start in _hr, _hi (pinned arrays)
+    private T[] _pG = []; // fused backward: g_{t+1} of the chunk's sequence in flight, 2N per chunk
     private T[] _pLr = [], _pLi = [], _pBRe = [], _pBIm = [], _pCRe = [], _pCIm = [], _pD = [];
     private WorkerPool _pool = null!;
     private readonly ChunkAction _forward, _backward;
@@ -200,7 +202,11 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
         }
         _chunks = WorkerPool.ChunkCount(batch, ChunkSize);
         int states = checked(batch * time * _n);
-        _hr = new T[states]; _hi = new T[states]; _gr = new T[states]; _gi = new T[states];
+        // Aligned so that no 512-bit state load or store straddles two cache lines.
+        _hr = ScanKernels.AllocateAligned<T>(states, out _hrAt); _hi = ScanKernels.AllocateAligned<T>(states, out _hiAt);
+        // The fused scan keeps g in a 2N scratch per chunk; only the GEMM path stores g for every step.
+        if (Fused) _pG = new T[_chunks * 2 * _n];
+        else { _gr = new T[states]; _gi = new T[states]; }
         _pLr = new T[_chunks * _n]; _pLi = new T[_chunks * _n];
         _pBRe = new T[_chunks * _din * _n]; _pBIm = new T[_chunks * _din * _n];
         _pCRe = new T[_chunks * _dout * _n]; _pCIm = new T[_chunks * _dout * _n];
@@ -311,12 +317,31 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
             throw new ArgumentException($"expected a tensor of shape [{_batch}, {_time}, {features}], got {t}");
     }
 
+    /// <summary>Narrow layers (the teacher–student shape, d = 1) run the fused one-sweep scans of
+    /// <see cref="ScanKernels"/>: with few features the rank-d GEMMs are memory passes, not compute. Wide
+    /// layers (the deep stack) keep the GEMMs, where they are the efficient way to apply B̃, C and D.</summary>
+    private bool Fused => _din <= FusedMaxFeatures && _dout <= FusedMaxFeatures;
+
+    /// <summary>Widest input/output for the fused scan: up to here its d FMAs per state element cost less than
+    /// the extra passes over the states that the GEMM path makes.</summary>
+    private const int FusedMaxFeatures = 8;
+
     private void ForwardChunk(int chunk)
     {
         int b0 = chunk * ChunkSize, count = Math.Min(ChunkSize, _batch - b0), rows = count * _time;
         var x = _x.Sequences(b0, count);
-        var hr = _hr.AsSpan(b0 * _time * _n, rows * _n);
-        var hi = _hi.AsSpan(b0 * _time * _n, rows * _n);
+        var hr = _hr.AsSpan(_hrAt + b0 * _time * _n, rows * _n);
+        var hi = _hi.AsSpan(_hiAt + b0 * _time * _n, rows * _n);
+        if (Fused)
+        {
+            var yf = _y.Sequences(b0, count);
+            ScanKernels.DiagonalForward<T>(x, hr, hi, _lr, _li, _btRe, _btIm, _cRe.Of(_theta), _cIm.Of(_theta), yf, count, _time, _n, _din, _dout);
+            if (_o.Skip == SkipConnection.Full)
+                Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _dout, _din, T.One, x, _din, _d!.Of(_theta), _din, T.One, yf, _dout);
+            else if (_o.Skip == SkipConnection.Diagonal)
+                Kernels.AddRowsScaled(yf, x, _d!.Of(_theta), rows);
+            return;
+        }
         // Inputs of every step at once: u = x B̃ᵀ, written where the states will go.
         if (_din == 1)
         {
@@ -357,8 +382,13 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
         int b0 = chunk * ChunkSize, count = Math.Min(ChunkSize, _batch - b0), rows = count * _time;
         var x = _x.Sequences(b0, count);
         var dy = _dy.Sequences(b0, count);
-        var hr = _hr.AsSpan(b0 * _time * _n, rows * _n);
-        var hi = _hi.AsSpan(b0 * _time * _n, rows * _n);
+        var hr = _hr.AsSpan(_hrAt + b0 * _time * _n, rows * _n);
+        var hi = _hi.AsSpan(_hiAt + b0 * _time * _n, rows * _n);
+        if (Fused)
+        {
+            BackwardChunkFused(chunk, b0, count, x, dy, hr, hi);
+            return;
+        }
         var gr = _gr.AsSpan(b0 * _time * _n, rows * _n);
         var gi = _gi.AsSpan(b0 * _time * _n, rows * _n);
         // Direct contributions e = ∂L/∂h from the readout: e_re = dy C_re, e_im = −dy C_im.
@@ -528,7 +558,33 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
         ChainToParameters(theta, gradient, _dBtRe, _dBtIm, _dLr, _dLi);
     }
 
+    // One reverse sweep per sequence (ScanKernels.DiagonalBackward) writes every partial gradient of the chunk.
+    private void BackwardChunkFused(int chunk, int b0, int count, ReadOnlySpan<T> x, ReadOnlySpan<T> dy, ReadOnlySpan<T> hr, ReadOnlySpan<T> hi)
+    {
+        int rows = count * _time;
+        var dLr = _pLr.AsSpan(chunk * _n, _n); var dLi = _pLi.AsSpan(chunk * _n, _n);
+        var dBr = _pBRe.AsSpan(chunk * _din * _n, _din * _n); var dBi = _pBIm.AsSpan(chunk * _din * _n, _din * _n);
+        var dCr = _pCRe.AsSpan(chunk * _dout * _n, _dout * _n); var dCi = _pCIm.AsSpan(chunk * _dout * _n, _dout * _n);
+        dLr.Clear(); dLi.Clear(); dBr.Clear(); dBi.Clear(); dCr.Clear(); dCi.Clear();
+        var dx = _dx != null ? _dx.Sequences(b0, count) : Span<T>.Empty;
+        ScanKernels.DiagonalBackward<T>(x, dy, hr, hi, _lr, _li, _btRe, _btIm, _cRe.Of(_theta), _cIm.Of(_theta),
+            _pG.AsSpan(chunk * 2 * _n, 2 * _n), dLr, dLi, dBr, dBi, dCr, dCi, dx, count, _time, _n, _din, _dout);
+        if (_o.Skip == SkipConnection.Full)
+            Gemm.Multiply(Transpose.Yes, Transpose.No, _dout, _din, rows, T.One, dy, _dout, x, _din, T.Zero, _pD.AsSpan(chunk * _dout * _din, _dout * _din), _din);
+        else if (_o.Skip == SkipConnection.Diagonal)
+            Kernels.ColumnDotProducts(dy, x, rows, _din, _pD.AsSpan(chunk * _din, _din));
+        if (_dx != null)
+        {
+            if (_o.Skip == SkipConnection.Full)
+                Gemm.Multiply(Transpose.No, Transpose.No, rows, _din, _dout, T.One, dy, _dout, _d!.Of(_theta), _din, T.One, dx, _din);
+            else if (_o.Skip == SkipConnection.Diagonal)
+                Kernels.AddRowsScaled(dx, dy, _d!.Of(_theta), rows);
+        }
+    }
+
     /// <summary>The state h of the latest forward pass: real and imaginary parts, [batch, time, N]
     /// (empty when the layer runs the convolution algorithm, which never forms the states).</summary>
-    public (ReadOnlyMemory<T> Re, ReadOnlyMemory<T> Im) States => (_hr, _hi);
+    public (ReadOnlyMemory<T> Re, ReadOnlyMemory<T> Im) States => _algorithm == LtiAlgorithm.Convolution || _hr.Length == 0
+        ? (ReadOnlyMemory<T>.Empty, ReadOnlyMemory<T>.Empty)
+        : (_hr.AsMemory(_hrAt, _batch * _time * _n), _hi.AsMemory(_hiAt, _batch * _time * _n));
 }

@@ -1,0 +1,574 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace MemoryLab.Numerics;
+
+/// <summary>The few vector operations the fused scans need, over one vector type (512, 256, 128 bits or a
+/// scalar), so each scan is written once and the JIT specialises it per width (struct type arguments).</summary>
+internal interface ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
+{
+    static abstract int Count { get; }
+    static abstract TV Load(ref T p);
+    static abstract void Store(TV v, ref T p);
+    static abstract TV Splat(T s);
+    static abstract TV Zero { get; }
+    /// <summary>a·b + c, one rounding where the hardware has FMA.</summary>
+    static abstract TV Fma(TV a, TV b, TV c);
+    /// <summary>c − a·b.</summary>
+    static abstract TV Fnma(TV a, TV b, TV c);
+    static abstract TV Mul(TV a, TV b);
+    /// <summary>Sum of the lanes, halving the vector each step (fixed order).</summary>
+    static abstract T Sum(TV v);
+}
+
+internal readonly struct Simd512<T> : ISimd<Vector512<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static int Count => Vector512<T>.Count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Load(ref T p) => Vector512.LoadUnsafe(ref p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<T> v, ref T p) => v.StoreUnsafe(ref p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Splat(T s) => Vector512.Create(s);
+    public static Vector512<T> Zero => Vector512<T>.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Fma(Vector512<T> a, Vector512<T> b, Vector512<T> c)
+    {
+        if (typeof(T) == typeof(float)) return Vector512.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double)) return Vector512.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+        return a * b + c;
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<T> Fnma(Vector512<T> a, Vector512<T> b, Vector512<T> c)
+    {
+        if (typeof(T) == typeof(float) && Avx512F.IsSupported) return Avx512F.FusedMultiplyAddNegated(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double) && Avx512F.IsSupported) return Avx512F.FusedMultiplyAddNegated(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+        return Fma(-a, b, c);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<T> Mul(Vector512<T> a, Vector512<T> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector512<T> v) => Simd256<T>.Sum(v.GetLower() + v.GetUpper());
+}
+
+internal readonly struct Simd256<T> : ISimd<Vector256<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static int Count => Vector256<T>.Count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Load(ref T p) => Vector256.LoadUnsafe(ref p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<T> v, ref T p) => v.StoreUnsafe(ref p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Splat(T s) => Vector256.Create(s);
+    public static Vector256<T> Zero => Vector256<T>.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Fma(Vector256<T> a, Vector256<T> b, Vector256<T> c)
+    {
+        if (typeof(T) == typeof(float)) return Vector256.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double)) return Vector256.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+        return a * b + c;
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<T> Fnma(Vector256<T> a, Vector256<T> b, Vector256<T> c)
+    {
+        if (typeof(T) == typeof(float) && System.Runtime.Intrinsics.X86.Fma.IsSupported) return System.Runtime.Intrinsics.X86.Fma.MultiplyAddNegated(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double) && System.Runtime.Intrinsics.X86.Fma.IsSupported) return System.Runtime.Intrinsics.X86.Fma.MultiplyAddNegated(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+        return Fma(-a, b, c);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<T> Mul(Vector256<T> a, Vector256<T> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector256<T> v) => Simd128<T>.Sum(v.GetLower() + v.GetUpper());
+}
+
+internal readonly struct Simd128<T> : ISimd<Vector128<T>, T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static int Count => Vector128<T>.Count;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Load(ref T p) => Vector128.LoadUnsafe(ref p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector128<T> v, ref T p) => v.StoreUnsafe(ref p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Splat(T s) => Vector128.Create(s);
+    public static Vector128<T> Zero => Vector128<T>.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<T> Fma(Vector128<T> a, Vector128<T> b, Vector128<T> c)
+    {
+        if (typeof(T) == typeof(float)) return Vector128.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double)) return Vector128.FusedMultiplyAdd(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+        return a * b + c;
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<T> Fnma(Vector128<T> a, Vector128<T> b, Vector128<T> c)
+    {
+        if (typeof(T) == typeof(float) && System.Runtime.Intrinsics.X86.Fma.IsSupported) return System.Runtime.Intrinsics.X86.Fma.MultiplyAddNegated(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double) && System.Runtime.Intrinsics.X86.Fma.IsSupported) return System.Runtime.Intrinsics.X86.Fma.MultiplyAddNegated(a.AsDouble(), b.AsDouble(), c.AsDouble()).As<double, T>();
+        return Fma(-a, b, c);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<T> Mul(Vector128<T> a, Vector128<T> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(Vector128<T> v) => Vector128.Sum(v);
+}
+
+internal readonly struct Simd1<T> : ISimd<T, T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public static int Count => 1;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Load(ref T p) => p;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(T v, ref T p) => p = v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Splat(T s) => s;
+    public static T Zero => T.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Fma(T a, T b, T c) => T.FusedMultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Fnma(T a, T b, T c) => T.FusedMultiplyAdd(-a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Mul(T a, T b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static T Sum(T v) => v;
+}
+
+/// <summary>
+/// Fused scans of the complex diagonal recurrence for narrow layers (few input and output features): the
+/// input map u = B̃ x, the recurrence, the readout and, backward, e = ∂L/∂h from dy, the adjoint scan and
+/// every parameter gradient are computed in one sweep over time, so the state buffers are written once
+/// (forward) and read once (backward) — the compulsory traffic — instead of ~10 passes of rank-1 GEMMs
+/// and separate scans. Vectorised over the N state neurons with the widest vector whose lane count
+/// divides N (a scalar loop otherwise). Bits depend only on the vector width chosen, never on threads.
+/// </summary>
+internal static class ScanKernels
+{
+    /// <summary>A pinned array with room for <paramref name="length"/> elements starting at a 64-byte boundary,
+    /// at index <paramref name="offset"/>: 512-bit loads and stores of rows whose width is a multiple of 64
+    /// bytes then never straddle cache lines (a plain array starts 16 or so bytes past one).</summary>
+    public static unsafe T[] AllocateAligned<T>(int length, out int offset) where T : unmanaged
+    {
+        int pad = 64 / sizeof(T);
+        var array = GC.AllocateArray<T>(checked(length + pad), pinned: true);
+        long address = (long)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array));
+        offset = (int)((64 - address % 64) % 64) / sizeof(T);
+        return array;
+    }
+
+    /// <summary>Σ_i a_i b_i over equal-length spans, in a fixed order (vector lanes, then the tail).</summary>
+    public static T Dot<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        ref T ra = ref MemoryMarshal.GetReference(a);
+        ref T rb = ref MemoryMarshal.GetReference(b);
+        int n = a.Length, w = Vector<T>.Count, i = 0;
+        T sum = T.Zero;
+        if (n >= w)
+        {
+            var acc = Vector<T>.Zero;
+            for (; i + w <= n; i += w) acc += Vector.LoadUnsafe(ref ra, (nuint)i) * Vector.LoadUnsafe(ref rb, (nuint)i);
+            sum = Vector.Sum(acc);
+        }
+        for (; i < n; i++) sum += Unsafe.Add(ref ra, i) * Unsafe.Add(ref rb, i);
+        return sum;
+    }
+
+    /// <summary>Widest accelerated lane count (64, 32, 16 bytes, else 1) that divides <paramref name="n"/>.</summary>
+    public static int Width<T>(int n) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (Vector512.IsHardwareAccelerated && n % Vector512<T>.Count == 0) return 512;
+        if (Vector256.IsHardwareAccelerated && n % Vector256<T>.Count == 0) return 256;
+        if (Vector128.IsHardwareAccelerated && n % Vector128<T>.Count == 0) return 128;
+        return 1;
+    }
+
+    /// <summary>
+    /// Forward of <paramref name="count"/> sequences: h_t = λ ⊙ h_{t−1} + B̃ x_t (h_{−1} = 0), stored into
+    /// hr, hi ([count, T, N]); y_t = Re(C h_t) written into y ([count, T, dout]; the caller adds D x).
+    /// B̃ᵀ is [din × N]; C_re, C_im are [dout × N].
+    /// </summary>
+    public static void DiagonalForward<T>(ReadOnlySpan<T> x, Span<T> hr, Span<T> hi, ReadOnlySpan<T> lr, ReadOnlySpan<T> li,
+        ReadOnlySpan<T> btRe, ReadOnlySpan<T> btIm, ReadOnlySpan<T> cRe, ReadOnlySpan<T> cIm, Span<T> y,
+        int count, int time, int n, int din, int dout) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var a = new DiagonalArgs<T>(x, hr, hi, lr, li, btRe, btIm, cRe, cIm, y, count, time, n, din, dout);
+        switch (Width<T>(n))
+        {
+            case 512: DiagonalForwardCore<Simd512<T>, Vector512<T>, T>(in a); break;
+            case 256: DiagonalForwardCore<Simd256<T>, Vector256<T>, T>(in a); break;
+            case 128: DiagonalForwardCore<Simd128<T>, Vector128<T>, T>(in a); break;
+            default: DiagonalForwardCore<Simd1<T>, T, T>(in a); break;
+        }
+    }
+
+    /// <summary>
+    /// Backward of <paramref name="count"/> sequences in one reverse sweep: g_t = e_t + λ̄ ⊙ g_{t+1} with
+    /// e_t = dy_t C_re − i·dy_t C_im, and adds into the accumulators ∂L/∂Re λ, ∂L/∂Im λ (Σ_t g_t ⊙ conj h_{t−1}),
+    /// ∂L/∂B̃ᵀ (Σ_t x_t ⊗ g_t, real and imaginary, [din × N]), ∂L/∂C_re = Σ_t dy_t ⊗ Re h_t and
+    /// ∂L/∂C_im = −Σ_t dy_t ⊗ Im h_t ([dout × N]). When dx is not empty, writes dx_t = Re(g_t)B̃_re + Im(g_t)B̃_im
+    /// (the caller adds the D term). <paramref name="scratch"/> holds 2N values (g_{t+1}).
+    /// </summary>
+    public static void DiagonalBackward<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> dy, ReadOnlySpan<T> hr, ReadOnlySpan<T> hi,
+        ReadOnlySpan<T> lr, ReadOnlySpan<T> li, ReadOnlySpan<T> btRe, ReadOnlySpan<T> btIm, ReadOnlySpan<T> cRe, ReadOnlySpan<T> cIm,
+        Span<T> scratch, Span<T> dLr, Span<T> dLi, Span<T> dBtRe, Span<T> dBtIm, Span<T> dCRe, Span<T> dCIm, Span<T> dx,
+        int count, int time, int n, int din, int dout) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var a = new DiagonalBackArgs<T>(x, dy, hr, hi, lr, li, btRe, btIm, cRe, cIm, scratch, dLr, dLi, dBtRe, dBtIm, dCRe, dCIm, dx,
+            count, time, n, din, dout);
+        switch (Width<T>(n))
+        {
+            case 512: DiagonalBackwardCore<Simd512<T>, Vector512<T>, T>(in a); break;
+            case 256: DiagonalBackwardCore<Simd256<T>, Vector256<T>, T>(in a); break;
+            case 128: DiagonalBackwardCore<Simd128<T>, Vector128<T>, T>(in a); break;
+            default: DiagonalBackwardCore<Simd1<T>, T, T>(in a); break;
+        }
+    }
+
+    private readonly ref struct DiagonalArgs<T>(ReadOnlySpan<T> x, Span<T> hr, Span<T> hi, ReadOnlySpan<T> lr, ReadOnlySpan<T> li,
+        ReadOnlySpan<T> btRe, ReadOnlySpan<T> btIm, ReadOnlySpan<T> cRe, ReadOnlySpan<T> cIm, Span<T> y,
+        int count, int time, int n, int din, int dout) where T : unmanaged
+    {
+        public readonly ReadOnlySpan<T> X = x, Lr = lr, Li = li, BtRe = btRe, BtIm = btIm, CRe = cRe, CIm = cIm;
+        public readonly Span<T> Hr = hr, Hi = hi, Y = y;
+        public readonly int Count = count, Time = time, N = n, Din = din, Dout = dout;
+    }
+
+    private readonly ref struct DiagonalBackArgs<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> dy, ReadOnlySpan<T> hr, ReadOnlySpan<T> hi,
+        ReadOnlySpan<T> lr, ReadOnlySpan<T> li, ReadOnlySpan<T> btRe, ReadOnlySpan<T> btIm, ReadOnlySpan<T> cRe, ReadOnlySpan<T> cIm,
+        Span<T> scratch, Span<T> dLr, Span<T> dLi, Span<T> dBtRe, Span<T> dBtIm, Span<T> dCRe, Span<T> dCIm, Span<T> dx,
+        int count, int time, int n, int din, int dout) where T : unmanaged
+    {
+        public readonly ReadOnlySpan<T> X = x, Dy = dy, Hr = hr, Hi = hi, Lr = lr, Li = li, BtRe = btRe, BtIm = btIm, CRe = cRe, CIm = cIm;
+        public readonly Span<T> Scratch = scratch, DLr = dLr, DLi = dLi, DBtRe = dBtRe, DBtIm = dBtIm, DCRe = dCRe, DCIm = dCIm, Dx = dx;
+        public readonly int Count = count, Time = time, N = n, Din = din, Dout = dout;
+    }
+
+    // Full optimisation at first call: a hot loop entered a few times per step would otherwise run as
+    // on-stack-replaced tier-0 code for many steps.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DiagonalForwardCore<TS, TV, T>(in DiagonalArgs<T> a)
+        where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (a.Din == 1 && a.Dout == 1) { DiagonalForwardScalarFeatureCore<TS, TV, T>(in a); return; }
+        int n = a.N, din = a.Din, dout = a.Dout, time = a.Time, w = TS.Count;
+        ref T lr = ref MemoryMarshal.GetReference(a.Lr);
+        ref T li = ref MemoryMarshal.GetReference(a.Li);
+        ref T bre = ref MemoryMarshal.GetReference(a.BtRe);
+        ref T bim = ref MemoryMarshal.GetReference(a.BtIm);
+        ref T cre = ref MemoryMarshal.GetReference(a.CRe);
+        ref T cim = ref MemoryMarshal.GetReference(a.CIm);
+        for (int s = 0; s < a.Count; s++)
+        {
+            ref T x = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.X), s * time * din);
+            ref T y = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Y), s * time * dout);
+            ref T hr = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Hr), s * time * n);
+            ref T hi = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Hi), s * time * n);
+            for (int t = 0; t < time; t++)
+            {
+                ref T xt = ref Unsafe.Add(ref x, t * din);
+                ref T cr = ref Unsafe.Add(ref hr, t * n);
+                ref T ci = ref Unsafe.Add(ref hi, t * n);
+                for (int j = 0; j < n; j += w)
+                {
+                    // u = B̃ x_t for this block of neurons.
+                    TV ur = TS.Zero, ui = TS.Zero;
+                    for (int k = 0; k < din; k++)
+                    {
+                        TV xk = TS.Splat(Unsafe.Add(ref xt, k));
+                        ur = TS.Fma(xk, TS.Load(ref Unsafe.Add(ref bre, k * n + j)), ur);
+                        ui = TS.Fma(xk, TS.Load(ref Unsafe.Add(ref bim, k * n + j)), ui);
+                    }
+                    if (t > 0)
+                    {
+                        TV pr = TS.Load(ref Unsafe.Add(ref cr, j - n)), pi = TS.Load(ref Unsafe.Add(ref ci, j - n));
+                        TV vr = TS.Load(ref Unsafe.Add(ref lr, j)), vi = TS.Load(ref Unsafe.Add(ref li, j));
+                        ur = TS.Fnma(vi, pi, TS.Fma(vr, pr, ur));
+                        ui = TS.Fma(vr, pi, TS.Fma(vi, pr, ui));
+                    }
+                    TS.Store(ur, ref Unsafe.Add(ref cr, j));
+                    TS.Store(ui, ref Unsafe.Add(ref ci, j));
+                }
+                // y_t = Re(C h_t) = C_re h_re − C_im h_im; the state block is still in L1.
+                for (int o = 0; o < dout; o++)
+                {
+                    TV acc = TS.Zero;
+                    for (int j = 0; j < n; j += w)
+                    {
+                        acc = TS.Fma(TS.Load(ref Unsafe.Add(ref cre, o * n + j)), TS.Load(ref Unsafe.Add(ref cr, j)), acc);
+                        acc = TS.Fnma(TS.Load(ref Unsafe.Add(ref cim, o * n + j)), TS.Load(ref Unsafe.Add(ref ci, j)), acc);
+                    }
+                    Unsafe.Add(ref y, t * dout + o) = TS.Sum(acc);
+                }
+            }
+        }
+    }
+
+    // Full optimisation at first call: a hot loop entered a few times per step would otherwise run as
+    // on-stack-replaced tier-0 code for many steps.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DiagonalBackwardCore<TS, TV, T>(in DiagonalBackArgs<T> a)
+        where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (a.Din == 1 && a.Dout == 1) { DiagonalBackwardScalarFeatureCore<TS, TV, T>(in a); return; }
+        int n = a.N, din = a.Din, dout = a.Dout, time = a.Time, w = TS.Count;
+        bool wantDx = !a.Dx.IsEmpty;
+        ref T lr = ref MemoryMarshal.GetReference(a.Lr);
+        ref T li = ref MemoryMarshal.GetReference(a.Li);
+        ref T bre = ref MemoryMarshal.GetReference(a.BtRe);
+        ref T bim = ref MemoryMarshal.GetReference(a.BtIm);
+        ref T cre = ref MemoryMarshal.GetReference(a.CRe);
+        ref T cim = ref MemoryMarshal.GetReference(a.CIm);
+        ref T gr = ref MemoryMarshal.GetReference(a.Scratch);
+        ref T gi = ref Unsafe.Add(ref gr, n);
+        ref T dLr = ref MemoryMarshal.GetReference(a.DLr);
+        ref T dLi = ref MemoryMarshal.GetReference(a.DLi);
+        ref T dBr = ref MemoryMarshal.GetReference(a.DBtRe);
+        ref T dBi = ref MemoryMarshal.GetReference(a.DBtIm);
+        ref T dCr = ref MemoryMarshal.GetReference(a.DCRe);
+        ref T dCi = ref MemoryMarshal.GetReference(a.DCIm);
+        for (int s = 0; s < a.Count; s++)
+        {
+            ref T x = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.X), s * time * din);
+            ref T dy = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Dy), s * time * dout);
+            ref T hr = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Hr), s * time * n);
+            ref T hi = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Hi), s * time * n);
+            ref T dx = ref wantDx ? ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Dx), s * time * din) : ref Unsafe.NullRef<T>();
+            for (int t = time - 1; t >= 0; t--)
+            {
+                ref T xt = ref Unsafe.Add(ref x, t * din);
+                ref T dyt = ref Unsafe.Add(ref dy, t * dout);
+                ref T htr = ref Unsafe.Add(ref hr, t * n);
+                ref T hti = ref Unsafe.Add(ref hi, t * n);
+                for (int j = 0; j < n; j += w)
+                {
+                    // e_t = ∂L/∂h_t from the readout, and dC from the same dy_t and h_t.
+                    TV er = TS.Zero, ei = TS.Zero;
+                    TV hcr = TS.Load(ref Unsafe.Add(ref htr, j)), hci = TS.Load(ref Unsafe.Add(ref hti, j));
+                    for (int o = 0; o < dout; o++)
+                    {
+                        TV d = TS.Splat(Unsafe.Add(ref dyt, o));
+                        er = TS.Fma(d, TS.Load(ref Unsafe.Add(ref cre, o * n + j)), er);
+                        ei = TS.Fnma(d, TS.Load(ref Unsafe.Add(ref cim, o * n + j)), ei);
+                        ref T pcr = ref Unsafe.Add(ref dCr, o * n + j);
+                        ref T pci = ref Unsafe.Add(ref dCi, o * n + j);
+                        TS.Store(TS.Fma(d, hcr, TS.Load(ref pcr)), ref pcr);
+                        TS.Store(TS.Fnma(d, hci, TS.Load(ref pci)), ref pci);
+                    }
+                    // g_t = e_t + λ̄ ⊙ g_{t+1}
+                    if (t < time - 1)
+                    {
+                        TV nr = TS.Load(ref Unsafe.Add(ref gr, j)), ni = TS.Load(ref Unsafe.Add(ref gi, j));
+                        TV vr = TS.Load(ref Unsafe.Add(ref lr, j)), vi = TS.Load(ref Unsafe.Add(ref li, j));
+                        er = TS.Fma(vi, ni, TS.Fma(vr, nr, er));
+                        ei = TS.Fnma(vi, nr, TS.Fma(vr, ni, ei));
+                    }
+                    TS.Store(er, ref Unsafe.Add(ref gr, j));
+                    TS.Store(ei, ref Unsafe.Add(ref gi, j));
+                    // ∂L/∂λ += g_t ⊙ conj(h_{t−1})
+                    if (t > 0)
+                    {
+                        TV pr = TS.Load(ref Unsafe.Add(ref htr, j - n)), pi = TS.Load(ref Unsafe.Add(ref hti, j - n));
+                        ref T lar = ref Unsafe.Add(ref dLr, j);
+                        ref T lai = ref Unsafe.Add(ref dLi, j);
+                        TS.Store(TS.Fma(ei, pi, TS.Fma(er, pr, TS.Load(ref lar))), ref lar);
+                        TS.Store(TS.Fnma(er, pi, TS.Fma(ei, pr, TS.Load(ref lai))), ref lai);
+                    }
+                    // ∂L/∂B̃ᵀ += x_t ⊗ g_t
+                    for (int k = 0; k < din; k++)
+                    {
+                        TV xk = TS.Splat(Unsafe.Add(ref xt, k));
+                        ref T pbr = ref Unsafe.Add(ref dBr, k * n + j);
+                        ref T pbi = ref Unsafe.Add(ref dBi, k * n + j);
+                        TS.Store(TS.Fma(xk, er, TS.Load(ref pbr)), ref pbr);
+                        TS.Store(TS.Fma(xk, ei, TS.Load(ref pbi)), ref pbi);
+                    }
+                }
+                if (wantDx)
+                    for (int k = 0; k < din; k++)
+                    {
+                        TV acc = TS.Zero;
+                        for (int j = 0; j < n; j += w)
+                        {
+                            acc = TS.Fma(TS.Load(ref Unsafe.Add(ref gr, j)), TS.Load(ref Unsafe.Add(ref bre, k * n + j)), acc);
+                            acc = TS.Fma(TS.Load(ref Unsafe.Add(ref gi, j)), TS.Load(ref Unsafe.Add(ref bim, k * n + j)), acc);
+                        }
+                        Unsafe.Add(ref dx, t * din + k) = TS.Sum(acc);
+                    }
+            }
+        }
+    }
+
+    /// <summary>Forward for d_in = d_out = 1: two neuron blocks at a time sweep time with their states in
+    /// registers (two independent FMA chains hide the latency of the recurrence; no store-to-load round trip
+    /// per step), and add their share of y_t = Re(C h_t) to y_t; the first pair writes y_t, the others add in
+    /// block order (deterministic).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DiagonalForwardScalarFeatureCore<TS, TV, T>(in DiagonalArgs<T> a)
+        where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = a.N, time = a.Time, w = TS.Count;
+        ref T lr = ref MemoryMarshal.GetReference(a.Lr);
+        ref T li = ref MemoryMarshal.GetReference(a.Li);
+        ref T bre = ref MemoryMarshal.GetReference(a.BtRe);
+        ref T bim = ref MemoryMarshal.GetReference(a.BtIm);
+        ref T cre = ref MemoryMarshal.GetReference(a.CRe);
+        ref T cim = ref MemoryMarshal.GetReference(a.CIm);
+        for (int s = 0; s < a.Count; s++)
+        {
+            ref T x = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.X), s * time);
+            ref T y = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Y), s * time);
+            ref T hr = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Hr), s * time * n);
+            ref T hi = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Hi), s * time * n);
+            int j = 0;
+            for (; j + 2 * w <= n; j += 2 * w)
+            {
+                int k = j + w;
+                TV vr0 = TS.Load(ref Unsafe.Add(ref lr, j)), vi0 = TS.Load(ref Unsafe.Add(ref li, j));
+                TV vr1 = TS.Load(ref Unsafe.Add(ref lr, k)), vi1 = TS.Load(ref Unsafe.Add(ref li, k));
+                TV br0 = TS.Load(ref Unsafe.Add(ref bre, j)), bi0 = TS.Load(ref Unsafe.Add(ref bim, j));
+                TV br1 = TS.Load(ref Unsafe.Add(ref bre, k)), bi1 = TS.Load(ref Unsafe.Add(ref bim, k));
+                TV cr0 = TS.Load(ref Unsafe.Add(ref cre, j)), ci0 = TS.Load(ref Unsafe.Add(ref cim, j));
+                TV cr1 = TS.Load(ref Unsafe.Add(ref cre, k)), ci1 = TS.Load(ref Unsafe.Add(ref cim, k));
+                TV hr0 = TS.Zero, hi0 = TS.Zero, hr1 = TS.Zero, hi1 = TS.Zero;
+                for (int t = 0; t < time; t++)
+                {
+                    TV xt = TS.Splat(Unsafe.Add(ref x, t));
+                    // h_t = λ ⊙ h_{t−1} + B̃ x_t, the input product off the dependency chain.
+                    TV nr0 = TS.Fma(vr0, hr0, TS.Fnma(vi0, hi0, TS.Mul(xt, br0)));
+                    TV ni0 = TS.Fma(vr0, hi0, TS.Fma(vi0, hr0, TS.Mul(xt, bi0)));
+                    TV nr1 = TS.Fma(vr1, hr1, TS.Fnma(vi1, hi1, TS.Mul(xt, br1)));
+                    TV ni1 = TS.Fma(vr1, hi1, TS.Fma(vi1, hr1, TS.Mul(xt, bi1)));
+                    hr0 = nr0; hi0 = ni0; hr1 = nr1; hi1 = ni1;
+                    TS.Store(hr0, ref Unsafe.Add(ref hr, t * n + j)); TS.Store(hi0, ref Unsafe.Add(ref hi, t * n + j));
+                    TS.Store(hr1, ref Unsafe.Add(ref hr, t * n + k)); TS.Store(hi1, ref Unsafe.Add(ref hi, t * n + k));
+                    T part = TS.Sum(TS.Fnma(ci1, hi1, TS.Fma(cr1, hr1, TS.Fnma(ci0, hi0, TS.Mul(cr0, hr0)))));
+                    Unsafe.Add(ref y, t) = j == 0 ? part : Unsafe.Add(ref y, t) + part;
+                }
+            }
+            for (; j < n; j += w)
+            {
+                TV vr0 = TS.Load(ref Unsafe.Add(ref lr, j)), vi0 = TS.Load(ref Unsafe.Add(ref li, j));
+                TV br0 = TS.Load(ref Unsafe.Add(ref bre, j)), bi0 = TS.Load(ref Unsafe.Add(ref bim, j));
+                TV cr0 = TS.Load(ref Unsafe.Add(ref cre, j)), ci0 = TS.Load(ref Unsafe.Add(ref cim, j));
+                TV hr0 = TS.Zero, hi0 = TS.Zero;
+                for (int t = 0; t < time; t++)
+                {
+                    TV xt = TS.Splat(Unsafe.Add(ref x, t));
+                    TV nr0 = TS.Fma(vr0, hr0, TS.Fnma(vi0, hi0, TS.Mul(xt, br0)));
+                    TV ni0 = TS.Fma(vr0, hi0, TS.Fma(vi0, hr0, TS.Mul(xt, bi0)));
+                    hr0 = nr0; hi0 = ni0;
+                    TS.Store(hr0, ref Unsafe.Add(ref hr, t * n + j)); TS.Store(hi0, ref Unsafe.Add(ref hi, t * n + j));
+                    T part = TS.Sum(TS.Fnma(ci0, hi0, TS.Mul(cr0, hr0)));
+                    Unsafe.Add(ref y, t) = j == 0 ? part : Unsafe.Add(ref y, t) + part;
+                }
+            }
+        }
+    }
+
+    /// <summary>d_in = d_out = 1 (the teacher–student shape): neuron blocks are independent, so each block runs
+    /// its whole reverse sweep with g and every gradient accumulator in registers (no store per step but dx),
+    /// and h_{t−1} of one step is h_t of the next, loaded once.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DiagonalBackwardScalarFeatureCore<TS, TV, T>(in DiagonalBackArgs<T> a)
+        where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = a.N, time = a.Time, w = TS.Count;
+        bool wantDx = !a.Dx.IsEmpty;
+        for (int s = 0; s < a.Count; s++)
+        {
+            ref T x = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.X), s * time);
+            ref T dy = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Dy), s * time);
+            ref T hr = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Hr), s * time * n);
+            ref T hi = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Hi), s * time * n);
+            ref T dx = ref wantDx ? ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Dx), s * time) : ref Unsafe.NullRef<T>();
+            int j = 0;
+            // Two blocks at a time: two independent chains, and each row's two adjacent lines read together.
+            for (; j + 2 * w <= n; j += 2 * w)
+            {
+                int k = j + w;
+                ref T lr = ref MemoryMarshal.GetReference(a.Lr);
+                ref T li = ref MemoryMarshal.GetReference(a.Li);
+                ref T cre = ref MemoryMarshal.GetReference(a.CRe);
+                ref T cim = ref MemoryMarshal.GetReference(a.CIm);
+                ref T bre = ref MemoryMarshal.GetReference(a.BtRe);
+                ref T bim = ref MemoryMarshal.GetReference(a.BtIm);
+                TV vr0 = TS.Load(ref Unsafe.Add(ref lr, j)), vi0 = TS.Load(ref Unsafe.Add(ref li, j));
+                TV vr1 = TS.Load(ref Unsafe.Add(ref lr, k)), vi1 = TS.Load(ref Unsafe.Add(ref li, k));
+                TV cr0 = TS.Load(ref Unsafe.Add(ref cre, j)), ci0 = TS.Load(ref Unsafe.Add(ref cim, j));
+                TV cr1 = TS.Load(ref Unsafe.Add(ref cre, k)), ci1 = TS.Load(ref Unsafe.Add(ref cim, k));
+                TV br0 = TS.Load(ref Unsafe.Add(ref bre, j)), bi0 = TS.Load(ref Unsafe.Add(ref bim, j));
+                TV br1 = TS.Load(ref Unsafe.Add(ref bre, k)), bi1 = TS.Load(ref Unsafe.Add(ref bim, k));
+                TV gr0 = TS.Zero, gi0 = TS.Zero, dlr0 = TS.Zero, dli0 = TS.Zero, dbr0 = TS.Zero, dbi0 = TS.Zero, dcr0 = TS.Zero, dci0 = TS.Zero;
+                TV gr1 = TS.Zero, gi1 = TS.Zero, dlr1 = TS.Zero, dli1 = TS.Zero, dbr1 = TS.Zero, dbi1 = TS.Zero, dcr1 = TS.Zero, dci1 = TS.Zero;
+                TV hcr0 = TS.Load(ref Unsafe.Add(ref hr, (time - 1) * n + j)), hci0 = TS.Load(ref Unsafe.Add(ref hi, (time - 1) * n + j));
+                TV hcr1 = TS.Load(ref Unsafe.Add(ref hr, (time - 1) * n + k)), hci1 = TS.Load(ref Unsafe.Add(ref hi, (time - 1) * n + k));
+                for (int t = time - 1; t >= 0; t--)
+                {
+                    TV d = TS.Splat(Unsafe.Add(ref dy, t));
+                    TV nr0 = TS.Fma(vi0, gi0, TS.Fma(vr0, gr0, TS.Mul(d, cr0)));
+                    TV ni0 = TS.Fnma(vi0, gr0, TS.Fma(vr0, gi0, TS.Fnma(d, ci0, TS.Zero)));
+                    TV nr1 = TS.Fma(vi1, gi1, TS.Fma(vr1, gr1, TS.Mul(d, cr1)));
+                    TV ni1 = TS.Fnma(vi1, gr1, TS.Fma(vr1, gi1, TS.Fnma(d, ci1, TS.Zero)));
+                    gr0 = nr0; gi0 = ni0; gr1 = nr1; gi1 = ni1;
+                    dcr0 = TS.Fma(d, hcr0, dcr0); dci0 = TS.Fnma(d, hci0, dci0);
+                    dcr1 = TS.Fma(d, hcr1, dcr1); dci1 = TS.Fnma(d, hci1, dci1);
+                    TV xk = TS.Splat(Unsafe.Add(ref x, t));
+                    dbr0 = TS.Fma(xk, gr0, dbr0); dbi0 = TS.Fma(xk, gi0, dbi0);
+                    dbr1 = TS.Fma(xk, gr1, dbr1); dbi1 = TS.Fma(xk, gi1, dbi1);
+                    if (wantDx)
+                    {
+                        T part = TS.Sum(TS.Fma(gi1, bi1, TS.Fma(gr1, br1, TS.Fma(gi0, bi0, TS.Mul(gr0, br0)))));
+                        Unsafe.Add(ref dx, t) = j == 0 ? part : Unsafe.Add(ref dx, t) + part;
+                    }
+                    if (t > 0)
+                    {
+                        TV pr0 = TS.Load(ref Unsafe.Add(ref hr, (t - 1) * n + j)), pi0 = TS.Load(ref Unsafe.Add(ref hi, (t - 1) * n + j));
+                        TV pr1 = TS.Load(ref Unsafe.Add(ref hr, (t - 1) * n + k)), pi1 = TS.Load(ref Unsafe.Add(ref hi, (t - 1) * n + k));
+                        dlr0 = TS.Fma(gi0, pi0, TS.Fma(gr0, pr0, dlr0)); dli0 = TS.Fnma(gr0, pi0, TS.Fma(gi0, pr0, dli0));
+                        dlr1 = TS.Fma(gi1, pi1, TS.Fma(gr1, pr1, dlr1)); dli1 = TS.Fnma(gr1, pi1, TS.Fma(gi1, pr1, dli1));
+                        hcr0 = pr0; hci0 = pi0; hcr1 = pr1; hci1 = pi1;
+                    }
+                }
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DLr), j), dlr0);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DLi), j), dli0);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DBtRe), j), dbr0);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DBtIm), j), dbi0);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DCRe), j), dcr0);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DCIm), j), dci0);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DLr), k), dlr1);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DLi), k), dli1);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DBtRe), k), dbr1);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DBtIm), k), dbi1);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DCRe), k), dcr1);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DCIm), k), dci1);
+            }
+            for (; j < n; j += w)
+            {
+                TV vr = TS.Load(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Lr), j));
+                TV vi = TS.Load(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Li), j));
+                TV cr = TS.Load(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.CRe), j));
+                TV ci = TS.Load(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.CIm), j));
+                TV br = TS.Load(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.BtRe), j));
+                TV bi = TS.Load(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.BtIm), j));
+                TV gr = TS.Zero, gi = TS.Zero, dlr = TS.Zero, dli = TS.Zero, dbr = TS.Zero, dbi = TS.Zero, dcr = TS.Zero, dci = TS.Zero;
+                TV hcr = TS.Load(ref Unsafe.Add(ref hr, (time - 1) * n + j)), hci = TS.Load(ref Unsafe.Add(ref hi, (time - 1) * n + j));
+                for (int t = time - 1; t >= 0; t--)
+                {
+                    TV d = TS.Splat(Unsafe.Add(ref dy, t));
+                    // g_t = dy_t (C_re − i C_im) + λ̄ ⊙ g_{t+1}   (g_T = 0)
+                    TV nr = TS.Fma(vi, gi, TS.Fma(vr, gr, TS.Mul(d, cr)));
+                    TV ni = TS.Fnma(vi, gr, TS.Fma(vr, gi, TS.Fnma(d, ci, TS.Zero)));
+                    gr = nr; gi = ni;
+                    dcr = TS.Fma(d, hcr, dcr);
+                    dci = TS.Fnma(d, hci, dci);
+                    TV xk = TS.Splat(Unsafe.Add(ref x, t));
+                    dbr = TS.Fma(xk, gr, dbr);
+                    dbi = TS.Fma(xk, gi, dbi);
+                    if (wantDx)
+                    {
+                        T part = TS.Sum(TS.Fma(gi, bi, TS.Mul(gr, br)));
+                        Unsafe.Add(ref dx, t) = j == 0 ? part : Unsafe.Add(ref dx, t) + part;
+                    }
+                    if (t > 0)
+                    {
+                        TV pr = TS.Load(ref Unsafe.Add(ref hr, (t - 1) * n + j)), pi = TS.Load(ref Unsafe.Add(ref hi, (t - 1) * n + j));
+                        dlr = TS.Fma(gi, pi, TS.Fma(gr, pr, dlr));
+                        dli = TS.Fnma(gr, pi, TS.Fma(gi, pr, dli));
+                        hcr = pr; hci = pi;
+                    }
+                }
+                // Add this sequence's sums into the chunk's accumulators (sequence order: deterministic).
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DLr), j), dlr);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DLi), j), dli);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DBtRe), j), dbr);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DBtIm), j), dbi);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DCRe), j), dcr);
+                AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DCIm), j), dci);
+            }
+        }
+    }
+
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddInto<TS, TV, T>(ref T p, TV v)
+        where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
+        => TS.Store(TS.Fma(TS.Splat(T.One), v, TS.Load(ref p)), ref p);
+}
