@@ -40,6 +40,17 @@ internal sealed record BenchResult(BenchModel Model, BenchShape Shape, int Threa
 
     /// <summary>Achieved GB/s of compulsory traffic.</summary>
     public double GBs => Cost.Bytes / (MemlabMs * 1e-3) / 1e9;
+
+    /// <summary>The scan path's cost and achieved rates (GFLOP/s, GB/s), also when <c>auto</c> picks the convolution.</summary>
+    public (StepCost Cost, double Gflops, double GBs) Scan
+    {
+        get
+        {
+            var cost = LtiAlgorithms.Cost(Model, Shape, LtiAlgorithms.Scan);
+            double seconds = Memlab[LtiAlgorithms.Scan] * 1e-3;
+            return (cost, cost.Flops / seconds / 1e9, cost.Bytes / seconds / 1e9);
+        }
+    }
 }
 
 /// <summary>

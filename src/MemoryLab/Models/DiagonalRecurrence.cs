@@ -84,7 +84,10 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
     private int _batch, _time, _chunks;
     private T[] _hr = [], _hi = [], _gr = [], _gi = [];
     private int _hrAt, _hiAt; // where the 64-byte-aligned states start in _hr, _hi (pinned arrays)
-    private T[] _pG = []; // fused backward: g_{t+1} of the chunk's sequence in flight, 2N per chunk
+    // Fused backward scratch per chunk: g_{t+1} of the sequence in flight (2N), or with one feature the recomputed
+    // states of one segment (ScanKernels.OneFeatureScratchLength).
+    private T[] _pG = [];
+    private int _pGAt, _pGStride;
     private T[] _pLr = [], _pLi = [], _pBRe = [], _pBIm = [], _pCRe = [], _pCIm = [], _pD = [];
     private WorkerPool _pool = null!;
     private readonly ChunkAction _forward, _backward;
@@ -201,11 +204,16 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
             return;
         }
         _chunks = WorkerPool.ChunkCount(batch, ChunkSize);
-        int states = checked(batch * time * _n);
-        // Aligned so that no 512-bit state load or store straddles two cache lines.
+        // With one input and one output feature only checkpoints are kept (every ScanKernels.OneFeatureSegment steps);
+        // otherwise every state. Aligned so that no 512-bit state load or store straddles two cache lines.
+        int states = checked(batch * (OneFeature ? ScanKernels.OneFeatureCheckpoints(time) : time) * _n);
         _hr = ScanKernels.AllocateAligned<T>(states, out _hrAt); _hi = ScanKernels.AllocateAligned<T>(states, out _hiAt);
-        // The fused scan keeps g in a 2N scratch per chunk; only the GEMM path stores g for every step.
-        if (Fused) _pG = new T[_chunks * 2 * _n];
+        // The fused scans keep g (or one segment's states) in a scratch per chunk; only the GEMM path stores g for every step.
+        if (Fused)
+        {
+            _pGStride = OneFeature ? ScanKernels.OneFeatureScratchLength(_n) : 2 * _n;
+            _pG = ScanKernels.AllocateAligned<T>(_chunks * _pGStride, out _pGAt);
+        }
         else { _gr = new T[states]; _gi = new T[states]; }
         _pLr = new T[_chunks * _n]; _pLi = new T[_chunks * _n];
         _pBRe = new T[_chunks * _din * _n]; _pBIm = new T[_chunks * _din * _n];
@@ -322,20 +330,26 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
     /// layers (the deep stack) keep the GEMMs, where they are the efficient way to apply B̃, C and D.</summary>
     private bool Fused => _din <= FusedMaxFeatures && _dout <= FusedMaxFeatures;
 
+    /// <summary>One input and one output feature (so <see cref="Fused"/>): the fused scans keep only checkpoints and the backward pass
+    /// recomputes each segment's states in cache (<see cref="ScanKernels.DiagonalForwardOneFeature{T}"/>).</summary>
+    private bool OneFeature => _din == 1 && _dout == 1;
+
     /// <summary>Widest input/output for the fused scan: up to here its d FMAs per state element cost less than
     /// the extra passes over the states that the GEMM path makes.</summary>
-    private const int FusedMaxFeatures = 8;
+    internal const int FusedMaxFeatures = 8;
 
     private void ForwardChunk(int chunk)
     {
         int b0 = chunk * ChunkSize, count = Math.Min(ChunkSize, _batch - b0), rows = count * _time;
         var x = _x.Sequences(b0, count);
-        var hr = _hr.AsSpan(_hrAt + b0 * _time * _n, rows * _n);
-        var hi = _hi.AsSpan(_hiAt + b0 * _time * _n, rows * _n);
+        Span<T> hr = StateRows(_hr, _hrAt, b0, count), hi = StateRows(_hi, _hiAt, b0, count);
         if (Fused)
         {
             var yf = _y.Sequences(b0, count);
-            ScanKernels.DiagonalForward<T>(x, hr, hi, _lr, _li, _btRe, _btIm, _cRe.Of(_theta), _cIm.Of(_theta), yf, count, _time, _n, _din, _dout);
+            if (OneFeature)
+                ScanKernels.DiagonalForwardOneFeature<T>(x, hr, hi, _lr, _li, _btRe, _btIm, _cRe.Of(_theta), _cIm.Of(_theta), yf, count, _time, _n);
+            else
+                ScanKernels.DiagonalForward<T>(x, hr, hi, _lr, _li, _btRe, _btIm, _cRe.Of(_theta), _cIm.Of(_theta), yf, count, _time, _n, _din, _dout);
             if (_o.Skip == SkipConnection.Full)
                 Gemm.Multiply(Transpose.No, Transpose.Yes, rows, _dout, _din, T.One, x, _din, _d!.Of(_theta), _din, T.One, yf, _dout);
             else if (_o.Skip == SkipConnection.Diagonal)
@@ -382,8 +396,7 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
         int b0 = chunk * ChunkSize, count = Math.Min(ChunkSize, _batch - b0), rows = count * _time;
         var x = _x.Sequences(b0, count);
         var dy = _dy.Sequences(b0, count);
-        var hr = _hr.AsSpan(_hrAt + b0 * _time * _n, rows * _n);
-        var hi = _hi.AsSpan(_hiAt + b0 * _time * _n, rows * _n);
+        Span<T> hr = StateRows(_hr, _hrAt, b0, count), hi = StateRows(_hi, _hiAt, b0, count);
         if (Fused)
         {
             BackwardChunkFused(chunk, b0, count, x, dy, hr, hi);
@@ -567,8 +580,13 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
         var dCr = _pCRe.AsSpan(chunk * _dout * _n, _dout * _n); var dCi = _pCIm.AsSpan(chunk * _dout * _n, _dout * _n);
         dLr.Clear(); dLi.Clear(); dBr.Clear(); dBi.Clear(); dCr.Clear(); dCi.Clear();
         var dx = _dx != null ? _dx.Sequences(b0, count) : Span<T>.Empty;
-        ScanKernels.DiagonalBackward<T>(x, dy, hr, hi, _lr, _li, _btRe, _btIm, _cRe.Of(_theta), _cIm.Of(_theta),
-            _pG.AsSpan(chunk * 2 * _n, 2 * _n), dLr, dLi, dBr, dBi, dCr, dCi, dx, count, _time, _n, _din, _dout);
+        var scratch = _pG.AsSpan(_pGAt + chunk * _pGStride, _pGStride);
+        if (OneFeature)
+            ScanKernels.DiagonalBackwardOneFeature<T>(x, dy, hr, hi, _lr, _li, _btRe, _btIm, _cRe.Of(_theta), _cIm.Of(_theta),
+                scratch, dLr, dLi, dBr, dBi, dCr, dCi, dx, count, _time, _n);
+        else
+            ScanKernels.DiagonalBackward<T>(x, dy, hr, hi, _lr, _li, _btRe, _btIm, _cRe.Of(_theta), _cIm.Of(_theta),
+                scratch, dLr, dLi, dBr, dBi, dCr, dCi, dx, count, _time, _n, _din, _dout);
         if (_o.Skip == SkipConnection.Full)
             Gemm.Multiply(Transpose.Yes, Transpose.No, _dout, _din, rows, T.One, dy, _dout, x, _din, T.Zero, _pD.AsSpan(chunk * _dout * _din, _dout * _din), _din);
         else if (_o.Skip == SkipConnection.Diagonal)
@@ -582,9 +600,18 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
         }
     }
 
+    /// <summary>Sequences b0 … b0+count−1 of a state buffer (<c>_hr</c> from <c>_hrAt</c>, or <c>_hi</c>): every state, or with one
+    /// feature the checkpoints.</summary>
+    private Span<T> StateRows(T[] buffer, int at, int b0, int count)
+    {
+        int rows = OneFeature ? ScanKernels.OneFeatureCheckpoints(_time) : _time;
+        return buffer.AsSpan(at + b0 * rows * _n, count * rows * _n);
+    }
+
     /// <summary>The state h of the latest forward pass: real and imaginary parts, [batch, time, N]
-    /// (empty when the layer runs the convolution algorithm, which never forms the states).</summary>
-    public (ReadOnlyMemory<T> Re, ReadOnlyMemory<T> Im) States => _algorithm == LtiAlgorithm.Convolution || _hr.Length == 0
+    /// (empty when the layer runs the convolution algorithm, which never forms the states, or the one-feature
+    /// scan, which keeps only checkpoints).</summary>
+    public (ReadOnlyMemory<T> Re, ReadOnlyMemory<T> Im) States => _algorithm == LtiAlgorithm.Convolution || _hr.Length == 0 || OneFeature
         ? (ReadOnlyMemory<T>.Empty, ReadOnlyMemory<T>.Empty)
         : (_hr.AsMemory(_hrAt, _batch * _time * _n), _hi.AsMemory(_hiAt, _batch * _time * _n));
 }

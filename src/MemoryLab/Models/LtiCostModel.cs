@@ -33,10 +33,13 @@ public enum LtiLayerKind
 ///   convolution:       3 · B·T·(T + P)·in·out  +  2·T²·in·out                  (three triangular GEMMs, P = panel)
 ///        + kernel, dense:    3 · 2·T·in·(N²/heads + N·out)                      (V_s = A V_{s−1}, K_s = C V_s, adjoint)
 ///        + kernel, diagonal: 3 · 4·T·N·in·out                                   (K = Re(Λ^s) U − Im(Λ^s) V)
-///   estimated time ∝ flops / efficiency,   efficiency: convolution 0.8, dense scan 0.5, diagonal scan 0.25
+///   estimated time ∝ flops / efficiency,   efficiency: convolution 0.8, dense scan 0.5,
+///                                          diagonal scan 0.6 with one input and one output feature, else 0.25
 /// </code>
 /// The efficiencies are the measured fractions of GEMM speed: the convolution is three large GEMMs, the
-/// dense scan is T small GEMMs per chunk, and the diagonal scan is a latency-bound elementwise recurrence.
+/// dense scan is T small GEMMs per chunk, and the diagonal scan is an elementwise recurrence — with one feature
+/// in and out a register-resident sweep that recomputes its states from checkpoints (compute-bound, measured
+/// ≈ 60% of the FMA peak), otherwise passes over stored states.
 /// <see cref="Choose"/> takes the cheaper estimate, and the scan whenever the Toeplitz matrix would exceed
 /// <see cref="ToeplitzConvolution{T}.MaxToeplitzEntries"/>. So narrow layers with moderate T (the Zucchet24
 /// teacher–student setting: in = out = 1, T = 300) convolve, and wide layers (a deep stack, d_model 256) scan.
@@ -47,8 +50,10 @@ public static class LtiCostModel
     public const double ConvolutionEfficiency = 0.8;
     /// <summary>Fraction of GEMM speed the dense scan reaches (one small GEMM per step and chunk).</summary>
     public const double DenseScanEfficiency = 0.5;
-    /// <summary>Fraction of GEMM speed the diagonal scan reaches (an elementwise, sequential complex recurrence).</summary>
+    /// <summary>Fraction of GEMM speed the diagonal scan reaches (an elementwise, sequential complex recurrence over stored states).</summary>
     public const double DiagonalScanEfficiency = 0.25;
+    /// <summary>Fraction of GEMM speed the one-feature diagonal scan reaches (states in registers, recomputed from checkpoints).</summary>
+    public const double OneFeatureDiagonalScanEfficiency = 0.6;
 
     /// <summary>Floating-point operations of one forward + backward pass (formulas in the class summary).</summary>
     /// <param name="kind">Dense or diagonal layer.</param>
@@ -74,8 +79,10 @@ public static class LtiCostModel
     }
 
     /// <summary>Bytes moved through memory by one forward + backward pass, for <paramref name="scalarBytes"/>-byte
-    /// scalars (4 for float, 8 for double). Scan: x, y, ∂y, ∂x (4·B·T·(in+out)/2) plus the states and adjoints
-    /// written and read (dense 4·B·T·N, diagonal 8·B·T·N: real and imaginary parts). Convolution: the same
+    /// scalars (4 for float, 8 for double). Scan: x, y, ∂y, ∂x (4·B·T·(in+out)/2) plus what is stored for the backward
+    /// pass, written and read: dense 4·B·T·N (states and adjoints); diagonal, real and imaginary parts, 8·B·T·N when
+    /// the GEMM path stores states and adjoints (more than 8 features), 4·B·T·N for the fused scan that stores states
+    /// only, and 4·B·⌈T/K⌉·N for the one-feature scan that keeps a checkpoint every K steps. Convolution: the same
     /// activations plus the Toeplitz matrix and the correlation Q (each T²·in·out) written once and read once.</summary>
     public static double BytesMoved(LtiLayerKind kind, LtiAlgorithm algorithm, int batch, int time, int hidden, int dIn, int dOut,
         int heads = 1, int scalarBytes = 4)
@@ -85,9 +92,11 @@ public static class LtiCostModel
         if (algorithm == LtiAlgorithm.Auto) algorithm = Choose(kind, batch, time, hidden, dIn, dOut, heads);
         double b = batch, t = time, n = hidden;
         double activations = 2 * b * t * (dIn + (double)dOut);
-        double work = algorithm == LtiAlgorithm.Scan
-            ? (kind == LtiLayerKind.Dense ? 4 : 8) * b * t * n
-            : 4 * t * t * dIn * (double)dOut;
+        double work = algorithm != LtiAlgorithm.Scan ? 4 * t * t * dIn * (double)dOut
+            : kind == LtiLayerKind.Dense ? 4 * b * t * n
+            : dIn == 1 && dOut == 1 ? 4 * b * ScanKernels.OneFeatureCheckpoints(time) * n
+            : dIn <= DiagonalRecurrence<float>.FusedMaxFeatures && dOut <= DiagonalRecurrence<float>.FusedMaxFeatures ? 4 * b * t * n
+            : 8 * b * t * n;
         return scalarBytes * (activations + work);
     }
 
@@ -99,7 +108,8 @@ public static class LtiCostModel
         if (algorithm == LtiAlgorithm.Convolution && ToeplitzConvolution<float>.ToeplitzEntries(time, dIn, dOut) > ToeplitzConvolution<float>.MaxToeplitzEntries)
             return double.PositiveInfinity;
         double efficiency = algorithm == LtiAlgorithm.Convolution ? ConvolutionEfficiency
-            : kind == LtiLayerKind.Dense ? DenseScanEfficiency : DiagonalScanEfficiency;
+            : kind == LtiLayerKind.Dense ? DenseScanEfficiency
+            : dIn == 1 && dOut == 1 ? OneFeatureDiagonalScanEfficiency : DiagonalScanEfficiency;
         return Flops(kind, algorithm, batch, time, hidden, dIn, dOut, heads) / efficiency;
     }
 

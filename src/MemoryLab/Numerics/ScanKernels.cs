@@ -227,7 +227,6 @@ internal static class ScanKernels
     private static void DiagonalForwardCore<TS, TV, T>(in DiagonalArgs<T> a)
         where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (a.Din == 1 && a.Dout == 1) { DiagonalForwardScalarFeatureCore<TS, TV, T>(in a); return; }
         int n = a.N, din = a.Din, dout = a.Dout, time = a.Time, w = TS.Count;
         ref T lr = ref MemoryMarshal.GetReference(a.Lr);
         ref T li = ref MemoryMarshal.GetReference(a.Li);
@@ -287,7 +286,6 @@ internal static class ScanKernels
     private static void DiagonalBackwardCore<TS, TV, T>(in DiagonalBackArgs<T> a)
         where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (a.Din == 1 && a.Dout == 1) { DiagonalBackwardScalarFeatureCore<TS, TV, T>(in a); return; }
         int n = a.N, din = a.Din, dout = a.Dout, time = a.Time, w = TS.Count;
         bool wantDx = !a.Dx.IsEmpty;
         ref T lr = ref MemoryMarshal.GetReference(a.Lr);
@@ -376,15 +374,90 @@ internal static class ScanKernels
         }
     }
 
-    /// <summary>Forward for d_in = d_out = 1: two neuron blocks at a time sweep time with their states in
-    /// registers (two independent FMA chains hide the latency of the recurrence; no store-to-load round trip
-    /// per step), and add their share of y_t = Re(C h_t) to y_t; the first pair writes y_t, the others add in
-    /// block order (deterministic).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void DiagonalForwardScalarFeatureCore<TS, TV, T>(in DiagonalArgs<T> a)
+    /// <summary>Steps the recurrence of one sweep checkpoints: the state is kept for the backward pass only at the
+    /// end of every segment of this many steps; the backward pass recomputes a segment's states from its
+    /// checkpoint into a scratch that stays in L1 (<see cref="OneFeatureScratchLength"/>). So the scan's memory
+    /// traffic no longer grows with batch × T × N, and its cost per token stays the same whether the states would
+    /// have fitted in cache or not.</summary>
+    public const int OneFeatureSegment = 64;
+
+    /// <summary>Checkpoint rows per sequence for <paramref name="time"/> steps: row s holds h at step s·K − 1 (row 0 is unused: h_{−1} = 0).</summary>
+    public static int OneFeatureCheckpoints(int time) => (time + OneFeatureSegment - 1) / OneFeatureSegment;
+
+    /// <summary>Scratch one chunk's backward sweep needs for a layer of <paramref name="n"/> states (K + 1 rows of 2N).</summary>
+    public static int OneFeatureScratchLength(int n) => (OneFeatureSegment + 1) * 2 * n;
+
+    /// <summary>
+    /// Forward for d_in = d_out = 1 (the teacher–student shape) of <paramref name="count"/> sequences: h_t = λ ⊙ h_{t−1} + B̃ x_t
+    /// (h_{−1} = 0), y_t = Re(C h_t) written into y ([count, T]; the caller adds D x). Two neuron blocks at a time sweep time with
+    /// their states in registers (two independent FMA chains hide the recurrence's latency); the first pair writes y_t, the
+    /// others add in block order (deterministic). Only the checkpoints are stored: ckr, cki are [count, <see cref="OneFeatureCheckpoints"/>, N].
+    /// </summary>
+    public static void DiagonalForwardOneFeature<T>(ReadOnlySpan<T> x, Span<T> ckr, Span<T> cki, ReadOnlySpan<T> lr, ReadOnlySpan<T> li,
+        ReadOnlySpan<T> btRe, ReadOnlySpan<T> btIm, ReadOnlySpan<T> cRe, ReadOnlySpan<T> cIm, Span<T> y, int count, int time, int n)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckOneFeature(x.Length, y.Length, ckr.Length, cki.Length, count, time, n);
+        var a = new DiagonalArgs<T>(x, ckr, cki, lr, li, btRe, btIm, cRe, cIm, y, count, time, n, 1, 1);
+        switch (Width<T>(n))
+        {
+            case 512: OneFeatureForwardCore<Simd512<T>, Vector512<T>, T>(in a); break;
+            case 256: OneFeatureForwardCore<Simd256<T>, Vector256<T>, T>(in a); break;
+            case 128: OneFeatureForwardCore<Simd128<T>, Vector128<T>, T>(in a); break;
+            default: OneFeatureForwardCore<Simd1<T>, T, T>(in a); break;
+        }
+    }
+
+    /// <summary>
+    /// Backward for d_in = d_out = 1 after <see cref="DiagonalForwardOneFeature{T}"/>: per neuron block, segments from the last
+    /// to the first, each recomputed from its checkpoint into <paramref name="scratch"/> (the same operations as the forward
+    /// pass, so the same bits) and then swept in reverse with g and every gradient accumulator in registers:
+    /// g_t = dy_t (C_re − i C_im) + λ̄ ⊙ g_{t+1}; ∂L/∂λ += g_t ⊙ conj h_{t−1}; ∂L/∂B̃ᵀ += x_t g_t; ∂L/∂C_re += dy_t Re h_t,
+    /// ∂L/∂C_im −= dy_t Im h_t; dx_t = Re(g_t) B̃_re + Im(g_t) B̃_im when dx is not empty (the caller adds the D term).
+    /// Accumulators are added into the given spans in sequence order.
+    /// </summary>
+    public static void DiagonalBackwardOneFeature<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> dy, ReadOnlySpan<T> ckr, ReadOnlySpan<T> cki,
+        ReadOnlySpan<T> lr, ReadOnlySpan<T> li, ReadOnlySpan<T> btRe, ReadOnlySpan<T> btIm, ReadOnlySpan<T> cRe, ReadOnlySpan<T> cIm,
+        Span<T> scratch, Span<T> dLr, Span<T> dLi, Span<T> dBtRe, Span<T> dBtIm, Span<T> dCRe, Span<T> dCIm, Span<T> dx,
+        int count, int time, int n) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        CheckOneFeature(x.Length, dy.Length, ckr.Length, cki.Length, count, time, n);
+        if (scratch.Length < OneFeatureScratchLength(n))
+            throw new ArgumentException($"scratch holds {scratch.Length} values, the one-feature backward needs {OneFeatureScratchLength(n)}", nameof(scratch));
+        var a = new DiagonalBackArgs<T>(x, dy, ckr, cki, lr, li, btRe, btIm, cRe, cIm, scratch, dLr, dLi, dBtRe, dBtIm, dCRe, dCIm, dx,
+            count, time, n, 1, 1);
+        switch (Width<T>(n))
+        {
+            case 512: OneFeatureBackwardCore<Simd512<T>, Vector512<T>, T>(in a); break;
+            case 256: OneFeatureBackwardCore<Simd256<T>, Vector256<T>, T>(in a); break;
+            case 128: OneFeatureBackwardCore<Simd128<T>, Vector128<T>, T>(in a); break;
+            default: OneFeatureBackwardCore<Simd1<T>, T, T>(in a); break;
+        }
+    }
+
+    private static void CheckOneFeature(int xLength, int yLength, int ckrLength, int ckiLength, int count, int time, int n)
+    {
+        long tokens = (long)count * time, checkpoints = tokens / time * OneFeatureCheckpoints(time) * n;
+        if (xLength < tokens || yLength < tokens || ckrLength < checkpoints || ckiLength < checkpoints)
+            throw new ArgumentException($"one-feature scan of {count} × {time} steps × {n} states: x, y need {tokens} values and the checkpoints {checkpoints}");
+    }
+
+    // h ← λ ⊙ h + B̃ x for one block, the input product off the dependency chain: the forward pass and the backward
+    // pass's recomputation both step through here, so the recomputed states are the forward's bit for bit.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Step<TS, TV, T>(ref TV hr, ref TV hi, TV vr, TV vi, TV br, TV bi, TV xt)
         where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int n = a.N, time = a.Time, w = TS.Count;
+        TV nr = TS.Fma(vr, hr, TS.Fnma(vi, hi, TS.Mul(xt, br)));
+        TV ni = TS.Fma(vr, hi, TS.Fma(vi, hr, TS.Mul(xt, bi)));
+        hr = nr; hi = ni;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void OneFeatureForwardCore<TS, TV, T>(in DiagonalArgs<T> a)
+        where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        int n = a.N, time = a.Time, w = TS.Count, rows = OneFeatureCheckpoints(time), seg = OneFeatureSegment;
         ref T lr = ref MemoryMarshal.GetReference(a.Lr);
         ref T li = ref MemoryMarshal.GetReference(a.Li);
         ref T bre = ref MemoryMarshal.GetReference(a.BtRe);
@@ -395,8 +468,8 @@ internal static class ScanKernels
         {
             ref T x = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.X), s * time);
             ref T y = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Y), s * time);
-            ref T hr = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Hr), s * time * n);
-            ref T hi = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Hi), s * time * n);
+            ref T kr = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Hr), s * rows * n);
+            ref T ki = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Hi), s * rows * n);
             int j = 0;
             for (; j + 2 * w <= n; j += 2 * w)
             {
@@ -411,16 +484,16 @@ internal static class ScanKernels
                 for (int t = 0; t < time; t++)
                 {
                     TV xt = TS.Splat(Unsafe.Add(ref x, t));
-                    // h_t = λ ⊙ h_{t−1} + B̃ x_t, the input product off the dependency chain.
-                    TV nr0 = TS.Fma(vr0, hr0, TS.Fnma(vi0, hi0, TS.Mul(xt, br0)));
-                    TV ni0 = TS.Fma(vr0, hi0, TS.Fma(vi0, hr0, TS.Mul(xt, bi0)));
-                    TV nr1 = TS.Fma(vr1, hr1, TS.Fnma(vi1, hi1, TS.Mul(xt, br1)));
-                    TV ni1 = TS.Fma(vr1, hi1, TS.Fma(vi1, hr1, TS.Mul(xt, bi1)));
-                    hr0 = nr0; hi0 = ni0; hr1 = nr1; hi1 = ni1;
-                    TS.Store(hr0, ref Unsafe.Add(ref hr, t * n + j)); TS.Store(hi0, ref Unsafe.Add(ref hi, t * n + j));
-                    TS.Store(hr1, ref Unsafe.Add(ref hr, t * n + k)); TS.Store(hi1, ref Unsafe.Add(ref hi, t * n + k));
+                    Step<TS, TV, T>(ref hr0, ref hi0, vr0, vi0, br0, bi0, xt);
+                    Step<TS, TV, T>(ref hr1, ref hi1, vr1, vi1, br1, bi1, xt);
                     T part = TS.Sum(TS.Fnma(ci1, hi1, TS.Fma(cr1, hr1, TS.Fnma(ci0, hi0, TS.Mul(cr0, hr0)))));
                     Unsafe.Add(ref y, t) = j == 0 ? part : Unsafe.Add(ref y, t) + part;
+                    if ((t + 1) % seg == 0 && t + 1 < time)
+                    {
+                        int o = (t + 1) / seg * n;
+                        TS.Store(hr0, ref Unsafe.Add(ref kr, o + j)); TS.Store(hi0, ref Unsafe.Add(ref ki, o + j));
+                        TS.Store(hr1, ref Unsafe.Add(ref kr, o + k)); TS.Store(hi1, ref Unsafe.Add(ref ki, o + k));
+                    }
                 }
             }
             for (; j < n; j += w)
@@ -431,39 +504,39 @@ internal static class ScanKernels
                 TV hr0 = TS.Zero, hi0 = TS.Zero;
                 for (int t = 0; t < time; t++)
                 {
-                    TV xt = TS.Splat(Unsafe.Add(ref x, t));
-                    TV nr0 = TS.Fma(vr0, hr0, TS.Fnma(vi0, hi0, TS.Mul(xt, br0)));
-                    TV ni0 = TS.Fma(vr0, hi0, TS.Fma(vi0, hr0, TS.Mul(xt, bi0)));
-                    hr0 = nr0; hi0 = ni0;
-                    TS.Store(hr0, ref Unsafe.Add(ref hr, t * n + j)); TS.Store(hi0, ref Unsafe.Add(ref hi, t * n + j));
+                    Step<TS, TV, T>(ref hr0, ref hi0, vr0, vi0, br0, bi0, TS.Splat(Unsafe.Add(ref x, t)));
                     T part = TS.Sum(TS.Fnma(ci0, hi0, TS.Mul(cr0, hr0)));
                     Unsafe.Add(ref y, t) = j == 0 ? part : Unsafe.Add(ref y, t) + part;
+                    if ((t + 1) % seg == 0 && t + 1 < time)
+                    {
+                        int o = (t + 1) / seg * n;
+                        TS.Store(hr0, ref Unsafe.Add(ref kr, o + j)); TS.Store(hi0, ref Unsafe.Add(ref ki, o + j));
+                    }
                 }
             }
         }
     }
 
-    /// <summary>d_in = d_out = 1 (the teacher–student shape): neuron blocks are independent, so each block runs
-    /// its whole reverse sweep with g and every gradient accumulator in registers (no store per step but dx),
-    /// and h_{t−1} of one step is h_t of the next, loaded once.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void DiagonalBackwardScalarFeatureCore<TS, TV, T>(in DiagonalBackArgs<T> a)
+    private static void OneFeatureBackwardCore<TS, TV, T>(in DiagonalBackArgs<T> a)
         where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int n = a.N, time = a.Time, w = TS.Count;
+        int n = a.N, time = a.Time, w = TS.Count, rows = OneFeatureCheckpoints(time), seg = OneFeatureSegment;
         bool wantDx = !a.Dx.IsEmpty;
+        // Scratch row r of a segment starting at t0 holds h_{t0−1+r}: row 0 the checkpoint (or 0), rows 1..len its states.
+        ref T sc = ref MemoryMarshal.GetReference(a.Scratch);
         for (int s = 0; s < a.Count; s++)
         {
             ref T x = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.X), s * time);
             ref T dy = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Dy), s * time);
-            ref T hr = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Hr), s * time * n);
-            ref T hi = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Hi), s * time * n);
+            ref T kr = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Hr), s * rows * n);
+            ref T ki = ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Hi), s * rows * n);
             ref T dx = ref wantDx ? ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Dx), s * time) : ref Unsafe.NullRef<T>();
             int j = 0;
-            // Two blocks at a time: two independent chains, and each row's two adjacent lines read together.
+            // Two blocks at a time: two independent chains. A scratch row is [h_re0 | h_im0 | h_re1 | h_im1].
             for (; j + 2 * w <= n; j += 2 * w)
             {
-                int k = j + w;
+                int k = j + w, row = 4 * w;
                 ref T lr = ref MemoryMarshal.GetReference(a.Lr);
                 ref T li = ref MemoryMarshal.GetReference(a.Li);
                 ref T cre = ref MemoryMarshal.GetReference(a.CRe);
@@ -478,33 +551,55 @@ internal static class ScanKernels
                 TV br1 = TS.Load(ref Unsafe.Add(ref bre, k)), bi1 = TS.Load(ref Unsafe.Add(ref bim, k));
                 TV gr0 = TS.Zero, gi0 = TS.Zero, dlr0 = TS.Zero, dli0 = TS.Zero, dbr0 = TS.Zero, dbi0 = TS.Zero, dcr0 = TS.Zero, dci0 = TS.Zero;
                 TV gr1 = TS.Zero, gi1 = TS.Zero, dlr1 = TS.Zero, dli1 = TS.Zero, dbr1 = TS.Zero, dbi1 = TS.Zero, dcr1 = TS.Zero, dci1 = TS.Zero;
-                TV hcr0 = TS.Load(ref Unsafe.Add(ref hr, (time - 1) * n + j)), hci0 = TS.Load(ref Unsafe.Add(ref hi, (time - 1) * n + j));
-                TV hcr1 = TS.Load(ref Unsafe.Add(ref hr, (time - 1) * n + k)), hci1 = TS.Load(ref Unsafe.Add(ref hi, (time - 1) * n + k));
-                for (int t = time - 1; t >= 0; t--)
+                for (int g = rows - 1; g >= 0; g--)
                 {
-                    TV d = TS.Splat(Unsafe.Add(ref dy, t));
-                    TV nr0 = TS.Fma(vi0, gi0, TS.Fma(vr0, gr0, TS.Mul(d, cr0)));
-                    TV ni0 = TS.Fnma(vi0, gr0, TS.Fma(vr0, gi0, TS.Fnma(d, ci0, TS.Zero)));
-                    TV nr1 = TS.Fma(vi1, gi1, TS.Fma(vr1, gr1, TS.Mul(d, cr1)));
-                    TV ni1 = TS.Fnma(vi1, gr1, TS.Fma(vr1, gi1, TS.Fnma(d, ci1, TS.Zero)));
-                    gr0 = nr0; gi0 = ni0; gr1 = nr1; gi1 = ni1;
-                    dcr0 = TS.Fma(d, hcr0, dcr0); dci0 = TS.Fnma(d, hci0, dci0);
-                    dcr1 = TS.Fma(d, hcr1, dcr1); dci1 = TS.Fnma(d, hci1, dci1);
-                    TV xk = TS.Splat(Unsafe.Add(ref x, t));
-                    dbr0 = TS.Fma(xk, gr0, dbr0); dbi0 = TS.Fma(xk, gi0, dbi0);
-                    dbr1 = TS.Fma(xk, gr1, dbr1); dbi1 = TS.Fma(xk, gi1, dbi1);
-                    if (wantDx)
+                    int t0 = g * seg, len = Math.Min(seg, time - t0);
+                    // Recompute h_{t0} … h_{t0+len−1} from the checkpoint h_{t0−1}.
+                    TV hr0 = TS.Zero, hi0 = TS.Zero, hr1 = TS.Zero, hi1 = TS.Zero;
+                    if (g > 0)
                     {
-                        T part = TS.Sum(TS.Fma(gi1, bi1, TS.Fma(gr1, br1, TS.Fma(gi0, bi0, TS.Mul(gr0, br0)))));
-                        Unsafe.Add(ref dx, t) = j == 0 ? part : Unsafe.Add(ref dx, t) + part;
+                        hr0 = TS.Load(ref Unsafe.Add(ref kr, g * n + j)); hi0 = TS.Load(ref Unsafe.Add(ref ki, g * n + j));
+                        hr1 = TS.Load(ref Unsafe.Add(ref kr, g * n + k)); hi1 = TS.Load(ref Unsafe.Add(ref ki, g * n + k));
                     }
-                    if (t > 0)
+                    for (int r = 0; ; r++)
                     {
-                        TV pr0 = TS.Load(ref Unsafe.Add(ref hr, (t - 1) * n + j)), pi0 = TS.Load(ref Unsafe.Add(ref hi, (t - 1) * n + j));
-                        TV pr1 = TS.Load(ref Unsafe.Add(ref hr, (t - 1) * n + k)), pi1 = TS.Load(ref Unsafe.Add(ref hi, (t - 1) * n + k));
-                        dlr0 = TS.Fma(gi0, pi0, TS.Fma(gr0, pr0, dlr0)); dli0 = TS.Fnma(gr0, pi0, TS.Fma(gi0, pr0, dli0));
-                        dlr1 = TS.Fma(gi1, pi1, TS.Fma(gr1, pr1, dlr1)); dli1 = TS.Fnma(gr1, pi1, TS.Fma(gi1, pr1, dli1));
-                        hcr0 = pr0; hci0 = pi0; hcr1 = pr1; hci1 = pi1;
+                        ref T p = ref Unsafe.Add(ref sc, r * row);
+                        TS.Store(hr0, ref p); TS.Store(hi0, ref Unsafe.Add(ref p, w));
+                        TS.Store(hr1, ref Unsafe.Add(ref p, 2 * w)); TS.Store(hi1, ref Unsafe.Add(ref p, 3 * w));
+                        if (r == len) break;
+                        TV xt = TS.Splat(Unsafe.Add(ref x, t0 + r));
+                        Step<TS, TV, T>(ref hr0, ref hi0, vr0, vi0, br0, bi0, xt);
+                        Step<TS, TV, T>(ref hr1, ref hi1, vr1, vi1, br1, bi1, xt);
+                    }
+                    // hr0 … hi1 now hold h_{t0+len−1}, the state of the segment's last step.
+                    for (int t = t0 + len - 1; t >= t0; t--)
+                    {
+                        TV d = TS.Splat(Unsafe.Add(ref dy, t));
+                        TV nr0 = TS.Fma(vi0, gi0, TS.Fma(vr0, gr0, TS.Mul(d, cr0)));
+                        TV ni0 = TS.Fnma(vi0, gr0, TS.Fma(vr0, gi0, TS.Fnma(d, ci0, TS.Zero)));
+                        TV nr1 = TS.Fma(vi1, gi1, TS.Fma(vr1, gr1, TS.Mul(d, cr1)));
+                        TV ni1 = TS.Fnma(vi1, gr1, TS.Fma(vr1, gi1, TS.Fnma(d, ci1, TS.Zero)));
+                        gr0 = nr0; gi0 = ni0; gr1 = nr1; gi1 = ni1;
+                        dcr0 = TS.Fma(d, hr0, dcr0); dci0 = TS.Fnma(d, hi0, dci0);
+                        dcr1 = TS.Fma(d, hr1, dcr1); dci1 = TS.Fnma(d, hi1, dci1);
+                        TV xk = TS.Splat(Unsafe.Add(ref x, t));
+                        dbr0 = TS.Fma(xk, gr0, dbr0); dbi0 = TS.Fma(xk, gi0, dbi0);
+                        dbr1 = TS.Fma(xk, gr1, dbr1); dbi1 = TS.Fma(xk, gi1, dbi1);
+                        if (wantDx)
+                        {
+                            T part = TS.Sum(TS.Fma(gi1, bi1, TS.Fma(gr1, br1, TS.Fma(gi0, bi0, TS.Mul(gr0, br0)))));
+                            Unsafe.Add(ref dx, t) = j == 0 ? part : Unsafe.Add(ref dx, t) + part;
+                        }
+                        if (t > 0)
+                        {
+                            // h_{t−1}: scratch row t − t0 (row 0 is the checkpoint).
+                            ref T p = ref Unsafe.Add(ref sc, (t - t0) * row);
+                            TV pr0 = TS.Load(ref p), pi0 = TS.Load(ref Unsafe.Add(ref p, w));
+                            TV pr1 = TS.Load(ref Unsafe.Add(ref p, 2 * w)), pi1 = TS.Load(ref Unsafe.Add(ref p, 3 * w));
+                            dlr0 = TS.Fma(gi0, pi0, TS.Fma(gr0, pr0, dlr0)); dli0 = TS.Fnma(gr0, pi0, TS.Fma(gi0, pr0, dli0));
+                            dlr1 = TS.Fma(gi1, pi1, TS.Fma(gr1, pr1, dlr1)); dli1 = TS.Fnma(gr1, pi1, TS.Fma(gi1, pr1, dli1));
+                            hr0 = pr0; hi0 = pi0; hr1 = pr1; hi1 = pi1;
+                        }
                     }
                 }
                 AddInto<TS, TV, T>(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.DLr), j), dlr0);
@@ -522,6 +617,7 @@ internal static class ScanKernels
             }
             for (; j < n; j += w)
             {
+                int row = 2 * w;
                 TV vr = TS.Load(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Lr), j));
                 TV vi = TS.Load(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.Li), j));
                 TV cr = TS.Load(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.CRe), j));
@@ -529,30 +625,43 @@ internal static class ScanKernels
                 TV br = TS.Load(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.BtRe), j));
                 TV bi = TS.Load(ref Unsafe.Add(ref MemoryMarshal.GetReference(a.BtIm), j));
                 TV gr = TS.Zero, gi = TS.Zero, dlr = TS.Zero, dli = TS.Zero, dbr = TS.Zero, dbi = TS.Zero, dcr = TS.Zero, dci = TS.Zero;
-                TV hcr = TS.Load(ref Unsafe.Add(ref hr, (time - 1) * n + j)), hci = TS.Load(ref Unsafe.Add(ref hi, (time - 1) * n + j));
-                for (int t = time - 1; t >= 0; t--)
+                for (int g = rows - 1; g >= 0; g--)
                 {
-                    TV d = TS.Splat(Unsafe.Add(ref dy, t));
-                    // g_t = dy_t (C_re − i C_im) + λ̄ ⊙ g_{t+1}   (g_T = 0)
-                    TV nr = TS.Fma(vi, gi, TS.Fma(vr, gr, TS.Mul(d, cr)));
-                    TV ni = TS.Fnma(vi, gr, TS.Fma(vr, gi, TS.Fnma(d, ci, TS.Zero)));
-                    gr = nr; gi = ni;
-                    dcr = TS.Fma(d, hcr, dcr);
-                    dci = TS.Fnma(d, hci, dci);
-                    TV xk = TS.Splat(Unsafe.Add(ref x, t));
-                    dbr = TS.Fma(xk, gr, dbr);
-                    dbi = TS.Fma(xk, gi, dbi);
-                    if (wantDx)
+                    int t0 = g * seg, len = Math.Min(seg, time - t0);
+                    TV hr = TS.Zero, hi = TS.Zero;
+                    if (g > 0) { hr = TS.Load(ref Unsafe.Add(ref kr, g * n + j)); hi = TS.Load(ref Unsafe.Add(ref ki, g * n + j)); }
+                    for (int r = 0; ; r++)
                     {
-                        T part = TS.Sum(TS.Fma(gi, bi, TS.Mul(gr, br)));
-                        Unsafe.Add(ref dx, t) = j == 0 ? part : Unsafe.Add(ref dx, t) + part;
+                        ref T p = ref Unsafe.Add(ref sc, r * row);
+                        TS.Store(hr, ref p); TS.Store(hi, ref Unsafe.Add(ref p, w));
+                        if (r == len) break;
+                        Step<TS, TV, T>(ref hr, ref hi, vr, vi, br, bi, TS.Splat(Unsafe.Add(ref x, t0 + r)));
                     }
-                    if (t > 0)
+                    for (int t = t0 + len - 1; t >= t0; t--)
                     {
-                        TV pr = TS.Load(ref Unsafe.Add(ref hr, (t - 1) * n + j)), pi = TS.Load(ref Unsafe.Add(ref hi, (t - 1) * n + j));
-                        dlr = TS.Fma(gi, pi, TS.Fma(gr, pr, dlr));
-                        dli = TS.Fnma(gr, pi, TS.Fma(gi, pr, dli));
-                        hcr = pr; hci = pi;
+                        TV d = TS.Splat(Unsafe.Add(ref dy, t));
+                        // g_t = dy_t (C_re − i C_im) + λ̄ ⊙ g_{t+1}   (g_T = 0)
+                        TV nr = TS.Fma(vi, gi, TS.Fma(vr, gr, TS.Mul(d, cr)));
+                        TV ni = TS.Fnma(vi, gr, TS.Fma(vr, gi, TS.Fnma(d, ci, TS.Zero)));
+                        gr = nr; gi = ni;
+                        dcr = TS.Fma(d, hr, dcr);
+                        dci = TS.Fnma(d, hi, dci);
+                        TV xk = TS.Splat(Unsafe.Add(ref x, t));
+                        dbr = TS.Fma(xk, gr, dbr);
+                        dbi = TS.Fma(xk, gi, dbi);
+                        if (wantDx)
+                        {
+                            T part = TS.Sum(TS.Fma(gi, bi, TS.Mul(gr, br)));
+                            Unsafe.Add(ref dx, t) = j == 0 ? part : Unsafe.Add(ref dx, t) + part;
+                        }
+                        if (t > 0)
+                        {
+                            ref T p = ref Unsafe.Add(ref sc, (t - t0) * row);
+                            TV pr = TS.Load(ref p), pi = TS.Load(ref Unsafe.Add(ref p, w));
+                            dlr = TS.Fma(gi, pi, TS.Fma(gr, pr, dlr));
+                            dli = TS.Fnma(gr, pi, TS.Fma(gi, pr, dli));
+                            hr = pr; hi = pi;
+                        }
                     }
                 }
                 // Add this sequence's sums into the chunk's accumulators (sequence order: deterministic).
@@ -565,7 +674,6 @@ internal static class ScanKernels
             }
         }
     }
-
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void AddInto<TS, TV, T>(ref T p, TV v)
