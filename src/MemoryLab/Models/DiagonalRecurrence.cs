@@ -81,7 +81,7 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
     // Per-forward derived quantities.
     private T[] _lr = [], _li = [], _gamma = [], _dGamma = [], _btRe = [], _btIm = []; // B̃ᵀ = (γ ⊙ B)ᵀ, [in × N]
     // Per-shape buffers.
-    private int _batch, _time, _chunks;
+    private int _batch, _time, _chunks, _stateRows; // _stateRows: state rows kept per sequence (T, or the one-feature checkpoints)
     private T[] _hr = [], _hi = [], _gr = [], _gi = [];
     private int _hrAt, _hiAt; // where the 64-byte-aligned states start in _hr, _hi (pinned arrays)
     // Fused backward scratch per chunk: g_{t+1} of the sequence in flight (2N), or with one feature the recomputed
@@ -206,7 +206,8 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
         _chunks = WorkerPool.ChunkCount(batch, ChunkSize);
         // With one input and one output feature only checkpoints are kept (every ScanKernels.OneFeatureSegment steps);
         // otherwise every state. Aligned so that no 512-bit state load or store straddles two cache lines.
-        int states = checked(batch * (OneFeature ? ScanKernels.OneFeatureCheckpoints(time) : time) * _n);
+        _stateRows = OneFeature ? ScanKernels.OneFeatureCheckpoints(time) : time;
+        int states = checked(batch * _stateRows * _n);
         _hr = ScanKernels.AllocateAligned<T>(states, out _hrAt); _hi = ScanKernels.AllocateAligned<T>(states, out _hiAt);
         // The fused scans keep g (or one segment's states) in a scratch per chunk; only the GEMM path stores g for every step.
         if (Fused)
@@ -602,11 +603,7 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
 
     /// <summary>Sequences b0 … b0+count−1 of a state buffer (<c>_hr</c> from <c>_hrAt</c>, or <c>_hi</c>): every state, or with one
     /// feature the checkpoints.</summary>
-    private Span<T> StateRows(T[] buffer, int at, int b0, int count)
-    {
-        int rows = OneFeature ? ScanKernels.OneFeatureCheckpoints(_time) : _time;
-        return buffer.AsSpan(at + b0 * rows * _n, count * rows * _n);
-    }
+    private Span<T> StateRows(T[] buffer, int at, int b0, int count) => buffer.AsSpan(at + b0 * _stateRows * _n, count * _stateRows * _n);
 
     /// <summary>The state h of the latest forward pass: real and imaginary parts, [batch, time, N]
     /// (empty when the layer runs the convolution algorithm, which never forms the states, or the one-feature

@@ -437,7 +437,7 @@ internal static class ScanKernels
 
     private static void CheckOneFeature(int xLength, int yLength, int ckrLength, int ckiLength, int count, int time, int n)
     {
-        long tokens = (long)count * time, checkpoints = tokens / time * OneFeatureCheckpoints(time) * n;
+        long tokens = (long)count * time, checkpoints = (long)count * OneFeatureCheckpoints(time) * n;
         if (xLength < tokens || yLength < tokens || ckrLength < checkpoints || ckiLength < checkpoints)
             throw new ArgumentException($"one-feature scan of {count} × {time} steps × {n} states: x, y need {tokens} values and the checkpoints {checkpoints}");
     }
