@@ -91,17 +91,8 @@ public static class SweepRunner
             int worker = w;
             threads[w] = new Thread(() =>
             {
-                var pool = new WorkerPool(options.ThreadsPerRun);
-                try
-                {
-                    WorkerLoop(worker, pool);
-                }
-                finally
-                {
-                    // WorkerPool.Dispose of a one-thread pool (no helper threads) throws in SemaphoreSlim.Release(0);
-                    // such a pool holds no threads, so there is nothing to stop.
-                    if (pool.Threads > 1) pool.Dispose();
-                }
+                using var pool = new WorkerPool(options.ThreadsPerRun);
+                WorkerLoop(worker, pool);
             })
             { Name = $"memlab-sweep-{w}", IsBackground = true };
             threads[w].Start();
