@@ -7,26 +7,44 @@ using MemoryLab.Training;
 
 namespace MemoryLab.Experiments;
 
-/// <summary>Where the training data comes from.</summary>
-public sealed record DataConfig(string Kind, int Time, TeacherOptions Teacher, string Kernel, double Dt, int TeacherHidden, ulong TeacherSeed);
+/// <summary>Floating-point precision of a training run.</summary>
+public enum Precision
+{
+    /// <summary>float32: the speed of training.</summary>
+    Float32,
+    /// <summary>float64: for checks and small exact runs.</summary>
+    Float64,
+}
 
-/// <summary>Optimiser settings of a training spec.</summary>
-public sealed record OptimizerConfig(string Kind, double LearningRate, double Beta1, double Beta2, double Epsilon, double Momentum,
-    double WeightDecay, double ClipNorm, IReadOnlyList<ParameterGroupRule> Groups);
-
-/// <summary>Schedule settings: constant, or warm-up + cosine from <see cref="Initial"/> to the optimiser's rate to <see cref="End"/>.</summary>
-public sealed record ScheduleConfig(string Kind, double Initial, double End, double WarmupFraction);
+/// <summary>Which steps the training loss averages: every step's error, or the last step's only.</summary>
+public enum TrainLoss
+{
+    /// <summary>½·mean over all steps and features of (ŷ − y)².</summary>
+    AllSteps,
+    /// <summary>½·mean over features of the last step's (ŷ − y)².</summary>
+    LastStep,
+}
 
 /// <summary>A resolved training spec (see <see cref="TrainExperiment"/>).</summary>
-public sealed record TrainConfig(bool Double, DataConfig Data, ModelDescription Model, OptimizerConfig Optimizer, ScheduleConfig Schedule,
-    string Loss, long Steps, int Batch, int LogEvery, long CheckpointEvery);
+/// <param name="Precision">float32 or float64.</param>
+/// <param name="Data">The data kind and its settings.</param>
+/// <param name="Model">The model description.</param>
+/// <param name="Optimizer">The optimiser kind, its peak learning rate and settings.</param>
+/// <param name="Schedule">The schedule kind that scales the peak rate.</param>
+/// <param name="Loss">Which steps the loss averages.</param>
+/// <param name="Steps">Optimiser steps.</param>
+/// <param name="Batch">Sequences per step.</param>
+/// <param name="LogEvery">Metrics are logged every this many steps (and at the last).</param>
+/// <param name="CheckpointEvery">Periodic checkpoint interval (resumability).</param>
+public sealed record TrainConfig(Precision Precision, DataSpec Data, ModelDescription Model, OptimizerSpec Optimizer, ScheduleSpec Schedule,
+    TrainLoss Loss, long Steps, int Batch, int LogEvery, long CheckpointEvery);
 
 /// <summary>
 /// <c>kind: train</c>: trains one model on one data source with one optimiser and schedule, logging
 /// loss, learning rate, gradient norm and wall time, and saving the final θ (and Adam's state) as a
 /// safetensors checkpoint. Periodic checkpoints make a killed run resumable (<c>memlab train --resume</c>):
 /// batches are a pure function of (seed, step), so a resumed run ends with the same bits as an uninterrupted one.
-/// The defaults are the Zucchet24 teacher–student task (SCIENCE.md B3 E3).
+/// The defaults are the Zucchet24 teacher–student task (Zucchet &amp; Orvieto, NeurIPS 2024, §5).
 /// </summary>
 public sealed class TrainExperiment : ExperimentKind<TrainConfig>
 {
@@ -45,72 +63,17 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
     /// <inheritdoc />
     public override TrainConfig Bind(SpecNode spec)
     {
-        string precision = spec.GetString("precision", "float32", allowed: ["float32", "float64"]);
-        var d = Section(spec, "data");
-        string dataKind = d.GetString("kind", "teacher", allowed: ["teacher", "linear-functional", "tanh-teacher", "lorenz96"]);
-        int time = d.GetInt("time", 300, min: 1);
-        var teacher = new TeacherOptions();
-        string kernel = "exp"; double dt = 1; int hidden = 16; ulong teacherSeed = 42;
-        if (dataKind == "teacher")
-        {
-            teacher = new TeacherOptions
-            {
-                StateSize = d.GetInt("state_size", 10, min: 1),
-                InputSize = d.GetInt("input_size", 1, min: 1),
-                OutputSize = d.GetInt("output_size", 1, min: 1),
-                Nu0 = d.GetDouble("nu0", 0.9, min: 0, below: 1),
-                Theta0 = d.GetDouble("theta0", 3.14, above: 0, max: Math.PI),
-                Seed = (ulong)d.GetLong("teacher_seed", 42, min: 0),
-            };
-        }
-        else if (dataKind == "linear-functional")
-        {
-            kernel = d.GetString("kernel", "exp");
-            dt = d.GetDouble("dt", 1.0, above: 0);
-            try { MemoryKernel.FromName(kernel); }
-            catch (ArgumentException e) { throw d.Error("kernel", e.Message); }
-        }
-        else if (dataKind == "tanh-teacher")
-        {
-            hidden = d.GetInt("hidden", 16, min: 1);
-            teacherSeed = (ulong)d.GetLong("teacher_seed", 42, min: 0);
-        }
+        var precision = spec.GetEnum<Precision>("precision", Precision.Float32);
+        var data = DataSpec.Kinds.Bind(Section(spec, "data"));
         var modelNode = spec.Child("model");
         var model = ModelSpec.Bind(modelNode);
-        var lorenz = new Lorenz96Settings();
-        int inputs = dataKind switch { "teacher" => teacher.InputSize, "lorenz96" => lorenz.K, _ => 1 };
-        int outputs = dataKind switch { "teacher" => teacher.OutputSize, "lorenz96" => lorenz.K, _ => 1 };
-        int modelOutputs = ModelSpec.Validate(_models, model, inputs, modelNode);
-        if (modelOutputs != outputs)
-            throw modelNode.Error($"the model outputs {modelOutputs} features but the data has {outputs} (set the model's output size)");
-        var o = Section(spec, "optimizer");
-        string optKind = o.GetString("kind", "adam", allowed: ["adam", "adamw", "sgd"]);
-        var groups = new List<ParameterGroupRule>();
-        if (o.OptionalChild("groups") is { } g)
-            foreach (var name in g.Keys)
-            {
-                var rule = g.Child(name);
-                groups.Add(new ParameterGroupRule(name, rule.GetDouble("lr_factor", 1.0, min: 0), rule.Has("weight_decay") ? rule.GetDouble("weight_decay", 0, min: 0) : null));
-            }
-        var opt = new OptimizerConfig(optKind,
-            o.GetDouble("lr", 1e-3, above: 0),
-            o.GetDouble("beta1", 0.9, min: 0, below: 1),
-            o.GetDouble("beta2", 0.999, min: 0, below: 1),
-            o.GetDouble("eps", 1e-8, above: 0),
-            o.GetDouble("momentum", 0.0, min: 0, below: 1),
-            o.GetDouble("weight_decay", optKind == "adamw" ? 0.05 : 0.0, min: 0),
-            o.GetDouble("clip_norm", 0.0, min: 0),
-            groups);
-        var s = Section(spec, "schedule");
-        var schedule = new ScheduleConfig(
-            s.GetString("kind", "cosine", allowed: ["constant", "cosine"]),
-            s.GetDouble("initial", 1e-7, min: 0),
-            s.GetDouble("end", 1e-7, min: 0),
-            s.GetDouble("warmup_fraction", 0.0, min: 0, max: 1));
-        return new TrainConfig(precision == "float64",
-            new DataConfig(dataKind, time, teacher, kernel, dt, hidden, teacherSeed),
-            model, opt, schedule,
-            spec.GetString("loss", "all_steps", allowed: ["all_steps", "last_step"]),
+        int modelOutputs = ModelSpec.Validate(_models, model, data.InputFeatures, modelNode);
+        if (modelOutputs != data.OutputFeatures)
+            throw modelNode.Error($"the model outputs {modelOutputs} features but the data has {data.OutputFeatures} (set the model's output size)");
+        return new TrainConfig(precision, data, model,
+            OptimizerSpec.Kinds.Bind(Section(spec, "optimizer")),
+            ScheduleSpec.Kinds.Bind(Section(spec, "schedule")),
+            spec.GetEnum<TrainLoss>("loss", TrainLoss.AllSteps),
             spec.GetLong("steps", 10_000, min: 1),
             spec.GetInt("batch", 128, min: 1),
             spec.GetInt("log_every", 10, min: 1),
@@ -122,11 +85,11 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
 
     /// <inheritdoc />
     protected override RunSummary Execute(TrainConfig config, RunContext context) =>
-        config.Double ? Train<double>(config, context) : Train<float>(config, context);
+        config.Precision == Precision.Float64 ? Train<double>(config, context) : Train<float>(config, context);
 
     private RunSummary Train<T>(TrainConfig c, RunContext ctx) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var data = CreateData<T>(c.Data, ctx.Seed);
+        var data = c.Data.Create<T>(ctx.Seed);
         ISequenceLayer<T> layer;
         try { layer = _models.Build<T>(c.Model, data.InputFeatures); }
         catch (ModelDescriptionException e) { return RunSummary.Failed($"model: {e.Message}"); }
@@ -134,17 +97,10 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
             return RunSummary.Failed($"model outputs {layer.OutputSize} features but the data has {data.OutputFeatures}");
         var model = new SequenceModel<T>(layer);
         model.Initialize(ctx.Seed);
-        var loss = c.Loss == "last_step" ? MeanSquaredError<T>.LastStep() : MeanSquaredError<T>.AllSteps();
+        var loss = c.Loss == TrainLoss.LastStep ? MeanSquaredError<T>.LastStep() : MeanSquaredError<T>.AllSteps();
         var objective = new SupervisedObjective<T>(model, data, loss, c.Batch, ctx.Pool);
-        Optimizer<T> optimizer = c.Optimizer.Kind switch
-        {
-            "sgd" => new Sgd<T>(model.Layout, c.Optimizer.Momentum, weightDecay: c.Optimizer.WeightDecay, groups: c.Optimizer.Groups, clipNorm: c.Optimizer.ClipNorm),
-            _ => new Adam<T>(model.Layout, c.Optimizer.Beta1, c.Optimizer.Beta2, c.Optimizer.Epsilon, c.Optimizer.WeightDecay,
-                decoupledWeightDecay: c.Optimizer.Kind == "adamw", groups: c.Optimizer.Groups, clipNorm: c.Optimizer.ClipNorm),
-        };
-        ISchedule schedule = c.Schedule.Kind == "constant"
-            ? new ConstantSchedule(c.Optimizer.LearningRate)
-            : new WarmupCosineSchedule(c.Schedule.Initial, c.Optimizer.LearningRate, c.Schedule.End, (long)(c.Schedule.WarmupFraction * c.Steps), c.Steps).Validated();
+        var optimizer = c.Optimizer.Create<T>(model.Layout);
+        var schedule = c.Schedule.Create(c.Optimizer.LearningRate, c.Steps);
 
         long start = 0;
         if (ctx.ResumeCheckpointPath is { } resumePath && ctx.Resume && File.Exists(resumePath))
@@ -175,15 +131,7 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
         return RunSummary.Completed(metrics, c.Steps);
     }
 
-    private static ISequenceDataset<T> CreateData<T>(DataConfig d, ulong seed) where T : unmanaged, IFloatingPointIeee754<T> => d.Kind switch
-    {
-        "teacher" => new TeacherLinearSystem<T>(d.Teacher, seed, d.Time),
-        "linear-functional" => new LinearFunctionalDataset<T>(MemoryKernel.FromName(d.Kernel), d.Time, d.Dt, seed),
-        "tanh-teacher" => new TanhRnnTeacher<T>(1, d.TeacherHidden, 1, d.Time, teacherSeed: d.TeacherSeed, dataSeed: seed),
-        _ => new Lorenz96Dataset<T>(d.Time, seed),
-    };
-
-    /// <summary>Sees every step: keeps the final-loss window over the last 100 steps (SCIENCE.md B3 E3) and streams every
+    /// <summary>Sees every step: keeps the final-loss window over the last 100 steps (the final loss of Zucchet &amp; Orvieto, NeurIPS 2024, §5) and streams every
     /// <c>logEvery</c>-th step (and the last, and any non-finite one) to the run's metric sink and progress.</summary>
     private sealed class Observer(RunContext ctx, long total, int logEvery) : ITrainingObserver
     {
