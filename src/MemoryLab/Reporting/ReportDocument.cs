@@ -14,6 +14,37 @@ public enum ClaimStatus
     Inconclusive,
 }
 
+/// <summary>Whose claim a check tests.</summary>
+public enum ClaimKind
+{
+    /// <summary>A statement a paper makes (in its text, a figure or an equation).</summary>
+    Paper,
+    /// <summary>A check of our own numerics (convergence, agreement with a closed form), not a claim of a paper.</summary>
+    NumericalCheck,
+}
+
+/// <summary>Where a claim comes from: the paper, the place in it, and the sentence or figure reading that is tested.</summary>
+/// <param name="Paper">The paper (authors, venue, year), e.g. <c>Zucchet &amp; Orvieto (NeurIPS 2024)</c>.</param>
+/// <param name="Where">Section, figure or equation, e.g. <c>§3, Fig. 2</c>.</param>
+/// <param name="Reading">The sentence quoted or the figure reading tested; <see cref="Unknown"/> while not yet traced.</param>
+public sealed record ClaimSource(string Paper, string Where, string Reading)
+{
+    /// <summary>The word a spec writes for a part of the source that has not been traced to the paper yet.</summary>
+    public const string Unknown = "unknown";
+
+    /// <summary>True when some part is still <see cref="Unknown"/>.</summary>
+    public bool IsIncomplete => Paper == Unknown || Where == Unknown || Reading == Unknown;
+
+    /// <summary>One line: <c>Paper, Where: “Reading”</c>, with untraced parts said as such.</summary>
+    public override string ToString()
+    {
+        string paper = Paper == Unknown ? "paper not traced" : Paper;
+        string where = Where == Unknown ? "place not traced" : Where;
+        string reading = Reading == Unknown ? "reading not quoted yet" : $"“{Reading}”";
+        return $"{paper}, {where}: {reading}";
+    }
+}
+
 /// <summary>
 /// One claim check: the paper's statement, what was measured, the relation the claim expects, and whether it
 /// holds. Plain data, so any experiment can build one; the factories compare a number with a bound and turn
@@ -30,6 +61,15 @@ public sealed record ClaimCheck(string Experiment, string Claim, double Measured
     /// <summary>Optional longer note (how it was measured, why inconclusive).</summary>
     public string? Details { get; init; }
 
+    /// <summary>The claim's id in its reproduction's spec (with the values filled into its text, e.g. <c>log-tau-linear[m=5]</c>); null for an ad-hoc check.</summary>
+    public string? Id { get; init; }
+
+    /// <summary>A claim of a paper, or a numerical check of our own.</summary>
+    public ClaimKind Kind { get; init; } = ClaimKind.Paper;
+
+    /// <summary>Where the claim comes from; null for an ad-hoc check.</summary>
+    public ClaimSource? Source { get; init; }
+
     /// <summary>Holds when measured &lt; bound.</summary>
     public static ClaimCheck LessThan(string experiment, string claim, double measured, double bound, string? measuredText = null)
         => Compare(experiment, claim, measured, measuredText, $"< {Format(bound)}", measured < bound);
@@ -37,6 +77,16 @@ public sealed record ClaimCheck(string Experiment, string Claim, double Measured
     /// <summary>Holds when measured &gt; bound.</summary>
     public static ClaimCheck GreaterThan(string experiment, string claim, double measured, double bound, string? measuredText = null)
         => Compare(experiment, claim, measured, measuredText, $"> {Format(bound)}", measured > bound);
+
+    /// <summary>Holds when measured ≥ bound, up to rounding (10⁻¹² relative).</summary>
+    public static ClaimCheck AtLeast(string experiment, string claim, double measured, double bound, string? measuredText = null)
+        => Compare(experiment, claim, measured, measuredText, $"≥ {Format(bound)}", measured >= bound - Slack(bound));
+
+    /// <summary>Holds when measured ≤ bound, up to rounding (10⁻¹² relative).</summary>
+    public static ClaimCheck AtMost(string experiment, string claim, double measured, double bound, string? measuredText = null)
+        => Compare(experiment, claim, measured, measuredText, $"≤ {Format(bound)}", measured <= bound + Slack(bound));
+
+    private static double Slack(double bound) => 1e-12 * Math.Max(1, Math.Abs(bound));
 
     /// <summary>Holds when low ≤ measured ≤ high.</summary>
     public static ClaimCheck Between(string experiment, string claim, double measured, double low, double high, string? measuredText = null)

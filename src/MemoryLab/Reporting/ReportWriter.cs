@@ -61,6 +61,9 @@ public static class ReportWriter
         _ => "? inconclusive",
     };
 
+    /// <summary>How a claim's kind is shown: <c>paper</c> or <c>numerical check</c>.</summary>
+    public static string KindText(ClaimKind k) => k == ClaimKind.Paper ? "paper" : "numerical check";
+
     /// <summary>The claim table as GitHub-flavoured Markdown.</summary>
     public static string ClaimsMarkdown(ReportDocument document)
     {
@@ -70,9 +73,10 @@ public static class ReportWriter
         sb.Append("Generated ").Append(document.GeneratedAt.ToString("yyyy-MM-dd HH:mm:ss zzz", CultureInfo.InvariantCulture)).Append(". ");
         var all = document.AllClaims.ToList();
         sb.Append(Summary(all)).Append("\n\n");
-        sb.Append("| Experiment | Claim | Measured | Expected | Status |\n|---|---|---|---|---|\n");
+        sb.Append("| Experiment | Claim | Kind | Source | Measured | Expected | Status |\n|---|---|---|---|---|---|---|\n");
         foreach (var c in all)
-            sb.Append("| ").Append(Md(c.Experiment)).Append(" | ").Append(Md(c.Claim)).Append(" | ").Append(Md(c.MeasuredText)).Append(" | ")
+            sb.Append("| ").Append(Md(c.Experiment)).Append(" | ").Append(Md(c.Claim)).Append(" | ").Append(KindText(c.Kind)).Append(" | ")
+              .Append(Md(c.Source?.ToString() ?? "")).Append(" | ").Append(Md(c.MeasuredText)).Append(" | ")
               .Append(Md(c.Expected)).Append(" | ").Append(StatusText(c.Status)).Append(" |\n");
         var detailed = all.Where(c => !string.IsNullOrWhiteSpace(c.Details)).ToList();
         if (detailed.Count > 0)
@@ -83,7 +87,9 @@ public static class ReportWriter
         return sb.ToString();
     }
 
-    /// <summary>The claims as JSON: <c>{ title, generatedAt, counts, claims: [{ experiment, claim, measured, measuredText, expected, status, details }] }</c>; NaN/∞ measured values are null.</summary>
+    /// <summary>The claims as JSON: <c>{ title, generatedAt, counts, claims: [{ experiment, id, claim, kind, source: { paper, where, reading },
+    /// measured, measuredText, expected, status, details }] }</c>; <c>kind</c> is <c>paper</c> or <c>numerical-check</c>; NaN/∞ measured
+    /// values, and the id and source of an ad-hoc check, are null.</summary>
     public static string ClaimsJson(ReportDocument document)
     {
         ArgumentNullException.ThrowIfNull(document);
@@ -104,7 +110,18 @@ public static class ReportWriter
             {
                 w.WriteStartObject();
                 w.WriteString("experiment", c.Experiment);
+                if (c.Id is null) w.WriteNull("id"); else w.WriteString("id", c.Id);
                 w.WriteString("claim", c.Claim);
+                w.WriteString("kind", c.Kind == ClaimKind.Paper ? "paper" : "numerical-check");
+                if (c.Source is null) w.WriteNull("source");
+                else
+                {
+                    w.WriteStartObject("source");
+                    w.WriteString("paper", c.Source.Paper);
+                    w.WriteString("where", c.Source.Where);
+                    w.WriteString("reading", c.Source.Reading);
+                    w.WriteEndObject();
+                }
                 if (double.IsFinite(c.Measured)) w.WriteNumber("measured", c.Measured); else w.WriteNull("measured");
                 w.WriteString("measuredText", c.MeasuredText);
                 w.WriteString("expected", c.Expected);
@@ -224,7 +241,7 @@ public static class ReportWriter
     private static void AppendClaimTable(StringBuilder sb, IReadOnlyList<ClaimCheck> claims, Func<ClaimCheck, ReportSection?> link, string cls)
     {
         if (claims.Count == 0) { sb.Append("<p class=\"meta\">No claims checked.</p>\n"); return; }
-        sb.Append("<table class=\"claims ").Append(cls).Append("\">\n<thead><tr><th>Experiment</th><th>Claim</th><th>Measured</th><th>Expected</th><th>Status</th></tr></thead>\n<tbody>\n");
+        sb.Append("<table class=\"claims ").Append(cls).Append("\">\n<thead><tr><th>Experiment</th><th>Claim</th><th>Kind</th><th>Measured</th><th>Expected</th><th>Status</th></tr></thead>\n<tbody>\n");
         foreach (var c in claims)
         {
             string status = c.Status.ToString().ToLowerInvariant();
@@ -233,8 +250,9 @@ public static class ReportWriter
             if (s is not null) sb.Append("<a href=\"#").Append(s.Anchor).Append("\">").Append(H(c.Experiment)).Append("</a>");
             else sb.Append(H(c.Experiment));
             sb.Append("</td><td>").Append(H(c.Claim));
+            if (c.Source is not null) sb.Append("<br><small class=\"source\">Source: ").Append(H(c.Source.ToString())).Append("</small>");
             if (!string.IsNullOrWhiteSpace(c.Details)) sb.Append("<br><small>").Append(H(c.Details!)).Append("</small>");
-            sb.Append("</td><td class=\"num\">").Append(H(c.MeasuredText)).Append("</td><td>").Append(H(c.Expected))
+            sb.Append("</td><td class=\"kind\">").Append(H(KindText(c.Kind))).Append("</td><td class=\"num\">").Append(H(c.MeasuredText)).Append("</td><td>").Append(H(c.Expected))
               .Append("</td><td class=\"status\">").Append(H(StatusText(c.Status))).Append("</td></tr>\n");
         }
         sb.Append("</tbody>\n</table>\n");
