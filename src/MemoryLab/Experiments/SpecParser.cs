@@ -17,17 +17,21 @@ public static class SpecParser
     public const string IncludeKey = "include";
 
     /// <summary>Reads the spec file at <paramref name="path"/> (a mapping at the root), resolving includes.</summary>
-    public static SpecNode ParseFile(string path)
+    /// <param name="path">The spec file; it names the spec in errors and anchors relative includes.</param>
+    /// <param name="readText">Reads a file's text by path (default: the file system); a caller serving specs from elsewhere
+    /// (an assembly's embedded resources) passes its own, and includes are read through it too. It throws
+    /// <see cref="FileNotFoundException"/> for a path it does not have.</param>
+    public static SpecNode ParseFile(string path, Func<string, string>? readText = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
-        return ParseFileAt(path, "", new List<string>(), SourcePosition.CommandLine, null);
+        return ParseFileAt(path, "", new List<string>(), SourcePosition.CommandLine, null, readText ?? File.ReadAllText);
     }
 
     /// <summary>Reads spec text; <paramref name="fileName"/> names it in errors and anchors relative includes.</summary>
     public static SpecNode ParseText(string text, string fileName)
     {
         var root = ReadDocument(text, fileName, "", null);
-        return ResolveIncludes(root, Path.GetDirectoryName(fileName) ?? "", new List<string> { Path.GetFullPath(fileName) });
+        return ResolveIncludes(root, Path.GetDirectoryName(fileName) ?? "", new List<string> { Path.GetFullPath(fileName) }, File.ReadAllText);
     }
 
     /// <summary>Reads one value written on the command line (a YAML scalar, or a flow sequence/mapping such as
@@ -46,7 +50,8 @@ public static class SpecParser
         }
     }
 
-    private static SpecNode ParseFileAt(string path, string basePath, List<string> chain, SourcePosition includedFrom, string? includeKey)
+    private static SpecNode ParseFileAt(string path, string basePath, List<string> chain, SourcePosition includedFrom, string? includeKey,
+        Func<string, string> readText)
     {
         string full = Path.GetFullPath(path);
         if (chain.Contains(full))
@@ -54,7 +59,7 @@ public static class SpecParser
         string text;
         try
         {
-            text = File.ReadAllText(path);
+            text = readText(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -65,7 +70,7 @@ public static class SpecParser
         if (root.Kind != SpecNodeKind.Mapping)
             throw new SpecException(root.Position, null, $"a spec file must hold a mapping (key: value lines), not a {root.KindWord}");
         chain.Add(full);
-        var resolved = ResolveIncludes(root, Path.GetDirectoryName(path) ?? "", chain);
+        var resolved = ResolveIncludes(root, Path.GetDirectoryName(path) ?? "", chain, readText);
         chain.RemoveAt(chain.Count - 1);
         return resolved;
     }
@@ -172,21 +177,21 @@ public static class SpecParser
         }
     }
 
-    private static SpecNode ResolveIncludes(SpecNode node, string directory, List<string> chain)
+    private static SpecNode ResolveIncludes(SpecNode node, string directory, List<string> chain, Func<string, string> readText)
     {
         switch (node.Kind)
         {
             case SpecNodeKind.Sequence:
             {
                 var seq = SpecNode.Sequence(node.Position, node.Path);
-                foreach (var item in node.Items) seq.AddItem(ResolveIncludes(item, directory, chain));
+                foreach (var item in node.Items) seq.AddItem(ResolveIncludes(item, directory, chain, readText));
                 return seq;
             }
             case SpecNodeKind.Mapping:
             {
                 var own = SpecNode.Mapping(node.Position, node.Path);
                 foreach (var key in node.Keys)
-                    if (key != IncludeKey) own.Add(key, node.KeyPosition(key), ResolveIncludes(node.Peek(key)!, directory, chain));
+                    if (key != IncludeKey) own.Add(key, node.KeyPosition(key), ResolveIncludes(node.Peek(key)!, directory, chain, readText));
                 var include = node.Peek(IncludeKey);
                 if (include is null) return own;
                 string includePath = node.ChildPath(IncludeKey);
@@ -202,7 +207,7 @@ public static class SpecParser
                     if (f.Kind != SpecNodeKind.Scalar || f.ScalarType == SpecScalarType.Null || f.Text.Length == 0)
                         throw new SpecException(f.Position, includePath, $"must be a file name (got {f.Describe()})");
                     string target = Path.IsPathRooted(f.Text) ? f.Text : Path.Combine(directory, f.Text);
-                    var included = ParseFileAt(target, node.Path, chain, f.Position, includePath);
+                    var included = ParseFileAt(target, node.Path, chain, f.Position, includePath, readText);
                     merged = merged is null ? included : Merge(merged, included);
                 }
                 return merged is null ? own : Merge(merged, own);
