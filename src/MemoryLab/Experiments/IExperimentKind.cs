@@ -61,6 +61,17 @@ public abstract class ExperimentKind<TConfig> : IExperimentKind
     /// <inheritdoc/>
     public void Validate(SpecNode spec) => BindStrict(spec);
 
+    /// <summary>Binds a stored run's resolved spec (<see cref="RunRecord.Spec"/>, with its <c>kind</c> and <c>seed</c>), e.g. for a
+    /// report step that needs the settings a run used.</summary>
+    public TConfig BindRun(SpecNode runSpec)
+    {
+        ArgumentNullException.ThrowIfNull(runSpec);
+        var copy = runSpec.Clone();
+        copy.GetString(ExperimentRegistry.KindKey);
+        copy.GetLong(ExperimentRegistry.SeedKey, 0);
+        return BindStrict(copy);
+    }
+
     /// <inheritdoc/>
     public RunSummary Run(SpecNode spec, RunContext context) => Execute(BindStrict(spec), context);
 }

@@ -291,14 +291,22 @@ public sealed class ResultsStore
         {
             string name = Path.GetFileName(dir);
             if (!IdName.IsMatch(name) || !File.Exists(Path.Combine(dir, SummaryFileName))) continue;
-            var spec = SpecParser.ParseFile(Path.Combine(dir, SpecFileName));
-            var summary = ReadSummary(dir);
-            string kind = spec.Peek(ExperimentRegistry.KindKey)?.Text ?? "";
-            var seedNode = spec.Peek(ExperimentRegistry.SeedKey);
-            ulong seed = seedNode is null ? 0 : (ulong)seedNode.AsInteger();
-            records.Add(new RunRecord(name, dir, kind, seed, summary, spec));
+            records.Add(ReadRun(name)!);
         }
         return records;
+    }
+
+    /// <summary>The finished run <paramref name="id"/> (its spec, summary and folder), or null when it is not finished here.</summary>
+    public RunRecord? ReadRun(string id)
+    {
+        string dir = RunDirectory(id);
+        if (!File.Exists(Path.Combine(dir, SummaryFileName))) return null;
+        var spec = SpecParser.ParseFile(Path.Combine(dir, SpecFileName));
+        var summary = ReadSummary(dir);
+        string kind = spec.Peek(ExperimentRegistry.KindKey)?.Text ?? "";
+        var seedNode = spec.Peek(ExperimentRegistry.SeedKey);
+        ulong seed = seedNode is null ? 0 : (ulong)seedNode.AsInteger();
+        return new RunRecord(id, dir, kind, seed, summary, spec);
     }
 
     /// <summary>The sweep spec stored in the folder (<c>sweep.yaml</c>), or null.</summary>

@@ -20,7 +20,7 @@ public sealed class RunContext
     /// <param name="pool">Threads for the run's parallel kernels. A sweep gives each of its workers its own
     /// single-thread pool by default, so concurrent runs never contend for threads.</param>
     /// <param name="cancellation">Set when the user interrupts; long loops should check it.</param>
-    /// <param name="progress">Called by <see cref="ReportProgress"/>; must be cheap and thread-safe.</param>
+    /// <param name="progress">Called by <c>ReportProgress</c>; must be cheap and thread-safe.</param>
     public RunContext(string runId, string runDirectory, ulong seed, IMetricSink metrics, WorkerPool pool,
         CancellationToken cancellation = default, Action<RunProgress>? progress = null)
     {
@@ -51,7 +51,6 @@ public sealed class RunContext
     /// <summary>Cancellation requested by the user.</summary>
     public CancellationToken Cancellation { get; }
 
-    /// <summary>Path of the run's checkpoint (<c>checkpoint.safetensors</c> in <see cref="RunDirectory"/>).</summary>
     /// <summary>Where a resumable kind keeps its periodic checkpoint (outside the run's temporary folder, so it
     /// survives a killed process); null when the store offers none.</summary>
     public string? ResumeCheckpointPath { get; init; }
@@ -63,11 +62,15 @@ public sealed class RunContext
     /// <summary>Path of the final checkpoint in the run's folder.</summary>
     public string CheckpointPath => Path.Combine(RunDirectory, ResultsStore.CheckpointFileName);
 
-    /// <summary>A random stream of this run's seed for <paramref name="purpose"/> (SCIENCE.md determinism rule).</summary>
+    /// <summary>A random stream of this run's seed for <paramref name="purpose"/> (random streams are split by purpose, so a draw for one purpose moves nothing elsewhere).</summary>
     public CounterRng Rng(RandomPurpose purpose, ulong substream = 0) => new(Seed, purpose, substream);
 
     /// <summary>Reports progress (step of total, current loss) to whoever watches the run.</summary>
     public void ReportProgress(long step, long total, double loss) => _progress?.Invoke(new RunProgress(step, total, loss));
+
+    /// <summary>Reports the fraction done (clamped to [0, 1]) and what is happening, for runs that are not a training loop.</summary>
+    public void ReportProgress(double fraction, string note) =>
+        _progress?.Invoke(new RunProgress((long)Math.Round(1000 * Math.Clamp(fraction, 0, 1)), 1000, double.NaN, note));
 
     /// <summary>Writes θ with its layout as <see cref="CheckpointPath"/> (safetensors).</summary>
     public void SaveCheckpoint<T>(ParameterLayout layout, ReadOnlySpan<T> theta, IReadOnlyDictionary<string, string>? metadata = null)

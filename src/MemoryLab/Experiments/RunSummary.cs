@@ -12,7 +12,7 @@ public enum RunStatus
 }
 
 /// <summary>What a run reports when it ends: status, final metrics (e.g. <c>final_loss</c>, the mean training loss
-/// over the last 100 steps, SCIENCE.md B3 E3), wall time, steps taken and, for failures, a message.</summary>
+/// over the last 100 steps), wall time, steps taken and, for failures, a message.</summary>
 /// <param name="Status">How the run ended.</param>
 /// <param name="Metrics">Final scalar metrics by name (the results table aggregates these over seeds).</param>
 /// <param name="WallTime">Wall-clock time of the run (the runner fills it in).</param>
@@ -31,8 +31,9 @@ public sealed record RunSummary(RunStatus Status, IReadOnlyDictionary<string, do
 }
 
 /// <summary>A progress report from a running experiment: training step <paramref name="Step"/> of
-/// <paramref name="Total"/> with the current <paramref name="Loss"/>.</summary>
-/// <param name="Step">Steps done.</param>
+/// <paramref name="Total"/> with the current <paramref name="Loss"/>, or a stage of an analysis with a note.</summary>
+/// <param name="Step">Steps (or work units) done.</param>
 /// <param name="Total">Steps planned (0 when unknown).</param>
 /// <param name="Loss">The latest loss (NaN when none).</param>
-public readonly record struct RunProgress(long Step, long Total, double Loss);
+/// <param name="Note">What is happening, for runs that are not a training loop (null when none).</param>
+public readonly record struct RunProgress(long Step, long Total, double Loss, string? Note = null);

@@ -55,23 +55,28 @@ public sealed record SelectionRule(string Metric, bool Minimize, IReadOnlyList<s
 /// of such mappings, whose products are concatenated — so different models can sweep different learning-rate
 /// lists, as SCIENCE.md B3 E3 needs. Runs with identical resolved specs are kept once.</para>
 /// <para>Every run is validated by its kind before anything is written, so bad input fails fast with the file,
-/// line and key.</para>
+/// line and key. A <c>reproduction:</c> section (a reproduction's name, scale and claims) belongs to no run.</para>
 /// </summary>
 public sealed class SweepPlan
 {
     /// <summary>The spec key holding the grid.</summary>
     public const string GridKey = "grid";
 
-    /// <summary>The spec key holding the selection rule.</summary>
+    /// <summary>The spec key selecting the selection rule.</summary>
     public const string SelectKey = "select";
 
-    private SweepPlan(string name, SpecNode spec, List<PlannedRun> runs, SelectionRule? selection, List<string> axes)
+    /// <summary>The spec key of a reproduction's own section (its name, scale and claims): not part of any run, so it changes
+    /// no run's identity; it stays in <c>sweep.yaml</c>, where the report step reads it.</summary>
+    public const string ReproductionKey = "reproduction";
+
+    private SweepPlan(string name, SpecNode spec, List<PlannedRun> runs, SelectionRule? selection, List<string> axes, SpecNode? reproduction)
     {
         Name = name;
         Spec = spec;
         Runs = runs;
         Selection = selection;
         Axes = axes;
+        Reproduction = reproduction;
     }
 
     /// <summary>Short name (the spec file's name without extension), for job names and default folders.</summary>
@@ -85,6 +90,9 @@ public sealed class SweepPlan
 
     /// <summary>The selection rule, or null.</summary>
     public SelectionRule? Selection { get; }
+
+    /// <summary>The spec's <c>reproduction:</c> section (a copy, unread), or null; the reproductions room binds it.</summary>
+    public SpecNode? Reproduction { get; }
 
     /// <summary>The grid's axes in order of first appearance (over all sub-grids).</summary>
     public IReadOnlyList<string> Axes { get; }
@@ -109,8 +117,10 @@ public sealed class SweepPlan
         var template = root.Clone();
         var grid = template.Peek(GridKey);
         var selectNode = template.Peek(SelectKey);
+        var reproduction = template.Peek(ReproductionKey)?.Clone();
         template.Remove(GridKey);
         template.Remove(SelectKey);
+        template.Remove(ReproductionKey);
 
         // Sub-grids: one mapping, or a list of them.
         var subgrids = new List<SpecNode>();
@@ -185,7 +195,7 @@ public sealed class SweepPlan
                     throw sel.Error("metric", $"kind '{kindName}' reports no metric '{selection.Metric}' (it reports: {string.Join(", ", known)})");
             }
         }
-        return new SweepPlan(name, root, runs, selection, axes);
+        return new SweepPlan(name, root, runs, selection, axes, reproduction);
     }
 }
 

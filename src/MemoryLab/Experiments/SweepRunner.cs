@@ -42,43 +42,59 @@ public sealed record SweepOptions
 /// <param name="Cancelled">Whether the sweep was interrupted (some runs did not start or were abandoned).</param>
 public sealed record SweepResult(int Completed, int Diverged, int Failed, int Skipped, TimeSpan WallTime, bool Cancelled);
 
+/// <summary>One run of a sweep and the results folder it goes into.</summary>
+/// <param name="Run">The planned run.</param>
+/// <param name="Store">Its results folder.</param>
+public sealed record SweepJob(PlannedRun Run, ResultsStore Store);
+
 /// <summary>
-/// Runs a list of planned runs into a <see cref="ResultsStore"/> on N worker threads. Stale temporary folders
+/// Runs a list of planned runs into a <see cref="ResultsStore"/> (or runs of several sweeps, each into its own store) on N worker threads. Stale temporary folders
 /// are removed first; finished runs are skipped; the rest are taken in order by whichever worker is free.
 /// Each worker owns one <see cref="WorkerPool"/> of <see cref="SweepOptions.ThreadsPerRun"/> threads for all its
 /// runs. Results do not depend on the worker count: each run's numbers depend only on its spec and seed.
 /// </summary>
 public static class SweepRunner
 {
-    /// <summary>Runs <paramref name="runs"/>; returns the counts. Throws the first infrastructure error (I/O) a worker hit.</summary>
+    /// <summary>Runs <paramref name="runs"/> into <paramref name="store"/>; returns the counts. Throws the first infrastructure error (I/O) a worker hit.</summary>
     public static SweepResult Run(IReadOnlyList<PlannedRun> runs, ResultsStore store, ExperimentRegistry registry,
         SweepOptions options, ISweepObserver? observer = null, CancellationToken cancellation = default)
     {
+        ArgumentNullException.ThrowIfNull(runs);
+        return Run(runs.Select(r => new SweepJob(r, store)).ToArray(), registry, options, observer, cancellation);
+    }
+
+    /// <summary>Runs <paramref name="jobs"/>, each into its own store (the runs of several sweeps share one pool of workers);
+    /// returns the counts. Throws the first infrastructure error (I/O) a worker hit.</summary>
+    public static SweepResult Run(IReadOnlyList<SweepJob> jobs, ExperimentRegistry registry,
+        SweepOptions options, ISweepObserver? observer = null, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(jobs);
         if (options.Workers < 1) throw new ArgumentOutOfRangeException(nameof(options), options.Workers, "a sweep needs at least one worker");
         if (options.ThreadsPerRun < 1) throw new ArgumentOutOfRangeException(nameof(options), options.ThreadsPerRun, "a run needs at least one thread");
         var clock = Stopwatch.StartNew();
-        store.CleanStaleTemporaries();
+        foreach (var store in jobs.Select(j => j.Store).Distinct()) store.CleanStaleTemporaries();
 
-        var todo = new List<PlannedRun>();
+        var todo = new List<SweepJob>();
         int skipped = 0;
         var done = new List<(PlannedRun, RunSummary)>();
-        foreach (var run in runs)
+        foreach (var job in jobs)
         {
+            var (run, store) = (job.Run, job.Store);
             if (store.IsFinished(run.Id))
             {
                 var summary = ResultsStore.ReadSummary(store.RunDirectory(run.Id));
                 if (options.RetryFailed && summary.Status == RunStatus.Failed)
                 {
                     store.Discard(run.Id);
-                    todo.Add(run);
+                    todo.Add(job);
                     continue;
                 }
                 skipped++;
                 done.Add((run, summary));
             }
-            else todo.Add(run);
+            else todo.Add(job);
         }
-        observer?.SweepStarted(runs.Count, skipped);
+        observer?.SweepStarted(jobs.Count, skipped);
         foreach (var (run, summary) in done) observer?.RunFinished(run, -1, summary, skipped: true);
 
         int next = -1, completed = 0, diverged = 0, failed = 0, lateSkips = 0;
@@ -104,7 +120,7 @@ public static class SweepRunner
             {
                 int i = Interlocked.Increment(ref next);
                 if (i >= todo.Count) break;
-                var run = todo[i];
+                var (run, store) = (todo[i].Run, todo[i].Store);
                 try
                 {
                     observer?.RunStarted(run, worker);
