@@ -8,15 +8,15 @@ namespace MemoryLab.Cli;
 /// Researchers' own experiment kinds and reproductions, loaded without forking: every assembly named in
 /// <c>MEMLAB_PLUGINS</c> (paths separated by the platform's path separator) is loaded, and each public,
 /// non-abstract type with a parameterless constructor that implements <see cref="IExperimentKind"/> or
-/// <see cref="IPaperExperiment"/> is registered, so <c>memlab run</c>, <c>sweep</c>, <c>reproduce</c> and
-/// <c>report</c> see it like a built-in one.
+/// <see cref="IReproduction"/> (or both, as a <see cref="ReproductionKind{TSettings}"/> does) is registered, so
+/// <c>memlab run</c>, <c>sweep</c>, <c>reproduce</c> and <c>report</c> see it like a built-in one.
 /// </summary>
 internal static class Plugins
 {
     public const string Variable = "MEMLAB_PLUGINS";
 
     /// <summary>Registers the plugins; returns an error line, or null when all loaded.</summary>
-    public static string? Load(ExperimentRegistry kinds, PaperExperimentRegistry papers)
+    public static string? Load(ExperimentRegistry kinds, ReproductionRegistry reproductions)
     {
         string? list = Environment.GetEnvironmentVariable(Variable);
         if (string.IsNullOrWhiteSpace(list)) return null;
@@ -34,7 +34,7 @@ internal static class Plugins
                 try
                 {
                     if (typeof(IExperimentKind).IsAssignableFrom(type)) kinds.Register((IExperimentKind)Activator.CreateInstance(type)!);
-                    if (typeof(IPaperExperiment).IsAssignableFrom(type)) papers.Register((IPaperExperiment)Activator.CreateInstance(type)!);
+                    if (typeof(IReproduction).IsAssignableFrom(type)) reproductions.Register((IReproduction)Activator.CreateInstance(type)!);
                 }
                 catch (ArgumentException e)
                 {

@@ -9,8 +9,8 @@ internal static class Program
     private static int Main(string[] args)
     {
         var registry = ExperimentRegistry.CreateDefault();
-        var papers = MemoryLab.Reproductions.PaperExperimentRegistry.CreateDefault();
-        if (Plugins.Load(registry, papers) is { } pluginError)
+        var reproductions = MemoryLab.Reproductions.ReproductionRegistry.CreateDefault(registry);
+        if (Plugins.Load(registry, reproductions) is { } pluginError)
         {
             Console.Error.WriteLine(pluginError);
             return 2;
@@ -19,10 +19,10 @@ internal static class Program
         {
             RunCommand.Create(registry),
             RunCommand.Create(registry, "train", "Train one model from a spec (kind: train); alias of run"),
-            SweepCommand.Create(registry),
+            SweepCommand.Create(registry, reproductions),
             ResultsCommand.Create(),
-            ReproduceCommand.Create(papers),
-            ReproduceCommand.CreateReport(papers),
+            ReproduceCommand.Create(reproductions, registry),
+            ReproduceCommand.CreateReport(reproductions, registry),
             BenchCommand.Create(),
         };
         var parse = root.Parse(args);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MemoryLab.Experiments;
+using MemoryLab.Reproductions;
 
 namespace MemoryLab.Cli.Commands;
 
@@ -8,8 +9,9 @@ namespace MemoryLab.Cli.Commands;
 /// job that runs every shard.</summary>
 internal static class SweepCommand
 {
-    /// <summary>The <c>sweep</c> command over the kinds of <paramref name="registry"/>.</summary>
-    public static Command Create(ExperimentRegistry registry)
+    /// <summary>The <c>sweep</c> command over the kinds of <paramref name="registry"/>; a spec with a <c>reproduction:</c> section
+    /// (<c>experiments/reproduce/NAME/*.yaml</c>) must name one of <paramref name="reproductions"/>, whose claims are checked too.</summary>
+    public static Command Create(ExperimentRegistry registry, ReproductionRegistry reproductions)
     {
         var spec = new Argument<string>("spec") { Description = "The sweep spec (YAML with a grid: and optionally select:)" };
         var overrides = new Argument<string[]>("overrides") { Description = "key=value overrides (dotted keys; +key=value adds a key; an axis key fixes that axis)", Arity = ArgumentArity.ZeroOrMore };
@@ -37,6 +39,14 @@ internal static class SweepCommand
             if (w < 1) throw new SpecException(SourcePosition.CommandLine, null, $"--workers must be at least 1 (got {w})");
             if (t < 1) throw new SpecException(SourcePosition.CommandLine, null, $"--threads-per-run must be at least 1 (got {t})");
             var plan = SweepPlan.Load(specPath, ovs, registry);
+            if (plan.Reproduction is not null)
+            {
+                // A reproduction's spec: its section must name a registered reproduction, so `memlab report` can build its figures.
+                var section = ReproductionSection.Of(plan);
+                if (reproductions.Find(section.Name) is null)
+                    throw new SpecException(plan.Reproduction.KeyPosition("name"), $"{SweepPlan.ReproductionKey}.name",
+                        $"unknown reproduction '{section.Name}'; known: {string.Join(", ", reproductions.All.Select(r => r.Name))}");
+            }
             string output = Path.GetFullPath(parse.GetValue(outDir) ?? Path.Combine("results", plan.Name));
 
             if (parse.GetValue(emit) is { } target)

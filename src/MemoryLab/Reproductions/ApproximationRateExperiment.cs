@@ -16,9 +16,9 @@ namespace MemoryLab.Reproductions;
 /// fixed rates, Levenberg–Marquardt on log w from Li21's λ_j = jβ/(α+1), geometric, random and greedy starts).
 /// The width needed for error ε is compared with Li21's m ~ ω ε^{−1/ω}.
 /// </summary>
-public sealed class ApproximationRateExperiment : PaperExperiment<ApproximationRateExperiment.Settings>
+public sealed class ApproximationRateExperiment : ReproductionKind<ApproximationRateExperiment.Settings>
 {
-    /// <summary>Settings of one scale (spec <c>experiments/reproduce/li21-approximation-rate.yaml</c>).</summary>
+    /// <summary>Settings of one scale (spec <c>experiments/reproduce/li21-approximation-rate/</c>).</summary>
     /// <param name="Omegas">The power-law exponents ω (ρ ~ t^{−(1+ω)}).</param>
     /// <param name="MaxWidth">Widths m = 1..MaxWidth are fitted.</param>
     /// <param name="RandomStarts">Random starts per width in <see cref="WidthFit"/>.</param>
@@ -45,7 +45,7 @@ public sealed class ApproximationRateExperiment : PaperExperiment<ApproximationR
     /// <inheritdoc />
     public override string Title => "Best width-m approximation error: exponential vs power-law memory (Li21 rate theorem, curse of memory)";
     /// <inheritdoc />
-    public override string Description =>
+    public override string Method =>
         "Targets: the exponentially decaying rate mixture ρ(t) = (e^{−0.5t} − e^{−2t})/t and power laws ρ(t) = (1+t)^{−(1+ω)}, ω = 0.25, 0.5, 1, 2. "
         + "For each width m the best sum of m exponentials is found by variable projection (exact least squares for the amplitudes at fixed rates, "
         + "Levenberg–Marquardt on the log-rates from Li21's construction λ_j = jβ/(α+1), geometric, random and width-by-width greedy starts; "
@@ -94,12 +94,12 @@ public sealed class ApproximationRateExperiment : PaperExperiment<ApproximationR
         PlateauScalingExperiment.LineFit(points.Select(p => Math.Log(p.M)).ToArray(), points.Select(p => Math.Log(p.E)).ToArray()).Slope;
 
     /// <inheritdoc />
-    public override void Report(string directory, ReportSection section)
+    public override void Report(string directory, Settings settings, ReportSection section, ClaimSet claims)
     {
         var table = DataTable.Load(Path.Combine(directory, "approximation-error.csv"));
         // The targets as run (their ω are in the data), and the ε of the settings used.
         var targets = Targets(Enumerable.Range(1, (int)table.Column("target").DefaultIfEmpty(0).Max()).Select(i => table.Where("target", i).Column("omega").First()));
-        double Epsilon = SettingsUsed(directory).Epsilon;
+        double Epsilon = settings.Epsilon;
         var chart = Chart.Create("best width-m error", "width m", "relative L^2 error", AxisScale.Log, AxisScale.Log);
         var needed = new List<(double Omega, double M)>();
         double maxWidth = table.Column("width").Max();
@@ -137,25 +137,23 @@ public sealed class ApproximationRateExperiment : PaperExperiment<ApproximationR
         {
             double early = LogLogSlope(expPoints[..2]);
             double late = LogLogSlope(expPoints[^2..]);
-            section.Claims.Add(ClaimCheck.GreaterThan(Name, "Exponential memory: the error falls faster than any power of m — the local log-log slope keeps steepening (late/early slope ratio > 1.5)",
-                late / early, 1.5, $"slope {early:F2} at m = {expPoints[0].M}–{expPoints[1].M}, {late:F2} at m = {expPoints[^2].M}–{expPoints[^1].M}"));
+            claims.Check("exponential-memory-error-falls-fast", late / early,
+                $"slope {early:F2} at m = {expPoints[0].M}–{expPoints[1].M}, {late:F2} at m = {expPoints[^2].M}–{expPoints[^1].M}");
         }
         else
         {
-            section.Claims.Add(ClaimCheck.GreaterThan(Name, "Exponential memory: the error falls faster than any power of m (local log-log slope keeps steepening)",
-                double.NaN, 1.5, $"only {expPoints.Length} widths above the error floor 10^−8"));
+            claims.Check("exponential-memory-error-falls-fast", double.NaN, $"only {expPoints.Length} widths above the error floor 10^−8");
         }
         var ordered = needed.OrderBy(n => n.Omega).ToArray();
         double cap = maxWidth + 1;
         bool monotone = true;
         for (int i = 1; i < ordered.Length; i++) monotone &= Math.Min(ordered[i - 1].M, cap) >= Math.Min(ordered[i].M, cap);
         string list = string.Join(", ", ordered.Select(n => $"ω={n.Omega}: {(double.IsFinite(n.M) ? n.M.ToString() : $">{maxWidth}")}"));
-        section.Claims.Add(ClaimCheck.GreaterThan(Name, "Power-law memory: the width needed for ε = 10^−3 grows as ω falls (m_ε(0.25) ≥ 3·m_ε(2), and non-increasing in ω)",
-            monotone ? Math.Min(ordered[0].M, cap) / Math.Min(ordered[^1].M, cap) : 0, 3 - 1e-12, list + (monotone ? "" : " (not monotone)")));
+        claims.Check("power-law-width-grows-as-omega-falls", monotone ? Math.Min(ordered[0].M, cap) / Math.Min(ordered[^1].M, cap) : 0,
+            list + (monotone ? "" : " (not monotone)"));
         // Li21's bound is an upper estimate of the width needed (constant 1): the measured best fits should not need more.
         var ratios = reached.Select(n => n.M / (n.Omega * Math.Pow(Epsilon, -1 / n.Omega))).ToArray();
         double worst = ratios.Length > 0 ? ratios.Max() : double.NaN;
-        section.Claims.Add(ClaimCheck.LessThan(Name, "Consistent with m ~ ω ε^{−1/ω}: no reached width exceeds the estimate (max of m_ε / (ω ε^{−1/ω}) < 1)",
-            worst, 1, $"max ratio {worst:G3} over ω = {string.Join(", ", reached.Select(n => n.Omega))}"));
+        claims.Check("widths-within-estimate", worst, $"max ratio {worst:G3} over ω = {string.Join(", ", reached.Select(n => n.Omega))}");
     }
 }

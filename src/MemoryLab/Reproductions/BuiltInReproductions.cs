@@ -1,22 +1,22 @@
 namespace MemoryLab.Reproductions;
 
-/// <summary>The library's registered reproductions, in report order.</summary>
+/// <summary>The library's reproductions, in report order.</summary>
 internal static class BuiltInReproductions
 {
-    public static void RegisterAll(PaperExperimentRegistry r)
-    {
-        r.Register(new PlateauScalingExperiment());
-        r.Register(new ApproximationRateExperiment());
-        r.Register(new StableApproximationExperiment());
-        r.Register(new PlateausExperiment());
-        r.Register(new MemoryFunctionExperiment());
-        r.Register(new SignalPropagationExperiment());
-        r.Register(new LandscapesExperiment());
-        r.Register(new LearnThetaExperiment());
-        r.Register(new TeacherStudentExperiment());
-        r.Register(new AblationExperiment());
-        r.Register(new HessianExperiment());
-        r.Register(new DeepInitExperiment());
-        r.Register(new GruTheoryExperiment());
-    }
+    public static IReadOnlyList<IReproduction> All() =>
+    [
+        new PlateauScalingExperiment(),
+        new ApproximationRateExperiment(),
+        new StableApproximationExperiment(),
+        new PlateausExperiment(),
+        new MemoryFunctionExperiment(),
+        new SignalPropagationExperiment(),
+        new LandscapesExperiment(),
+        new LearnThetaExperiment(),
+        new TeacherStudentExperiment(),
+        new AblationExperiment(),
+        new HessianExperiment(),
+        new DeepInitExperiment(),
+        new GruTheoryExperiment(),
+    ];
 }

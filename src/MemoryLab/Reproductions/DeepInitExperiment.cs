@@ -16,9 +16,9 @@ namespace MemoryLab.Reproductions;
 /// and the mean squared gradient of a next-step prediction loss per parameter group: the recurrent parameters
 /// (cRNN: λ; LRU: ν_log, θ_log, γ_log; GRU: W_hh, the layout group <c>recurrent</c>) and all the rest.
 /// </summary>
-public sealed class DeepInitExperiment : PaperExperiment<DeepInitExperiment.Settings>
+public sealed class DeepInitExperiment : ReproductionKind<DeepInitExperiment.Settings>
 {
-    /// <summary>Settings of one scale (spec <c>experiments/reproduce/zucchet24-deep-init.yaml</c>).</summary>
+    /// <summary>Settings of one scale (spec <c>experiments/reproduce/zucchet24-deep-init/</c>).</summary>
     /// <param name="Sizes">Network and batch sizes.</param>
     /// <param name="MemoryExponents">The memories swept are T = 10^e for these e.</param>
     public sealed record Settings(Sizes Sizes, double[] MemoryExponents)
@@ -51,7 +51,7 @@ public sealed class DeepInitExperiment : PaperExperiment<DeepInitExperiment.Sett
     /// <inheritdoc />
     public override string Title => "Deep recurrent network at initialisation: forward and backward signal against memory (Zucchet24 Figs. 5, 13)";
     /// <inheritdoc />
-    public override string Description =>
+    public override string Method =>
         "Encoder Dense(d_in → d_model), 4 residual blocks x + GLU(norm(gelu(RNN(norm(x))))), decoder Dense(d_model → d_in); inputs with "
         + "E[x_t x_{t+Δ}] = 0.332·δ_Δ + 0.0431·0.997^{|Δ|} per feature (the fit Zucchet24 made to BERT input embeddings). "
         + "cRNN = complex diagonal with λ learned directly and no normalisation, LRU = exp parametrisation + learned γ; both ring-initialised on "
@@ -144,7 +144,7 @@ public sealed class DeepInitExperiment : PaperExperiment<DeepInitExperiment.Sett
         t.Column("memory").Distinct().Order().Select(m => t.Where("config", config).Where("memory", m).Column(column).DefaultIfEmpty(double.NaN).Average()).ToArray();
 
     /// <inheritdoc />
-    public override void Report(string directory, ReportSection section)
+    public override void Report(string directory, Settings settings, ReportSection section, ClaimSet claims)
     {
         var t = DataTable.Load(Path.Combine(directory, "deep-init.csv"));
         var Memories = t.Column("memory").Distinct().Order().ToArray();
@@ -170,26 +170,21 @@ public sealed class DeepInitExperiment : PaperExperiment<DeepInitExperiment.Sett
             + "the LRU's normalisation and reparametrisation and the GRU's gating keep them O(1). Bottom (Fig. 13): layer or batch norm "
             + "controls the forward pass of the cRNN, not the gradients of its eigenvalues (the layer- and batch-norm curves nearly coincide).", "deep-init.svg"));
 
-        // Claims (Zucchet24 §5 / issue 8, written before measuring). Growth = value at the longest memory over the shortest;
+        // Claims (Zucchet24 §5, written before measuring). Growth = value at the longest memory over the shortest;
         // spread = largest over smallest across memories.
         double Growth(int c, string col) { var m = Means(t, c, col); return m[^1] / m[0]; }
         double Spread(int c, string col) { var m = Means(t, c, col); return m.Max() / m.Min(); }
         string G(double v) => v.ToString("G3", CultureInfo.InvariantCulture);
         double cx = Growth(0, "x2_block4"), cg = Growth(0, "g2_recurrent");
-        section.Claims.Add(ClaimCheck.GreaterThan(Name, "cRNN: the residual-stream variance (after block 4) grows by orders of magnitude (≥ 100×) from T = 1 to T = 100",
-            cx, 100, $"×{G(cx)} (block 1: ×{G(Growth(0, "x2_block1"))})"));
-        section.Claims.Add(ClaimCheck.GreaterThan(Name, "cRNN: the mean squared gradient of the recurrent parameters grows by orders of magnitude (≥ 100×) from T = 1 to T = 100",
-            cg, 100, $"×{G(cg)}"));
+        claims.Check("crnn-variance-explodes", cx, $"×{G(cx)} (block 1: ×{G(Growth(0, "x2_block1"))})");
+        claims.Check("crnn-gradients-explode", cg, $"×{G(cg)}");
         foreach (int c in new[] { 1, 2 })
         {
             double sx = Spread(c, "x2_block4"), sg = Spread(c, "g2_recurrent");
-            section.Claims.Add(ClaimCheck.LessThan(Name, $"{Configs[c].Label}: block-4 variance and recurrent gradients stay within a small factor (≤ 10×) across memories",
-                Math.Max(sx, sg), 10, $"variance spread ×{G(sx)}, gradient spread ×{G(sg)}"));
+            claims.Check("signal-stays-bounded", Math.Max(sx, sg), $"variance spread ×{G(sx)}, gradient spread ×{G(sg)}", ("config", Configs[c].Label));
         }
         double lx = Spread(3, "x2_block4"), lg = Growth(3, "g2_recurrent");
-        section.Claims.Add(ClaimCheck.LessThan(Name, "cRNN + layer norm: the forward pass is tamed (block-4 variance within 10× across memories)",
-            lx, 10, $"spread ×{G(lx)}"));
-        section.Claims.Add(ClaimCheck.GreaterThan(Name, "cRNN + layer norm: the recurrent gradients still grow by orders of magnitude (≥ 100×)",
-            lg, 100, $"×{G(lg)}"));
+        claims.Check("layer-norm-tames-forward-pass", lx, $"spread ×{G(lx)}");
+        claims.Check("layer-norm-gradients-still-explode", lg, $"×{G(lg)}");
     }
 }

@@ -32,9 +32,9 @@ namespace MemoryLab.Reproductions;
 /// (batch 1), so the parameter gradient is one sequence's derivative, not a sum over a batch. The sequence is long
 /// enough (≥ 6 T_max) for h_T to be stationary; the mixture's AR part starts in its stationary law.</para>
 /// </remarks>
-public sealed class GruTheoryExperiment : PaperExperiment<GruTheoryExperiment.Sizes>
+public sealed class GruTheoryExperiment : ReproductionKind<GruTheoryExperiment.Sizes>
 {
-    /// <summary>Settings of one scale (spec <c>experiments/reproduce/zucchet24-gru-theory.yaml</c>): input features, number of memories
+    /// <summary>Settings of one scale (spec <c>experiments/reproduce/zucchet24-gru-theory/</c>): input features, number of memories
     /// on (1, <paramref name="MaxMemory"/>], initialisations (units) per memory, sequences per unit, steps.</summary>
     /// <param name="InputSize">Input features.</param>
     /// <param name="Memories">Number of memories (see <see cref="MemoryGrid"/>).</param>
@@ -64,7 +64,7 @@ public sealed class GruTheoryExperiment : PaperExperiment<GruTheoryExperiment.Si
     /// <inheritdoc />
     public override string Title => "GRU state and update-bias sensitivity against memory: measurement vs leaky-integrator theory (Zucchet24 Fig. 12)";
     /// <inheritdoc />
-    public override string Description =>
+    public override string Method =>
         "GRU (PyTorch gates, chrono init) with update bias b_z = log(T − 1) so that T = 1/(1 − σ(b_z)), recurrent weights zeroed so each unit is an "
         + "independent initialisation, fed the BERT-like mixture 0.332·δ + 0.0431·0.997^{|Δ|}. Measured E[h_T²] and E[(∂h_T/∂b_z)²] (per unit, one sequence "
         + "per backward pass) against the theory of the leaky integrator h ← σ(b_z) h + (1 − σ(b_z)) W_in x, summed over the two input parts and scaled by the "
@@ -157,7 +157,7 @@ public sealed class GruTheoryExperiment : PaperExperiment<GruTheoryExperiment.Si
     }
 
     /// <inheritdoc />
-    public override void Report(string directory, ReportSection section)
+    public override void Report(string directory, Sizes settings, ReportSection section, ClaimSet claims)
     {
         var t = DataTable.Load(Path.Combine(directory, "gru-theory.csv"));
         var memories = t.Column("memory").Distinct().OrderBy(v => v).ToArray();
@@ -195,17 +195,16 @@ public sealed class GruTheoryExperiment : PaperExperiment<GruTheoryExperiment.Si
             + "of the input (α = β = σ(b_z), input gain 2). Unlike the linear RNN's (1−λ)^{−3}, neither grows with memory: the gate's (1 − z) input scaling "
             + "and the σ' factor of the bias keep the GRU's signal propagation bounded. The linear theory ignores the tanh of the candidate, which shrinks Var(n) below Var(W_in x).", "gru-theory.svg"));
 
-        // Claims (issue 8 item 7, written before measuring): theory within a factor 3 at every T, and the same log-log trend.
+        // Claims (written before measuring): theory within a factor 3 at every T, and the same log-log trend.
         string G(double v) => v.ToString("G3", CultureInfo.InvariantCulture);
         foreach (var (label, measured, theory) in new[] { ("E[h_T²]", h2, h2Theory), ("E[(∂h_T/∂b_z)²]", g2, g2Theory) })
         {
             var fold = measured.Zip(theory, (m, th) => Math.Exp(Math.Abs(Math.Log(m / th)))).ToArray();
             int worst = Array.IndexOf(fold, fold.Max());
-            section.Claims.Add(ClaimCheck.LessThan(Name, $"{label}: measured and theory agree within a factor 3 at every memory T ∈ (1, {maxMemory.ToString("G4", CultureInfo.InvariantCulture)}]",
-                fold.Max(), 3, $"worst ×{G(fold.Max())} at T = {G(memories[worst])} (measured {G(measured[worst])}, theory {G(theory[worst])})"));
+            claims.Check("theory-within-factor-3", fold.Max(), $"worst ×{G(fold.Max())} at T = {G(memories[worst])} (measured {G(measured[worst])}, theory {G(theory[worst])})",
+                ("quantity", label), ("max_memory", maxMemory.ToString("G4", CultureInfo.InvariantCulture)));
             double sm = LogLogSlope(memories, measured), st = LogLogSlope(memories, theory);
-            section.Claims.Add(ClaimCheck.LessThan(Name, $"{label}: the log-log slope against T matches the theory's (|difference| ≤ 0.2)",
-                Math.Abs(sm - st), 0.2, $"measured slope {G(sm)}, theory slope {G(st)}"));
+            claims.Check("log-log-slope-matches-theory", Math.Abs(sm - st), $"measured slope {G(sm)}, theory slope {G(st)}", ("quantity", label));
         }
     }
 }

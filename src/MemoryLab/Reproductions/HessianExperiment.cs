@@ -23,27 +23,34 @@ namespace MemoryLab.Reproductions;
 /// during a short constant-lr training of a dense RNN and an LRU student on the E3 teacher at ν₀ = 0.99 — both with the
 /// same lr, so the difference comes from the gradients' scale alone.
 /// </summary>
-public sealed class HessianExperiment : PaperExperiment<HessianExperiment.Settings>
+public sealed class HessianExperiment : ReproductionKind<HessianExperiment.Settings>
 {
     private const int TeacherStates = 4; // the structure of the E5 teacher (two conjugate pairs), not a knob
 
-    /// <summary>Settings of one scale (spec <c>experiments/reproduce/zucchet24-hessian.yaml</c>).</summary>
+    /// <summary>Settings of one scale (spec <c>experiments/reproduce/zucchet24-hessian/</c>).</summary>
     /// <param name="HessianBatch">Sequences in the one batch whose loss the Hessian is taken of.</param>
     /// <param name="Time">Sequence length T (Hessian and training).</param>
     /// <param name="DifferenceStep">Step of the 4-point differences of exact gradients.</param>
+    /// <param name="HessianDataSeed">Seed of the white-noise batch of part (1).</param>
     /// <param name="TeacherSeed">Seed of both teachers.</param>
     /// <param name="Nu0">ν₀ of the E3 teacher of part (2), also the LRU's ring r_min.</param>
+    /// <param name="TeacherStateSize">State size n of the E3 teacher of part (2).</param>
+    /// <param name="TeacherTheta0">Phase bound θ₀ of the E3 teacher of part (2).</param>
+    /// <param name="TrainingDataSeed">Seed of the training batches of part (2).</param>
+    /// <param name="InitSeed">Seed of both students' initialisation in part (2).</param>
     /// <param name="Hidden">Hidden units of the two students of part (2).</param>
     /// <param name="Batch">Sequences per Adam step in part (2).</param>
     /// <param name="Steps">Adam steps in part (2).</param>
     /// <param name="LearningRate">Adam's constant learning rate, the same for both students.</param>
-    public sealed record Settings(int HessianBatch, int Time, double DifferenceStep, ulong TeacherSeed, double Nu0, int Hidden, int Batch, int Steps,
-        double LearningRate);
+    public sealed record Settings(int HessianBatch, int Time, double DifferenceStep, ulong HessianDataSeed, ulong TeacherSeed, double Nu0,
+        int TeacherStateSize, double TeacherTheta0, ulong TrainingDataSeed, ulong InitSeed, int Hidden, int Batch, int Steps, double LearningRate);
 
     /// <inheritdoc />
     public override Settings Bind(SpecNode s) => new(s.GetInt("hessian_batch", min: 1), s.GetInt("time", min: 2), s.GetDouble("difference_step", above: 0),
-        (ulong)s.GetLong("teacher_seed", min: 0), s.GetDouble("nu0", above: 0, below: 1), s.GetInt("hidden", min: 1), s.GetInt("batch", min: 1),
-        s.GetInt("steps", min: 1), s.GetDouble("learning_rate", above: 0));
+        (ulong)s.GetLong("hessian_data_seed", min: 0), (ulong)s.GetLong("teacher_seed", min: 0), s.GetDouble("nu0", above: 0, below: 1),
+        s.GetInt("teacher_state_size", min: 1), s.GetDouble("teacher_theta0", above: 0, max: Math.PI), (ulong)s.GetLong("training_data_seed", min: 0),
+        (ulong)s.GetLong("init_seed", min: 0), s.GetInt("hidden", min: 1), s.GetInt("batch", min: 1), s.GetInt("steps", min: 1),
+        s.GetDouble("learning_rate", above: 0));
     /// <summary>Eigenvectors summarised by the concentration measure.</summary>
     public const int TopVectors = 4;
     private static readonly string[] DenseGroups = ["A", "B", "C", "D"];
@@ -54,7 +61,7 @@ public sealed class HessianExperiment : PaperExperiment<HessianExperiment.Settin
     /// <inheritdoc />
     public override string Title => "Hessian at the optimum: dense vs complex diagonal, and Adam's effective learning rates (Zucchet24 Fig. 4)";
     /// <inheritdoc />
-    public override string Description =>
+    public override string Method =>
         "Exact float64 Hessian (4-point differences of exact gradients) of the loss on one batch of white-noise sequences at the "
         + "teacher's own parameters (n = 4, |λ| ≈ 0.99). Adam's effective rate lr/(√v̂+ε), median per parameter group, while a dense RNN "
         + "and an LRU (the same constant lr) learn the E3 teacher at ν₀ = 0.99. Sizes, steps and rates: see the spec.";
@@ -73,7 +80,7 @@ public sealed class HessianExperiment : PaperExperiment<HessianExperiment.Settin
             StateSize = TeacherStates, Parametrisation = EigenvalueParametrisation.Default, Normalisation = InputNormalisation.None, Skip = SkipConnection.Full,
         }));
         DiagonalEquivalent.Convert(dense, diagonal);
-        var data = new ModelTeacher(teacher, Time, dataSeed: 7);
+        var data = new ModelTeacher(teacher, Time, dataSeed: settings.HessianDataSeed);
         var summary = new DataTable("model", "loss", "asymmetry", "mean_effective_params", "top1_effective_params", "top_eigenvalue", "condition");
         var eigen = new DataTable("model", "rank", "eigenvalue");
         var vectors = new DataTable("model", "rank", "parameter", "value");
@@ -105,9 +112,13 @@ public sealed class HessianExperiment : PaperExperiment<HessianExperiment.Settin
         vectors.Save(ctx.File("eigenvectors.csv"));
         AtomicFile.WriteAllText(ctx.File("parameters.json"), JsonSerializer.Serialize(names));
 
-        // (2) Adam's effective learning rate during training at ν₀ = 0.99.
+        // (2) Adam's effective learning rate during training at ν₀ = 0.99: the library's trainer with Adam at a constant rate,
+        // batches k = 1..steps, the rates recorded after the step.
         var (hidden, batch, steps) = (settings.Hidden, settings.Batch, settings.Steps);
-        var task = new TeacherLinearSystem<double>(new TeacherOptions { StateSize = 10, Nu0 = settings.Nu0, Theta0 = 3.14, Seed = settings.TeacherSeed }, dataSeed: 11, Time);
+        var task = new TeacherLinearSystem<double>(new TeacherOptions
+        {
+            StateSize = settings.TeacherStateSize, Nu0 = settings.Nu0, Theta0 = settings.TeacherTheta0, Seed = settings.TeacherSeed,
+        }, dataSeed: settings.TrainingDataSeed, Time);
         var effective = new DataTable("model", "step", "group", "median_rate", "loss");
         var students = new (SequenceModel<double> Model, string[] Groups)[]
         {
@@ -117,30 +128,35 @@ public sealed class HessianExperiment : PaperExperiment<HessianExperiment.Settin
         for (int s = 0; s < students.Length; s++)
         {
             var (model, groups) = students[s];
-            model.Initialize(seed: 1);
+            model.Initialize(seed: settings.InitSeed);
             var objective = new SupervisedObjective<double>(model, task, MeanSquaredError<double>.AllSteps(), batch, ctx.Pool);
             var adam = new Adam<double>(model.Layout);
-            for (int step = 1; step <= steps; step++)
-            {
-                ctx.Cancellation.ThrowIfCancellationRequested();
-                objective.NextBatch(step);
-                double loss = objective.Evaluate(model.Theta, model.Gradient);
-                adam.Step(model.Theta, model.Gradient, LearningRate);
-                if (step % Math.Max(1, steps / 60) == 0 || step == 1)
-                    for (int g = 0; g < groups.Length; g++)
-                    {
-                        var view = model.Layout[groups[g]];
-                        var rates = new double[view.Length];
-                        for (int i = 0; i < rates.Length; i++) rates[i] = adam.EffectiveLearningRate(view.Offset + i, LearningRate);
-                        Array.Sort(rates);
-                        effective.Add(s, step, g, rates[rates.Length / 2], loss);
-                    }
-                if (step % 50 == 0) ctx.Report(0.4 + 0.3 * s + 0.3 * step / (double)steps, $"{(s == 0 ? "dense" : "LRU")} step {step}");
-            }
+            var recorder = new EffectiveRates(ctx, s, model.Layout, groups, adam, LearningRate, steps, effective);
+            Trainer.Run(objective, model.Theta, adam, new ConstantSchedule(LearningRate), new TrainerOptions { Steps = steps + 1 }, recorder, startStep: 1, ctx.Cancellation);
+            ctx.Cancellation.ThrowIfCancellationRequested();
         }
         effective.Save(ctx.File("effective-rates.csv"));
     }
 
+    /// <summary>Records the median of Adam's effective rate lr/(√v̂ + ε) per parameter group after step 1 and every steps/60-th step.</summary>
+    private sealed class EffectiveRates(ReproductionContext ctx, int student, ParameterLayout layout, string[] groups, Adam<double> adam, double learningRate,
+        int steps, DataTable effective) : ITrainingObserver
+    {
+        public void OnStep(in StepRecord record)
+        {
+            long step = record.Step;
+            if (step % Math.Max(1, steps / 60) == 0 || step == 1)
+                for (int g = 0; g < groups.Length; g++)
+                {
+                    var view = layout[groups[g]];
+                    var rates = new double[view.Length];
+                    for (int i = 0; i < rates.Length; i++) rates[i] = adam.EffectiveLearningRate(view.Offset + i, learningRate);
+                    Array.Sort(rates);
+                    effective.Add(student, step, g, rates[rates.Length / 2], record.Loss);
+                }
+            if (step % 50 == 0) ctx.Report(0.4 + 0.3 * student + 0.3 * step / (double)steps, $"{(student == 0 ? "dense" : "LRU")} step {step}");
+        }
+    }
 
     /// <summary>The n = 4 teacher: two conjugate pairs ν e^{±iφ}, ν = 0.99 + 0.003·U, φ = 2π·U, dense A = P M P⁻¹.</summary>
     public static SequenceModel<double> BuildTeacher(ulong seed)
@@ -191,9 +207,9 @@ public sealed class HessianExperiment : PaperExperiment<HessianExperiment.Settin
     }
 
     /// <inheritdoc />
-    public override void Report(string directory, ReportSection section)
+    public override void Report(string directory, Settings settings, ReportSection section, ClaimSet claims)
     {
-        double LearningRate = SettingsUsed(directory).LearningRate;
+        double LearningRate = settings.LearningRate;
         var summary = DataTable.Load(Path.Combine(directory, "hessian-summary.csv"));
         var eigen = DataTable.Load(Path.Combine(directory, "eigenvalues.csv"));
         var vectors = DataTable.Load(Path.Combine(directory, "eigenvectors.csv"));
@@ -208,7 +224,7 @@ public sealed class HessianExperiment : PaperExperiment<HessianExperiment.Settin
             var t = DataTable.Load(Path.Combine(directory, $"hessian-{labels[m]}.csv"));
             int n = (int)t.Column("i").Max() + 1;
             var h = new double[n, n];
-            foreach (var r in t.Rows) h[(int)r[0], (int)r[1]] = r[2];
+            foreach (var r in t.Rows) h[(int)r["i"], (int)r["j"]] = r["value"];
             grid[0, m] = Chart.Matrix(h, m == 0 ? "dense RNN: A (16), B, C, D" : "complex diagonal: Re/Im \\lambda, B, C, D", symLog: true);
             var vc = Chart.Create($"{labels[m]}: top eigenvectors", "parameter index", "|v_i|", AxisScale.Linear, AxisScale.Linear);
             for (int k = 0; k < 3; k++)
@@ -225,8 +241,8 @@ public sealed class HessianExperiment : PaperExperiment<HessianExperiment.Settin
         var spec = Chart.Create("Hessian spectrum", "rank", "eigenvalue", AxisScale.Linear, AxisScale.Log);
         for (int m = 0; m < 2; m++)
         {
-            var rows = eigen.Where("model", m).Rows.Where(r => r[2] > 0).ToArray();
-            spec.AddPoints(labels[m], rows.Select(r => r[1] + 1).ToArray(), rows.Select(r => r[2]).ToArray(), null, Palette.Series(m));
+            var rows = eigen.Where("model", m).Where(r => r["eigenvalue"] > 0);
+            spec.AddPoints(labels[m], rows.Column("rank").Select(r => r + 1).ToArray(), rows.Column("eigenvalue"), null, Palette.Series(m));
         }
         var eff = Chart.Create("Adam's effective learning rate (median per group)", "step", "lr / (\\sqrt{v} + \\epsilon)", AxisScale.Log, AxisScale.Log);
         int colour = 0;
@@ -248,18 +264,14 @@ public sealed class HessianExperiment : PaperExperiment<HessianExperiment.Settin
             "hessian-spectrum-adam.svg"));
 
         // Claims (Zucchet24 §4, Fig. 4; written before measuring).
-        double dDense = summary.Where("model", 0).Rows[0][3], dDiag = summary.Where("model", 1).Rows[0][3];
-        section.Claims.Add(ClaimCheck.LessThan(Name, $"The diagonal model's top {TopVectors} Hessian eigenvectors are concentrated on few parameters (mean effective number 1/IPR ≤ 4)",
-            dDiag, 4.0, $"diagonal {dDiag:F2} of {names["diagonal"].Length} parameters"));
-        section.Claims.Add(ClaimCheck.GreaterThan(Name, "The dense model's top eigenvectors spread over more parameters than the diagonal's (ratio of mean 1/IPR > 2)",
-            dDense / dDiag, 2.0, $"dense {dDense:F2} of {names["dense"].Length} vs diagonal {dDiag:F2}"));
+        double dDense = summary.Where("model", 0).Rows[0]["mean_effective_params"], dDiag = summary.Where("model", 1).Rows[0]["mean_effective_params"];
+        claims.Check("diagonal-eigenvectors-concentrated", dDiag, $"diagonal {dDiag:F2} of {names["diagonal"].Length} parameters");
+        claims.Check("dense-eigenvectors-spread", dDense / dDiag, $"dense {dDense:F2} of {names["dense"].Length} vs diagonal {dDiag:F2}");
         double lastStep = effective.Column("step").Max();
-        double Rate(int model, int group) => effective.Where("model", model).Where("group", group).Rows.Where(r => r[1] >= 0.8 * lastStep).Select(r => r[3]).Average();
+        double Rate(int model, int group) => effective.Where("model", model).Where("group", group).Where(r => r["step"] >= 0.8 * lastStep).Column("median_rate").Average();
         double rA = Rate(0, 0), rNu = Rate(1, 0);
-        section.Claims.Add(ClaimCheck.GreaterThan(Name, "Adam's effective learning rate for the dense A is orders of magnitude (≥ 100×) below the LRU's ω_ν (ν_log)",
-            rNu / rA, 100.0, $"A {rA:E2} vs ν_log {rNu:E2} (ratio {rNu / rA:G3}, last 20% of {lastStep:F0} steps)"));
+        claims.Check("adam-rate-of-dense-a-far-below-lru", rNu / rA, $"A {rA:E2} vs ν_log {rNu:E2} (ratio {rNu / rA:G3}, last 20% of {lastStep:F0} steps)");
         double maxLoss = summary.Column("loss").Max();
-        section.Claims.Add(ClaimCheck.LessThan(Name, "Both models sit at the optimum: loss at the teacher's parameters (the diagonal equivalent reproduces the teacher)",
-            maxLoss, 1e-20, $"max loss {maxLoss:E2}; Hessian asymmetry {summary.Column("asymmetry").Max():E2}"));
+        claims.Check("models-at-the-optimum", maxLoss, $"max loss {maxLoss:E2}; Hessian asymmetry {summary.Column("asymmetry").Max():E2}");
     }
 }

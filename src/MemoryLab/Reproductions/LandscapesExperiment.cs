@@ -16,9 +16,9 @@ namespace MemoryLab.Reproductions;
 /// E|du/dω|² (u = γh), which <see cref="SignalPropagation.MagnitudeSensitivity"/> / <see cref="SignalPropagation.PhaseSensitivity"/>
 /// give in closed form, stored beside it as a check.
 /// </summary>
-public sealed class LandscapesExperiment : PaperExperiment<LandscapesExperiment.Settings>
+public sealed class LandscapesExperiment : ReproductionKind<LandscapesExperiment.Settings>
 {
-    /// <summary>Settings of one scale (spec <c>experiments/reproduce/zucchet24-landscapes.yaml</c>).</summary>
+    /// <summary>Settings of one scale (spec <c>experiments/reproduce/zucchet24-landscapes/</c>).</summary>
     /// <param name="Gaps">Teacher gaps 1 − λ*.</param>
     /// <param name="TeacherPhaseDivisor">d in the teacher phase θ* = π/d of the complex targets.</param>
     /// <param name="Points">Points per 1-D loss curve.</param>
@@ -35,7 +35,7 @@ public sealed class LandscapesExperiment : PaperExperiment<LandscapesExperiment.
     /// <inheritdoc />
     public override string Title => "1-D loss landscapes and their curvature under reparametrisation (Zucchet24 Figs. 1 middle/right, 6)";
     /// <inheritdoc />
-    public override string Description =>
+    public override string Method =>
         "Exact white-noise teacher–student losses of one recurrent neuron (SCIENCE.md B1). Plain loss against λ (real) and against "
         + "θ − θ* (|λ| = |λ*|), then the γ-normalised loss along ω_ν and ω_θ for the polar, exp and opt maps, teacher λ*e^{iπ/100}. "
         + "Curvatures are central differences of the exact gradient (step 10^−6 relative), checked against E|du/dω|².";
@@ -181,7 +181,7 @@ public sealed class LandscapesExperiment : PaperExperiment<LandscapesExperiment.
     }
 
     /// <inheritdoc />
-    public override void Report(string directory, ReportSection section)
+    public override void Report(string directory, Settings settings, ReportSection section, ClaimSet claims)
     {
         var plain = DataTable.Load(Path.Combine(directory, "loss-lambda.csv"));
         var Gaps = plain.Column("gap").Distinct().ToArray();
@@ -194,8 +194,8 @@ public sealed class LandscapesExperiment : PaperExperiment<LandscapesExperiment.
         var b = Chart.Create("L along the phase, |\\lambda| = |\\lambda^*|", "\\theta − \\theta^*", "L", AxisScale.Linear, AxisScale.Log);
         for (int i = 0; i < Gaps.Length; i++)
         {
-            var r = plain.Where("gap", Gaps[i]).Rows.Where(row => row[2] > 1e-8).ToArray();
-            a.AddLine($"\\lambda^* = {1 - Gaps[i]:0.##}", r.Select(x => x[1]).ToArray(), r.Select(x => x[2]).ToArray(), Palette.Series(i));
+            var r = plain.Where("gap", Gaps[i]).Where(row => row["loss"] > 1e-8);
+            a.AddLine($"\\lambda^* = {1 - Gaps[i]:0.##}", r.Column("lambda"), r.Column("loss"), Palette.Series(i));
             var p = phase.Where("gap", Gaps[i]);
             b.AddLine($"\\lambda^* = {1 - Gaps[i]:0.##}", p.Column("dtheta"), p.Column("loss"), Palette.Series(i));
         }
@@ -213,8 +213,8 @@ public sealed class LandscapesExperiment : PaperExperiment<LandscapesExperiment.
                 var sel = lines.Where("map", m).Where("direction", dir);
                 for (int i = 0; i < Gaps.Length; i++)
                 {
-                    var r = sel.Where("gap", Gaps[i]).Rows.Where(x => x[4] > 1e-8).ToArray();
-                    lc.AddLine($"\\lambda^* = {1 - Gaps[i]:0.##}", r.Select(x => x[3]).ToArray(), r.Select(x => x[4]).ToArray(), Palette.Series(i));
+                    var r = sel.Where("gap", Gaps[i]).Where(x => x["loss"] > 1e-8);
+                    lc.AddLine($"\\lambda^* = {1 - Gaps[i]:0.##}", r.Column("offset"), r.Column("loss"), Palette.Series(i));
                     var rc = sel.Where("gap", Gaps[i]);
                     cc.AddLine(null, rc.Column("offset"), rc.Column("curvature"), Palette.Series(i));
                 }
@@ -244,18 +244,15 @@ public sealed class LandscapesExperiment : PaperExperiment<LandscapesExperiment.
             "landscapes-curvature.svg"));
 
         // Claims (Zucchet24 §3 and App. B, written before measuring).
-        var realRows = curv.Where("kind", 0).Rows.Where(r => r[1] <= 0.08 + 1e-12).ToArray();
-        double slope = SignalPropagationExperiment.Slope(realRows.Select(r => Math.Log(r[1])).ToArray(), realRows.Select(r => Math.Log(r[2])).ToArray());
-        section.Claims.Add(ClaimCheck.Between(Name, "Without reparametrisation the curvature at the optimum grows like (1−λ*)^−3: log-log slope −3 ± 0.3 (fit on 1−λ* ≤ 0.08)",
-            slope, -3.3, -2.7, $"slope = {slope:F3}"));
-        var reparam = curv.Rows.Where(r => r[0] is 3 or 4).ToArray();
-        double maxRe = reparam.Max(r => r[2]);
+        var realRows = curv.Where("kind", 0).Where(r => r["gap"] <= 0.08 + 1e-12);
+        double slope = SignalPropagationExperiment.Slope(realRows.Column("gap").Select(v => Math.Log(v)).ToArray(), realRows.Column("curvature").Select(v => Math.Log(v)).ToArray());
+        claims.Check("plain-curvature-grows-cubically", slope, $"slope = {slope:F3}");
+        double maxRe = curv.Where(r => r["kind"] is 3 or 4).Column("curvature").Max();
         var polarNu = curv.Where("kind", 2);
         double growth = polarNu.Column("curvature").Max() / polarNu.Column("curvature").Min();
-        section.Claims.Add(ClaimCheck.LessThan(Name, "With the exp and opt maps the curvature along ω_ν stays O(1) (below 4 for every λ*)",
-            maxRe, 4.0, $"max = {maxRe:F3} (exp {curv.Where("kind", 3).Column("curvature").Max():F3}, opt {curv.Where("kind", 4).Column("curvature").Max():F3}); polar ω_ν grows ×{growth:G3}; tanh with unscaled phase {curv.Where("kind", 8).Column("curvature").Max():F3}"));
-        double check = curv.Rows.Max(r => Math.Abs(r[2] - r[3]) / Math.Abs(r[3]));
-        section.Claims.Add(ClaimCheck.LessThan(Name, "Curvatures of the exact loss match the closed form E|du/dω|² (relative error)",
-            check, 1e-4, $"max rel. error = {check:E2}"));
+        claims.Check("reparametrised-curvature-bounded", maxRe,
+            $"max = {maxRe:F3} (exp {curv.Where("kind", 3).Column("curvature").Max():F3}, opt {curv.Where("kind", 4).Column("curvature").Max():F3}); polar ω_ν grows ×{growth:G3}; tanh with unscaled phase {curv.Where("kind", 8).Column("curvature").Max():F3}");
+        double check = curv.Rows.Max(r => Math.Abs(r["curvature"] - r["theory"]) / Math.Abs(r["theory"]));
+        claims.Check("curvature-matches-closed-form", check, $"max rel. error = {check:E2}");
     }
 }

@@ -15,9 +15,9 @@ namespace MemoryLab.Reproductions;
 /// θ = ω_θ(1−ν²)/(ν√(1+ν²)) ("opt"). Both coordinates are trained. The loss is closed-form, so every step is exact and
 /// the quick scale runs the paper's 50,000 steps too (it differs only in the contour grid).
 /// </summary>
-public sealed class LearnThetaExperiment : PaperExperiment<LearnThetaExperiment.Settings>
+public sealed class LearnThetaExperiment : ReproductionKind<LearnThetaExperiment.Settings>
 {
-    /// <summary>Settings of one scale (spec <c>experiments/reproduce/zucchet24-learn-theta.yaml</c>).</summary>
+    /// <summary>Settings of one scale (spec <c>experiments/reproduce/zucchet24-learn-theta/</c>).</summary>
     /// <param name="Steps">Adam steps per map.</param>
     /// <param name="ContourPoints">Contour grid points per axis.</param>
     /// <param name="RecordEvery">Trajectory points are stored every this many steps.</param>
@@ -41,7 +41,7 @@ public sealed class LearnThetaExperiment : PaperExperiment<LearnThetaExperiment.
     /// <inheritdoc />
     public override string Title => "Learning the phase under three parametrisations (Zucchet24 Fig. 7)";
     /// <inheritdoc />
-    public override string Description =>
+    public override string Method =>
         "Adam on the exact normalised white-noise loss from a start r·e^(iπ/a) to a teacher r·e^(iπ/b) (spec: r = 0.99, a = 4, b = 100), ν = tanh ω_ν; "
         + "learning rate, steps and the target loss: see the spec.";
 
@@ -101,12 +101,12 @@ public sealed class LearnThetaExperiment : PaperExperiment<LearnThetaExperiment.
     }
 
     /// <inheritdoc />
-    public override void Report(string directory, ReportSection section)
+    public override void Report(string directory, Settings settings, ReportSection section, ClaimSet claims)
     {
         var traj = DataTable.Load(Path.Combine(directory, "trajectories.csv"));
         var summary = DataTable.Load(Path.Combine(directory, "summary.csv"));
         var contours = DataTable.Load(Path.Combine(directory, "contours.csv"));
-        double TargetLoss = SettingsUsed(directory).TargetLoss;
+        double TargetLoss = settings.TargetLoss;
         var grid = new PanelGrid(1, 4) { Title = "Learning the phase of 0.99e^{i\\pi/100} from 0.99e^{i\\pi/4} with Adam" };
         var lossChart = Chart.Create("loss", "step", "L", AxisScale.Log, AxisScale.Log);
         for (int m = 0; m < Phases.Length; m++)
@@ -115,7 +115,7 @@ public sealed class LearnThetaExperiment : PaperExperiment<LearnThetaExperiment.
             var xs = c.Column("omega_theta").Distinct().OrderBy(v => v).ToArray();
             var ys = c.Column("omega_nu").Distinct().OrderBy(v => v).ToArray();
             var z = new double[ys.Length, xs.Length];
-            foreach (var r in c.Rows) z[Array.BinarySearch(ys, r[2]), Array.BinarySearch(xs, r[1])] = double.IsNaN(r[3]) ? 1 : r[3];
+            foreach (var r in c.Rows) z[Array.BinarySearch(ys, r["omega_nu"]), Array.BinarySearch(xs, r["omega_theta"])] = double.IsNaN(r["log10_loss"]) ? 1 : r["log10_loss"];
             var chart = Chart.Create(PhaseNames[m], "\\omega_\\theta", "\\omega_\\nu");
             chart.AddContours(xs, ys, z, [-5, -4, -3, -2, -1, -0.5, -0.1, -0.02]);
             var t = traj.Where("map", m);
@@ -123,8 +123,8 @@ public sealed class LearnThetaExperiment : PaperExperiment<LearnThetaExperiment.
             chart.Legend = LegendPosition.None;
             chart.Width = 300; chart.Height = 280;
             grid[0, m] = chart;
-            var rows = t.Rows.Where(r => r[1] > 0 && r[6] > 0).ToArray();   // exact zeros (rounding) cannot sit on a log axis
-            lossChart.AddLine(PhaseNames[m], rows.Select(r => r[1]).ToArray(), rows.Select(r => r[6]).ToArray(), Palette.Series(m));
+            var rows = t.Where(r => r["step"] > 0 && r["loss"] > 0);   // exact zeros (rounding) cannot sit on a log axis
+            lossChart.AddLine(PhaseNames[m], rows.Column("step"), rows.Column("loss"), Palette.Series(m));
         }
         lossChart.AddHorizontalLine(TargetLoss, "target");
         lossChart.Width = 340; lossChart.Height = 280;
@@ -134,12 +134,11 @@ public sealed class LearnThetaExperiment : PaperExperiment<LearnThetaExperiment.
 
         // Claim (Zucchet24 App. B, Fig. 7; written before measuring): the scaled phase learns fastest.
         // A run that never reaches the target counts as budget + 1 steps.
-        double Steps(int m) { var r = summary.Where("map", m).Rows[0]; return double.IsNaN(r[1]) ? r[4] + 1 : r[1]; }
-        double budget = summary.Rows[0][4];
+        double Steps(int m) { var r = summary.Where("map", m).Rows[0]; return double.IsNaN(r["steps_to_target"]) ? r["budget"] + 1 : r["steps_to_target"]; }
+        double budget = summary.Rows[0]["budget"];
         string Fmt(double v) => v > budget ? $"never in {budget:F0}" : v.ToString("F0");
         double opt = Steps(2), best = Math.Min(Steps(0), Steps(1));
-        string text = $"steps to L ≤ {TargetLoss}: direct {Fmt(Steps(0))}, exp {Fmt(Steps(1))}, scaled {Fmt(opt)} (final L {summary.Where("map", 2).Rows[0][2]:G3})";
-        section.Claims.Add(ClaimCheck.LessThan(Name, $"The scaled (opt) phase reaches the target loss {TargetLoss} in the fewest steps (its steps < the best other map's)",
-            opt, best, text));
+        string text = $"steps to L ≤ {TargetLoss}: direct {Fmt(Steps(0))}, exp {Fmt(Steps(1))}, scaled {Fmt(opt)} (final L {summary.Where("map", 2).Rows[0]["final_loss"]:G3})";
+        claims.Check("scaled-phase-learns-fastest", opt, text, ("target_loss", TargetLoss), ("best_other_steps", best));
     }
 }

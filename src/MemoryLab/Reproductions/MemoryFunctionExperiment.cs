@@ -17,7 +17,7 @@ namespace MemoryLab.Reproductions;
 /// on Heaviside inputs has M close to |ρ| (Wang24's memory function is the step response's derivative, so
 /// |M(Ĥ)(t) − M(H)(t)| ≤ 2 sup_s |Ĥ_s(x) − H_s(x)| / |x|∞).
 /// </summary>
-public sealed class MemoryFunctionExperiment : PaperExperiment<MemoryFunctionExperiment.Settings>
+public sealed class MemoryFunctionExperiment : ReproductionKind<MemoryFunctionExperiment.Settings>
 {
     /// <summary>Target names, in the order of the <c>target</c> column of the data files.</summary>
     public static readonly string[] TargetNames = ["0.9^t", "Ai(t − 6)"];
@@ -25,7 +25,7 @@ public sealed class MemoryFunctionExperiment : PaperExperiment<MemoryFunctionExp
     /// <summary>The target kernels.</summary>
     public static MemoryKernel[] Targets() => [MemoryKernel.Geometric(0.9), MemoryKernel.Airy()];
 
-    /// <summary>Settings of one scale (spec <c>experiments/reproduce/memory-function.yaml</c>).</summary>
+    /// <summary>Settings of one scale (spec <c>experiments/reproduce/memory-function/</c>).</summary>
     /// <param name="Time">Sequence length T (also the probed horizon).</param>
     /// <param name="Hidden">Hidden units of both RNNs.</param>
     /// <param name="Steps">Adam steps.</param>
@@ -43,7 +43,7 @@ public sealed class MemoryFunctionExperiment : PaperExperiment<MemoryFunctionExp
     /// <inheritdoc />
     public override string Title => "Memory functions of trained linear and tanh RNNs against the target's |ρ(t)| (Wang24)";
     /// <inheritdoc />
-    public override string Description =>
+    public override string Method =>
         "Elman RNNs (identity and tanh activation) with a linear readout, trained by Adam (constant rate) with the all-steps MSE on "
         + "y_t = Σ x_{t−s}ρ(s), x ~ N(0,1), for ρ = 0.9^t and Ai(t − 6). Memory function M(t) from small Heaviside probes "
         + "(both signs, 8 random directions: the input is scalar so ±1 are the vertices). For the linear model, M is compared with the model's own "
@@ -116,7 +116,7 @@ public sealed class MemoryFunctionExperiment : PaperExperiment<MemoryFunctionExp
     }
 
     /// <inheritdoc />
-    public override void Report(string directory, ReportSection section)
+    public override void Report(string directory, Settings settings, ReportSection section, ClaimSet claims)
     {
         var functions = DataTable.Load(Path.Combine(directory, "memory-functions.csv"));
         var summary = DataTable.Load(Path.Combine(directory, "summary.csv"));
@@ -127,9 +127,7 @@ public sealed class MemoryFunctionExperiment : PaperExperiment<MemoryFunctionExp
             if (k == 1)
             {
                 // Airy: |ρ| is below 1e−3 past t ≈ 12, so the panel stops at t = 24 (the CSV keeps all t).
-                var cut = new DataTable([.. rows.Columns]);
-                foreach (var r in rows.Rows.Where(r => r[1] <= 24)) cut.Add(r);
-                rows = cut;
+                rows = rows.Where(r => r["t"] <= 24);
             }
             // The Airy kernel falls super-exponentially past t0 (|ρ| ~ 10^{−100} by t = 60): a linear axis shows where M tracks it.
             var chart = Chart.Create($"\\rho(t) = {TargetNames[k]}", "t", "memory function", AxisScale.Linear, k == 0 ? AxisScale.Log : AxisScale.Linear);
@@ -143,18 +141,16 @@ public sealed class MemoryFunctionExperiment : PaperExperiment<MemoryFunctionExp
         section.Figures.Add(new ReportFigure(grid, "Memory functions (Wang24) of trained RNNs, estimated with Heaviside probes, against the target's |ρ(t)| (dashed). "
             + "Dips of |ρ| to 0 are the Airy kernel's sign changes.", "memory-function.svg"));
 
-        // Claims (Wang24 / SCIENCE.md A3, written before measuring).
+        // Claims (Wang24, written before measuring).
         for (int k = 0; k < TargetNames.Length; k++)
         {
-            var row = summary.Where("target", k).Rows.FirstOrDefault();
-            if (row is null) continue;
-            double exact = row[3], linRel = row[4], tanhRel = row[5];
-            section.Claims.Add(ClaimCheck.LessThan(Name, $"ρ = {TargetNames[k]}: for the linear RNN the memory function equals its own |ρ̂(t)| (max relative deviation < 1e−8)",
-                exact, 1e-8, $"max |M − |ρ̂|| / max|ρ̂| = {exact:G3}"));
-            section.Claims.Add(ClaimCheck.LessThan(Name, $"ρ = {TargetNames[k]}: the trained linear RNN's memory function approaches |ρ| (relative L² < 0.1)",
-                linRel, 0.1, $"‖M − |ρ|‖/‖ρ‖ = {linRel:F4} (final training loss {row[1]:G3})"));
-            section.Claims.Add(ClaimCheck.LessThan(Name, $"ρ = {TargetNames[k]}: the trained tanh RNN's memory function tracks |ρ| over t < T (relative L² < 0.25)",
-                tanhRel, 0.25, $"‖M − |ρ|‖/‖ρ‖ = {tanhRel:F4} (final training loss {row[2]:G3})"));
+            var rows = summary.Where("target", k).Rows;
+            if (rows.Count == 0) continue;
+            var row = rows[0];
+            double exact = row["linear_exactness"], linRel = row["linear_rel_l2"], tanhRel = row["tanh_rel_l2"];
+            claims.Check("linear-memory-function-is-impulse-response", exact, $"max |M − |ρ̂|| / max|ρ̂| = {exact:G3}", ("target", TargetNames[k]));
+            claims.Check("linear-memory-function-approaches-target", linRel, $"‖M − |ρ|‖/‖ρ‖ = {linRel:F4} (final training loss {row["linear_final_loss"]:G3})", ("target", TargetNames[k]));
+            claims.Check("tanh-memory-function-tracks-target", tanhRel, $"‖M − |ρ|‖/‖ρ‖ = {tanhRel:F4} (final training loss {row["tanh_final_loss"]:G3})", ("target", TargetNames[k]));
         }
     }
 }

@@ -16,9 +16,9 @@ namespace MemoryLab.Reproductions;
 /// Dormand–Prince 5(4) interpolant (<see cref="GradientFlow"/>). The theorem's bound τ ≳ ω² e^{w₀/ω}·min(δ/√m, ln(1+δ))
 /// predicts log τ linear in L with slope ≈ w₀ = 0.5 (the smallest initial rate).
 /// </summary>
-public sealed class PlateauScalingExperiment : PaperExperiment<PlateauScalingExperiment.Settings>
+public sealed class PlateauScalingExperiment : ReproductionKind<PlateauScalingExperiment.Settings>
 {
-    /// <summary>Settings of one scale (spec <c>experiments/reproduce/li21-plateau-scaling.yaml</c>).</summary>
+    /// <summary>Settings of one scale (spec <c>experiments/reproduce/li21-plateau-scaling/</c>).</summary>
     /// <param name="Delays">The delays L = 1/ω.</param>
     /// <param name="Widths">The widths m.</param>
     /// <param name="Delta">δ of both escape times.</param>
@@ -42,7 +42,7 @@ public sealed class PlateauScalingExperiment : PaperExperiment<PlateauScalingExp
     /// <inheritdoc />
     public override string Title => "Plateau length against memory length: escape times of exact gradient flow (Li21 JMLR Thm 20)";
     /// <inheritdoc />
-    public override string Description =>
+    public override string Method =>
         "Reduced model ρ̂ = Σ aᵢe^{−wᵢt} (direct rates) on ρ_ω(t) = e^{−0.5t} + exp(−(t−L)²/(2·0.5²)), L = 1/ω; exact population loss "
         + "J = ∫(ρ̂−ρ)² with closed-form Laplace transforms. Start a = (1,0,…,0), w = geomspace(0.5, 4, m), so ρ̂(θ₀) = e^{−0.5t} (the short-memory "
         + "part already fitted). Gradient flow by adaptive Dormand–Prince 5(4) (rtol 1e−9, atol 1e−12); τ₀ (‖θ−θ₀‖ > δ) and τ₀′ (|J−J₀| > δ), δ = 0.05, "
@@ -119,19 +119,19 @@ public sealed class PlateauScalingExperiment : PaperExperiment<PlateauScalingExp
     }
 
     /// <inheritdoc />
-    public override void Report(string directory, ReportSection section)
+    public override void Report(string directory, Settings settings, ReportSection section, ClaimSet claims)
     {
         var table = DataTable.Load(Path.Combine(directory, "escape-times.csv"));
         var chart = Chart.Create("escape time against delay", "L = 1/\\omega", "\\tau", AxisScale.Linear, AxisScale.Log);
         int series = 0;
         var fits = new List<(int M, string Which, double Slope, double R2)>();
-        double BaselineRate = SettingsUsed(directory).BaselineRate;
+        double BaselineRate = settings.BaselineRate;
         foreach (int m in table.Column("width").Distinct().Order().Select(w => (int)w))
         {
             var rows = table.Where("width", m);
             foreach (var (col, label, marker) in new[] { ("tau0", "\\tau_0", MarkerShape.Circle), ("tau0_prime", "\\tau_0'", MarkerShape.Square) })
             {
-                var pts = rows.Rows.Select(r => (L: r[1], T: r[table.Columns.ToList().IndexOf(col)])).Where(p => double.IsFinite(p.T) && p.T > 0).ToArray();
+                var pts = rows.Rows.Select(r => (L: r["delay"], T: r[col])).Where(p => double.IsFinite(p.T) && p.T > 0).ToArray();
                 string color = Palette.Series(series++);
                 if (pts.Length >= 2)
                 {
@@ -155,14 +155,13 @@ public sealed class PlateauScalingExperiment : PaperExperiment<PlateauScalingExp
         foreach (var (m, which, slope, r2) in fits)
         {
             string tau = which == "tau0" ? "τ₀" : "τ₀′";
-            section.Claims.Add(ClaimCheck.GreaterThan(Name, $"log {tau} is linear in L (m = {m}): R² ≥ 0.95", r2, 0.95, $"R² = {r2:F4}"));
-            section.Claims.Add(ClaimCheck.GreaterThan(Name, $"log {tau} grows with L (m = {m}): slope > 0", slope, 0,
-                $"slope = {slope:F4} per unit L; slope/w₀ = {slope / BaselineRate:F3}"));
+            claims.Check("log-tau-linear", r2, $"R² = {r2:F4}", ("tau", tau), ("m", m));
+            claims.Check("log-tau-grows", slope, $"slope = {slope:F4} per unit L; slope/w₀ = {slope / BaselineRate:F3}", ("tau", tau), ("m", m));
         }
         var tau0Slopes = fits.Where(f => f.Which == "tau0").Select(f => f.Slope).ToArray();
         double meanRatio = tau0Slopes.Average() / BaselineRate;
-        section.Claims.Add(ClaimCheck.Near(Name, $"The slope of log τ₀ against L is comparable to w₀ = {BaselineRate}, the smallest initial rate (ratio within ±50% of 1, mean over m)",
-            meanRatio, 1.0, 0.5, $"slope/w₀ = {meanRatio:F3} (m = {string.Join(", ", fits.Where(f => f.Which == "tau0").Select(f => $"{f.M}: {f.Slope / BaselineRate:F3}"))})"));
+        claims.Check("slope-comparable-to-smallest-rate", meanRatio,
+            $"slope/w₀ = {meanRatio:F3} (m = {string.Join(", ", fits.Where(f => f.Which == "tau0").Select(f => $"{f.M}: {f.Slope / BaselineRate:F3}"))})", ("w0", BaselineRate));
 
         var checkPath = Path.Combine(directory, "tolerance-check.csv");
         if (File.Exists(checkPath))
@@ -172,9 +171,8 @@ public sealed class PlateauScalingExperiment : PaperExperiment<PlateauScalingExp
             {
                 var a = check.Rows[0];
                 var b = check.Rows[^1];
-                double rel = Math.Max(Math.Abs(a[3] - b[3]) / Math.Abs(b[3]), Math.Abs(a[4] - b[4]) / Math.Abs(b[4]));
-                section.Claims.Add(ClaimCheck.LessThan(Name, "Numerics: the escape times are converged (relative change < 1e−4 when rtol is tightened 100×)",
-                    rel, 1e-4, $"max relative change {rel:G3} at L = {a[1]}, m = {a[0]}"));
+                double rel = Math.Max(Math.Abs(a["tau0"] - b["tau0"]) / Math.Abs(b["tau0"]), Math.Abs(a["tau0_prime"] - b["tau0_prime"]) / Math.Abs(b["tau0_prime"]));
+                claims.Check("escape-times-converged", rel, $"max relative change {rel:G3} at L = {a["delay"]}, m = {a["width"]}");
             }
         }
     }

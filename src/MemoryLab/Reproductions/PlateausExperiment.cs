@@ -19,7 +19,7 @@ namespace MemoryLab.Reproductions;
 /// large-batch limit of the paper's sampled GD). <see cref="PlateauDetector"/> counts plateaus in every run's curve.
 /// Li21 claim: short (exponential-sum) memory trains without plateaus; long-memory targets show plateaus.
 /// </summary>
-public sealed class PlateausExperiment : PaperExperiment<PlateausExperiment.Settings>
+public sealed class PlateausExperiment : ReproductionKind<PlateausExperiment.Settings>
 {
     /// <summary>Panel names, in the order of the <c>panel</c> column of the data files.</summary>
     public static readonly string[] Panels = ["linear RNN, GD, exponential sum", "linear RNN, GD, Airy", "tanh RNN, Adam, Airy", "tanh RNN, Adam, Lorenz-96"];
@@ -27,7 +27,7 @@ public sealed class PlateausExperiment : PaperExperiment<PlateausExperiment.Sett
     /// <summary>Exponential-sum target ρ(t) = e^{−t} + 0.5e^{−0.5t} + 0.25e^{−2t} (short memory).</summary>
     public static MemoryKernel ExponentialSumTarget() => MemoryKernel.ExponentialSum([1.0, 0.5, 0.25], [1.0, 0.5, 2.0]);
 
-    /// <summary>Settings of one scale (spec <c>experiments/reproduce/li21-plateaus.yaml</c>).</summary>
+    /// <summary>Settings of one scale (spec <c>experiments/reproduce/li21-plateaus/</c>).</summary>
     /// <param name="Runs">Random initialisations per panel (seed 1000·panel + run + 1).</param>
     /// <param name="LinearWidth">Width m of the linear RNN of panels (a)/(b).</param>
     /// <param name="LinearSteps">GD steps of panels (a)/(b).</param>
@@ -83,7 +83,7 @@ public sealed class PlateausExperiment : PaperExperiment<PlateausExperiment.Sett
     /// <inheritdoc />
     public override string Title => "Plateaus in training: short vs long memory (Li21 Fig. 1)";
     /// <inheritdoc />
-    public override string Description =>
+    public override string Method =>
         "(a)/(b): continuous-time linear RNN (full W, U, c) trained by plain GD on the exact population loss J = ∫|ρ̂−ρ|² "
         + "for ρ = e^{−t} + 0.5e^{−0.5t} + 0.25e^{−2t} and ρ = Ai(t − 6); steps that would make W non-Hurwitz are retried with η halved. "
         + "Init W = −I + 0.5G/√m, U, c ~ N(0, 1/m). (c)/(d): Elman tanh RNN + linear readout, Adam (constant rate), all-steps MSE, "
@@ -138,7 +138,7 @@ public sealed class PlateausExperiment : PaperExperiment<PlateausExperiment.Sett
     }
 
     /// <inheritdoc />
-    public override void Report(string directory, ReportSection section)
+    public override void Report(string directory, Settings settings, ReportSection section, ClaimSet claims)
     {
         var curves = DataTable.Load(Path.Combine(directory, "curves.csv"));
         var plateaus = DataTable.Load(Path.Combine(directory, "plateaus.csv"));
@@ -176,15 +176,15 @@ public sealed class PlateausExperiment : PaperExperiment<PlateausExperiment.Sett
         // Claims (Li21 Fig. 1 / §4, written before measuring).
         string Counts(DataTable t) => string.Join(", ", t.Column("count").Select(c => c.ToString("F0")));
         var expSum = plateaus.Where("panel", 0);
-        section.Claims.Add(ClaimCheck.LessThan(Name, "The exponential-sum target trains without a plateau under GD (0 plateaus in every run)",
-            expSum.Rows.Count == 0 ? double.NaN : expSum.Column("count").Max(), 0.5, $"plateaus per run: {Counts(expSum)}"));
+        claims.Check("exponential-sum-trains-without-plateau", expSum.Rows.Count == 0 ? double.NaN : expSum.Column("count").Max(), $"plateaus per run: {Counts(expSum)}");
         for (int panel = 1; panel < Panels.Length; panel++)
         {
             var p = plateaus.Where("panel", panel);
             double fraction = p.Rows.Count == 0 ? double.NaN : p.Column("count").Count(c => c >= 1) / (double)p.Rows.Count;
             var lengths = p.Column("total_steps");
-            section.Claims.Add(ClaimCheck.GreaterThan(Name, $"{Panels[panel]}: most runs show at least one plateau (fraction of runs > 0.5)", fraction, 0.5,
-                $"fraction {fraction:F2}; plateaus per run: {Counts(p)}; total plateau length (steps): {string.Join(", ", lengths.Select(l => l.ToString("F0")))}"));
+            claims.Check("long-memory-shows-plateaus", fraction,
+                $"fraction {fraction:F2}; plateaus per run: {Counts(p)}; total plateau length (steps): {string.Join(", ", lengths.Select(l => l.ToString("F0")))}",
+                ("panel", Panels[panel]));
         }
     }
 }

@@ -1,150 +1,154 @@
-using System.Diagnostics;
-using System.Text.Json;
 using MemoryLab.Experiments;
-using MemoryLab.Numerics;
 using MemoryLab.Reporting;
 
 namespace MemoryLab.Reproductions;
 
-/// <summary>What happened to one experiment in <c>Reproducer.Run</c>.</summary>
-public sealed record ReproductionOutcome(string Name, bool Skipped, bool Failed, double Seconds, string? Error);
+/// <summary>How one reproduction's runs ended in a <see cref="Reproducer.Run"/> call.</summary>
+/// <param name="Name">The reproduction.</param>
+/// <param name="Runs">Runs in its plan.</param>
+/// <param name="Ran">Runs executed in this call.</param>
+/// <param name="Skipped">Runs found finished (same spec, so the same results).</param>
+/// <param name="Failed">Runs stored as failed.</param>
+/// <param name="Seconds">Wall time of the runs executed in this call, summed.</param>
+/// <param name="Error">The first failure's message, or null.</param>
+public sealed record ReproductionOutcome(string Name, int Runs, int Ran, int Skipped, int Failed, double Seconds, string? Error);
 
 /// <summary>
-/// Runs registered reproductions into <c>OUT/&lt;name&gt;/</c> and builds the report. Each experiment runs in a
-/// temporary folder that is renamed when it completes (with its <c>spec.yaml</c> and a <c>done.json</c> recording scale and
-/// settings), so a finished experiment is skipped on the next call when its scale and settings are unchanged, and an
-/// interrupted one leaves nothing half-written.
+/// Runs reproductions and builds their report. <see cref="Run"/> puts the runs of every plan into one
+/// <see cref="SweepRunner"/> pool, each reproduction's into its own <see cref="ResultsStore"/> <c>OUT/NAME</c> (with its
+/// <c>sweep.yaml</c>); a finished run (its <c>summary.json</c>) is skipped, so an interrupted reproduction resumes and a
+/// changed setting runs only the runs it changes. <see cref="WriteReport"/> reads such folders, whoever wrote them
+/// (<c>memlab reproduce</c>, or <c>memlab sweep … --shard K/N</c> on a cluster), and writes the report.
 /// </summary>
 public static class Reproducer
 {
-    /// <summary>Marker written last into a completed experiment's folder.</summary>
-    public const string DoneFileName = "done.json";
+    /// <summary>The report's title.</summary>
+    public const string ReportTitle = "MemoryLab: the curse of memory, reproduced";
 
-    /// <summary>The settings file written beside each experiment's data.</summary>
-    public const string SpecFileName = "spec.yaml";
-
-    /// <summary>Runs <paramref name="experiments"/> at <paramref name="scale"/> with the settings of their specs (embedded, or
-    /// from <paramref name="specsDirectory"/>) into <paramref name="outDirectory"/>; every spec is validated before anything runs.</summary>
-    public static IReadOnlyList<ReproductionOutcome> Run(IReadOnlyList<IPaperExperiment> experiments, ReproductionScale scale, string outDirectory,
-        WorkerPool pool, Action<string, double, string>? progress = null, CancellationToken cancellation = default, string? specsDirectory = null) =>
-        Run(ReproductionJob.Plan(experiments, scale, specsDirectory), outDirectory, pool, progress, cancellation);
-
-    /// <summary>Runs planned <paramref name="jobs"/> (see <see cref="ReproductionJob.Plan"/>) into <paramref name="outDirectory"/>.
-    /// A job whose folder holds a <c>done.json</c> with the same scale and settings is skipped.</summary>
-    public static IReadOnlyList<ReproductionOutcome> Run(IReadOnlyList<ReproductionJob> jobs, string outDirectory,
-        WorkerPool pool, Action<string, double, string>? progress = null, CancellationToken cancellation = default)
+    /// <summary>
+    /// Runs every run of <paramref name="plans"/> on <see cref="SweepOptions.Workers"/> workers, results identical whatever
+    /// their number (a run's numbers depend only on its spec and seed). <paramref name="observer"/> sees the runs of all plans.
+    /// Returns the outcome per plan, in plan order.
+    /// </summary>
+    public static IReadOnlyList<ReproductionOutcome> Run(IReadOnlyList<ReproductionPlan> plans, string outDirectory, ExperimentRegistry kinds,
+        SweepOptions options, ISweepObserver? observer = null, CancellationToken cancellation = default)
     {
-        ArgumentNullException.ThrowIfNull(jobs);
-        Directory.CreateDirectory(outDirectory);
-        var outcomes = new List<ReproductionOutcome>();
-        foreach (var job in jobs)
+        ArgumentNullException.ThrowIfNull(plans);
+        ArgumentException.ThrowIfNullOrWhiteSpace(outDirectory);
+        var jobs = new List<SweepJob>();
+        var stores = new List<ResultsStore>();
+        foreach (var plan in plans)
         {
-            var e = job.Experiment;
-            var scale = job.Scale;
-            string final = Path.Combine(outDirectory, e.Name);
-            if (File.Exists(Path.Combine(final, DoneFileName)) && ReadScale(final) == scale && ReadSettings(final) == Normalise(job.SettingsJson))
-            {
-                outcomes.Add(new ReproductionOutcome(e.Name, true, false, 0, null));
-                continue;
-            }
-            string temp = Path.Combine(outDirectory, $".tmp-{e.Name}-{Environment.ProcessId}");
-            if (Directory.Exists(temp)) Directory.Delete(temp, true);
-            Directory.CreateDirectory(temp);
-            var clock = Stopwatch.StartNew();
-            try
-            {
-                AtomicFile.WriteAllText(Path.Combine(temp, SpecFileName), job.SpecYaml());
-                e.Run(new ReproductionContext(scale, job.Settings.Clone(), temp, pool, cancellation, (f, what) => progress?.Invoke(e.Name, f, what)));
-                cancellation.ThrowIfCancellationRequested();
-                AtomicFile.WriteAllText(Path.Combine(temp, DoneFileName), JsonSerializer.Serialize(new
-                {
-                    experiment = e.Name,
-                    scale = scale.ToString().ToLowerInvariant(),
-                    spec_source = job.Source,
-                    overrides = job.Overrides,
-                    settings = JsonSerializer.Deserialize<JsonElement>(job.SettingsJson),
-                    seconds = clock.Elapsed.TotalSeconds,
-                    finished_utc = DateTimeOffset.UtcNow,
-                    memlab_version = typeof(Reproducer).Assembly.GetName().Version?.ToString(),
-                }));
-                if (Directory.Exists(final)) Directory.Delete(final, true);
-                Directory.Move(temp, final);
-                outcomes.Add(new ReproductionOutcome(e.Name, false, false, clock.Elapsed.TotalSeconds, null));
-            }
-            catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
-            {
-                Directory.Delete(temp, true);
-                throw;
-            }
-            catch (Exception ex)
-            {
-                Directory.Delete(temp, true);
-                outcomes.Add(new ReproductionOutcome(e.Name, false, true, clock.Elapsed.TotalSeconds, $"{ex.GetType().Name}: {ex.Message}".ReplaceLineEndings(" ")));
-            }
-            progress?.Invoke(e.Name, 1, "done");
+            var store = new ResultsStore(Path.Combine(outDirectory, plan.Reproduction.Name));
+            store.WriteSweepSpec(plan.Sweep.Spec);
+            stores.Add(store);
+            jobs.AddRange(plan.Sweep.Runs.Select(r => new SweepJob(r, store)));
         }
+        var before = plans.Select((p, i) => p.Sweep.Runs.Count(r => stores[i].IsFinished(r.Id))).ToArray();
+        var result = SweepRunner.Run(jobs, kinds, options, observer, cancellation);
+        var outcomes = new List<ReproductionOutcome>();
+        for (int i = 0; i < plans.Count; i++)
+        {
+            var records = plans[i].Sweep.Runs.Select(r => stores[i].ReadRun(r.Id)).Where(r => r is not null).Select(r => r!).ToArray();
+            var failed = records.Where(r => r.Summary.Status == RunStatus.Failed).ToArray();
+            var ran = records.Length - before[i];
+            double seconds = records.Sum(r => r.Summary.WallTime.TotalSeconds);
+            outcomes.Add(new ReproductionOutcome(plans[i].Reproduction.Name, plans[i].Sweep.Runs.Count, ran, before[i], failed.Length,
+                before[i] == records.Length ? 0 : seconds, failed.FirstOrDefault()?.Summary.Message));
+        }
+        if (result.Cancelled) cancellation.ThrowIfCancellationRequested();
         return outcomes;
     }
 
-    internal static ReproductionScale? ReadScale(string directory)
+    /// <summary>
+    /// The results folders of reproductions found at <paramref name="folders"/>: each folder whose <c>sweep.yaml</c> has a
+    /// <c>reproduction:</c> section, and each such folder directly inside one (as <c>memlab reproduce --out DIR</c> writes them).
+    /// Returns (reproduction name, store) pairs in folder order.
+    /// </summary>
+    public static IReadOnlyList<(string Name, ResultsStore Store)> FindStores(IEnumerable<string> folders)
     {
-        try
+        ArgumentNullException.ThrowIfNull(folders);
+        var found = new List<(string, ResultsStore)>();
+        foreach (string folder in folders)
         {
-            using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, DoneFileName)));
-            return Enum.TryParse<ReproductionScale>(doc.RootElement.GetProperty("scale").GetString(), true, out var s) ? s : null;
+            if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"no results folder '{folder}'");
+            foreach (string dir in new[] { folder }.Concat(Directory.EnumerateDirectories(folder).Order(StringComparer.Ordinal)))
+            {
+                var store = new ResultsStore(dir);
+                if (store.ReadSweepSpec()?.Peek(SweepPlan.ReproductionKey) is { Kind: SpecNodeKind.Mapping } section
+                    && section.Peek("name") is { Kind: SpecNodeKind.Scalar } name)
+                    found.Add((name.Text, store));
+            }
         }
-        catch (Exception e) when (e is IOException or JsonException or KeyNotFoundException) { return null; }
+        return found;
     }
 
-    /// <summary>" Settings: key = value; …" from the folder's spec.yaml (empty for a folder written before runs kept one), so the
-    /// report states the numbers the run used.</summary>
-    private static string SettingsLine(string directory)
+    /// <summary>
+    /// Builds the report of every registered reproduction found in <paramref name="folders"/> (see <see cref="FindStores"/>; several
+    /// folders of one reproduction, such as shards written apart, are merged by run id) and writes it into
+    /// <paramref name="outDirectory"/>: report.html, one SVG per figure, claims.md and claims.json. A reproduction whose runs are
+    /// not all finished is listed as incomplete; one whose run failed, or whose report step throws, gets its section with the reason
+    /// and its claims inconclusive. Returns the document.
+    /// </summary>
+    public static ReportDocument WriteReport(ReproductionRegistry registry, ExperimentRegistry kinds, IReadOnlyList<string> folders, string outDirectory)
     {
-        string path = Path.Combine(directory, SpecFileName);
-        if (!File.Exists(path)) return "";
-        var settings = SpecParser.ParseFile(path).Child("settings");
-        string prefix = settings.Path + ".";
-        return " Settings (" + SpecFileName + "): " + string.Join("; ", settings.Flatten().Select(p =>
-            $"{(p.Key.StartsWith(prefix, StringComparison.Ordinal) ? p.Key[prefix.Length..] : p.Key)} = {p.Value.Replace("\"", "")}")) + ".";
-    }
-
-    private static string Normalise(string json)
-    {
-        using var doc = JsonDocument.Parse(json);
-        return JsonSerializer.Serialize(doc.RootElement);
-    }
-
-    private static string? ReadSettings(string directory)
-    {
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, DoneFileName)));
-            // Both sides go through the same serialiser, so escaping differences cannot make equal settings differ.
-            return doc.RootElement.TryGetProperty("settings", out var s) ? JsonSerializer.Serialize(s) : null;
-        }
-        catch (Exception e) when (e is IOException or JsonException) { return null; }
-    }
-
-    /// <summary>Builds the report of every completed, registered experiment found in <paramref name="resultsDirectory"/>
-    /// and writes it there (report.html, one .svg per figure, claims.md, claims.json). Returns the document.</summary>
-    public static ReportDocument WriteReport(PaperExperimentRegistry registry, string resultsDirectory)
-    {
-        if (!Directory.Exists(resultsDirectory)) throw new DirectoryNotFoundException($"no results folder '{resultsDirectory}'");
-        var doc = new ReportDocument("MemoryLab: the curse of memory, reproduced", DateTimeOffset.UtcNow);
+        ArgumentNullException.ThrowIfNull(registry);
+        ArgumentNullException.ThrowIfNull(kinds);
+        var stores = FindStores(folders);
+        var doc = new ReportDocument(ReportTitle, DateTimeOffset.UtcNow);
         var missing = new List<string>();
-        foreach (var e in registry.All)
+        var incomplete = new List<string>();
+        foreach (var r in registry.All)
         {
-            string dir = Path.Combine(resultsDirectory, e.Name);
-            if (!File.Exists(Path.Combine(dir, DoneFileName))) { missing.Add(e.Name); continue; }
-            var scale = ReadScale(dir);
-            var section = doc.AddSection(e.Name, $"{e.Title}. {e.Description} (scale: {scale?.ToString().ToLowerInvariant() ?? "?"}){SettingsLine(dir)}");
-            e.Report(dir, section);
+            var mine = stores.Where(s => s.Name == r.Name).Select(s => s.Store).ToArray();
+            if (mine.Length == 0) { missing.Add(r.Name); continue; }
+            var plan = SweepPlan.FromSpec(mine[0].ReadSweepSpec()!, r.Name, kinds);
+            var section = ReproductionSection.Of(plan);
+            var runs = new List<RunRecord>();
+            foreach (var run in plan.Runs)
+                if (mine.Select(s => s.ReadRun(run.Id)).FirstOrDefault(x => x is not null) is { } record) runs.Add(record);
+            if (runs.Count < plan.Runs.Count)
+            {
+                incomplete.Add($"{r.Name} ({runs.Count} of {plan.Runs.Count} runs finished)");
+                continue;
+            }
+            var reportSection = doc.AddSection(r.Name, $"{r.Title}. {r.Method} (scale: {section.Scale.ToString().ToLowerInvariant()}){SettingsLine(plan)}");
+            var results = new ReproductionResults(plan, runs, section, reportSection);
+            var failed = runs.FirstOrDefault(x => x.Summary.Status == RunStatus.Failed);
+            if (failed is not null && runs.Count == 1)
+            {
+                reportSection.Description += $"\n\nThe run failed: {failed.Summary.Message}";
+                results.Claims.Finish($"the run failed: {failed.Summary.Message}");
+                continue;
+            }
+            try
+            {
+                r.Report(results);
+                results.Claims.Finish();
+            }
+            catch (Exception e) when (e is IOException or InvalidDataException or KeyNotFoundException or FormatException or SpecException or ArgumentException)
+            {
+                reportSection.Description += $"\n\nThe report could not be built: {e.Message}";
+                results.Claims.Finish($"the report could not be built: {e.Message}");
+            }
         }
         doc.Introduction = "Each section runs one experiment of Li et al. (ICLR 2021), Wang et al. (ICLR 2024) or Zucchet & Orvieto (NeurIPS 2024) "
             + "and checks the paper's claims against the numbers it measured. Claims were written from the papers before the results were seen; "
-            + "a failing claim is reported as failing."
+            + "a failing claim is reported as failing. Each claim says whether it is a claim of a paper or a numerical check of our own, and where in the paper it comes from."
+            + (incomplete.Count > 0 ? $" Not finished in this folder: {string.Join(", ", incomplete)}." : "")
             + (missing.Count > 0 ? $" Not in this folder (not run yet): {string.Join(", ", missing)}." : "");
-        ReportWriter.Write(doc, resultsDirectory);
+        ReportWriter.Write(doc, outDirectory);
         return doc;
+    }
+
+    /// <summary>" Settings (sweep.yaml): key = value; …", with the grid's size and axes, so the report states the numbers the runs used.</summary>
+    private static string SettingsLine(SweepPlan plan)
+    {
+        var template = plan.Spec.Clone();
+        foreach (string key in new[] { SweepPlan.GridKey, SweepPlan.SelectKey, SweepPlan.ReproductionKey, ExperimentRegistry.KindKey })
+            template.Remove(key);
+        string settings = string.Join("; ", template.Flatten().Select(p => $"{p.Key} = {p.Value.Replace("\"", "")}"));
+        string grid = plan.Axes.Count > 0 ? $"; grid: {plan.Runs.Count} runs over {string.Join(", ", plan.Axes)}" : "";
+        return $" Settings ({ResultsStore.SweepSpecFileName}): {settings}{grid}.";
     }
 }

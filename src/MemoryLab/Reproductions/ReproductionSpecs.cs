@@ -4,164 +4,228 @@ using MemoryLab.Experiments;
 namespace MemoryLab.Reproductions;
 
 /// <summary>
-/// One reproduction's spec: <c>experiments/reproduce/&lt;name&gt;.yaml</c>, holding <c>experiment: NAME</c> and the settings at
-/// both scales, <c>quick:</c> and <c>paper:</c>. Read from a folder the user names (<c>memlab reproduce --specs DIR</c>) or, by
-/// default, from the copy embedded in the assembly that defines the experiment (the library embeds its own, so the installed
-/// tool works from any folder; a plugin may embed its own the same way).
+/// The <c>reproduction:</c> section of a reproduction's spec: <c>name</c> (the reproduction that reports the runs),
+/// <c>scale</c> (<c>quick</c> or <c>paper</c>) and <c>claims</c> (<see cref="ClaimSpec"/>; usually in the <c>common.yaml</c>
+/// both scales include). It belongs to no run, so it changes no run's identity.
 /// </summary>
-/// <param name="Experiment">The experiment the spec belongs to.</param>
-/// <param name="Source">Where it was read from: a file path, or <c>embedded:NAME.yaml</c>.</param>
-/// <param name="Quick">The <c>quick:</c> section.</param>
-/// <param name="Paper">The <c>paper:</c> section.</param>
-public sealed record ReproductionSpec(IPaperExperiment Experiment, string Source, SpecNode Quick, SpecNode Paper)
+/// <param name="Name">The reproduction's name.</param>
+/// <param name="Scale">The scale this spec file is.</param>
+/// <param name="Claims">The claims the report checks.</param>
+public sealed record ReproductionSection(string Name, ReproductionScale Scale, IReadOnlyList<ClaimSpec> Claims)
 {
-    /// <summary>The key naming the experiment in a spec file.</summary>
-    public const string ExperimentKey = "experiment";
-
-    /// <summary>The section of <paramref name="scale"/> (a fresh copy, so overrides do not touch this spec).</summary>
-    public SpecNode Section(ReproductionScale scale) => (scale == ReproductionScale.Quick ? Quick : Paper).Clone();
-
-    /// <summary>The section key of a scale: <c>quick</c> or <c>paper</c>.</summary>
-    public static string ScaleKey(ReproductionScale scale) => scale == ReproductionScale.Quick ? "quick" : "paper";
-
-    /// <summary>Parses spec text (from <paramref name="source"/>, which names it in errors) for <paramref name="experiment"/>:
-    /// the root must hold exactly <c>experiment</c> (equal to the experiment's name), <c>quick</c> and <c>paper</c>.</summary>
-    public static ReproductionSpec Parse(IPaperExperiment experiment, string text, string source)
+    /// <summary>Reads the section strictly (an unknown key is an error at its line).</summary>
+    public static ReproductionSection Bind(SpecNode section)
     {
-        ArgumentNullException.ThrowIfNull(experiment);
-        var root = SpecParser.ParseText(text, source);
-        if (root.Kind != SpecNodeKind.Mapping) throw root.Error("a reproduction spec must be a mapping with experiment, quick and paper");
-        string name = root.GetString(ExperimentKey);
-        if (name != experiment.Name)
-            throw new SpecException(root.Peek(ExperimentKey)!.Position, ExperimentKey, $"names '{name}', but this is the spec of '{experiment.Name}'");
-        var quick = root.Child("quick");
-        var paper = root.Child("paper");
-        quick.MarkAllUsed();
-        paper.MarkAllUsed();
-        root.EnsureAllKeysUsed();
-        return new ReproductionSpec(experiment, source, quick.Clone(), paper.Clone());
+        ArgumentNullException.ThrowIfNull(section);
+        var s = section.Clone();
+        if (s.Kind != SpecNodeKind.Mapping) throw s.Error($"must be a mapping of name, scale and claims (got a {s.KindWord})");
+        var bound = new ReproductionSection(s.GetString("name"), s.GetEnum<ReproductionScale>("scale"), ClaimSpec.BindAll(s, "claims"));
+        s.EnsureAllKeysUsed();
+        return bound;
     }
 
-    /// <summary>The resource name a spec is embedded under: any resource whose name ends in <c>.NAME.yaml</c> (or is <c>NAME.yaml</c>).</summary>
-    public static string? FindResource(Assembly assembly, string name)
+    /// <summary>The section of <paramref name="plan"/>: a <see cref="SpecException"/> when it is missing.</summary>
+    public static ReproductionSection Of(SweepPlan plan)
     {
-        ArgumentNullException.ThrowIfNull(assembly);
-        string file = name + ".yaml";
-        return assembly.GetManifestResourceNames().FirstOrDefault(r => r == file || r.EndsWith("." + file, StringComparison.Ordinal));
-    }
-
-    /// <summary>
-    /// Loads the spec of <paramref name="experiment"/>: <c>DIR/NAME.yaml</c> when <paramref name="specsDirectory"/> is given and
-    /// that file exists, else the resource embedded in the experiment's assembly. Missing everywhere: a <see cref="SpecException"/>
-    /// that says where it looked.
-    /// </summary>
-    public static ReproductionSpec Load(IPaperExperiment experiment, string? specsDirectory = null)
-    {
-        ArgumentNullException.ThrowIfNull(experiment);
-        string file = experiment.Name + ".yaml";
-        if (specsDirectory != null)
-        {
-            string path = Path.Combine(specsDirectory, file);
-            if (File.Exists(path)) return Parse(experiment, File.ReadAllText(path), path);
-        }
-        var assembly = experiment.GetType().Assembly;
-        string? resource = FindResource(assembly, experiment.Name);
-        if (resource is null)
-            throw new SpecException(SourcePosition.CommandLine, null,
-                $"no spec for experiment '{experiment.Name}': looked for {(specsDirectory != null ? $"'{Path.Combine(specsDirectory, file)}' and " : "")}"
-                + $"a resource '{file}' embedded in {assembly.GetName().Name}; write one (see docs/extending.md) and pass --specs DIR");
-        using var stream = assembly.GetManifestResourceStream(resource)!;
-        using var reader = new StreamReader(stream);
-        return Parse(experiment, reader.ReadToEnd(), "embedded:" + file);
+        ArgumentNullException.ThrowIfNull(plan);
+        if (plan.Reproduction is null)
+            throw plan.Spec.Error($"a reproduction's spec needs a '{SweepPlan.ReproductionKey}:' section (name, scale, claims)");
+        return Bind(plan.Reproduction);
     }
 }
 
-/// <summary>One experiment ready to run: its validated settings at the chosen scale (after overrides) and where they came from.</summary>
-/// <param name="Experiment">The experiment.</param>
-/// <param name="Scale">The scale it runs at.</param>
-/// <param name="Settings">The settings (the scale's section of the spec, overrides applied); validated.</param>
-/// <param name="Source">The spec's source (file path or <c>embedded:NAME.yaml</c>).</param>
-/// <param name="Overrides">The <c>key=value</c> overrides applied, in order (keys without the experiment prefix).</param>
-public sealed record ReproductionJob(IPaperExperiment Experiment, ReproductionScale Scale, SpecNode Settings, string Source, IReadOnlyList<string> Overrides)
+/// <summary>
+/// Where reproductions' specs come from: <c>NAME/quick.yaml</c> and <c>NAME/paper.yaml</c> (which usually include
+/// <c>NAME/common.yaml</c>) in a folder the user names (<c>memlab reproduce --specs DIR</c>), or, by default, the copies embedded
+/// in the assembly that defines the reproduction (the library embeds <c>experiments/reproduce/**</c>; a plugin embeds its own
+/// the same way), so the installed tool works from any folder.
+/// </summary>
+public static class ReproductionSpecs
 {
-    /// <summary>The settings as canonical JSON: what <c>done.json</c> records and what decides whether a finished run is reused.</summary>
-    public string SettingsJson => Settings.ToCanonicalJson();
+    /// <summary>The prefix of an embedded spec's source name (<c>embedded:NAME/quick.yaml</c>).</summary>
+    public const string EmbeddedPrefix = "embedded:";
 
-    /// <summary>The <c>spec.yaml</c> written beside the data: experiment, scale, source, overrides and the settings used.</summary>
-    public string SpecYaml()
-    {
-        var sb = new System.Text.StringBuilder();
-        sb.Append("# The settings this experiment ran with, from ").Append(Source)
-          .Append(Overrides.Count > 0 ? " with overrides " + string.Join(" ", Overrides) : "").Append('\n');
-        sb.Append("experiment: ").Append(SpecYamlWriter.FormatString(Experiment.Name)).Append('\n');
-        sb.Append("scale: ").Append(ReproductionSpec.ScaleKey(Scale)).Append('\n');
-        var wrapper = SpecNode.Mapping(Settings.Position);
-        wrapper.Add("settings", Settings.Position, Settings.Clone("settings"));
-        sb.Append(SpecYamlWriter.ToYaml(wrapper));
-        return sb.ToString();
-    }
+    /// <summary>The spec file of a scale: <c>quick.yaml</c> or <c>paper.yaml</c>.</summary>
+    public static string FileName(ReproductionScale scale) => scale == ReproductionScale.Quick ? "quick.yaml" : "paper.yaml";
 
     /// <summary>
-    /// Loads, overrides and validates the specs of <paramref name="experiments"/> before anything runs. Both scales of every
-    /// selected experiment are bound strictly (so a typo in the paper section is caught by a quick run), then the overrides
-    /// are applied to the <paramref name="scale"/> section and it is bound again. <paramref name="overrides"/> are
-    /// <c>NAME.key=value</c> (<see cref="SpecOverrides"/> syntax after the experiment name; <c>NAME.+key=value</c> adds a key).
-    /// Any problem is a one-line <see cref="SpecException"/> naming the file, line and key.
+    /// Reads the spec of <paramref name="reproduction"/> at <paramref name="scale"/> (includes resolved): <c>DIR/NAME/FILE</c> when
+    /// <paramref name="specsDirectory"/> has that file, else the embedded copy. Missing everywhere: a <see cref="SpecException"/>
+    /// saying where it looked. <paramref name="source"/> is the file path or <c>embedded:NAME/FILE</c>.
     /// </summary>
-    public static IReadOnlyList<ReproductionJob> Plan(IReadOnlyList<IPaperExperiment> experiments, ReproductionScale scale,
+    public static SpecNode Load(IReproduction reproduction, ReproductionScale scale, string? specsDirectory, out string source)
+    {
+        ArgumentNullException.ThrowIfNull(reproduction);
+        string file = FileName(scale);
+        if (specsDirectory != null)
+        {
+            string path = Path.Combine(specsDirectory, reproduction.Name, file);
+            if (File.Exists(path))
+            {
+                source = path;
+                return SpecParser.ParseFile(path);
+            }
+        }
+        var assembly = reproduction.GetType().Assembly;
+        source = $"{EmbeddedPrefix}{reproduction.Name}/{file}";
+        if (FindResource(assembly, $"{reproduction.Name}/{file}") is null)
+            throw new SpecException(SourcePosition.CommandLine, null,
+                $"no {file} for reproduction '{reproduction.Name}': looked for {(specsDirectory != null ? $"'{Path.Combine(specsDirectory, reproduction.Name, file)}' and " : "")}"
+                + $"a resource '{reproduction.Name}/{file}' embedded in {assembly.GetName().Name}; write one (see docs/extending.md) and pass --specs DIR");
+        return SpecParser.ParseFile(source, path => ReadEmbedded(assembly, path));
+    }
+
+    /// <summary>The name of the resource holding <paramref name="relativePath"/> (<c>NAME/FILE</c>): one whose name, with
+    /// <c>\</c> read as <c>/</c>, is it or ends in <c>/NAME/FILE</c>, or ends in <c>.NAME.FILE</c> as MSBuild names an
+    /// <c>EmbeddedResource</c> by default (folder names with <c>-</c> written <c>_</c>).</summary>
+    public static string? FindResource(Assembly assembly, string relativePath)
+    {
+        ArgumentNullException.ThrowIfNull(assembly);
+        string slash = relativePath.Replace('\\', '/');
+        var parts = slash.Split('/');
+        string dotted = "." + string.Join('.', parts);
+        string msbuild = "." + string.Join('.', parts[..^1].Select(p => p.Replace('-', '_')).Append(parts[^1]));
+        return assembly.GetManifestResourceNames().FirstOrDefault(r =>
+        {
+            string n = r.Replace('\\', '/');
+            return n == slash || n.EndsWith("/" + slash, StringComparison.Ordinal) || n.EndsWith(dotted, StringComparison.Ordinal)
+                || n.EndsWith(msbuild, StringComparison.Ordinal);
+        });
+    }
+
+    private static string ReadEmbedded(Assembly assembly, string path)
+    {
+        if (!path.StartsWith(EmbeddedPrefix, StringComparison.Ordinal)) throw new FileNotFoundException($"not an embedded spec: {path}", path);
+        // Normalise "a/./b" and "a/../b" so an include may climb to a sibling reproduction's folder.
+        var parts = new List<string>();
+        foreach (string part in path[EmbeddedPrefix.Length..].Replace('\\', '/').Split('/'))
+        {
+            if (part is "" or ".") continue;
+            if (part == "..") { if (parts.Count > 0) parts.RemoveAt(parts.Count - 1); continue; }
+            parts.Add(part);
+        }
+        string? resource = FindResource(assembly, string.Join('/', parts)) ?? throw new FileNotFoundException($"no embedded spec {path}", path);
+        using var stream = assembly.GetManifestResourceStream(resource)!;
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+}
+
+/// <summary>
+/// One reproduction ready to run at one scale: its spec (after <c>--set</c> overrides) expanded into runs and validated, and
+/// its <c>reproduction:</c> section bound.
+/// </summary>
+/// <param name="Reproduction">The reproduction.</param>
+/// <param name="Scale">The scale it runs at.</param>
+/// <param name="Source">Where its spec was read (file path or <c>embedded:NAME/FILE</c>).</param>
+/// <param name="Sweep">The expanded spec: its runs, selection rule and the spec itself (written as <c>sweep.yaml</c>).</param>
+/// <param name="Section">Name, scale and claims.</param>
+/// <param name="Overrides">The overrides applied (without the reproduction's name).</param>
+public sealed record ReproductionPlan(IReproduction Reproduction, ReproductionScale Scale, string Source, SweepPlan Sweep, ReproductionSection Section,
+    IReadOnlyList<string> Overrides)
+{
+    /// <summary>
+    /// Loads, overrides and validates the specs of <paramref name="reproductions"/> before anything runs. Both scales of every
+    /// selected reproduction are expanded and validated (so a typo in <c>paper.yaml</c> is caught by a quick run); then
+    /// <paramref name="overrides"/>, <c>NAME.key=value</c> (<see cref="SpecOverrides"/> syntax after the name; <c>NAME.+key=value</c>
+    /// adds a key), are applied to the chosen scale's spec. Any problem is a one-line <see cref="SpecException"/> naming the file,
+    /// line and key (<c>NAME.key</c> for an override).
+    /// </summary>
+    public static IReadOnlyList<ReproductionPlan> Create(IReadOnlyList<IReproduction> reproductions, ReproductionScale scale, ExperimentRegistry kinds,
         string? specsDirectory = null, IReadOnlyList<string>? overrides = null)
     {
-        ArgumentNullException.ThrowIfNull(experiments);
+        ArgumentNullException.ThrowIfNull(reproductions);
+        ArgumentNullException.ThrowIfNull(kinds);
         if (specsDirectory != null && !Directory.Exists(specsDirectory))
             throw new SpecException(SourcePosition.CommandLine, "--specs", $"no folder '{specsDirectory}'");
         var byName = new Dictionary<string, List<string>>(StringComparer.Ordinal);
         foreach (string raw in overrides ?? [])
         {
             int dot = raw.IndexOf('.'), eq = raw.IndexOf('=');
-            if (dot <= 0 || (eq >= 0 && eq < dot))
-                throw new SpecException(SourcePosition.CommandLine, "--set", $"'{raw}' must be EXPERIMENT.key=value (e.g. li21-plateaus.runs=5)");
+            if (dot <= 0 || eq < 0 || eq < dot)
+                throw new SpecException(SourcePosition.CommandLine, "--set", $"'{raw}' must be REPRODUCTION.key=value (e.g. li21-plateaus.runs=5)");
             string name = raw[..dot];
-            if (!experiments.Any(e => e.Name == name))
+            if (!reproductions.Any(r => r.Name == name))
                 throw new SpecException(SourcePosition.CommandLine, "--set",
-                    $"'{raw}' names experiment '{name}', which is not selected; selected: {string.Join(", ", experiments.Select(e => e.Name))}");
+                    $"'{raw}' names reproduction '{name}', which is not selected; selected: {string.Join(", ", reproductions.Select(r => r.Name))}");
             if (!byName.TryGetValue(name, out var list)) byName[name] = list = new List<string>();
             list.Add(raw[(dot + 1)..]);
         }
-        var jobs = new List<ReproductionJob>();
-        foreach (var e in experiments)
+        var plans = new List<ReproductionPlan>();
+        foreach (var r in reproductions)
         {
-            var spec = ReproductionSpec.Load(e, specsDirectory);
-            e.Validate(spec.Quick);
-            e.Validate(spec.Paper);
-            var settings = spec.Section(scale);
-            var mine = byName.TryGetValue(e.Name, out var o) ? o : new List<string>();
-            foreach (string raw in mine) CheckOverrideKey(e.Name, settings, raw);
-            try
+            ReproductionPlan? chosen = null;
+            foreach (var s in new[] { ReproductionScale.Quick, ReproductionScale.Paper })
             {
-                SpecOverrides.Apply(settings, mine);
+                var root = ReproductionSpecs.Load(r, s, specsDirectory, out string source);
+                var mine = s == scale && byName.TryGetValue(r.Name, out var o) ? o : new List<string>();
+                try
+                {
+                    SpecOverrides.Apply(root, mine);
+                    var sweep = SweepPlan.FromSpec(root, r.Name, kinds);
+                    var section = ReproductionSection.Of(sweep);
+                    if (section.Name != r.Name)
+                        throw new SpecException(sweep.Reproduction!.KeyPosition("name"), $"{SweepPlan.ReproductionKey}.name", $"names '{section.Name}', but this is the spec of '{r.Name}'");
+                    if (section.Scale != s)
+                        throw new SpecException(sweep.Reproduction!.KeyPosition("scale"), $"{SweepPlan.ReproductionKey}.scale",
+                            $"says {section.Scale.ToString().ToLowerInvariant()}, but this is {ReproductionSpecs.FileName(s)}");
+                    if (s == scale) chosen = new ReproductionPlan(r, s, source, sweep, section, mine);
+                }
+                catch (SpecException x) when (x.Position.Equals(SourcePosition.CommandLine) && mine.Count > 0)
+                {
+                    // An override's error names the key as the user wrote it: NAME.key.
+                    throw new SpecException(x.Position, x.Key is null ? r.Name : $"{r.Name}.{x.Key}", x.Reason);
+                }
             }
-            catch (SpecException x)
-            {
-                throw new SpecException(x.Position, x.Key is null ? e.Name : $"{e.Name}.{x.Key}", x.Reason);
-            }
-            e.Validate(settings);
-            jobs.Add(new ReproductionJob(e, scale, settings, spec.Source, mine));
+            plans.Add(chosen!);
         }
-        return jobs;
+        return plans;
+    }
+}
+
+/// <summary>The registered reproductions, in report order. Users add their own with <see cref="Register"/>.</summary>
+public sealed class ReproductionRegistry
+{
+    private readonly List<IReproduction> _all = new();
+
+    /// <summary>The library's reproductions; those that are experiment kinds of their own (<see cref="ReproductionKind{TSettings}"/>)
+    /// are registered in <paramref name="kinds"/> too, so <c>memlab run</c>/<c>sweep</c> run their specs.</summary>
+    public static ReproductionRegistry CreateDefault(ExperimentRegistry kinds)
+    {
+        ArgumentNullException.ThrowIfNull(kinds);
+        var registry = new ReproductionRegistry();
+        foreach (var r in BuiltInReproductions.All())
+        {
+            registry.Register(r);
+            if (r is IExperimentKind kind) kinds.Register(kind);
+        }
+        return registry;
     }
 
-    /// <summary>An override of a key the settings lack (without a leading <c>+</c>) is an error that suggests the nearest key,
-    /// written as the user writes it (<c>NAME.key</c>).</summary>
-    private static void CheckOverrideKey(string experiment, SpecNode settings, string raw)
+    /// <summary>Every registered reproduction, in registration order.</summary>
+    public IReadOnlyList<IReproduction> All => _all;
+
+    /// <summary>Adds a reproduction; names must be unique.</summary>
+    public ReproductionRegistry Register(IReproduction reproduction)
     {
-        int eq = raw.IndexOf('=');
-        if (eq <= 0) throw new SpecException(SourcePosition.CommandLine, "--set", $"'{experiment}.{raw}' must be EXPERIMENT.key=value");
-        string key = raw[..eq].Trim();
-        if (key.StartsWith('+') || SpecOverrides.Find(settings, key) != null) return;
-        string prefix = settings.Path.Length == 0 ? "" : settings.Path + ".";
-        string? near = settings.Flatten().Select(p => p.Key.StartsWith(prefix, StringComparison.Ordinal) ? p.Key[prefix.Length..] : p.Key)
-            .Select(k => (Key: k, Distance: SpecNode.EditDistance(k, key))).OrderBy(k => k.Distance).FirstOrDefault(k => k.Distance <= Math.Max(2, key.Length / 4)).Key;
-        throw new SpecException(SourcePosition.CommandLine, $"{experiment}.{key}",
-            "no such key in the spec" + (near != null ? $" (did you mean '{near}'?)" : "") + $"; write {experiment}.+{key}=… to add a new key");
+        ArgumentNullException.ThrowIfNull(reproduction);
+        if (_all.Any(e => e.Name == reproduction.Name)) throw new ArgumentException($"reproduction '{reproduction.Name}' is already registered");
+        _all.Add(reproduction);
+        return this;
+    }
+
+    /// <summary>The reproduction named <paramref name="name"/>, or null.</summary>
+    public IReproduction? Find(string name) => _all.FirstOrDefault(e => e.Name == name);
+
+    /// <summary>The reproductions named in <paramref name="names"/> (all when empty), in registration order; an unknown name is an
+    /// <see cref="ArgumentException"/> listing the known ones.</summary>
+    public IReadOnlyList<IReproduction> Select(IReadOnlyCollection<string> names)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        if (names.Count == 0) return _all;
+        var unknown = names.Where(n => Find(n) is null).ToArray();
+        if (unknown.Length > 0)
+            throw new ArgumentException($"unknown reproduction '{unknown[0]}'; known: {string.Join(", ", _all.Select(e => e.Name))}");
+        return _all.Where(e => names.Contains(e.Name)).ToArray();
     }
 }

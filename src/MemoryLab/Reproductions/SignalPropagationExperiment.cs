@@ -16,9 +16,9 @@ namespace MemoryLab.Reproductions;
 /// same λ, each fed its own input feature (B = C = I), one backward pass from the last step's outputs gives
 /// ∂h_T/∂λ for every neuron. Then the same for γ-normalised states under the polar, exp (LRU) and tanh maps.
 /// </summary>
-public sealed class SignalPropagationExperiment : PaperExperiment<SignalPropagationExperiment.Settings>
+public sealed class SignalPropagationExperiment : ReproductionKind<SignalPropagationExperiment.Settings>
 {
-    /// <summary>Settings of one scale (spec <c>experiments/reproduce/zucchet24-signal-propagation.yaml</c>).</summary>
+    /// <summary>Settings of one scale (spec <c>experiments/reproduce/zucchet24-signal-propagation/</c>).</summary>
     /// <param name="Ks">Exponents k of λ = 1 − 10^{−k}.</param>
     /// <param name="Rhos">Input correlations ρ.</param>
     /// <param name="Repeats">Sequences per Monte Carlo point.</param>
@@ -35,7 +35,7 @@ public sealed class SignalPropagationExperiment : PaperExperiment<SignalPropagat
     /// <inheritdoc />
     public override string Title => "Signal propagation in a linear recurrence, theory vs Monte Carlo (Zucchet24 Figs. 1 left, 2)";
     /// <inheritdoc />
-    public override string Description =>
+    public override string Method =>
         "λ = 1 − 10^−k; each Monte Carlo point averages the last-step state and its gradient over N neurons × R sequences of "
         + "length 15/(1−λ) (so transients have decayed), computed by the DiagonalRecurrence layer's forward and backward passes; "
         + "inputs are AR(1) with unit stationary variance (constant for ρ = 1). Error bars are one standard error.";
@@ -133,7 +133,7 @@ public sealed class SignalPropagationExperiment : PaperExperiment<SignalPropagat
     }
 
     /// <inheritdoc />
-    public override void Report(string directory, ReportSection section)
+    public override void Report(string directory, Settings settings, ReportSection section, ClaimSet claims)
     {
         var signal = DataTable.Load(Path.Combine(directory, "signal.csv"));
         var reparam = DataTable.Load(Path.Combine(directory, "reparametrised.csv"));
@@ -170,20 +170,16 @@ public sealed class SignalPropagationExperiment : PaperExperiment<SignalPropagat
             + "like (1−ν)^−2; the exp and tanh reparametrisations keep it bounded (→ 1/4 and 1).", "signal-propagation-normalised.svg"));
 
         // Claims (Zucchet24 §3, written from the paper before measuring).
-        var z = signal.Rows.SelectMany(r => new[] { Math.Abs(r[4] - r[8]) / r[5], Math.Abs(r[6] - r[9]) / r[7] })
-            .Concat(reparam.Rows.Select(r => Math.Abs(r[3] - r[5]) / r[4])).ToArray();
-        section.Claims.Add(ClaimCheck.LessThan(Name, "Monte Carlo agrees with the closed forms within 3 standard errors at every point",
-            z.Max(), 3.0, $"max |z| = {z.Max():F2} over {z.Length} points"));
-        var white = signal.Where("rho", 0);
-        var fit = white.Rows.Where(r => r[1] <= 0.0316 + 1e-12).ToArray();
-        double slope = Slope(fit.Select(r => Math.Log(r[1])).ToArray(), fit.Select(r => Math.Log(r[6])).ToArray());
-        section.Claims.Add(ClaimCheck.Between(Name, "White noise: log-log slope of E[(dh/dλ)²] against 1−λ is −3 ± 0.2 (measured, 1−λ ≤ 10^−1.5)",
-            slope, -3.2, -2.8, $"slope = {slope:F3}"));
+        var z = signal.Rows.SelectMany(r => new[] { Math.Abs(r["h2"] - r["h2_theory"]) / r["h2_se"], Math.Abs(r["s2"] - r["s2_theory"]) / r["s2_se"] })
+            .Concat(reparam.Rows.Select(r => Math.Abs(r["s2"] - r["s2_theory"]) / r["s2_se"])).ToArray();
+        claims.Check("monte-carlo-matches-closed-forms", z.Max(), $"max |z| = {z.Max():F2} over {z.Length} points");
+        var fit = signal.Where("rho", 0).Where(r => r["one_minus_lambda"] <= 0.0316 + 1e-12);
+        double slope = Slope(fit.Column("one_minus_lambda").Select(v => Math.Log(v)).ToArray(), fit.Column("s2").Select(v => Math.Log(v)).ToArray());
+        claims.Check("sensitivity-slope", slope, $"slope = {slope:F3}");
         var exp = reparam.Where("map", 1);
-        double last = exp.Rows.OrderBy(r => r[1]).First()[3];
+        double last = exp.Rows.OrderBy(r => r["one_minus_nu"]).First()["s2"];
         double maxExp = exp.Column("s2").Max();
-        section.Claims.Add(ClaimCheck.Near(Name, "Normalisation + exp reparametrisation: the sensitivity stays bounded and tends to 1/4 (value at the longest memory)",
-            last, 0.25, 0.2, $"{last:F4} at 1−ν = {exp.Column("one_minus_nu").Min():G3}; max over ν {maxExp:F4}"));
+        claims.Check("exp-normalised-sensitivity-bounded", last, $"{last:F4} at 1−ν = {exp.Column("one_minus_nu").Min():G3}; max over ν {maxExp:F4}");
     }
 
     private static (double[] X, double[] H, double[] S) TheoryCurves(double rho, double lo, double hi)

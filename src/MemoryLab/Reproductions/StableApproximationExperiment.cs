@@ -16,9 +16,9 @@ namespace MemoryLab.Reproductions;
 /// maximum). The breaking point β*_m is the smallest β on the grid with E_m(β) ≥ 0.1 (the model has lost a tenth of the
 /// target's energy); "drifting left" means β*_m falls as m grows.
 /// </summary>
-public sealed class StableApproximationExperiment : PaperExperiment<StableApproximationExperiment.Settings>
+public sealed class StableApproximationExperiment : ReproductionKind<StableApproximationExperiment.Settings>
 {
-    /// <summary>Settings of one scale (spec <c>experiments/reproduce/wang24-stable-approximation.yaml</c>).</summary>
+    /// <summary>Settings of one scale (spec <c>experiments/reproduce/wang24-stable-approximation/</c>).</summary>
     /// <param name="Widths">Widths m (each fitted; the fit runs width by width up to the largest).</param>
     /// <param name="Window">Window length T of the error.</param>
     /// <param name="BreakLevel">E level that defines the breaking point β*_m.</param>
@@ -38,7 +38,7 @@ public sealed class StableApproximationExperiment : PaperExperiment<StableApprox
     /// <inheritdoc />
     public override string Title => "Stable approximation: perturbation error E_m(β) for exponential vs power-law memory (Wang24 Figs. 1, 4)";
     /// <inheritdoc />
-    public override string Description =>
+    public override string Method =>
         "Best width-m exponential sums (Analysis.WidthFit on the window [0, T]) for exponential memory (e^{−0.5t} − e^{−2t})/t and power-law "
         + "memory 1/(t+1)^p; every parameter (amplitudes a and rate parameters v, w = v, e^v or softplus(v)) is perturbed by Gaussian noise rescaled "
         + "to max-norm β, β ∈ {0} ∪ {10^−3·2^{i/2}, i = 0..20}, repeated (see the spec) with the running maximum of the relative squared "
@@ -112,10 +112,10 @@ public sealed class StableApproximationExperiment : PaperExperiment<StableApprox
     }
 
     /// <inheritdoc />
-    public override void Report(string directory, ReportSection section)
+    public override void Report(string directory, Settings settings, ReportSection section, ClaimSet claims)
     {
         var table = DataTable.Load(Path.Combine(directory, "perturbation-error.csv"));
-        var used = SettingsUsed(directory);
+        var used = settings;
         var targets = Targets(used.PowerLawExponent);
         int[] Widths = table.Column("width").Distinct().Order().Select(w => (int)w).ToArray();
         double BreakLevel = used.BreakLevel;
@@ -149,24 +149,20 @@ public sealed class StableApproximationExperiment : PaperExperiment<StableApprox
 
         // Claims (Wang24, written before measuring).
         double maxJump = jump.Count > 0 ? jump.Max() : double.NaN;
-        section.Claims.Add(ClaimCheck.LessThan(Name, "Exponential memory: E_m(β) is continuous at β = 0 for every m and parametrisation (E_m(10^−3) − E_m(0) < 10^−3)",
-            maxJump, 1e-3, $"max jump {ClaimCheck.Format(maxJump)}"));
+        claims.Check("exponential-memory-continuous-at-zero", maxJump, $"max jump {ClaimCheck.Format(maxJump)}");
         foreach (int p in new[] { 0, 1, 2 })
         {
             var (first, last, text) = breaking[(0, p)];
-            section.Claims.Add(ClaimCheck.GreaterThan(Name, $"Exponential memory, {Maps[p].Name}: the curves do not drift left as m grows (β*_16 ≥ β*_2 / 2)",
-                last / first, 0.5 - 1e-12, $"β*_16/β*_2 = {ClaimCheck.Format(last / first)} ({text})"));
+            claims.Check("exponential-memory-no-drift", last / first, $"β*_16/β*_2 = {ClaimCheck.Format(last / first)} ({text})", ("map", Maps[p].Name));
         }
         {
             var (first, last, text) = breaking[(1, 0)];
-            section.Claims.Add(ClaimCheck.LessThan(Name, "Power-law memory, direct parametrisation: the breaking point moves left as m grows (β*_16 < β*_2 / 2)",
-                last / first, 0.5, $"β*_16/β*_2 = {ClaimCheck.Format(last / first)} ({text})"));
+            claims.Check("power-law-direct-drifts-left", last / first, $"β*_16/β*_2 = {ClaimCheck.Format(last / first)} ({text})");
         }
         foreach (int p in new[] { 1, 2 })
         {
             var (first, last, text) = breaking[(1, p)];
-            section.Claims.Add(ClaimCheck.GreaterThan(Name, $"Power-law memory, {Maps[p].Name} parametrisation: the breaking point does not move left (β*_16 ≥ β*_2 / 2)",
-                last / first, 0.5 - 1e-12, $"β*_16/β*_2 = {ClaimCheck.Format(last / first)} ({text})"));
+            claims.Check("power-law-stable-parametrisation-no-drift", last / first, $"β*_16/β*_2 = {ClaimCheck.Format(last / first)} ({text})", ("map", Maps[p].Name));
         }
     }
 }

@@ -5,175 +5,169 @@ using MemoryLab.Reporting.Charts;
 
 namespace MemoryLab.Reproductions;
 
-/// <summary>
-/// <c>zucchet24-teacher-student</c> (Zucchet24 Fig. 3 left, SCIENCE.md B3 E3): a 10-neuron linear teacher whose eigenvalues
-/// have magnitude ≥ ν₀, learned by 64-neuron students — dense linear RNN, complex diagonal (cRNN, paper scale only) and
-/// LRU — with Adam and a cosine schedule; best learning rate per (student, ν₀), mean ± SEM over seeds of the final loss.
-/// The paper-scale grid is the checked-in sweep spec <c>experiments/zucchet24-teacher-student.yaml</c>
-/// (<see cref="SweepYaml"/> writes it), which also runs sharded with <c>memlab sweep --shard K/N</c>.
-/// </summary>
-public sealed class TeacherStudentExperiment : PaperExperiment<TeacherStudentGrid>
+/// <summary>A student's best grid point in a teacher–student sweep: the selected learning rate per (student, ν₀), read from the
+/// runs by name (<c>model.name</c>, <c>data.nu0</c>, <c>optimizer.lr</c>; metrics <c>final_loss</c>, <c>initial_loss</c>).</summary>
+/// <param name="Student">The model's <c>name</c> in the spec.</param>
+/// <param name="Nu0">The teacher's ν₀.</param>
+/// <param name="LearningRate">The selected peak learning rate.</param>
+/// <param name="Loss">Mean, SEM (NaN for one seed), min and max of the final loss over the point's completed seeds.</param>
+/// <param name="InitialLoss">Mean initial loss over the completed seeds.</param>
+/// <param name="Completed">Seeds that completed.</param>
+/// <param name="Runs">Seeds run.</param>
+public sealed record SelectedPoint(string Student, double Nu0, double LearningRate, MetricStats Loss, double InitialLoss, int Completed, int Runs)
 {
-    /// <summary>The students of Fig. 3 left (ids are the <c>model</c> column of <c>selected.csv</c>); their learning-rate grids come from
-    /// the spec (<c>students:</c>), so they are empty here.</summary>
-    public static readonly StudentSpec[] Students =
-    [
-        new(0, "rnn", "dense RNN", "kind: linear_rnn, hidden: 64", []),
-        new(1, "crnn", "complex diagonal (cRNN)", "kind: complex_diagonal, hidden: 64, r_min: {nu0}, r_max: 1.0, max_phase: 3.14, init: teacher_student", []),
-        new(2, "lru", "LRU", "kind: lru, hidden: 64, r_min: {nu0}, r_max: 1.0, max_phase: 3.14, init: teacher_student", []),
-    ];
+    /// <summary>The selected point per (student, ν₀) of a teacher–student sweep's results (students whose every rate diverged have none).</summary>
+    public static IReadOnlyList<SelectedPoint> From(ResultsTable table)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        var points = new List<SelectedPoint>();
+        foreach (var row in table.Rows.Where(r => r.Selected))
+        {
+            var flat = row.Runs[0].Spec.Flatten().ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+            double initial = row.Stats.TryGetValue("initial_loss", out var il) ? il.Mean : double.NaN;
+            points.Add(new SelectedPoint(ResultsTable.DisplayValue(flat["model.name"]), Number(flat["data.nu0"]), Number(flat["optimizer.lr"]),
+                row.Stats["final_loss"], initial, row.Completed, row.Runs.Count));
+        }
+        return points;
+    }
 
-    /// <summary>The ν₀ of the order-of-magnitude claim (issue 8: "at ν₀ = 0.99").</summary>
+    private static double Number(string json) => double.Parse(json, NumberStyles.Float, CultureInfo.InvariantCulture);
+}
+
+/// <summary>
+/// <c>zucchet24-teacher-student</c> (Zucchet24 Fig. 3 left): a 10-neuron linear teacher whose eigenvalues have magnitude ≥ ν₀,
+/// learned by 64-neuron students — dense linear RNN, complex diagonal (cRNN, paper scale only) and LRU — with Adam and a cosine
+/// schedule; best learning rate per (student, ν₀), mean ± SEM over seeds of the final loss. The runs are ordinary
+/// <c>kind: train</c> runs of the spec's grid (<c>experiments/reproduce/zucchet24-teacher-student/</c>), which also runs sharded on a
+/// cluster with <c>memlab sweep … --shard K/N</c>.
+/// </summary>
+public sealed class TeacherStudentExperiment : IReproduction
+{
+    /// <summary>The students of Fig. 3 left by their spec <c>name</c>, with their legend labels, in the figure's colour order.</summary>
+    public static readonly (string Name, string Label)[] Students = [("rnn", "dense RNN"), ("crnn", "complex diagonal (cRNN)"), ("lru", "LRU")];
+
+    /// <summary>The ν₀ of the order-of-magnitude claim ("at ν₀ = 0.99").</summary>
     public const double ClaimNu0 = 0.99;
 
     /// <inheritdoc />
-    public override string Name => "zucchet24-teacher-student";
+    public string Name => "zucchet24-teacher-student";
     /// <inheritdoc />
-    public override string Title => "Teacher–student: dense RNN vs LRU as the teacher's memory grows (Zucchet24 Fig. 3 left)";
+    public string Title => "Teacher–student: dense RNN vs LRU as the teacher's memory grows (Zucchet24 Fig. 3 left)";
     /// <inheritdoc />
-    public override string Description =>
+    public string Method =>
         "Teacher: n = 10, T = 300, eigenvalues mapped to magnitude ν₀ + (1−ν₀)·tanh|l| (teacher seed 42); students with 64 neurons, "
         + "Adam with cosine decay 1e−7 → peak → 1e−7, fresh Gaussian inputs every step, loss ½·mean (ŷ−y)² over all steps. "
         + "Final loss = mean training loss over the last 100 steps; per (student, ν₀) the best peak learning rate; points are mean ± SEM over seeds. "
-        + "Paper scale: SCIENCE.md B3 E3's grid (7 ν₀, 10 seeds, 10,000 steps, batch 128, dense RNN, cRNN and LRU; also experiments/zucchet24-teacher-student.yaml). "
+        + "Paper scale: 7 ν₀, 10 seeds, 10,000 steps, batch 128, dense RNN, cRNN and LRU. "
         + "Quick scale: fewer ν₀, seeds, steps and learning rates (see the spec).";
 
     /// <inheritdoc />
-    public override TeacherStudentGrid Bind(SpecNode settings) => TeacherStudentSweep.Bind(settings, Students);
-
-    /// <summary>The sweep spec of <paramref name="grid"/> (at paper scale: the content of experiments/zucchet24-teacher-student.yaml).</summary>
-    public static string SweepYaml(TeacherStudentGrid grid) => TeacherStudentSweep.ToYaml(grid,
-        "Zucchet & Orvieto (NeurIPS 2024) Fig. 3 left, SCIENCE.md B3 E3, at paper scale: linear teacher (n = 10, T = 300, ν₀ sweep),\n"
-        + "students dense RNN / cRNN / LRU with 64 neurons, Adam + cosine 1e-7 → lr → 1e-7 over 10,000 steps, batch 128, 10 seeds;\n"
-        + "best lr per (student, ν₀). Written by TeacherStudentExperiment.SweepYaml (a test keeps this file equal to it).\n"
-        + "Run sharded:  memlab sweep experiments/zucchet24-teacher-student.yaml --out results/ts --shard K/N\n"
-        + "Merge:        memlab results results/ts");
-
-    /// <inheritdoc />
-    public override void Run(ReproductionContext ctx, TeacherStudentGrid grid)
+    public void Report(ReproductionResults results)
     {
-        var table = TeacherStudentSweep.Run(ctx, SweepYaml(grid), Name);
-        System.IO.File.WriteAllText(ctx.File("results.csv"), table.ToCsv());
-        TeacherStudentSweep.Selected(table, grid.Students).Save(ctx.File("selected.csv"));
+        ArgumentNullException.ThrowIfNull(results);
+        Report(SelectedPoint.From(results.Table()), results.Section, results.Claims);
     }
 
-    /// <inheritdoc />
-    public override void Report(string directory, ReportSection section)
+    /// <summary>The figure and claims from the selected points.</summary>
+    public static void Report(IReadOnlyList<SelectedPoint> selected, ReportSection section, ClaimSet claims)
     {
-        var sel = DataTable.Load(Path.Combine(directory, "selected.csv"));
+        ArgumentNullException.ThrowIfNull(selected);
+        ArgumentNullException.ThrowIfNull(section);
+        ArgumentNullException.ThrowIfNull(claims);
         var chart = Chart.Create("final loss at the best learning rate", "\\nu_0", "final loss", AxisScale.Linear, AxisScale.Log);
-        foreach (var s in Students)
+        for (int s = 0; s < Students.Length; s++)
         {
-            var rows = sel.Where("model", s.Id);
-            if (rows.Rows.Count == 0) continue;
-            var ordered = rows.Rows.OrderBy(r => r[1]).ToArray();
-            var x = ordered.Select(r => r[1]).ToArray();
-            var y = ordered.Select(r => r[3]).ToArray();
-            var e = ordered.Select(r => double.IsNaN(r[4]) ? 0 : r[4]).ToArray();
-            string color = Palette.Series(s.Id);
+            var ordered = selected.Where(p => p.Student == Students[s].Name).OrderBy(p => p.Nu0).ToArray();
+            if (ordered.Length == 0) continue;
+            var x = ordered.Select(p => p.Nu0).ToArray();
+            var y = ordered.Select(p => p.Loss.Mean).ToArray();
+            var e = ordered.Select(p => double.IsNaN(p.Loss.Sem) ? 0 : p.Loss.Sem).ToArray();
+            string color = Palette.Series(s);
             chart.AddLine(null, x, y, color);
-            chart.AddPoints(s.Label, x, y, e, color);
+            chart.AddPoints(Students[s].Label, x, y, e, color);
         }
         section.Figures.Add(new ReportFigure(chart, "Final loss (mean over the last 100 steps; mean ± SEM over seeds) at the best learning rate, "
             + "against the teacher's smallest eigenvalue magnitude ν₀: the dense RNN degrades as the teacher's memory grows, the LRU does not.",
             "teacher-student.svg"));
 
-        // Claims written from Zucchet24 §5 / issue 8 before measuring.
-        var rnn = sel.Where("model", 0).Rows.OrderBy(r => r[1]).ToArray();
-        var lru = sel.Where("model", 2).Rows.OrderBy(r => r[1]).ToArray();
-        double rnnRise = rnn.Length >= 2 ? rnn[^1][3] / rnn[0][3] : double.NaN;
-        section.Claims.Add(ClaimCheck.GreaterThan(Name, "The dense RNN's final loss rises steeply as ν₀ → 1 (ratio of its loss at the largest ν₀ to the smallest ≥ 100)",
-            rnnRise, 100, rnn.Length >= 2 ? $"{rnn[^1][3]:G3} at ν₀ = {rnn[^1][1]} vs {rnn[0][3]:G3} at ν₀ = {rnn[0][1]} (×{rnnRise:G3})" : "missing"));
-        double lruWorst = lru.Length > 0 ? lru.Max(r => r[3] / r[7]) : double.NaN;
-        section.Claims.Add(ClaimCheck.LessThan(Name, "The LRU's final loss stays low: at every ν₀ below 10⁻³ of its initial loss (the teacher's output scale)",
-            lruWorst, 1e-3, lru.Length > 0 ? $"worst final/initial = {lruWorst:G3} (" + string.Join(", ", lru.Select(r => $"ν₀ = {r[1]}: {r[3]:G3}")) + ")" : "missing"));
-        double top = ClaimNu0;
-        var r99 = rnn.FirstOrDefault(r => r[1] == top);
-        var l99 = lru.FirstOrDefault(r => r[1] == top);
-        double ratio = r99 != null && l99 != null ? r99[3] / l99[3] : double.NaN;
-        section.Claims.Add(ClaimCheck.GreaterThan(Name, "At ν₀ = 0.99 the LRU beats the dense RNN by at least an order of magnitude (loss ratio RNN / LRU ≥ 10)",
-            ratio, 10, r99 != null && l99 != null
-                ? $"RNN {r99[3]:G3} ± {r99[4]:G2} (lr {r99[2]}) vs LRU {l99[3]:G3} ± {l99[4]:G2} (lr {l99[2]}): ×{ratio:G3}" : "missing"));
+        var rnn = selected.Where(p => p.Student == "rnn").OrderBy(p => p.Nu0).ToArray();
+        var lru = selected.Where(p => p.Student == "lru").OrderBy(p => p.Nu0).ToArray();
+        double rnnRise = rnn.Length >= 2 ? rnn[^1].Loss.Mean / rnn[0].Loss.Mean : double.NaN;
+        claims.Check("rnn-loss-rises-with-memory", rnnRise,
+            rnn.Length >= 2 ? $"{rnn[^1].Loss.Mean:G3} at ν₀ = {rnn[^1].Nu0} vs {rnn[0].Loss.Mean:G3} at ν₀ = {rnn[0].Nu0} (×{rnnRise:G3})" : "missing");
+        double lruWorst = lru.Length > 0 ? lru.Max(p => p.Loss.Mean / p.InitialLoss) : double.NaN;
+        claims.Check("lru-loss-stays-low", lruWorst,
+            lru.Length > 0 ? $"worst final/initial = {lruWorst:G3} (" + string.Join(", ", lru.Select(p => $"ν₀ = {p.Nu0}: {p.Loss.Mean:G3}")) + ")" : "missing");
+        var r99 = rnn.FirstOrDefault(p => p.Nu0 == ClaimNu0);
+        var l99 = lru.FirstOrDefault(p => p.Nu0 == ClaimNu0);
+        double ratio = r99 != null && l99 != null ? r99.Loss.Mean / l99.Loss.Mean : double.NaN;
+        claims.Check("lru-beats-rnn-at-long-memory", ratio, r99 != null && l99 != null
+            ? $"RNN {r99.Loss.Mean:G3} ± {r99.Loss.Sem:G2} (lr {r99.LearningRate}) vs LRU {l99.Loss.Mean:G3} ± {l99.Loss.Sem:G2} (lr {l99.LearningRate}): ×{ratio:G3}" : "missing");
     }
 }
 
 /// <summary>
-/// <c>zucchet24-ablation</c> (Zucchet24 Fig. 3 right, SCIENCE.md B3 E4): at ν₀ = 0.99, from the dense RNN to the LRU one change
-/// at a time — block-diagonal RNN (32 heads of 2×2), "more neurons" (64 heads, 128 states), complex diagonal (γ none),
-/// complex diagonal with learned γ (normalisation), and the LRU (exp reparametrisation + learned γ). Same training as E3.
+/// <c>zucchet24-ablation</c> (Zucchet24 Fig. 3 right): at ν₀ = 0.99, from the dense RNN to the LRU one change at a time —
+/// block-diagonal RNN (32 heads of 2×2), "more neurons" (64 heads, 128 states), complex diagonal (γ none), complex diagonal with
+/// learned γ (normalisation), and the LRU (exp reparametrisation + learned γ). Same training as zucchet24-teacher-student; the runs
+/// are <c>kind: train</c> runs of <c>experiments/reproduce/zucchet24-ablation/</c>.
 /// </summary>
-public sealed class AblationExperiment : PaperExperiment<TeacherStudentGrid>
+public sealed class AblationExperiment : IReproduction
 {
-    private const string Ring = "r_min: {nu0}, r_max: 1.0, max_phase: 3.14, init: teacher_student";
-
-    /// <summary>The six students, in the figure's order (ids are the <c>model</c> column of <c>selected.csv</c>); learning rates come from the spec.</summary>
-    public static readonly StudentSpec[] Students =
+    /// <summary>The six students by their spec <c>name</c>, in the figure's order, with their axis labels.</summary>
+    public static readonly (string Name, string Tick)[] Students =
     [
-        new(0, "rnn", "RNN", "kind: linear_rnn, hidden: 64", []),
-        new(1, "block_diagonal", "block diagonal (32 × 2×2)", "kind: linear_rnn, hidden: 64, heads: 32", []),
-        new(2, "more_neurons", "more neurons (64 × 2×2)", "kind: linear_rnn, hidden: 128, heads: 64", []),
-        new(3, "complex_diagonal", "complex diagonal", "kind: complex_diagonal, hidden: 64, normalisation: none, " + Ring, []),
-        new(4, "complex_diagonal_gamma", "+ normalisation (\\gamma)", "kind: complex_diagonal, hidden: 64, normalisation: learned, " + Ring, []),
-        new(5, "lru", "+ exp reparametrisation (LRU)", "kind: lru, hidden: 64, " + Ring, []),
+        ("rnn", "RNN"), ("block_diagonal", "block diag."), ("more_neurons", "more neurons"),
+        ("complex_diagonal", "complex diag."), ("complex_diagonal_gamma", "+ \\gamma"), ("lru", "+ exp (LRU)"),
     ];
 
     /// <inheritdoc />
-    public override string Name => "zucchet24-ablation";
+    public string Name => "zucchet24-ablation";
     /// <inheritdoc />
-    public override string Title => "Ablation from the dense RNN to the LRU at ν₀ = 0.99 (Zucchet24 Fig. 3 right)";
+    public string Title => "Ablation from the dense RNN to the LRU at ν₀ = 0.99 (Zucchet24 Fig. 3 right)";
     /// <inheritdoc />
-    public override string Description =>
-        "Same teacher and training as zucchet24-teacher-student at ν₀ = 0.99. Dense students use the E3 RNN learning rates, diagonal students 7 rates "
-        + "0.1 … 1e−4 (half-decade); best rate per student. Paper scale: 10 seeds, 10,000 steps, batch 128 (also experiments/zucchet24-ablation.yaml). "
+    public string Method =>
+        "Same teacher and training as zucchet24-teacher-student at ν₀ = 0.99. Dense students use the RNN learning rates of zucchet24-teacher-student, "
+        + "diagonal students 7 rates 0.1 … 1e−4 (half-decade); best rate per student. Paper scale: 10 seeds, 10,000 steps, batch 128. "
         + "Quick scale: fewer seeds, steps and learning rates (see the spec).";
 
     /// <inheritdoc />
-    public override TeacherStudentGrid Bind(SpecNode settings) => TeacherStudentSweep.Bind(settings, Students);
-
-    /// <summary>The sweep spec of <paramref name="grid"/> (at paper scale: the content of experiments/zucchet24-ablation.yaml).</summary>
-    public static string SweepYaml(TeacherStudentGrid grid) => TeacherStudentSweep.ToYaml(grid,
-        "Zucchet & Orvieto (NeurIPS 2024) Fig. 3 right, SCIENCE.md B3 E4, at paper scale: teacher at ν₀ = 0.99; RNN, block-diagonal RNN,\n"
-        + "more neurons, complex diagonal, + learned γ, LRU; 10,000 steps, batch 128, 10 seeds; best lr per student.\n"
-        + "Written by AblationExperiment.SweepYaml (a test keeps this file equal to it).\n"
-        + "Run sharded:  memlab sweep experiments/zucchet24-ablation.yaml --out results/ablation --shard K/N");
-
-    /// <inheritdoc />
-    public override void Run(ReproductionContext ctx, TeacherStudentGrid grid)
+    public void Report(ReproductionResults results)
     {
-        var table = TeacherStudentSweep.Run(ctx, SweepYaml(grid), Name);
-        System.IO.File.WriteAllText(ctx.File("results.csv"), table.ToCsv());
-        TeacherStudentSweep.Selected(table, grid.Students).Save(ctx.File("selected.csv"));
+        ArgumentNullException.ThrowIfNull(results);
+        Report(SelectedPoint.From(results.Table()), results.Section, results.Claims);
     }
 
-    /// <inheritdoc />
-    public override void Report(string directory, ReportSection section)
+    /// <summary>The figure and claims from the selected points.</summary>
+    public static void Report(IReadOnlyList<SelectedPoint> selected, ReportSection section, ClaimSet claims)
     {
-        var sel = DataTable.Load(Path.Combine(directory, "selected.csv"));
+        ArgumentNullException.ThrowIfNull(selected);
+        ArgumentNullException.ThrowIfNull(section);
+        ArgumentNullException.ThrowIfNull(claims);
         var chart = Chart.Create("final loss at \\nu_0 = 0.99", null, "final loss", AxisScale.Linear, AxisScale.Log);
-        string[] ticks = ["RNN", "block diag.", "more neurons", "complex diag.", "+ \\gamma", "+ exp (LRU)"];
-        chart.X.CustomTicks = Students.Select(s => new Tick(s.Id, ticks[s.Id])).ToArray();
+        chart.X.CustomTicks = Students.Select((s, i) => new Tick(i, s.Tick)).ToArray();
         chart.Legend = LegendPosition.None;
         chart.X.WithRange(-0.5, Students.Length - 0.5);
         chart.Width = 760;
         var loss = new double[Students.Length];
         for (int i = 0; i < Students.Length; i++)
         {
-            var row = sel.Where("model", i).Rows.FirstOrDefault();
-            loss[i] = row?[3] ?? double.NaN;
-            if (row is null) continue;
-            chart.AddPoints(null, [i], [row[3]], [double.IsNaN(row[4]) ? 0 : row[4]], Palette.Series(i));
+            var point = selected.FirstOrDefault(p => p.Student == Students[i].Name);
+            loss[i] = point?.Loss.Mean ?? double.NaN;
+            if (point is null) continue;
+            chart.AddPoints(null, [i], [point.Loss.Mean], [double.IsNaN(point.Loss.Sem) ? 0 : point.Loss.Sem], Palette.Series(i));
         }
         section.Figures.Add(new ReportFigure(chart, "Final loss (best learning rate, mean ± SEM over seeds) of each student at ν₀ = 0.99, from the dense RNN "
-            + "to the LRU one change at a time. " + string.Join("; ", Students.Select(s => $"{s.Name}: {Fmt(loss[s.Id])}")) + ".", "ablation.svg"));
+            + "to the LRU one change at a time. " + string.Join("; ", Students.Select((s, i) => $"{s.Name}: {Fmt(loss[i])}")) + ".", "ablation.svg"));
 
-        // Claims (Zucchet24 §5, written before measuring): each step toward the LRU lowers the final loss.
-        Step(section, "A complex diagonal recurrence beats the dense RNN (loss ratio complex diagonal / RNN < 1)", loss[3], loss[0], "complex diagonal", "RNN");
-        Step(section, "Adding input normalisation (learned γ) improves the complex diagonal recurrence (ratio < 1)", loss[4], loss[3], "+ γ", "complex diagonal");
-        Step(section, "Adding the exp reparametrisation (the LRU) improves it further (ratio < 1)", loss[5], loss[4], "LRU", "+ γ");
+        // Each step toward the LRU lowers the final loss (Zucchet24 §5, written before measuring).
+        Step(claims, "complex-diagonal-beats-rnn", loss[3], loss[0], "complex diagonal", "RNN");
+        Step(claims, "normalisation-improves-complex-diagonal", loss[4], loss[3], "+ γ", "complex diagonal");
+        Step(claims, "exp-reparametrisation-improves-further", loss[5], loss[4], "LRU", "+ γ");
     }
 
-    private void Step(ReportSection section, string claim, double after, double before, string afterName, string beforeName) =>
-        section.Claims.Add(ClaimCheck.LessThan(Name, claim, after / before, 1.0, $"{afterName} {Fmt(after)} vs {beforeName} {Fmt(before)} (ratio {Fmt(after / before)})"));
+    private static void Step(ClaimSet claims, string id, double after, double before, string afterName, string beforeName) =>
+        claims.Check(id, after / before, $"{afterName} {Fmt(after)} vs {beforeName} {Fmt(before)} (ratio {Fmt(after / before)})");
 
     private static string Fmt(double x) => x.ToString("G3", CultureInfo.InvariantCulture);
 }

@@ -35,16 +35,17 @@ public sealed class PluginTests(ITestOutputHelper log)
             }
         }
 
-        /// <summary>A user's own reproduction with one figure and one claim; its settings (the number of halvings) are in its
-        /// spec my-halving.yaml, embedded in the plugin.</summary>
-        public sealed class Halving : PaperExperiment<int>
+        /// <summary>A user's own reproduction with one figure and one claim: an experiment kind whose run writes its data, and the report
+        /// step that reads it. Its settings (the number of halvings) and its claim are in its specs my-halving/{quick,paper}.yaml,
+        /// embedded in the plugin.</summary>
+        public sealed class Halving : ReproductionKind<int>
         {
             /// <inheritdoc />
             public override string Name => "my-halving";
             /// <inheritdoc />
             public override string Title => "A user's experiment";
             /// <inheritdoc />
-            public override string Description => "Repeated halving.";
+            public override string Method => "Repeated halving.";
             /// <inheritdoc />
             public override int Bind(SpecNode settings) => settings.GetInt("halvings", min: 1);
             /// <inheritdoc />
@@ -55,13 +56,13 @@ public sealed class PluginTests(ITestOutputHelper log)
                 t.Save(ctx.File("halving.csv"));
             }
             /// <inheritdoc />
-            public override void Report(string directory, ReportSection section)
+            public override void Report(string directory, int halvings, ReportSection section, ClaimSet claims)
             {
                 var t = DataTable.Load(Path.Combine(directory, "halving.csv"));
                 var chart = Chart.Create("halving", "k", "value", AxisScale.Linear, AxisScale.Log);
                 chart.AddPoints("value", t.Column("k"), t.Column("value"));
                 section.Figures.Add(new ReportFigure(chart, "Halving.", "my-halving.svg"));
-                section.Claims.Add(ClaimCheck.LessThan(Name, "the last value is below 0.01", t.Column("value")[^1], 0.01));
+                claims.Check("last-value-small", t.Column("value")[^1]);
             }
         }
         """;
@@ -74,11 +75,25 @@ public sealed class PluginTests(ITestOutputHelper log)
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup><TargetFramework>net10.0</TargetFramework><Nullable>enable</Nullable><ImplicitUsings>enable</ImplicitUsings></PropertyGroup>
               <ItemGroup><ProjectReference Include="{Path.Combine(Repo.Root, "src", "MemoryLab", "MemoryLab.csproj")}" Private="false" /></ItemGroup>
-              <ItemGroup><EmbeddedResource Include="my-halving.yaml" /></ItemGroup>
+              <ItemGroup><EmbeddedResource Include="my-halving/*.yaml" /></ItemGroup>
             </Project>
             """);
         dir.Write("Plugin.cs", Source);
-        dir.Write("my-halving.yaml", "experiment: my-halving\nquick:\n  halvings: 10\npaper:\n  halvings: 20\n");
+        const string common = """
+            kind: my-halving
+            reproduction:
+              name: my-halving
+              claims:
+                - id: last-value-small
+                  text: the last value is below 0.01
+                  kind: numerical-check
+                  source: {paper: none, where: none, reading: a test of the plugin}
+                  test: {less_than: 0.01}
+            """;
+        Directory.CreateDirectory(Path.Combine(dir.Path, "my-halving"));
+        dir.Write(Path.Combine("my-halving", "common.yaml"), common);
+        dir.Write(Path.Combine("my-halving", "quick.yaml"), "include: common.yaml\nreproduction: {scale: quick}\nhalvings: 10\n");
+        dir.Write(Path.Combine("my-halving", "paper.yaml"), "include: common.yaml\nreproduction: {scale: paper}\nhalvings: 20\n");
         var (built, buildOutput) = Repo.Run(Repo.Dotnet, dir.Path, ["build", "-c", Repo.Configuration, "-o", Path.Combine(dir.Path, "out"), "-nologo", "-v", "q", "--disable-build-servers", "-p:NuGetAudit=false"]);
         Assert.True(built == 0, buildOutput);
         string plugin = Path.Combine(dir.Path, "out", "MyLab.dll");
@@ -97,17 +112,26 @@ public sealed class PluginTests(ITestOutputHelper log)
         Assert.Contains("claim holds experiment=my-halving", reproduceOutput);
         Assert.Contains("my-halving", File.ReadAllText(Path.Combine(dir.Path, "results", "report.html")));
         Assert.True(File.Exists(Path.Combine(dir.Path, "results", "my-halving.svg")));
-        Assert.Contains("halvings: 10", File.ReadAllText(Path.Combine(dir.Path, "results", "my-halving", "spec.yaml")));
+        Assert.Contains("halvings: 10", File.ReadAllText(Path.Combine(dir.Path, "results", "my-halving", "sweep.yaml")));
+
+        // The plugin's spec runs as an ordinary sweep too (a cluster shard), and `memlab report` builds its section from that folder.
+        var (swept, sweepOutput) = Repo.Run(Repo.Dotnet, dir.Path, [memlab, "sweep", Path.Combine("my-halving", "paper.yaml"), "--out", Path.Combine("cluster", "my-halving"), "--shard", "0/1"], env);
+        Assert.True(swept == 0, sweepOutput);
+        var (reported, reportOutput) = Repo.Run(Repo.Dotnet, dir.Path, [memlab, "report", "cluster"], env);
+        Assert.True(reported == 0, reportOutput);
+        Assert.Contains("claim holds experiment=my-halving", reportOutput);
 
         // Too few halvings to pass the claim, from an override; a spec folder (--specs) replaces the embedded spec.
         var (few, fewOutput) = Repo.Run(Repo.Dotnet, dir.Path, [memlab, "reproduce", "--only", "my-halving", "--out", "results", "--set", "my-halving.halvings=3"], env);
         Assert.True(few == 0, fewOutput);
         Assert.Contains("claim fails experiment=my-halving", fewOutput);
-        Directory.CreateDirectory(Path.Combine(dir.Path, "specs"));
-        dir.Write(Path.Combine("specs", "my-halving.yaml"), "experiment: my-halving\nquick:\n  halvings: 0\npaper:\n  halvings: 20\n");
+        Directory.CreateDirectory(Path.Combine(dir.Path, "specs", "my-halving"));
+        dir.Write(Path.Combine("specs", "my-halving", "common.yaml"), common);
+        dir.Write(Path.Combine("specs", "my-halving", "quick.yaml"), "include: common.yaml\nreproduction: {scale: quick}\nhalvings: 0\n");
+        dir.Write(Path.Combine("specs", "my-halving", "paper.yaml"), "include: common.yaml\nreproduction: {scale: paper}\nhalvings: 20\n");
         var (badSpec, badSpecOutput) = Repo.Run(Repo.Dotnet, dir.Path, [memlab, "reproduce", "--only", "my-halving", "--out", "results", "--specs", "specs"], env);
         Assert.Equal(2, badSpec);
-        Assert.Contains("my-halving.yaml:3: key 'quick.halvings': must be >= 1", badSpecOutput);
+        Assert.Contains("quick.yaml:3: key 'halvings': must be >= 1", badSpecOutput);
 
         var (bad, badOutput) = Repo.Run(Repo.Dotnet, dir.Path, [memlab, "run", "p.yaml"], new Dictionary<string, string> { ["MEMLAB_PLUGINS"] = Path.Combine(dir.Path, "missing.dll") });
         Assert.Equal(2, bad);

@@ -43,8 +43,7 @@ public class ApproximationExperimentsTests
                 }
             t.Save(Path.Combine(dir, "approximation-error.csv"));
             var exp = new ApproximationRateExperiment();
-            var section = new ReportSection(exp.Name);
-            exp.Report(dir, section);
+            var section = Specs.Report(exp, dir);
             Assert.Single(section.Figures);
             Assert.Equal(3, section.Claims.Count);
             Assert.Equal(ClaimStatus.Holds, section.Claims[0].Status); // geometric decay steepens on log-log axes
@@ -80,8 +79,7 @@ public class ApproximationExperimentsTests
                         }
             t.Save(Path.Combine(dir, "perturbation-error.csv"));
             var exp = new StableApproximationExperiment();
-            var section = new ReportSection(exp.Name);
-            exp.Report(dir, section);
+            var section = Specs.Report(exp, dir);
             Assert.Single(section.Figures);
             Assert.Equal(7, section.Claims.Count);
             Assert.All(section.Claims, c => Assert.Equal(ClaimStatus.Holds, c.Status));

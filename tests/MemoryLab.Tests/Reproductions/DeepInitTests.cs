@@ -50,8 +50,7 @@ public class DeepInitTests
                 t.Add(c, T, 0, x, x, g, 1e-6);
             }
         t.Save(Path.Combine(dir.Path, "deep-init.csv"));
-        var section = new ReportSection("deep");
-        new DeepInitExperiment().Report(dir.Path, section);
+        var section = Specs.Report(new DeepInitExperiment(), dir.Path);
         Assert.Single(section.Figures);
         Assert.Equal(6, section.Claims.Count);
         Assert.All(section.Claims, c => Assert.Equal(ClaimStatus.Holds, c.Status));

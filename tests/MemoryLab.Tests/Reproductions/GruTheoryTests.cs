@@ -70,16 +70,14 @@ public class GruTheoryTests
             t.Save(Path.Combine(dir.Path, "gru-theory.csv"));
         }
         Write(0.8, 1.5);
-        var section = new ReportSection("gru");
-        new GruTheoryExperiment().Report(dir.Path, section);
+        var section = Specs.Report(new GruTheoryExperiment(), dir.Path);
         Assert.Single(section.Figures);
         Assert.Equal(4, section.Claims.Count);
         Assert.All(section.Claims, c => Assert.Equal(ClaimStatus.Holds, c.Status));
 
         // Off by ×5 everywhere: the factor-3 claim on the sensitivity fails, its slope claim still holds.
         Write(1, 5);
-        var off = new ReportSection("gru");
-        new GruTheoryExperiment().Report(dir.Path, off);
+        var off = Specs.Report(new GruTheoryExperiment(), dir.Path);
         Assert.Equal(ClaimStatus.Holds, off.Claims[0].Status);
         Assert.NotEqual(ClaimStatus.Holds, off.Claims[2].Status);
         Assert.Equal(ClaimStatus.Holds, off.Claims[3].Status);

@@ -50,10 +50,11 @@ public class PlateauScalingExperimentTests
                 foreach (double l in new double[] { 8, 10, 12, 14, 16, 18 })
                     t.Add(m, l, Math.Exp(0.5 * l - 3), Math.Exp(0.6 * l - 2), 10, 60, 0.886);
             t.Save(Path.Combine(dir, "escape-times.csv"));
+            new DataTable("width", "delay", "rtol", "tau0", "tau0_prime").Add(5, 18, 1e-9, 403.4, 4914.8).Add(5, 18, 1e-11, 403.4 * (1 + 1e-6), 4914.8).Save(Path.Combine(dir, "tolerance-check.csv"));
             var exp = new PlateauScalingExperiment();
-            var section = new ReportSection(exp.Name);
-            exp.Report(dir, section);
+            var section = Specs.Report(exp, dir);
             Assert.Single(section.Figures);
+            Assert.Equal(2 * 2 * 2 + 2, section.Claims.Count);
             Assert.All(section.Claims, c => Assert.Equal(ClaimStatus.Holds, c.Status));
             var ratio = section.Claims.Single(c => c.Claim.Contains("comparable to w₀"));
             Assert.Equal(1.0, ratio.Measured, 9);

@@ -79,8 +79,7 @@ public class PlateausAndMemoryFunctionTests
             curves.Save(Path.Combine(dir, "curves.csv"));
             plateaus.Save(Path.Combine(dir, "plateaus.csv"));
             var exp = new PlateausExperiment();
-            var section = new ReportSection(exp.Name);
-            exp.Report(dir, section);
+            var section = Specs.Report(exp, dir);
             Assert.Single(section.Figures);
             Assert.Equal(4, section.Claims.Count);
             Assert.All(section.Claims, c => Assert.Equal(ClaimStatus.Holds, c.Status));
@@ -123,8 +122,7 @@ public class PlateausAndMemoryFunctionTests
             functions.Save(Path.Combine(dir, "memory-functions.csv"));
             summary.Save(Path.Combine(dir, "summary.csv"));
             var exp = new MemoryFunctionExperiment();
-            var section = new ReportSection(exp.Name);
-            exp.Report(dir, section);
+            var section = Specs.Report(exp, dir);
             Assert.Single(section.Figures);
             Assert.Equal(6, section.Claims.Count);
             Assert.Equal(4, section.Claims.Count(c => c.Status == ClaimStatus.Holds));

@@ -19,7 +19,7 @@ public class ReproduceCommandTests(ITestOutputHelper output)
         string outDir = Path.Combine(dir.Path, "r");
         var (code, stdout, stderr) = Memlab.Run(dir.Path, "reproduce", "--only", "li99-nothing", "--out", outDir);
         Assert.Equal(2, code);
-        Assert.Contains("unknown experiment 'li99-nothing'", stderr);
+        Assert.Contains("unknown reproduction 'li99-nothing'", stderr);
         Assert.Equal("", stdout);
         Assert.False(Directory.Exists(outDir));
         Assert.Equal(2, Memlab.Run(dir.Path, "report", Path.Combine(dir.Path, "none")).ExitCode);
@@ -34,8 +34,10 @@ public class ReproduceCommandTests(ITestOutputHelper output)
         output.WriteLine(stdout);
         Assert.True(code == 0, stderr);
         Assert.Contains($"finished name={Name}", stdout);
-        Assert.True(File.Exists(Path.Combine(outDir, Name, "done.json")));
-        Assert.Empty(Directory.GetDirectories(outDir, ".tmp-*"));
+        Assert.True(File.Exists(Path.Combine(outDir, Name, "sweep.yaml")));
+        var run = Assert.Single(Directory.GetDirectories(Path.Combine(outDir, Name)));
+        Assert.True(File.Exists(Path.Combine(run, "summary.json")) && File.Exists(Path.Combine(run, "signal.csv")));
+        Assert.Empty(Directory.GetDirectories(Path.Combine(outDir, Name), ".tmp-*"));
 
         using var claims = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "claims.json")));
         var experiments = claims.RootElement.GetProperty("claims").EnumerateArray().Select(c => c.GetProperty("experiment").GetString()).Distinct().ToArray();
@@ -44,9 +46,20 @@ public class ReproduceCommandTests(ITestOutputHelper output)
         // Each printed claim line names a status.
         Assert.Equal(3, stdout.Split('\n').Count(l => l.StartsWith("claim holds", StringComparison.Ordinal) || l.StartsWith("claim fails", StringComparison.Ordinal)));
 
-        // A second call finds the experiment complete and only rebuilds the report.
+        // Each claim says whether it is a paper's claim or a numerical check, and where it comes from.
+        foreach (var c in claims.RootElement.GetProperty("claims").EnumerateArray())
+        {
+            Assert.Contains(c.GetProperty("kind").GetString(), new[] { "paper", "numerical-check" });
+            Assert.False(string.IsNullOrEmpty(c.GetProperty("source").GetProperty("paper").GetString()));
+            Assert.False(string.IsNullOrEmpty(c.GetProperty("id").GetString()));
+        }
+
+        // A second call finds the experiment complete and only rebuilds the report; so does `memlab report`.
         var again = Memlab.Run(dir.Path, "reproduce", "--only", Name, "--out", outDir);
         Assert.Contains($"skipped name={Name}", again.Stdout);
+        var report = Memlab.Run(dir.Path, "report", outDir);
+        Assert.Equal(0, report.ExitCode);
+        Assert.Equal(3, report.Stdout.Split('\n').Count(l => l.StartsWith("claim ", StringComparison.Ordinal)));
 
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await ChromiumFactAttribute.LaunchAsync(playwright);

@@ -1,44 +1,53 @@
-using System.Text.Json;
 using MemoryLab.Experiments;
 using MemoryLab.Numerics;
+using MemoryLab.Reporting;
 using MemoryLab.Reproductions;
 using MemoryLab.Tests.Experiments;
 using Xunit;
 
 namespace MemoryLab.Tests.Reproductions;
 
-/// <summary>The reproductions' settings live in experiments/reproduce/NAME.yaml: every experiment has one, both scales bind
-/// strictly, bad specs and overrides are rejected before anything is written, and overrides reach the run.</summary>
+/// <summary>The reproductions' settings live in experiments/reproduce/NAME/{quick,paper}.yaml: every reproduction has both, they expand
+/// and validate in the normal sweep schema, bad specs and overrides are rejected before anything is written, and overrides reach the run.</summary>
 public class ReproductionSpecTests
 {
     private const string Cheap = "zucchet24-landscapes";
 
     private static string SpecsFolder => Path.Combine(TeacherStudentTests.RepoRoot(), "experiments", "reproduce");
 
-    [Fact]
-    public void Every_registered_experiment_has_an_embedded_spec_whose_quick_and_paper_sections_bind_strictly()
+    private static string CopySpecs(TempDirectory dir, string name)
     {
-        var registry = PaperExperimentRegistry.CreateDefault();
-        Assert.Equal(13, registry.All.Count);
-        foreach (var e in registry.All)
-        {
-            var spec = ReproductionSpec.Load(e);
-            Assert.Equal($"embedded:{e.Name}.yaml", spec.Source);
-            Assert.True(spec.Quick.Count > 0 && spec.Paper.Count > 0, e.Name);
-            e.Validate(spec.Quick);   // throws a SpecException on a missing, unknown or out-of-range key
-            e.Validate(spec.Paper);
-        }
-        // Both scales of every experiment are planned (and validated) from the embedded copies and from the repository folder alike.
+        string specs = Path.Combine(dir.Path, "specs");
+        Directory.CreateDirectory(Path.Combine(specs, name));
+        foreach (string f in Directory.GetFiles(Path.Combine(SpecsFolder, name)))
+            File.Copy(f, Path.Combine(specs, name, Path.GetFileName(f)));
+        return specs;
+    }
+
+    [Fact]
+    public void Every_registered_reproduction_has_embedded_quick_and_paper_specs_that_expand_and_validate()
+    {
+        var all = Specs.Reproductions.All;
+        Assert.Equal(13, all.Count);
         foreach (var scale in new[] { ReproductionScale.Quick, ReproductionScale.Paper })
         {
-            var embedded = ReproductionJob.Plan(registry.All, scale);
-            var files = ReproductionJob.Plan(registry.All, scale, SpecsFolder);
-            Assert.Equal(embedded.Select(j => j.SettingsJson), files.Select(j => j.SettingsJson));
-            Assert.All(files, j => Assert.EndsWith(j.Experiment.Name + ".yaml", j.Source));
+            // Both scales of every reproduction are planned (and validated) from the embedded copies and from the repository folder alike.
+            var embedded = ReproductionPlan.Create(all, scale, Specs.Kinds);
+            var files = ReproductionPlan.Create(all, scale, Specs.Kinds, SpecsFolder);
+            Assert.All(embedded, p => Assert.Equal($"embedded:{p.Reproduction.Name}/{ReproductionSpecs.FileName(scale)}", p.Source));
+            Assert.All(files, p => Assert.EndsWith(Path.Combine(p.Reproduction.Name, ReproductionSpecs.FileName(scale)), p.Source));
+            Assert.Equal(embedded.Select(p => p.Sweep.Spec.ToCanonicalJson()), files.Select(p => p.Sweep.Spec.ToCanonicalJson()));
+            Assert.All(embedded, p =>
+            {
+                Assert.Equal(scale, p.Section.Scale);
+                Assert.NotEmpty(p.Section.Claims);
+                Assert.NotEmpty(p.Sweep.Runs);
+            });
         }
-        // No stray spec files: each one names a registered experiment.
-        var names = Directory.GetFiles(SpecsFolder, "*.yaml").Select(Path.GetFileNameWithoutExtension).Order().ToArray();
-        Assert.Equal(registry.All.Select(e => e.Name).Order(), names);
+        // No stray spec folders: each one names a registered reproduction.
+        var names = Directory.GetDirectories(SpecsFolder).Select(Path.GetFileName).Order().ToArray();
+        Assert.Equal(all.Select(e => e.Name).Order(), names);
+        Assert.Empty(Directory.GetFiles(SpecsFolder));
     }
 
     [Fact]
@@ -50,48 +59,53 @@ public class ReproductionSpecTests
         Assert.Equal(10, paper.Runs);            // Li21 Fig. 1: 10 initialisations
         Assert.True(quick.Runs < paper.Runs);
         Assert.Equal(0.10, quick.Detector.MaxDecreasePerDecade);
-        var ts = Specs.Settings(new TeacherStudentExperiment(), ReproductionScale.Paper);
-        Assert.Equal([0.36, 0.68, 0.84, 0.92, 0.96, 0.98, 0.99], ts.Nu0s);
-        Assert.Equal(["rnn", "crnn", "lru"], ts.Students.Select(s => s.Name));
+        var ts = Specs.Plan(new TeacherStudentExperiment(), ReproductionScale.Paper);
+        Assert.Equal(["0.36", "0.68", "0.84", "0.92", "0.96", "0.98", "0.99"],
+            ts.Runs.Select(r => r.Spec.Flatten().First(p => p.Key == "data.nu0").Value).Distinct().Order());
+        Assert.Equal(["\"crnn\"", "\"lru\"", "\"rnn\""], ts.Runs.Select(r => r.Spec.Flatten().First(p => p.Key == "model.name").Value).Distinct().Order());
+        // Constants once in code now come from the spec.
+        var hessian = Specs.Settings(new HessianExperiment());
+        Assert.Equal((10, 3.14, 11ul, 7ul, 1ul), (hessian.TeacherStateSize, hessian.TeacherTheta0, hessian.TrainingDataSeed, hessian.HessianDataSeed, hessian.InitSeed));
     }
 
     [Fact]
     public void A_spec_with_an_unknown_key_or_a_value_out_of_range_is_exit_2_naming_file_line_and_key_and_nothing_is_written()
     {
         using var dir = new TempDirectory();
-        string specs = Path.Combine(dir.Path, "specs");
-        Directory.CreateDirectory(specs);
-        string original = File.ReadAllText(Path.Combine(SpecsFolder, Cheap + ".yaml"));
+        string specs = CopySpecs(dir, Cheap);
+        string paperFile = Path.Combine(specs, Cheap, "paper.yaml"), quickFile = Path.Combine(specs, Cheap, "quick.yaml");
+        string paper = File.ReadAllText(paperFile), quick = File.ReadAllText(quickFile);
         string outDir = Path.Combine(dir.Path, "out");
 
-        // An unknown key (a typo) in the paper section fails a quick run too: both scales are validated before anything runs.
-        string typo = original.Replace("  points: 801", "  points: 801\n  pionts: 5");
-        Assert.NotEqual(original, typo);
-        File.WriteAllText(Path.Combine(specs, Cheap + ".yaml"), typo);
-        int line = typo.Split('\n').ToList().FindIndex(l => l.Contains("pionts")) + 1;
+        // An unknown key (a typo) in paper.yaml fails a quick run too: both scales are validated before anything runs.
+        string typo = paper.Replace("points: 801", "points: 801\npionts: 5");
+        Assert.NotEqual(paper, typo);
+        File.WriteAllText(paperFile, typo);
+        int line = typo.Split('\n').ToList().FindIndex(l => l.StartsWith("pionts", StringComparison.Ordinal)) + 1;
         var (code, stdout, stderr) = Memlab.Run(dir.Path, "reproduce", "--only", Cheap, "--specs", specs, "--out", outDir);
         Assert.Equal(2, code);
         Assert.Equal("", stdout);
-        Assert.Contains($"{Cheap}.yaml:{line}: key 'paper.pionts': unknown key", stderr);
+        Assert.Contains($"paper.yaml:{line}: key 'pionts': unknown key", stderr);
         Assert.Single(stderr.Trim().Split('\n'));
         Assert.False(Directory.Exists(outDir));
+        File.WriteAllText(paperFile, paper);
 
-        string negative = original.Replace("  points: 201", "  points: 1");
-        File.WriteAllText(Path.Combine(specs, Cheap + ".yaml"), negative);
-        line = negative.Split('\n').ToList().FindIndex(l => l.StartsWith("  points: 1 ", StringComparison.Ordinal)) + 1;
+        string negative = quick.Replace("points: 201", "points: 1");
+        File.WriteAllText(quickFile, negative);
+        line = negative.Split('\n').ToList().FindIndex(l => l.StartsWith("points: 1 ", StringComparison.Ordinal)) + 1;
         (code, _, stderr) = Memlab.Run(dir.Path, "reproduce", "--only", Cheap, "--specs", specs, "--out", outDir);
         Assert.Equal(2, code);
-        Assert.Contains($"{Cheap}.yaml:{line}: key 'quick.points': must be >= 3 (got 1)", stderr);
+        Assert.Contains($"quick.yaml:{line}: key 'points': must be >= 3 (got 1)", stderr);
         Assert.False(Directory.Exists(outDir));
 
-        // Bad overrides: an unknown key, a value out of range, an experiment that is not selected.
+        // Bad overrides: an unknown key, a value out of range, a reproduction that is not selected.
         (code, _, stderr) = Memlab.Run(dir.Path, "reproduce", "--only", Cheap, "--out", outDir, "--set", $"{Cheap}.pionts=5");
         Assert.Equal(2, code);
         Assert.Contains($"key '{Cheap}.pionts': no such key", stderr);
         Assert.Contains("did you mean 'points'", stderr);
         (code, _, stderr) = Memlab.Run(dir.Path, "reproduce", "--only", Cheap, "--out", outDir, "--set", $"{Cheap}.points=2");
         Assert.Equal(2, code);
-        Assert.Contains("key 'quick.points': must be >= 3 (got 2)", stderr);
+        Assert.Contains($"<command line>: key '{Cheap}.points': must be >= 3 (got 2)", stderr);
         (code, _, stderr) = Memlab.Run(dir.Path, "reproduce", "--only", Cheap, "--out", outDir, "--set", "li21-plateaus.runs=2");
         Assert.Equal(2, code);
         Assert.Contains("not selected", stderr);
@@ -99,49 +113,95 @@ public class ReproductionSpecTests
     }
 
     [Fact]
-    public void A_spec_naming_another_experiment_or_lacking_a_scale_is_rejected()
+    public void A_spec_naming_another_reproduction_or_scale_or_with_a_bad_claim_is_rejected_at_its_line()
     {
-        var e = new LandscapesExperiment();
-        var wrong = Assert.Throws<SpecException>(() => ReproductionSpec.Parse(e, "experiment: other\nquick: {points: 5}\npaper: {points: 5}\n", "x.yaml"));
-        Assert.Equal("x.yaml:1: key 'experiment': names 'other', but this is the spec of 'zucchet24-landscapes'", wrong.Message);
-        var missing = Assert.Throws<SpecException>(() => ReproductionSpec.Parse(e, "experiment: zucchet24-landscapes\nquick: {points: 5}\n", "x.yaml"));
-        Assert.Contains("'paper'", missing.Message);
-        var extra = Assert.Throws<SpecException>(() => ReproductionSpec.Parse(e, "experiment: zucchet24-landscapes\nquick: {}\npaper: {}\nquik: {}\n", "x.yaml"));
-        Assert.Contains("x.yaml:4: key 'quik'", extra.Message);
+        using var dir = new TempDirectory();
+        string specs = CopySpecs(dir, Cheap);
+        string commonFile = Path.Combine(specs, Cheap, "common.yaml");
+        string common = File.ReadAllText(commonFile);
+        var selected = Specs.Reproductions.Select([Cheap]);
+        SpecException Fails(string text)
+        {
+            File.WriteAllText(commonFile, text);
+            return Assert.Throws<SpecException>(() => ReproductionPlan.Create(selected, ReproductionScale.Quick, Specs.Kinds, specs));
+        }
+        var wrong = Fails(common.Replace($"  name: {Cheap}", "  name: other"));
+        Assert.Contains("key 'reproduction.name': names 'other', but this is the spec of 'zucchet24-landscapes'", wrong.Message);
+        var extra = Fails(common.Replace($"  name: {Cheap}", $"  name: {Cheap}\n  nmae: x"));
+        Assert.Contains("common.yaml:", extra.Message);
+        Assert.Contains("key 'reproduction.nmae': unknown key", extra.Message);
+        var relation = Fails(common.Replace("test: {less_than: 4}", "test: {less_than: 4, greater_than: 1}"));
+        Assert.Contains("must hold exactly one of less_than, greater_than, at_least, at_most, between, near (got less_than, greater_than)", relation.Message);
+        var kind = Fails(common.Replace("kind: numerical-check", "kind: numeric"));
+        Assert.Contains("must be one of paper, numerical-check", kind.Message);
+        var twice = Fails(common.Replace("id: curvature-matches-closed-form", "id: reparametrised-curvature-bounded"));
+        Assert.Contains("appears twice", twice.Message);
+        File.WriteAllText(commonFile, common);
+        File.WriteAllText(Path.Combine(specs, Cheap, "paper.yaml"), File.ReadAllText(Path.Combine(specs, Cheap, "paper.yaml")).Replace("scale: paper", "scale: quick"));
+        var scale = Assert.Throws<SpecException>(() => ReproductionPlan.Create(selected, ReproductionScale.Quick, Specs.Kinds, specs));
+        Assert.Contains("key 'reproduction.scale': says quick, but this is paper.yaml", scale.Message);
     }
 
     [Fact]
-    public void An_override_reaches_the_run_is_recorded_and_changed_settings_are_not_skipped()
+    public void An_override_reaches_the_run_is_recorded_and_changed_settings_run_again_and_the_report_reads_the_runs_of_the_spec()
     {
         using var dir = new TempDirectory();
+        var selected = Specs.Reproductions.Select([Cheap]);
+        string[] overrides = [$"{Cheap}.points=11", $"{Cheap}.gaps=[0.04, 0.08, 0.5]"];
+        var plans = ReproductionPlan.Create(selected, ReproductionScale.Quick, Specs.Kinds, null, overrides);
+        var first = Reproducer.Run(plans, dir.Path, Specs.Kinds, new SweepOptions());
+        Assert.Equal((1, 0), (first[0].Ran, first[0].Failed));
+
+        var store = new ResultsStore(Path.Combine(dir.Path, Cheap));
+        var run = store.ReadRun(plans[0].Sweep.Runs[0].Id)!;
+        var data = DataTable.Load(Path.Combine(run.Directory, "loss-lambda.csv"));
+        Assert.Equal([0.04, 0.08, 0.5], data.Column("gap").Distinct());
+        Assert.Equal(3 * 11, data.Rows.Count);
+        Assert.Equal(11, run.Spec.GetInt("points"));
+        var sweep = store.ReadSweepSpec()!;
+        Assert.Equal(11, sweep.GetInt("points"));
+        Assert.Equal("quick", sweep.Child("reproduction").GetString("scale"));
+
+        // The same settings again: skipped. Other settings: run again, with the new data; the report reads only the new run.
+        var again = Reproducer.Run(ReproductionPlan.Create(selected, ReproductionScale.Quick, Specs.Kinds, null, overrides), dir.Path, Specs.Kinds, new SweepOptions());
+        Assert.Equal((0, 1), (again[0].Ran, again[0].Skipped));
+        var changedPlans = ReproductionPlan.Create(selected, ReproductionScale.Quick, Specs.Kinds, null, [$"{Cheap}.points=13", $"{Cheap}.gaps=[0.04, 0.08, 0.5]"]);
+        var changed = Reproducer.Run(changedPlans, dir.Path, Specs.Kinds, new SweepOptions());
+        Assert.Equal(1, changed[0].Ran);
+        Assert.Equal(2, store.ReadAll().Count);   // the old run stays, but is not the spec's any more
+        var doc = Reproducer.WriteReport(Specs.Reproductions, Specs.Kinds, [dir.Path], dir.Path);
+        var section = Assert.Single(doc.Sections);
+        Assert.Contains("points = 13", section.Description);
+        Assert.Equal(3, section.Claims.Count);
+        Assert.Equal(13, DataTable.Load(Path.Combine(store.RunDirectory(changedPlans[0].Sweep.Runs[0].Id), "loss-lambda.csv")).Rows.Count / 3);
+    }
+
+    [Fact]
+    public void A_failed_run_gives_its_section_with_the_reason_and_inconclusive_claims()
+    {
+        using var dir = new TempDirectory();
+        var selected = Specs.Reproductions.Select(["zucchet24-gru-theory"]);
+        var plans = ReproductionPlan.Create(selected, ReproductionScale.Quick, Specs.Kinds);
+        string folder = Path.Combine(dir.Path, "zucchet24-gru-theory");
+        var store = new ResultsStore(folder);
+        store.WriteSweepSpec(plans[0].Sweep.Spec);
         using var pool = new WorkerPool(1);
-        var registry = PaperExperimentRegistry.CreateDefault();
-        var selected = registry.Select([Cheap]);
-        string[] overrides = [$"{Cheap}.points=11", $"{Cheap}.gaps=[0.1, 0.5]"];
-        var jobs = ReproductionJob.Plan(selected, ReproductionScale.Quick, null, overrides);
-        var first = Reproducer.Run(jobs, dir.Path, pool);
-        Assert.False(first[0].Skipped || first[0].Failed, first[0].Error);
+        // Stand in for a run that threw: a failed summary in the run's folder.
+        var failing = new ExperimentRegistry().Register(new Throwing("zucchet24-gru-theory"));
+        store.Execute(plans[0].Sweep.Runs[0], failing, pool);
+        var doc = Reproducer.WriteReport(Specs.Reproductions, Specs.Kinds, [dir.Path], dir.Path);
+        var section = Assert.Single(doc.Sections);
+        Assert.Contains("The run failed: InvalidOperationException: broken on purpose", section.Description);
+        Assert.Equal(2, section.Claims.Count);   // each declared claim once, unmeasured
+        Assert.All(section.Claims, c => Assert.Equal(ClaimStatus.Inconclusive, c.Status));
+    }
 
-        string folder = Path.Combine(dir.Path, Cheap);
-        var data = DataTable.Load(Path.Combine(folder, "loss-lambda.csv"));
-        Assert.Equal([0.1, 0.5], data.Column("gap").Distinct());
-        Assert.Equal(2 * 11, data.Rows.Count);
-        var used = SpecParser.ParseFile(Path.Combine(folder, Reproducer.SpecFileName));
-        Assert.Equal(Cheap, used.GetString("experiment"));
-        Assert.Equal("quick", used.GetString("scale"));
-        Assert.Equal(11, used.Child("settings").GetInt("points"));
-        using (var done = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, Reproducer.DoneFileName))))
-        {
-            Assert.Equal(11, done.RootElement.GetProperty("settings").GetProperty("points").GetInt32());
-            Assert.Equal(2, done.RootElement.GetProperty("overrides").GetArrayLength());
-        }
-
-        // The same settings again: skipped. Other settings: run again, with the new data.
-        Assert.True(Reproducer.Run(ReproductionJob.Plan(selected, ReproductionScale.Quick, null, overrides), dir.Path, pool)[0].Skipped);
-        var changed = Reproducer.Run(ReproductionJob.Plan(selected, ReproductionScale.Quick, null, [$"{Cheap}.points=13", $"{Cheap}.gaps=[0.1, 0.5]"]), dir.Path, pool);
-        Assert.False(changed[0].Skipped || changed[0].Failed, changed[0].Error);
-        Assert.Equal(2 * 13, DataTable.Load(Path.Combine(folder, "loss-lambda.csv")).Rows.Count);
-        // The report reads the settings that were used from the folder.
-        Assert.Equal(13, new LandscapesExperiment().SettingsUsed(folder).Points);
+    private sealed class Throwing(string name) : IExperimentKind
+    {
+        public string Name => name;
+        public string Description => "throws";
+        public IReadOnlyCollection<string> MetricNames => [];
+        public void Validate(SpecNode spec) => spec.MarkAllUsed();
+        public RunSummary Run(SpecNode spec, RunContext context) => throw new InvalidOperationException("broken on purpose");
     }
 }

@@ -21,21 +21,20 @@ public sealed class ZucchetLandscapeHessianTests : IDisposable
         Directory.Delete(_dir, recursive: true);
     }
 
-    private ReproductionContext Context(IPaperExperiment e, string sub)
+    private ReproductionContext Context(string sub)
     {
         var d = Path.Combine(_dir, sub);
         Directory.CreateDirectory(d);
-        return Specs.Context(e, d, _pool);
+        return Specs.Context(d, _pool);
     }
 
     [Fact]
     public void LandscapesReportBuildsFiguresAndTheCubicSlopeHolds()
     {
         var e = new LandscapesExperiment();
-        var ctx = Context(e, "landscapes");
-        e.Run(ctx);
-        var section = new ReportSection(e.Name);
-        e.Report(ctx.Directory, section);
+        var ctx = Context("landscapes");
+        e.Run(ctx, Specs.Settings(e));
+        var section = Specs.Report(e, ctx.Directory);
         Assert.Equal(3, section.Figures.Count);
         Assert.Equal(3, section.Claims.Count);
         Assert.Equal(ClaimStatus.Holds, section.Claims[0].Status);   // slope ≈ −3 from the exact loss
@@ -55,10 +54,10 @@ public sealed class ZucchetLandscapeHessianTests : IDisposable
     public void LearnThetaReportReadsItsFiles()
     {
         var e = new LearnThetaExperiment();
-        var ctx = Context(e, "theta");
-        e.Run(ctx, Specs.Settings(e) with { Steps = 3000, ContourPoints = 12, RecordEvery = 50 });
-        var section = new ReportSection(e.Name);
-        e.Report(ctx.Directory, section);
+        var ctx = Context("theta");
+        var settings = Specs.Settings(e) with { Steps = 3000, ContourPoints = 12, RecordEvery = 50 };
+        e.Run(ctx, settings);
+        var section = Specs.Report(e, ctx.Directory, settings);
         Assert.Single(section.Figures);
         Assert.Single(section.Claims);
         Assert.Contains("direct", section.Claims[0].MeasuredText);
@@ -75,10 +74,10 @@ public sealed class ZucchetLandscapeHessianTests : IDisposable
         Assert.Equal(0, eig.Sum(l => l.Imaginary), 1e-9);   // two conjugate pairs
 
         var e = new HessianExperiment();
-        var ctx = Context(e, "hessian");
-        e.Run(ctx, Specs.Settings(e) with { Hidden = 4, Batch = 4, Steps = 12 });
-        var section = new ReportSection(e.Name);
-        e.Report(ctx.Directory, section);
+        var ctx = Context("hessian");
+        var settings = Specs.Settings(e) with { Hidden = 4, Batch = 4, Steps = 12 };
+        e.Run(ctx, settings);
+        var section = Specs.Report(e, ctx.Directory, settings);
         Assert.Equal(2, section.Figures.Count);
         Assert.Equal(4, section.Claims.Count);
         Assert.Equal(ClaimStatus.Holds, section.Claims[3].Status);   // loss 0 at the teacher for both models
