@@ -30,8 +30,10 @@ MemoryLab's reproductions check the papers' claims against the numbers they meas
 (which \`memlab reproduce\` runs at the end) writes the table into the results folder as \`claims.md\`
 (and \`claims.json\`, and the same table at the top of \`report.html\`): each claim, the value measured in
 that run, the range the claim allows, and whether it holds (✓ holds, ✗ fails, ? inconclusive: the
-measurement cannot decide, e.g. NaN, too few runs, within noise). Each experiment's code states its claims
-and their tests; the numbers below are copied from a run, not typed.
+measurement cannot decide, e.g. NaN, too few runs, within noise), with its kind (a claim of a paper, or a
+numerical check of our own) and its source in the paper. Each reproduction's spec
+(experiments/reproduce/NAME/common.yaml) states its claims, their sources and their tests; the report step
+only measures. The numbers below are copied from a run, not typed.
 
 The table below was generated on $(date -u +%Y-%m-%d) by \`scripts/update-claims-doc.sh\`, which ran
 
