@@ -27,8 +27,8 @@ public static class Reproducer
 
     /// <summary>
     /// Runs every run of <paramref name="plans"/> on <see cref="SweepOptions.Workers"/> workers, results identical whatever
-    /// their number (a run's numbers depend only on its spec and seed). <paramref name="observer"/> sees the runs of all plans.
-    /// Returns the outcome per plan, in plan order.
+    /// their number (a run's numbers depend only on its spec and seed). A run two reproductions share (same resolved spec) runs once
+    /// and is copied. <paramref name="observer"/> sees the runs of all plans. Returns the outcome per plan, in plan order.
     /// </summary>
     public static IReadOnlyList<ReproductionOutcome> Run(IReadOnlyList<ReproductionPlan> plans, string outDirectory, ExperimentRegistry kinds,
         SweepOptions options, ISweepObserver? observer = null, CancellationToken cancellation = default)
@@ -37,15 +37,32 @@ public static class Reproducer
         ArgumentException.ThrowIfNullOrWhiteSpace(outDirectory);
         var jobs = new List<SweepJob>();
         var stores = new List<ResultsStore>();
+        // A run with the same id in several reproductions (the same resolved spec: the teacher–student and ablation students at
+        // ν₀ = 0.99) runs once; when it finishes, its folder is copied into the other reproductions' folders.
+        var first = new Dictionary<string, SweepJob>(StringComparer.Ordinal);
+        var copies = new Dictionary<PlannedRun, List<SweepJob>>(ReferenceEqualityComparer.Instance);
         foreach (var plan in plans)
         {
             var store = new ResultsStore(Path.Combine(outDirectory, plan.Reproduction.Name));
             store.WriteSweepSpec(plan.Sweep.Spec);
             stores.Add(store);
-            jobs.AddRange(plan.Sweep.Runs.Select(r => new SweepJob(r, store)));
+            foreach (var run in plan.Sweep.Runs)
+            {
+                var job = new SweepJob(run, store);
+                if (first.TryGetValue(run.Id, out var primary) && !store.IsFinished(run.Id))
+                {
+                    if (!copies.TryGetValue(primary.Run, out var list)) copies[primary.Run] = list = new List<SweepJob>();
+                    list.Add(job);
+                }
+                else
+                {
+                    first.TryAdd(run.Id, job);
+                    jobs.Add(job);
+                }
+            }
         }
         var before = plans.Select((p, i) => p.Sweep.Runs.Count(r => stores[i].IsFinished(r.Id))).ToArray();
-        var result = SweepRunner.Run(jobs, kinds, options, observer, cancellation);
+        var result = SweepRunner.Run(jobs, kinds, options, new CopyingObserver(first, copies, observer), cancellation);
         var outcomes = new List<ReproductionOutcome>();
         for (int i = 0; i < plans.Count; i++)
         {
@@ -58,6 +75,44 @@ public static class Reproducer
         }
         if (result.Cancelled) cancellation.ThrowIfCancellationRequested();
         return outcomes;
+    }
+
+    /// <summary>Forwards a sweep's events and, when a run that other reproductions share finishes, copies its folder into their stores
+    /// (written as a temporary folder and renamed, like a run's own) and reports them finished too.</summary>
+    private sealed class CopyingObserver(Dictionary<string, SweepJob> first, Dictionary<PlannedRun, List<SweepJob>> copies, ISweepObserver? inner) : ISweepObserver
+    {
+        public void SweepStarted(int total, int alreadyDone) => inner?.SweepStarted(total + copies.Values.Sum(c => c.Count), alreadyDone);
+
+        public void RunStarted(PlannedRun run, int worker) => inner?.RunStarted(run, worker);
+
+        public void RunProgress(PlannedRun run, int worker, RunProgress progress) => inner?.RunProgress(run, worker, progress);
+
+        public void RunFinished(PlannedRun run, int worker, RunSummary summary, bool skipped)
+        {
+            inner?.RunFinished(run, worker, summary, skipped);
+            if (!copies.TryGetValue(run, out var others)) return;
+            string source = first[run.Id].Store.RunDirectory(run.Id);
+            foreach (var other in others)
+            {
+                CopyRun(source, other.Store, run.Id);
+                inner?.RunFinished(other.Run, worker, summary, skipped: true);
+            }
+        }
+
+        private static void CopyRun(string source, ResultsStore to, string id)
+        {
+            if (to.IsFinished(id)) return;
+            Directory.CreateDirectory(to.Root);
+            string temp = Path.Combine(to.Root, $".tmp-{id}-{Environment.ProcessId}");
+            if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
+            foreach (string dir in Directory.EnumerateDirectories(source, "*", SearchOption.AllDirectories))
+                Directory.CreateDirectory(Path.Combine(temp, Path.GetRelativePath(source, dir)));
+            Directory.CreateDirectory(temp);
+            foreach (string file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+                File.Copy(file, Path.Combine(temp, Path.GetRelativePath(source, file)));
+            try { Directory.Move(temp, to.RunDirectory(id)); }
+            catch (IOException) when (to.IsFinished(id)) { Directory.Delete(temp, recursive: true); }
+        }
     }
 
     /// <summary>

@@ -130,8 +130,16 @@ public class TeacherStudentTests
         var selected = Specs.Reproductions.Select(["zucchet24-teacher-student", "zucchet24-ablation"]);
         var overrides = selected.SelectMany(r => Tiny.Select(t => $"{r.Name}.{t}")).ToArray();
         var plans = ReproductionPlan.Create(selected, ReproductionScale.Quick, Specs.Kinds, null, overrides);
-        var outcomes = Reproducer.Run(plans, dir.Path, Specs.Kinds, new SweepOptions { Workers = 3 });
+        var counts = new CountingObserver();
+        var outcomes = Reproducer.Run(plans, dir.Path, Specs.Kinds, new SweepOptions { Workers = 3 }, counts);
         Assert.Equal([36, 36], outcomes.Select(o => o.Ran));
+        // The 12 runs both share (RNN and LRU at ν₀ = 0.99) ran once and were copied: 60 started, 72 finished.
+        Assert.Equal((60, 72), (counts.Started, counts.Finished));
+        var shared = plans[1].Sweep.Runs.Where(r => plans[0].Sweep.Runs.Any(t => t.Id == r.Id)).ToArray();
+        Assert.Equal(12, shared.Length);
+        foreach (var run in shared)
+            Assert.Equal(File.ReadAllText(Path.Combine(dir.Path, "zucchet24-teacher-student", run.Id, "metrics.csv")),
+                File.ReadAllText(Path.Combine(dir.Path, "zucchet24-ablation", run.Id, "metrics.csv")));
         Assert.All(outcomes, o => Assert.Equal(0, o.Failed));
         foreach (var r in selected)
             Assert.True(File.Exists(Path.Combine(dir.Path, r.Name, ResultsStore.SweepSpecFileName)));
@@ -144,6 +152,17 @@ public class TeacherStudentTests
         var again = Reproducer.Run(plans, dir.Path, Specs.Kinds, new SweepOptions { Workers = 3 });
         Assert.Equal([0, 0], again.Select(o => o.Ran));
         Assert.Equal([36, 36], again.Select(o => o.Skipped));
+    }
+
+    private sealed class CountingObserver : ISweepObserver
+    {
+        private int _started, _finished;
+        public int Started => _started;
+        public int Finished => _finished;
+        public void SweepStarted(int total, int alreadyDone) { }
+        public void RunStarted(PlannedRun run, int worker) => Interlocked.Increment(ref _started);
+        public void RunProgress(PlannedRun run, int worker, RunProgress progress) { }
+        public void RunFinished(PlannedRun run, int worker, RunSummary summary, bool skipped) => Interlocked.Increment(ref _finished);
     }
 
     private static SelectedPoint Point(string student, double nu0, double mean, double initial = 100) =>
