@@ -2,7 +2,7 @@ using System.Numerics;
 
 namespace MemoryLab.Theory;
 
-/// <summary>How the magnitude ν = |λ| of a diagonal recurrence's eigenvalue is parametrised (SCIENCE.md B1, B2).</summary>
+/// <summary>How the magnitude ν = |λ| of a diagonal recurrence's eigenvalue is parametrised (Zucchet24 Fig. 6; LRU23).</summary>
 public enum MagnitudeMap
 {
     /// <summary><c>ν = ω_ν</c> (polar).</summary>
@@ -13,7 +13,7 @@ public enum MagnitudeMap
     Tanh,
 }
 
-/// <summary>How the phase θ = arg λ is parametrised (SCIENCE.md B1, B3 E2).</summary>
+/// <summary>How the phase θ = arg λ is parametrised (Zucchet24 Figs. 6, 7).</summary>
 public enum PhaseMap
 {
     /// <summary><c>θ = ω_θ</c>.</summary>
@@ -31,11 +31,16 @@ public enum PhaseMap
 /// <param name="DNu">dν/dω_ν.</param>
 /// <param name="DLambdaDOmegaNu">∂λ/∂ω_ν (includes the phase's dependence on ν for <see cref="PhaseMap.Scaled"/>).</param>
 /// <param name="DLambdaDOmegaTheta">∂λ/∂ω_θ.</param>
-public readonly record struct EigenvaluePoint(Complex Lambda, double Nu, double Theta, double DNu, Complex DLambdaDOmegaNu, Complex DLambdaDOmegaTheta);
+public readonly record struct EigenvaluePoint(Complex Lambda, double Nu, double Theta, double DNu, Complex DLambdaDOmegaNu, Complex DLambdaDOmegaTheta)
+{
+    /// <summary>∂λ/∂ω_ν with θ itself held fixed, <c>e^{iθ}·dν/dω_ν</c>: equal to <see cref="DLambdaDOmegaNu"/> unless the phase map
+    /// depends on ν (<see cref="PhaseMap.Scaled"/>), whose θ = ω_θ s(ν) moves with ω_ν at fixed ω_θ.</summary>
+    public Complex DLambdaDOmegaNuAtFixedTheta => Complex.FromPolarCoordinates(1, Theta) * DNu;
+}
 
 /// <summary>
-/// A parametrisation λ(ω_ν, ω_θ) = ν(ω_ν)·e^{iθ(ω_θ, ν)} of a complex eigenvalue (SCIENCE.md B1 "rows: polar, exp, opt",
-/// B2 parametrisations, B3 E2): maps, derivatives and inverse.
+/// A parametrisation λ(ω_ν, ω_θ) = ν(ω_ν)·e^{iθ(ω_θ, ν)} of a complex eigenvalue (the rows polar, exp, opt of Zucchet24 Fig. 6 and
+/// the phase maps of its Fig. 7): maps, derivatives and inverse.
 /// </summary>
 /// <param name="Magnitude">The magnitude map.</param>
 /// <param name="Phase">The phase map.</param>

@@ -4,7 +4,7 @@ namespace MemoryLab.Theory;
 
 /// <summary>
 /// Closed forms of signal propagation through the linear recurrence <c>h_{t+1} = λ h_t + x_{t+1}</c>, h₀ = 0, t → ∞,
-/// driven by a stationary unit-variance input with <c>E[x_t x_{t+Δ}] = ρ^{|Δ|}</c> (Zucchet24 §3–4; SCIENCE.md B1).
+/// driven by a stationary unit-variance input with <c>E[x_t x_{t+Δ}] = ρ^{|Δ|}</c> (Zucchet24 §3–4, Fig. 1).
 /// Everything derives from the master correlation <c>f(λ, μ; ρ) = E[h(λ) h(μ)]</c>, analytic in λ and μ, so complex
 /// eigenvalues use <c>E[h(λ) conj h(μ)] = f(λ, μ̄)</c> (the input is real). Requires |λ|, |μ| &lt; 1 and |ρ| ≤ 1.
 /// </summary>
@@ -30,8 +30,8 @@ public static class SignalPropagation
     }
 
     /// <summary>Cross kernel <c>S(λ,μ;ρ) = ∂²f/∂λ∂μ = E[(dh/dλ)(λ)·(dh/dμ)(μ)]</c> =
-    /// [1 + λμ − 2ρ(1−ρ²)λμ(λ+μ) − 4ρ²λμ(1−λμ) − ρ⁴λ²μ²(1+λμ)] / [(1−λμ)³(1−ρλ)²(1−ρμ)²] (SCIENCE.md B1; not the
-    /// authors' notebook's |S|, which is wrong for 0 &lt; ρ &lt; 1).</summary>
+    /// [1 + λμ − 2ρ(1−ρ²)λμ(λ+μ) − 4ρ²λμ(1−λμ) − ρ⁴λ²μ²(1+λμ)] / [(1−λμ)³(1−ρλ)²(1−ρμ)²] (the mixed derivative of f; not the hand-written |S| of the
+    /// authors' <c>figures/visualization_S.ipynb</c>, which is wrong for 0 &lt; ρ &lt; 1: 519.7 instead of 778.1 at λ = μ = 0.9, ρ = 0.5).</summary>
     public static Complex CrossKernel(Complex lambda, Complex mu, double rho)
     {
         Check(lambda, mu, rho);
@@ -78,7 +78,7 @@ public static class SignalPropagation
     /// <summary>
     /// <c>E|d(g·h)/dω|²</c> for one real parameter ω on which λ and a real input gain g depend, given λ, ∂λ/∂ω, g, ∂g/∂ω:
     /// <c>g'²·f(λ,λ̄) + g²|λ'|²·S(λ,λ̄) + 2gg'·Re[λ'·∂₁f(λ,λ̄)]</c>. With g = γ this covers the normalised,
-    /// reparametrised sensitivities of SCIENCE.md B1 (e.g. E[(d_ω γh)²] → 1/4 for ν = exp(−exp ω)).
+    /// reparametrised sensitivities of Zucchet24 Fig. 6 (e.g. E[(d_ω γh)²] → 1/4 for ν = exp(−exp ω)).
     /// </summary>
     public static double ParameterSensitivity(Complex lambda, Complex dLambda, double gain, double dGain, double rho)
     {
@@ -91,17 +91,27 @@ public static class SignalPropagation
     }
 
     /// <summary>E|d(γh)/dω_ν|² (or without γ when <paramref name="normalised"/> is false) for the magnitude parameter of
-    /// <paramref name="map"/> at (ω_ν, ω_θ).</summary>
-    public static double MagnitudeSensitivity(EigenvalueMap map, double omegaNu, double omegaTheta, double rho, bool normalised = true)
+    /// <paramref name="map"/> at (ω_ν, ω_θ), along <paramref name="direction"/>. At the optimum of the γ-normalised 1-D
+    /// teacher–student loss this is its second derivative along ω_ν. Zucchet24 Fig. 6 takes it with θ held
+    /// fixed; moving ω_ν at fixed ω_θ under the scaled phase also moves θ and adds, for white noise, exactly
+    /// <c>(dθ/dω_ν)² ν²(1+ν²)/(1−ν²)²</c> (the cross term vanishes).</summary>
+    public static double MagnitudeSensitivity(EigenvalueMap map, double omegaNu, double omegaTheta, double rho, bool normalised = true,
+        MagnitudeDirection direction = MagnitudeDirection.FixedOmegaTheta)
     {
         var p = map.Evaluate(omegaNu, omegaTheta);
         double g = normalised ? Normalisation(p.Lambda) : 1;
         double dg = normalised ? -p.Nu * p.DNu / g : 0;
-        return ParameterSensitivity(p.Lambda, p.DLambdaDOmegaNu, g, dg, rho);
+        Complex dLambda = direction switch
+        {
+            MagnitudeDirection.FixedOmegaTheta => p.DLambdaDOmegaNu,
+            MagnitudeDirection.FixedTheta => p.DLambdaDOmegaNuAtFixedTheta,
+            _ => throw new ArgumentOutOfRangeException(nameof(direction), direction, "unknown magnitude direction"),
+        };
+        return ParameterSensitivity(p.Lambda, dLambda, g, dg, rho);
     }
 
     /// <summary>E|d(γh)/dω_θ|² (or without γ) for the phase parameter of <paramref name="map"/>; for θ = ω_θ and white noise
-    /// this is ν²(1+ν²)/(1−ν²)² with γ (SCIENCE.md B1).</summary>
+    /// this is ν²(1+ν²)/(1−ν²)² with γ (Zucchet24 Fig. 6).</summary>
     public static double PhaseSensitivity(EigenvalueMap map, double omegaNu, double omegaTheta, double rho, bool normalised = true)
     {
         var p = map.Evaluate(omegaNu, omegaTheta);
@@ -111,7 +121,7 @@ public static class SignalPropagation
 
     /// <summary>
     /// The (Re λ_i, Im λ_i) × (Re λ_j, Im λ_j) block of <c>H = E[∇y ∇yᵀ]</c> for <c>y = Re Σ_k c_k h_k</c>, h_k driven by b_k·x
-    /// (the Hessian of the squared loss at the optimum; Zucchet24 §4, SCIENCE.md B1): with
+    /// (the Hessian of the squared loss at the optimum; Zucchet24 §4): with
     /// A = b_i b_j c_i c_j S(λ_i, λ_j), B = b_i b̄_j c_i c̄_j S(λ_i, λ̄_j),
     /// <c>½[[Re(A+B), Im(B−A)], [−Im(A+B), Re(B−A)]]</c>.
     /// </summary>
@@ -132,4 +142,13 @@ public static class SignalPropagation
         if (!(Complex.Abs(mu) < 1)) throw new ArgumentOutOfRangeException(nameof(mu), mu, "signal propagation closed forms need |μ| < 1 (a stable recurrence)");
         if (!(Math.Abs(rho) <= 1)) throw new ArgumentOutOfRangeException(nameof(rho), rho, "input autocorrelation ρ must lie in [−1, 1]");
     }
+}
+
+/// <summary>Along which line the magnitude parameter ω_ν moves.</summary>
+public enum MagnitudeDirection
+{
+    /// <summary>ω_θ fixed: the map's partial derivative; under <see cref="PhaseMap.Scaled"/> θ = ω_θ s(ν) moves with ν.</summary>
+    FixedOmegaTheta,
+    /// <summary>θ itself fixed, as Zucchet24 computes the ω_ν curvature of its Fig. 6 (the authors' <c>figures/1D-case.ipynb</c> uses a real teacher and θ = 0 there).</summary>
+    FixedTheta,
 }

@@ -82,7 +82,7 @@ public abstract class EigenvalueCoordinates
 }
 
 /// <summary>
-/// The exact 1-D teacher–student loss of a linear recurrence (Zucchet24 §3, SCIENCE.md B1): student h(λ), teacher h(λ*),
+/// The exact 1-D teacher–student loss of a linear recurrence (Zucchet24 §3, Fig. 1): student h(λ), teacher h(λ*),
 /// inputs with mean μ and white-noise variance σ², loss ½E|u(λ) − u(λ*)|² with u = g·h:
 /// <c>L(λ) = ½[μ²|g/(1−λ) − g*/(1−λ*)|² + σ²(g²/(1−|λ|²) + g*²/(1−|λ*|²) − 2gg*·Re 1/(1−λλ̄*))]</c>,
 /// g = 1 (plain) or g = γ(λ) = √(1−|λ|²) (normalised: for μ = 0, σ = 1 this is 1 − Re(γγ*/(1−λλ̄*))).

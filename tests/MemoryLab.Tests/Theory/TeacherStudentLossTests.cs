@@ -40,7 +40,7 @@ public class TeacherStudentLossTests
     }
 
     [Fact]
-    public void Normalised_loss_has_the_closed_form_of_SCIENCE_B1_and_vanishes_at_the_teacher()
+    public void Normalised_loss_has_its_closed_form_and_vanishes_at_the_teacher()
     {
         var teacher = Complex.FromPolarCoordinates(0.95, 0.3);
         var loss = new TeacherStudentLoss(teacher, EigenvalueCoordinates.Polar, normalised: true);
