@@ -18,7 +18,7 @@ internal static class SweepCommand
         var workers = new Option<int>("--workers") { Description = "Runs at once on this machine (each on its own thread)", DefaultValueFactory = _ => 1 };
         var threads = new Option<int>("--threads-per-run") { Description = "Threads of each run's worker pool (default 1: workers never contend)", DefaultValueFactory = _ => 1 };
         var shard = new Option<string?>("--shard") { Description = "Run shard K/N: the runs i with i % N == K (default: from SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT or JOB_COMPLETION_INDEX/MEMLAB_SHARD_COUNT, else all)" };
-        var outDir = new Option<string?>("--out") { Description = "Results folder (default results/<spec name>)" };
+        var outDir = new Option<string?>("--out") { Description = "Results folder (default results/<spec name>; for a reproduction's spec, results/<reproduction>)" };
         var retry = new Option<bool>("--retry-failed") { Description = "Run again the runs stored as failed" };
         var emit = new Option<string?>("--emit") { Description = "Print a cluster job instead of running: slurm (sbatch array script) or k8s (indexed Job manifest)" };
         emit.AcceptOnlyFromAmong("slurm", "k8s");
@@ -39,15 +39,18 @@ internal static class SweepCommand
             if (w < 1) throw new SpecException(SourcePosition.CommandLine, null, $"--workers must be at least 1 (got {w})");
             if (t < 1) throw new SpecException(SourcePosition.CommandLine, null, $"--threads-per-run must be at least 1 (got {t})");
             var plan = SweepPlan.Load(specPath, ovs, registry);
+            string name = plan.Name;
             if (plan.Reproduction is not null)
             {
-                // A reproduction's spec: its section must name a registered reproduction, so `memlab report` can build its figures.
+                // A reproduction's spec: its section must name a registered reproduction, so `memlab report` can build its figures;
+                // its folder and jobs are named after the reproduction, not after quick.yaml/paper.yaml.
                 var section = ReproductionSection.Of(plan);
                 if (reproductions.Find(section.Name) is null)
                     throw new SpecException(plan.Reproduction.KeyPosition("name"), $"{SweepPlan.ReproductionKey}.name",
                         $"unknown reproduction '{section.Name}'; known: {string.Join(", ", reproductions.All.Select(r => r.Name))}");
+                name = section.Name;
             }
-            string output = Path.GetFullPath(parse.GetValue(outDir) ?? Path.Combine("results", plan.Name));
+            string output = Path.GetFullPath(parse.GetValue(outDir) ?? Path.Combine("results", name));
 
             if (parse.GetValue(emit) is { } target)
             {
@@ -55,7 +58,7 @@ internal static class SweepCommand
                 if (n < 1) throw new SpecException(SourcePosition.CommandLine, null, $"--shards must be at least 1 (got {n})");
                 // Slurm tasks share this machine's file system, so they start this very memlab; a pod starts the image's `memlab`.
                 var invocation = target == "slurm" ? CommandSupport.MemlabInvocation() : new[] { "memlab" };
-                var options = new ClusterJobOptions(plan.Name, n, w, t, invocation, Path.GetFullPath(specPath), ovs,
+                var options = new ClusterJobOptions(name, n, w, t, invocation, Path.GetFullPath(specPath), ovs,
                     output, Directory.GetCurrentDirectory(), parse.GetValue(partition), parse.GetValue(time), parse.GetValue(image)!);
                 Console.Out.Write(target == "slurm"
                     ? ClusterJobs.SlurmArrayScript(options)
@@ -69,7 +72,7 @@ internal static class SweepCommand
             store.WriteSweepSpec(plan.Spec);
             bool live = CommandSupport.Interactive;
             if (!live)
-                Console.Out.WriteLine($"sweep name={CommandSupport.Word(plan.Name)} runs={plan.Runs.Count} shard={chosen} shard_runs={runs.Count} workers={w} threads_per_run={t} out={CommandSupport.Word(output)}");
+                Console.Out.WriteLine($"sweep name={CommandSupport.Word(name)} runs={plan.Runs.Count} shard={chosen} shard_runs={runs.Count} workers={w} threads_per_run={t} out={CommandSupport.Word(output)}");
             var view = new SweepProgressView(live, Math.Min(w, Math.Max(1, runs.Count)));
             var result = view.Show(() => SweepRunner.Run(runs, store, registry,
                 new SweepOptions { Workers = w, ThreadsPerRun = t, RetryFailed = parse.GetValue(retry) }, view, ct));

@@ -94,7 +94,7 @@ internal sealed class SweepProgressView : ISweepObserver
                 }
                 task.MaxValue = Math.Max(1, p.Total);
                 task.Value = Math.Min(p.Step, task.MaxValue);
-                string loss = double.IsNaN(p.Loss) ? "" : $" loss {p.Loss:G4}";
+                string loss = double.IsNaN(p.Loss) ? (p.Note is null ? "" : $" {p.Note}") : $" loss {p.Loss:G4}";
                 double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(_startedAt[w]).TotalSeconds;
                 if (p.Step > 0 && seconds > 0) loss += $" · {p.Step / seconds:F1} steps/s";
                 task.Description = Markup.Escape($"worker {w}: {run.Id} {run.Describe()}{loss}");

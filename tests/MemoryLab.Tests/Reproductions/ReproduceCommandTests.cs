@@ -25,6 +25,31 @@ public class ReproduceCommandTests(ITestOutputHelper output)
         Assert.Equal(2, Memlab.Run(dir.Path, "report", Path.Combine(dir.Path, "none")).ExitCode);
     }
 
+    [Fact]
+    public void A_reproductions_spec_runs_as_a_sweep_into_a_folder_named_after_it_and_memlab_report_builds_its_section()
+    {
+        using var dir = new TempDirectory();
+        string spec = Path.Combine(TeacherStudentTests.RepoRoot(), "experiments", "reproduce", "zucchet24-landscapes", "quick.yaml");
+        var (code, stdout, stderr) = Memlab.Run(dir.Path, "sweep", spec, "points=11", "--shard", "0/1");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("sweep name=zucchet24-landscapes", stdout);
+        Assert.True(File.Exists(Path.Combine(dir.Path, "results", "zucchet24-landscapes", "sweep.yaml")));
+        (code, stdout, stderr) = Memlab.Run(dir.Path, "report", "results");
+        Assert.True(code == 0, stderr);
+        Assert.Equal(3, stdout.Split('\n').Count(l => l.StartsWith("claim ", StringComparison.Ordinal)));
+        Assert.Contains("id=curvature-matches-closed-form", stdout);
+        Assert.True(File.Exists(Path.Combine(dir.Path, "results", "claims.json")));
+
+        // A spec whose reproduction: section names no registered reproduction is bad input.
+        string other = dir.File("other.yaml", File.ReadAllText(spec)
+            .Replace("include: common.yaml", $"include: {Path.Combine(Path.GetDirectoryName(spec)!, "common.yaml")}")
+            .Replace("reproduction: {scale: quick}", "reproduction: {scale: quick, name: nobody}"));
+        (code, _, stderr) = Memlab.Run(dir.Path, "sweep", other, "--out", Path.Combine(dir.Path, "x"));
+        Assert.Equal(2, code);
+        Assert.Contains("unknown reproduction 'nobody'", stderr);
+        Assert.False(Directory.Exists(Path.Combine(dir.Path, "x")));
+    }
+
     [ChromiumFact]
     public async Task Reproduce_writes_a_report_whose_claims_and_figures_render_in_chromium()
     {
