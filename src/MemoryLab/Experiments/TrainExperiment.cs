@@ -49,9 +49,15 @@ public sealed record TrainConfig(Precision Precision, DataSpec Data, ModelDescri
 public sealed class TrainExperiment : ExperimentKind<TrainConfig>
 {
     private readonly ModelFactory _models;
+    private readonly SpecKinds<DataSpec> _data;
 
-    /// <summary>A train kind building models from <paramref name="models"/> (default: every built-in kind).</summary>
-    public TrainExperiment(ModelFactory? models = null) => _models = models ?? ModelFactory.CreateDefault();
+    /// <summary>A train kind building models from <paramref name="models"/> and data from <paramref name="data"/>
+    /// (default: the built-in kinds of each).</summary>
+    public TrainExperiment(ModelFactory? models = null, SpecKinds<DataSpec>? data = null)
+    {
+        _models = models ?? ModelFactory.CreateDefault();
+        _data = data ?? DataSpec.CreateKinds();
+    }
 
     /// <inheritdoc />
     public override string Name => "train";
@@ -64,7 +70,7 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
     public override TrainConfig Bind(SpecNode spec)
     {
         var precision = spec.GetEnum<Precision>("precision", Precision.Float32);
-        var data = DataSpec.Kinds.Bind(Section(spec, "data"));
+        var data = _data.Bind(Section(spec, "data"));
         var modelNode = spec.Child("model");
         var model = ModelSpec.Bind(modelNode);
         int modelOutputs = ModelSpec.Validate(_models, model, data.InputFeatures, modelNode);

@@ -2,8 +2,9 @@ using System.Numerics;
 
 namespace MemoryLab.Models;
 
-/// <summary>Model-factory entries for the linear recurrences (SCIENCE.md B2): <c>linear_rnn</c> (dense, multi-head),
-/// <c>complex_diagonal</c> and <c>lru</c>. Output size <c>out</c> defaults to the input size.</summary>
+/// <summary>Model-factory entries for the linear recurrences (Zucchet &amp; Orvieto 2024, §2–4; Orvieto et al. 2023):
+/// <c>linear_rnn</c> (dense, multi-head), <c>complex_diagonal</c> and <c>lru</c>, and the built-in eigenvalue
+/// parametrisations. Output size <c>out</c> defaults to the input size.</summary>
 internal static class LinearLayerKinds
 {
     private static readonly string RingSummary = FormattableString.Invariant(
@@ -11,10 +12,12 @@ internal static class LinearLayerKinds
 
     public static void Register(ModelFactory f)
     {
+        foreach (var kind in Enum.GetValues<EigenvalueParametrisation>())
+            f.RegisterParametrisation(EigenvalueMaps.For<float>(kind), EigenvalueMaps.For<double>(kind));
         f.Register("linear_rnn", LinearRnn<float>, LinearRnn<double>,
             "h = A h + B x, y = C h + D x; hidden=in, out=in, heads=1, skip=true, nu0=0, theta0=π, algorithm=scan|auto|convolution");
         f.Register("complex_diagonal", ComplexDiagonal<float>, ComplexDiagonal<double>,
-            "h = λ⊙h + γ(λ)⊙Bx, y = Re(Ch) + Dx; hidden=in, out=in, parametrisation=default|polar|exp|tanh|opt, "
+            "h = λ⊙h + γ(λ)⊙Bx, y = Re(Ch) + Dx; hidden=in, out=in, parametrisation=default|polar|exp|tanh|opt|(registered), "
             + "normalisation=none|l2|l1|learned, gamma=log|direct and gamma_init=modulus|real_part (learned γ), skip=full|diagonal|none, "
             + RingSummary + ", init=lru23|teacher_student, algorithm=scan|auto|convolution");
         f.Register("lru", Lru<float>, Lru<double>,
@@ -36,13 +39,15 @@ internal static class LinearLayerKinds
     private static ISequenceLayer<T> ComplexDiagonal<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var defaults = new DiagonalRecurrenceOptions { StateSize = 1 };
+        var map = c.EigenvalueMap<T>("parametrisation", EigenvalueMaps.For<T>(defaults.Parametrisation).Name);
         var normalisation = c.Enum("normalisation", defaults.Normalisation);
         return new DiagonalRecurrence<T>(c.InputSize, c.Int("out", c.InputSize), Ring(c, defaults with
         {
-            Parametrisation = c.Enum("parametrisation", defaults.Parametrisation),
+            // A built-in map is also named in the options (what Options.Parametrisation reports).
+            Parametrisation = Enum.GetValues<EigenvalueParametrisation>().FirstOrDefault(k => EigenvalueMaps.For<T>(k) == map, defaults.Parametrisation),
             Normalisation = normalisation,
             Skip = c.Enum("skip", defaults.Skip),
-        }, learnedGamma: normalisation == InputNormalisation.Learned));
+        }, learnedGamma: normalisation == InputNormalisation.Learned), map);
     }
 
     private static ISequenceLayer<T> Lru<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T> =>
