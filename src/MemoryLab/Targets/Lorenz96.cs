@@ -4,7 +4,7 @@ using MemoryLab.Numerics;
 namespace MemoryLab.Targets;
 
 /// <summary>
-/// Settings of the two-scale Lorenz-96 target (SCIENCE.md A2, [assumed] generator of Li21's group):
+/// Settings of the two-scale Lorenz-96 target (Li21 §5, Fig. 1c; [assumed] generator of Li21's group):
 /// <c>dx_k/dt = x_{k−1}(x_{k+1} − x_{k−2}) − x_k + F_k + h_x·mean_j y_{j,k}</c>,
 /// <c>dy_{j,k}/dt = [y_{j+1,k}(y_{j−1,k} − y_{j+2,k}) − y_{j,k} + h_y·x_k]/ε</c>.
 /// Slow variables x_k are cyclic in k (K of them); the J·K fast variables form one ring in the order
@@ -41,7 +41,7 @@ public sealed record Lorenz96Settings(int K = 8, int J = 4, double Epsilon = 0.5
 }
 
 /// <summary>
-/// The two-scale Lorenz-96 system integrated with classical RK4 (SCIENCE.md A2). State layout: x_0..x_{K−1},
+/// The two-scale Lorenz-96 system integrated with classical RK4 (Li21 §5, Fig. 1c). State layout: x_0..x_{K−1},
 /// then y in ring order (index K + k·J + j). Holds its RK4 scratch, so one instance per thread.
 /// </summary>
 public sealed class Lorenz96System
@@ -112,7 +112,7 @@ public sealed class Lorenz96System
 }
 
 /// <summary>
-/// Lorenz-96 sequence pairs (SCIENCE.md A2; Li21 Fig. 1c): input = forcing F_k(n) ~ U(0.6, 1.2) redrawn each sample
+/// Lorenz-96 sequence pairs (Li21 §5, Fig. 1c): input = forcing F_k(n) ~ U(0.6, 1.2) redrawn each sample
 /// step n, output = slow variables x_k after integrating that sample (10 RK4 steps of 0.01), so y_n depends on
 /// F_0..F_n only. Shapes [batch, T, K] → [batch, T, K]. Sequence b of step s draws from
 /// <c>CounterRng(seed, Data, s).Fork(b)</c>. Throws <see cref="InvalidOperationException"/> if the state blows up.

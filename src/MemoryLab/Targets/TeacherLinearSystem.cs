@@ -4,7 +4,7 @@ using MemoryLab.Numerics;
 
 namespace MemoryLab.Targets;
 
-/// <summary>Settings of the linear teacher (Zucchet24 §5 teacher–student; SCIENCE.md B3 E3).</summary>
+/// <summary>Settings of the linear teacher (Zucchet24 §5, Fig. 3 left: the teacher–student task).</summary>
 public sealed record TeacherOptions
 {
     /// <summary>Teacher state size n.</summary>
@@ -32,7 +32,7 @@ public sealed record TeacherOptions
 /// <summary>
 /// The linear teacher h_t = A h_{t−1} + B x_t, y_t = C h_t + D x_t with x ~ N(0, 1) i.i.d. A is drawn with
 /// N(0, 1/n) entries, eigendecomposed, and its eigenvalues remapped to magnitude ν₀ + (1−ν₀)tanh|l| and
-/// phase arg(l)·θ₀/π; B ~ N(0, 1/d_in), C ~ N(0, 1/n), D ~ N(0, 1/d_in) (SCIENCE.md B3 E3). Targets are
+/// phase arg(l)·θ₀/π; B ~ N(0, 1/d_in), C ~ N(0, 1/n), D ~ N(0, 1/d_in) (Zucchet24 §5, Fig. 3 left). Targets are
 /// computed with the same fused <see cref="DenseLinearRecurrence{T}"/> the students use.
 /// </summary>
 public sealed class TeacherLinearSystem<T> : ISequenceDataset<T> where T : unmanaged, IFloatingPointIeee754<T>

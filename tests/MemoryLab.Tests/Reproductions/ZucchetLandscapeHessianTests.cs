@@ -44,7 +44,7 @@ public sealed class ZucchetLandscapeHessianTests : IDisposable
     [Fact]
     public void SecondDerivativeOfThePlainLossAtTheTeacherIsTheSensitivity()
     {
-        // L''(λ*) = E[(dh/dλ)²] = (1+λ²)/(1−λ²)³ for white noise (SCIENCE.md B1).
+        // L''(λ*) = E[(dh/dλ)²] = (1+λ²)/(1−λ²)³ for white noise (Zucchet24 §3).
         var loss = new TeacherStudentLoss(new Complex(0.9, 0), EigenvalueCoordinates.Real);
         double c = LandscapesExperiment.SecondDerivative(loss, [0.9], 0);
         Assert.Equal(SignalPropagation.SensitivityVariance(0.9, 0), c, 1e-5 * c);
