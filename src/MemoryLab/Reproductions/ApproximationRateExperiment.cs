@@ -29,8 +29,10 @@ public sealed class ApproximationRateExperiment : ReproductionKind<Approximation
     /// <param name="Horizon">Quadrature horizon T (the mapped tail integrates beyond it to ∞).</param>
     /// <param name="ResolvedError">Relative L² errors below this are at the fit's floor (the width stalls there whatever the
     /// iterations); such widths are left out of the exponential target's convergence claims.</param>
+    /// <param name="ExponentialMaxWidth">Widths fitted for the exponential target (at most <paramref name="MaxWidth"/>): past its
+    /// resolved widths a fit only grinds at the floor.</param>
     public sealed record Settings(double[] Omegas, int MaxWidth, int RandomStarts, int MaxIterations, (double Alpha, double Beta) Li21Start,
-        double Epsilon, double Horizon, double ResolvedError);
+        double Epsilon, double Horizon, double ResolvedError, int ExponentialMaxWidth);
 
     /// <inheritdoc />
     public override Settings Bind(SpecNode s)
@@ -39,7 +41,7 @@ public sealed class ApproximationRateExperiment : ReproductionKind<Approximation
         if (start.Length != 2 || !(start[1] > 0)) throw s.Error("li21_start", $"must be [alpha, beta] with alpha >= 0 and beta > 0 (got [{string.Join(", ", start)}])");
         return new Settings(s.GetDoubleList("omegas", above: 0, minCount: 1), s.GetInt("max_width", min: 2), s.GetInt("random_starts", min: 0),
             s.GetInt("max_iterations", min: 1), (start[0], start[1]), s.GetDouble("epsilon", above: 0, below: 1), s.GetDouble("horizon", above: 0),
-            s.GetDouble("resolved_error", above: 0, below: 1));
+            s.GetDouble("resolved_error", above: 0, below: 1), s.GetInt("exponential_max_width", min: 2));
     }
 
     /// <summary>Relative L² errors below this are near the quadrature/rounding floor (about 5e−10) and are not drawn.</summary>
@@ -103,10 +105,11 @@ public sealed class ApproximationRateExperiment : ReproductionKind<Approximation
         // Each target's width sequence is independent: one thread each.
         Parallel.For(0, jobs.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, ctx.Pool.Threads), CancellationToken = ctx.Cancellation }, i =>
         {
-            var (label, _, rho) = jobs[i].t;
+            var (label, omega, rho) = jobs[i].t;
             var kernel = kernels[i] = KernelQuadrature.FromFunction(rho, s.Horizon);
-            results[i] = WidthFit.FitSequence(kernel, maxWidth, new WidthFitOptions { Seed = (ulong)i, Li21Start = s.Li21Start, RandomStarts = s.RandomStarts, MaxIterations = s.MaxIterations });
-            ctx.Report(Interlocked.Increment(ref done) / (double)jobs.Length, $"{label}: fitted m = 1..{maxWidth}");
+            int widths = double.IsNaN(omega) ? Math.Min(s.ExponentialMaxWidth, maxWidth) : maxWidth;
+            results[i] = WidthFit.FitSequence(kernel, widths, new WidthFitOptions { Seed = (ulong)i, Li21Start = s.Li21Start, RandomStarts = s.RandomStarts, MaxIterations = s.MaxIterations });
+            ctx.Report(Interlocked.Increment(ref done) / (double)jobs.Length, $"{label}: fitted m = 1..{widths}");
         });
         for (int i = 0; i < jobs.Length; i++)
             foreach (var r in results[i])
