@@ -453,7 +453,7 @@ public static class Diagnoser
             for (int k = 0; k < f; k++) { vf[k] = v[k]; rf[k] = Math.Clamp(r[k], -0.999, 0.999); }
         }
         double slowest = analysed.Modes.Where(m => double.IsFinite(m.TimeScale)).Select(m => m.TimeScale).DefaultIfEmpty(1).Max();
-        int time = (int)Math.Clamp(20 * slowest, input.Time, 5000);
+        int time = (int)Math.Ceiling(Math.Clamp(20 * slowest + 1, input.Time, 5000));
         var re = new double[n]; var im = new double[n]; var gamma = new double[n];
         layer.Eigenvalues(theta, re, im, gamma);
         var derivative = EigenvalueDerivatives(layer, theta, pView, n);

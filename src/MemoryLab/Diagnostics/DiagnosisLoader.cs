@@ -56,8 +56,7 @@ public static class DiagnosisLoader
         if (spec is null && st.Metadata.ContainsKey(SafeTensors.GroupsMetadataKey))
         {
             string beside = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file))!, ResultsStore.SpecFileName);
-            if (File.Exists(beside)) spec = beside;
-            else throw new InvalidDataException($"{file}: a MemoryLab checkpoint without its spec.yaml beside it; pass --spec SPEC.yaml");
+            if (File.Exists(beside)) spec = beside; // a MemoryLab checkpoint in its run folder; elsewhere it is read by its names
         }
         DiagnosisSubject subject = spec is not null
             ? FromSpec(file, st, tensors, spec, dataPath, runSpec is not null || spec == Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file))!, ResultsStore.SpecFileName))
@@ -67,12 +66,14 @@ public static class DiagnosisLoader
 
     private static Dictionary<string, string> Rename(SafeTensorsFile st, IReadOnlyDictionary<string, string> maps, string file)
     {
-        // Expected name → name in the file.
-        var names = st.Tensors.ToDictionary(t => t.Name, t => t.Name, StringComparer.Ordinal);
+        // Expected name → name in the file; every rename applies at once (so two tensors can swap names).
         foreach (var (from, to) in maps)
+            if (!st.Tensors.Any(t => t.Name == from)) throw new InvalidDataException($"{file}: --map {from}={to}: the file has no tensor '{from}'");
+        var names = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var t in st.Tensors)
         {
-            if (!names.Remove(from)) throw new InvalidDataException($"{file}: --map {from}={to}: the file has no tensor '{from}'");
-            names[to] = from;
+            string expected = maps.TryGetValue(t.Name, out var to) ? to : t.Name;
+            if (!names.TryAdd(expected, t.Name)) throw new InvalidDataException($"{file}: --map gives two tensors the name '{expected}'");
         }
         return names;
     }
