@@ -24,6 +24,7 @@ internal static class Program
             ReproduceCommand.Create(reproductions, registry),
             ReproduceCommand.CreateReport(reproductions, registry),
             BenchCommand.Create(),
+            KindsCommand.Create(registry),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
