@@ -63,25 +63,31 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
     /// <inheritdoc />
     public override TrainConfig Bind(SpecNode spec)
     {
-        var precision = spec.GetEnum<Precision>("precision", Precision.Float32);
-        var data = DataSpec.Kinds.Bind(Section(spec, "data"));
-        var modelNode = spec.Child("model");
-        var model = ModelSpec.Bind(modelNode);
-        int modelOutputs = ModelSpec.Validate(_models, model, data.InputFeatures, modelNode);
-        if (modelOutputs != data.OutputFeatures)
-            throw modelNode.Error($"the model outputs {modelOutputs} features but the data has {data.OutputFeatures} (set the model's output size)");
-        return new TrainConfig(precision, data, model,
-            OptimizerSpec.Kinds.Bind(Section(spec, "optimizer")),
-            ScheduleSpec.Kinds.Bind(Section(spec, "schedule")),
-            spec.GetEnum<TrainLoss>("loss", TrainLoss.AllSteps),
-            spec.GetLong("steps", 10_000, min: 1),
-            spec.GetInt("batch", 128, min: 1),
-            spec.GetInt("log_every", 10, min: 1),
-            spec.GetLong("checkpoint_every", 1000, min: 1));
+        var precision = spec.GetEnum<Precision>("precision", Precision.Float32, doc: "float32 (speed) or float64 (checks, small exact runs)");
+        var data = DataSpec.Kinds.Bind(Section(spec, "data", "where the sequences come from: a data kind and its keys"));
+        var modelNode = spec.Child("model", doc: "the model: a model kind and its options, children under layer: or layers:");
+        var model = spec.IsDescribing ? null : ModelSpec.Bind(modelNode);
+        var config = new TrainConfig(precision, data, model!,
+            OptimizerSpec.Kinds.Bind(Section(spec, "optimizer", "the optimiser kind and its keys (lr is the peak learning rate)")),
+            ScheduleSpec.Kinds.Bind(Section(spec, "schedule", "the learning-rate schedule kind and its keys")),
+            spec.GetEnum<TrainLoss>("loss", TrainLoss.AllSteps, doc: "which steps' squared error the loss averages: every step, or the last"),
+            spec.GetLong("steps", 10_000, min: 1, doc: "optimiser steps"),
+            spec.GetInt("batch", 128, min: 1, doc: "sequences per step"),
+            spec.GetInt("log_every", 10, min: 1, doc: "log metrics every this many steps (and at the last step, and at a non-finite loss)"),
+            spec.GetLong("checkpoint_every", 1000, min: 1, doc: "write a resumable checkpoint every this many steps (memlab train --resume)"));
+        if (model is not null)
+        {
+            int modelOutputs = ModelSpec.Validate(_models, model, data.InputFeatures, modelNode);
+            if (modelOutputs != data.OutputFeatures)
+                throw modelNode.Error($"the model outputs {modelOutputs} features but the data has {data.OutputFeatures} "
+                    + "(set the model's output size, e.g. stack it with a dense readout: {kind: stack, layers: [{kind: …}, {kind: dense, out: N}]})");
+        }
+        return config;
     }
 
     // A section left out of the spec takes every default.
-    private static SpecNode Section(SpecNode spec, string key) => spec.OptionalChild(key) ?? SpecParser.ParseText("{}", spec.Position.File);
+    private static SpecNode Section(SpecNode spec, string key, string doc) =>
+        spec.OptionalChild(key, doc: doc) ?? SpecParser.ParseText("{}", spec.Position.File);
 
     /// <inheritdoc />
     protected override RunSummary Execute(TrainConfig config, RunContext context) =>
