@@ -66,35 +66,41 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
     /// <inheritdoc />
     public override TrainConfig Bind(SpecNode spec)
     {
-        var precision = spec.GetEnum<Precision>("precision", Precision.Float32);
-        var data = DataSpec.Kinds.Bind(Section(spec, "data"));
-        var modelNode = spec.Child("model");
-        var model = ModelSpec.Bind(modelNode);
-        int modelOutputs = ModelSpec.Validate(_models, model, data.InputFeatures, modelNode);
-        if (modelOutputs != data.OutputFeatures)
-            throw modelNode.Error($"the model outputs {modelOutputs} features but the data has {data.OutputFeatures} (set the model's output size)");
-        var optimizer = OptimizerSpec.Kinds.Bind(Section(spec, "optimizer"));
-        var effectiveLr = spec.GetStringList("effective_lr", []);
-        if (effectiveLr.Length > 0)
+        var precision = spec.GetEnum<Precision>("precision", Precision.Float32, doc: "float32 (speed) or float64 (checks, small exact runs)");
+        var data = DataSpec.Kinds.Bind(Section(spec, "data", "where the sequences come from: a data kind and its keys"));
+        var modelNode = spec.Child("model", doc: "the model: a model kind and its options, children under layer: or layers:");
+        var model = spec.IsDescribing ? null : ModelSpec.Bind(modelNode);
+        var config = new TrainConfig(precision, data, model!,
+            OptimizerSpec.Kinds.Bind(Section(spec, "optimizer", "the optimiser kind and its keys (lr is the peak learning rate)")),
+            ScheduleSpec.Kinds.Bind(Section(spec, "schedule", "the learning-rate schedule kind and its keys")),
+            spec.GetEnum<TrainLoss>("loss", TrainLoss.AllSteps, doc: "which steps' squared error the loss averages: every step, or the last"),
+            spec.GetLong("steps", 10_000, min: 1, doc: "optimiser steps"),
+            spec.GetInt("batch", 128, min: 1, doc: "sequences per step"),
+            spec.GetInt("log_every", 10, min: 1, doc: "log metrics every this many steps (and at the last step, and at a non-finite loss)"),
+            spec.GetLong("checkpoint_every", 1000, min: 1, doc: "write a resumable checkpoint every this many steps (memlab train --resume)"),
+            spec.GetStringList("effective_lr", [], doc: "parameter groups whose effective Adam learning rate is logged as effective_lr.GROUP "
+                + "(geometric mean over the group of Adam's step for a unit gradient; Zucchet & Orvieto 2024 Fig. 11)"));
+        if (model is not null)
         {
-            if (optimizer is not AdamSpec)
-                throw spec.Error("effective_lr", "needs an Adam optimiser (kind adam or adamw): it reads Adam's moment estimates");
-            var groups = new SequenceModel<double>(_models.Build<double>(model, data.InputFeatures)).Layout.Views.Select(v => v.Group).Distinct().ToArray();
-            foreach (var g in effectiveLr)
-                if (!groups.Contains(g)) throw spec.Error("effective_lr", $"the model has no parameter group '{g}' (groups: {string.Join(", ", groups)})");
+            int modelOutputs = ModelSpec.Validate(_models, model, data.InputFeatures, modelNode);
+            if (modelOutputs != data.OutputFeatures)
+                throw modelNode.Error($"the model outputs {modelOutputs} features but the data has {data.OutputFeatures} "
+                    + "(set the model's output size, e.g. stack it with a dense readout: {kind: stack, layers: [{kind: …}, {kind: dense, out: N}]})");
+            if (config.EffectiveLr is { Count: > 0 } groupsWanted)
+            {
+                if (config.Optimizer is not AdamSpec)
+                    throw spec.Error("effective_lr", "needs an Adam optimiser (kind adam or adamw): it reads Adam's moment estimates");
+                var groups = new SequenceModel<double>(_models.Build<double>(model, data.InputFeatures)).Layout.Views.Select(v => v.Group).Distinct().ToArray();
+                foreach (var g in groupsWanted)
+                    if (!groups.Contains(g)) throw spec.Error("effective_lr", $"the model has no parameter group '{g}' (groups: {string.Join(", ", groups)})");
+            }
         }
-        return new TrainConfig(precision, data, model, optimizer,
-            ScheduleSpec.Kinds.Bind(Section(spec, "schedule")),
-            spec.GetEnum<TrainLoss>("loss", TrainLoss.AllSteps),
-            spec.GetLong("steps", 10_000, min: 1),
-            spec.GetInt("batch", 128, min: 1),
-            spec.GetInt("log_every", 10, min: 1),
-            spec.GetLong("checkpoint_every", 1000, min: 1),
-            effectiveLr);
+        return config;
     }
 
     // A section left out of the spec takes every default.
-    private static SpecNode Section(SpecNode spec, string key) => spec.OptionalChild(key) ?? SpecParser.ParseText("{}", spec.Position.File);
+    private static SpecNode Section(SpecNode spec, string key, string doc) =>
+        spec.OptionalChild(key, doc: doc) ?? SpecParser.ParseText("{}", spec.Position.File);
 
     /// <inheritdoc />
     protected override RunSummary Execute(TrainConfig config, RunContext context) =>
@@ -152,6 +158,8 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
         private readonly MetricValue[] _row = new MetricValue[5];
         private readonly MetricValue[] _probeRow = new MetricValue[probes.Count];
         private readonly double[] _window = new double[100];
+        // One clock over the whole run: the trainer's restarts with each segment between checkpoints.
+        private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
         private int _count;
         private long _firstStep = -1;
         private double _firstWall, _lastWall;
@@ -162,12 +170,13 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
 
         public void OnStep(in StepRecord r)
         {
-            if (_firstStep < 0) { _firstStep = r.Step; _firstWall = r.WallSeconds; }
-            _lastStep = r.Step; _lastWall = r.WallSeconds;
+            double wall = _clock.Elapsed.TotalSeconds;
+            if (_firstStep < 0) { _firstStep = r.Step; _firstWall = wall; }
+            _lastStep = r.Step; _lastWall = wall;
             _window[_count++ % _window.Length] = r.Loss;
             if (r.Step % logEvery != 0 && r.Step != total - 1 && double.IsFinite(r.Loss)) return;
             _row[0] = new("loss", r.Loss); _row[1] = new("lr", r.LearningRate); _row[2] = new("grad_norm", r.GradientNorm);
-            _row[3] = new("elapsed_s", r.WallSeconds); _row[4] = new("steps_per_second", StepsPerSecond);
+            _row[3] = new("elapsed_s", wall); _row[4] = new("steps_per_second", StepsPerSecond);
             ctx.Metrics.Log(r.Step, _row);
             if (probes.Count > 0)
             {

@@ -19,5 +19,6 @@ internal static class BuiltInReproductions
         new HessianExperiment(),
         new DeepInitExperiment(),
         new GruTheoryExperiment(),
+        new CrossKernelExperiment(),
     ];
 }
