@@ -25,6 +25,7 @@ internal static class Program
             ReproduceCommand.CreateReport(reproductions, registry),
             DiagnoseCommand.Create(),
             BenchCommand.Create(),
+            KindsCommand.Create(registry),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
