@@ -16,7 +16,8 @@ internal static class ReproduceCommand
     {
         var scale = new Option<string>("--scale") { Description = "quick (minutes) or paper (the papers' settings; hours)", DefaultValueFactory = _ => "quick" };
         scale.AcceptOnlyFromAmong("quick", "paper");
-        var only = new Option<string[]>("--only") { Description = "Run only these reproductions", AllowMultipleArgumentsPerToken = true };
+        var only = new Option<string[]>("--only") { Description = "Run only these reproductions (--only a b or --only a,b)", AllowMultipleArgumentsPerToken = true };
+        var list = new Option<bool>("--list") { Description = "List the reproductions (paper, figure, runs and run time at each scale) and exit" };
         var outDir = new Option<string>("--out") { Description = "Results folder (one sub-folder per reproduction, and the report)", DefaultValueFactory = _ => "results" };
         var workers = new Option<int?>("--workers") { Description = "Runs at once, over all selected reproductions (default: MEMLAB_THREADS, else one per core)" };
         var threads = new Option<int>("--threads-per-run") { Description = "Threads of each run's worker pool (default 1: workers never contend)", DefaultValueFactory = _ => 1 };
@@ -29,13 +30,18 @@ internal static class ReproduceCommand
         var retry = new Option<bool>("--retry-failed") { Description = "Run again the runs stored as failed" };
         var command = new Command("reproduce", "Run the registered reproductions (all their runs in one pool of workers), then write the report")
         {
-            scale, only, outDir, workers, threads, specs, set, retry,
+            scale, only, outDir, workers, threads, specs, set, retry, list,
         };
         command.SetAction(parse => CommandSupport.Guard(ct =>
         {
             IReadOnlyList<IReproduction> selected;
             try { selected = reproductions.Select(parse.GetValue(only) ?? []); }
             catch (ArgumentException e) { throw new SpecException(SourcePosition.CommandLine, "--only", e.Message); }
+            if (parse.GetValue(list))
+            {
+                ReproduceListing.Print(selected, kinds, parse.GetValue(specs));
+                return CommandSupport.ExitOk;
+            }
             int w = parse.GetValue(workers) ?? WorkerPool.DefaultThreadCount(), t = parse.GetValue(threads);
             if (w < 1) throw new SpecException(SourcePosition.CommandLine, null, $"--workers must be at least 1 (got {w})");
             if (t < 1) throw new SpecException(SourcePosition.CommandLine, null, $"--threads-per-run must be at least 1 (got {t})");
