@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using MemoryLab.Experiments;
 using MemoryLab.Numerics;
+using MemoryLab.Reporting;
 using MemoryLab.Reproductions;
 
 namespace MemoryLab.Cli.Commands;
@@ -89,19 +90,28 @@ internal static class ReproduceCommand
     {
         var dirs = new Argument<string[]>("results")
         {
-            Description = "Folders written by memlab reproduce or by memlab sweep of a reproduction's spec (several: shards merged by run id)",
+            Description = "Folders written by memlab reproduce, or by memlab sweep or train (a sweep folder or one run's folder); several: shards merged by run id",
             Arity = ArgumentArity.OneOrMore,
         };
         var outDir = new Option<string?>("--out") { Description = "Where to write the report (default: the first folder)" };
-        var command = new Command("report", "Write report.html, one SVG per figure and claims.md/claims.json for reproductions' result folders") { dirs, outDir };
+        var command = new Command("report", "Write report.html and one SVG per figure: for reproductions' folders with claims.md/claims.json; "
+            + "for a sweep or run folder, its curves (loss, lr, grad_norm), mean ± SEM over seeds, the table per grid point and final metrics against each axis") { dirs, outDir };
         command.SetAction(parse => CommandSupport.Guard(_ =>
         {
             var folders = parse.GetValue(dirs)!.Select(Path.GetFullPath).ToArray();
             foreach (string f in folders)
                 if (!Directory.Exists(f)) throw new SpecException(SourcePosition.CommandLine, null, $"no results folder '{f}'");
-            if (Reproducer.FindStores(folders).Count == 0)
-                throw new SpecException(SourcePosition.CommandLine, null, $"no reproduction results in {string.Join(", ", folders)} (run memlab reproduce, or memlab sweep of experiments/reproduce/NAME/*.yaml, first)");
             string output = Path.GetFullPath(parse.GetValue(outDir) ?? folders[0]);
+            if (Reproducer.FindStores(folders).Count == 0)
+            {
+                // A user's own sweep or run: figures and tables, no claims. Everything is read before anything is written.
+                var table = RunsReport.Load(folders);
+                string name = string.Join(", ", folders.Select(Path.GetFileName));
+                var runsDoc = RunsReport.Build(table, name, DateTimeOffset.UtcNow);
+                ReportWriter.Write(runsDoc, output);
+                Console.Out.WriteLine($"report runs={table.Rows.Sum(r => r.Runs.Count)} grid_points={table.Rows.Count} figures={runsDoc.Sections.Sum(s => s.Figures.Count)} {Path.Combine(output, "report.html")}");
+                return CommandSupport.ExitOk;
+            }
             var doc = Reproducer.WriteReport(reproductions, kinds, folders, output);
             PrintClaims(doc, output);
             return CommandSupport.ExitOk;
