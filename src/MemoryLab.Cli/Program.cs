@@ -23,6 +23,7 @@ internal static class Program
             ResultsCommand.Create(),
             ReproduceCommand.Create(reproductions, registry),
             ReproduceCommand.CreateReport(reproductions, registry),
+            DiagnoseCommand.Create(),
             BenchCommand.Create(),
             KindsCommand.Create(registry),
         };

@@ -27,8 +27,29 @@ public enum InputNormalisation
     L2,
     /// <summary>γ = 1 − |λ|: unit gain for constant input.</summary>
     L1,
-    /// <summary>γ = exp(γ_log) with γ_log trainable, initialised at log √(1−|λ|²) (LRU23).</summary>
+    /// <summary>γ trainable, held as <see cref="GammaParametrisation"/> says and started as <see cref="GammaInitialisation"/>
+    /// says (LRU23: γ = exp(γ_log), γ_log initialised at log √(1−|λ|²)).</summary>
     Learned,
+}
+
+/// <summary>How a learned γ is a parameter (Zucchet &amp; Orvieto 2024's code, <c>which_gamma = learned</c>: through its
+/// log with the exp parametrisation, as the LRU of Orvieto et al. 2023, and directly with the others).</summary>
+public enum GammaParametrisation
+{
+    /// <summary>γ = exp(γ_log); the parameter is <c>gamma_log</c> (Orvieto et al. 2023, §3.3).</summary>
+    Log,
+    /// <summary>γ itself is the parameter <c>gamma</c>.</summary>
+    Direct,
+}
+
+/// <summary>Where a learned γ starts.</summary>
+public enum GammaInitialisation
+{
+    /// <summary>γ₀ = √(1 − |λ₀|²): unit state variance for white noise (Orvieto et al. 2023, §3.3).</summary>
+    Modulus,
+    /// <summary>γ₀ = √(1 − (Re λ₀)²). What Zucchet &amp; Orvieto 2024's code does for the (Re λ, Im λ)
+    /// parametrisation: its <c>gamma_init</c> reads that pair as a polar one, ν e^{iθ} with ν = Re λ.</summary>
+    RealPart,
 }
 
 /// <summary>Maps between (p, q) and λ = ν e^{iθ}, and carries gradients back (the chain rule of each map).</summary>

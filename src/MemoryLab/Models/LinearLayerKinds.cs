@@ -6,6 +6,9 @@ namespace MemoryLab.Models;
 /// <c>complex_diagonal</c> and <c>lru</c>. Output size <c>out</c> defaults to the input size.</summary>
 internal static class LinearLayerKinds
 {
+    private static readonly string RingSummary = FormattableString.Invariant(
+        $"r_min={DiagonalRecurrenceOptions.DefaultRMin}, r_max={DiagonalRecurrenceOptions.DefaultRMax}, max_phase=2π");
+
     public static void Register(ModelFactory f)
     {
         f.Register("linear_rnn", LinearRnn<float>, LinearRnn<double>,
@@ -27,25 +30,41 @@ internal static class LinearLayerKinds
             Algorithm = c.Enum("algorithm", LtiAlgorithm.Scan, "scan (the recurrence), convolution (kernel + FFT) or auto (a cost model picks per shape)"),
         });
 
-    private static ISequenceLayer<T> ComplexDiagonal<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T> =>
-        new DiagonalRecurrence<T>(c.InputSize, c.IntOrInputWidth("out", "output features"), new DiagonalRecurrenceOptions
+    private static ISequenceLayer<T> ComplexDiagonal<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var defaults = new DiagonalRecurrenceOptions { StateSize = 1 };
+        var normalisation = c.Enum("normalisation", defaults.Normalisation,
+            "input normalisation γ(λ): none, l2 √(1−|λ|²), l1 1−|λ|, learned (LRU)");
+        return new DiagonalRecurrence<T>(c.InputSize, c.IntOrInputWidth("out", "output features"), Ring(c, defaults with
         {
-            StateSize = c.IntOrInputWidth("hidden", "complex state neurons N"),
-            Parametrisation = c.Enum("parametrisation", EigenvalueParametrisation.Default,
+            Parametrisation = c.Enum("parametrisation", defaults.Parametrisation,
                 "how λ is written in two trainable numbers: default (Re, Im), polar (ν, θ), exp (LRU), tanh, opt (Zucchet & Orvieto, NeurIPS 2024, §4)"),
-            Normalisation = c.Enum("normalisation", InputNormalisation.None, "input normalisation γ(λ): none, l2 √(1−|λ|²), l1 1−|λ|, learned (LRU)"),
-            Skip = c.Enum("skip", SkipConnection.Full, "the direct path D: a full matrix, a diagonal (in = out) or none"),
-            RMin = c.Double("r_min", 0.0, "smallest |λ| of the ring initialisation"),
-            RMax = c.Double("r_max", 1.0, "largest |λ| of the ring initialisation (≤ 1)"),
-            MaxPhase = c.Double("max_phase", 2 * Math.PI, "largest phase of the ring initialisation"),
-            Init = c.Enum("init", RingInitialisation.Lru23, "how B, C, D and the phases are drawn: the LRU paper's or Zucchet & Orvieto's teacher–student code"),
-            Algorithm = c.Enum("algorithm", LtiAlgorithm.Scan, "scan (the recurrence), convolution (kernel + FFT) or auto (a cost model picks per shape)"),
-        });
+            Normalisation = normalisation,
+            Skip = c.Enum("skip", defaults.Skip, "the direct path D: a full matrix, a diagonal (in = out) or none"),
+        }, learnedGamma: normalisation == InputNormalisation.Learned));
+    }
 
     private static ISequenceLayer<T> Lru<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T> =>
-        new LinearRecurrentUnit<T>(c.InputSize, c.IntOrInputWidth("hidden", "complex state neurons N"),
-            c.Double("r_min", 0.0, "smallest |λ| of the ring initialisation"), c.Double("r_max", 1.0, "largest |λ| of the ring initialisation (≤ 1)"),
-            c.Double("max_phase", 2 * Math.PI, "largest phase of the ring initialisation"),
-            c.Enum("init", RingInitialisation.Lru23, "how B, C, D and the phases are drawn: the LRU paper's or Zucchet & Orvieto's teacher–student code"),
-            c.Enum("algorithm", LtiAlgorithm.Scan, "scan (the recurrence), convolution (kernel + FFT) or auto (a cost model picks per shape)"));
+        new LinearRecurrentUnit<T>(c.InputSize, Ring(c, new DiagonalRecurrenceOptions { StateSize = 1 }, learnedGamma: true));
+
+    // The options both diagonal kinds read, each defaulting to the options record's own default; γ's keys only with a learned γ.
+    private static DiagonalRecurrenceOptions Ring(LayerBuildContext c, DiagonalRecurrenceOptions o, bool learnedGamma)
+    {
+        if (!learnedGamma)
+            foreach (var key in GammaKeys)
+                if (c.Description.Options.ContainsKey(key)) throw c.Error(key, "applies only to a learned γ (normalisation: learned)");
+        return o with
+        {
+            StateSize = c.IntOrInputWidth("hidden", "complex state neurons N"),
+            RMin = c.Double("r_min", o.RMin, "smallest |λ| of the ring initialisation"),
+            RMax = c.Double("r_max", o.RMax, "largest |λ| of the ring initialisation (≤ 1)"),
+            MaxPhase = c.Double("max_phase", o.MaxPhase, "largest phase of the ring initialisation"),
+            Init = c.Enum("init", o.Init, "how B, C, D and the phases are drawn: the LRU paper's or Zucchet & Orvieto's teacher–student code"),
+            Algorithm = c.Enum("algorithm", o.Algorithm, "scan (the recurrence), convolution (kernel + FFT) or auto (a cost model picks per shape)"),
+            Gamma = learnedGamma ? c.Enum("gamma", o.Gamma, "learned γ through its log (MemoryLab's default) or directly (the authors' which_gamma=learned)") : o.Gamma,
+            GammaInit = learnedGamma ? c.Enum("gamma_init", o.GammaInit, "γ's initial value: modulus √(1−|λ|²) or from the real part √(1−(Re λ)²)") : o.GammaInit,
+        };
+    }
+
+    private static readonly string[] GammaKeys = ["gamma", "gamma_init"];
 }

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 
 namespace MemoryLab.Numerics;
@@ -108,6 +109,47 @@ public sealed class CounterRng
     public void FillNormal<T>(Span<T> destination, double mean = 0, double std = 1) where T : System.Numerics.IFloatingPointIeee754<T>
     {
         for (int i = 0; i < destination.Length; i++) destination[i] = T.CreateTruncating(mean + std * NextNormal());
+    }
+
+    /// <summary>Normals drawn per chunk of <see cref="FillNormalVectorized{T}"/> (64 Philox blocks).</summary>
+    public const int VectorizedChunk = 256;
+
+    /// <summary>
+    /// Fills <paramref name="destination"/> with N(0, 1) draws by a vectorised float32 Box–Muller: each Philox block's four
+    /// words give two pairs (u₁, u₂), u₁ = (w ≫ 9 + ½)·2⁻²³ ∈ (0, 1) and u₂ = (w ≫ 8)·2⁻²⁴ ∈ [0, 1), and
+    /// z = √(−2 ln u₁)·(cos 2πu₂, sin 2πu₂) evaluated with <see cref="TensorPrimitives"/> over chunks of
+    /// <see cref="VectorizedChunk"/> (a short tail is computed as a full chunk, so every draw takes the vector path).
+    /// About 20× faster than <see cref="FillNormal{T}"/> (double precision, scalar libm); the draws are float32-accurate and
+    /// bounded by |z| ≤ √(2·24 ln 2) ≈ 5.8, which the training data of a teacher task never notices. The result is a
+    /// pure function of (seed, purpose, substream, position) and takes ⌈n/256⌉·64 blocks from the stream.
+    /// </summary>
+    public void FillNormalVectorized<T>(Span<T> destination) where T : System.Numerics.IFloatingPointIeee754<T>
+    {
+        const int Pairs = VectorizedChunk / 2;
+        const float TwoPi = 2 * MathF.PI;
+        Span<uint> words = stackalloc uint[VectorizedChunk];
+        Span<float> radius = stackalloc float[Pairs], angle = stackalloc float[Pairs];
+        Span<float> sin = stackalloc float[Pairs], cos = stackalloc float[Pairs];
+        for (int start = 0; start < destination.Length; start += VectorizedChunk)
+        {
+            for (int b = 0; b < VectorizedChunk / 4; b++)
+            {
+                var (w0, w1, w2, w3) = Philox4x32((uint)_position, (uint)(_position >> 32), (uint)_substream, (uint)(_substream >> 32), _k0, _k1);
+                _position++;
+                radius[2 * b] = ((w0 >> 9) + 0.5f) * (1f / (1 << 23)); angle[2 * b] = (w1 >> 8) * (TwoPi / (1 << 24));
+                radius[2 * b + 1] = ((w2 >> 9) + 0.5f) * (1f / (1 << 23)); angle[2 * b + 1] = (w3 >> 8) * (TwoPi / (1 << 24));
+            }
+            TensorPrimitives.Log(radius, radius);
+            TensorPrimitives.Multiply(radius, -2f, radius);
+            TensorPrimitives.Sqrt(radius, radius);
+            TensorPrimitives.Sin(angle, sin);   // (TensorPrimitives.SinCos has no vector path yet: 30× slower)
+            TensorPrimitives.Cos(angle, cos);
+            var chunk = destination.Slice(start, Math.Min(VectorizedChunk, destination.Length - start));
+            for (int i = 0; i < chunk.Length; i++)
+                chunk[i] = T.CreateTruncating((i & 1) == 0 ? radius[i >> 1] * cos[i >> 1] : radius[i >> 1] * sin[i >> 1]);
+        }
+        _available = 0;
+        _hasSpare = false;
     }
 
     /// <summary>Fills <paramref name="destination"/> with U[lo, hi) draws.</summary>

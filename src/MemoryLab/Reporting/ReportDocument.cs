@@ -202,7 +202,7 @@ public sealed class ReportSection
 
 /// <summary>
 /// A whole report: title, generation time and one section per experiment. Build it from plain data and
-/// write it with <see cref="ReportWriter.Write"/>.
+/// write it with <see cref="ReportWriter.Write(ReportDocument, string)"/>.
 /// </summary>
 public sealed class ReportDocument
 {

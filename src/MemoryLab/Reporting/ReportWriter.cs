@@ -7,7 +7,7 @@ using MemoryLab.Reporting.Charts;
 
 namespace MemoryLab.Reporting;
 
-/// <summary>Paths of the files a <see cref="ReportWriter.Write"/> call produced.</summary>
+/// <summary>Paths of the files a <see cref="ReportWriter.Write(ReportDocument, string)"/> call produced.</summary>
 /// <param name="Html">report.html.</param>
 /// <param name="ClaimsMarkdown">claims.md.</param>
 /// <param name="ClaimsJson">claims.json.</param>
@@ -23,11 +23,16 @@ public sealed record ReportFiles(string Html, string ClaimsMarkdown, string Clai
 public static class ReportWriter
 {
     /// <summary>Writes the report into <paramref name="directory"/> (created if missing) and returns the file paths.</summary>
-    public static ReportFiles Write(ReportDocument document, string directory)
+    public static ReportFiles Write(ReportDocument document, string directory) => Write(document, directory, "report.html", claimFiles: true);
+
+    /// <summary>Writes the report into <paramref name="directory"/> as <paramref name="htmlName"/> (e.g. <c>diagnose.html</c>), with
+    /// <c>claims.md</c> and <c>claims.json</c> only when <paramref name="claimFiles"/> is set.</summary>
+    public static ReportFiles Write(ReportDocument document, string directory, string htmlName, bool claimFiles)
     {
         ArgumentNullException.ThrowIfNull(document);
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
-        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "report.html", "claims.md", "claims.json" };
+        ArgumentException.ThrowIfNullOrWhiteSpace(htmlName);
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { htmlName, "claims.md", "claims.json" };
         foreach (var f in document.Sections.SelectMany(s => s.Figures))
             if (!names.Add(f.FileName)) throw new ArgumentException($"figure file name '{f.FileName}' is used twice (or clashes with a report file)", nameof(document));
         var anchors = new HashSet<string>(StringComparer.Ordinal);
@@ -46,14 +51,14 @@ public static class ReportWriter
             AtomicFile.WriteAllText(path, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + svg);
             figurePaths.Add(path);
         }
-        string md = Path.Combine(directory, "claims.md"), json = Path.Combine(directory, "claims.json"), html = Path.Combine(directory, "report.html");
-        if (document.HasClaims)
+        string md = Path.Combine(directory, "claims.md"), json = Path.Combine(directory, "claims.json"), html = Path.Combine(directory, htmlName);
+        if (claimFiles && document.HasClaims)
         {
             AtomicFile.WriteAllText(md, ClaimsMarkdown(document));
             AtomicFile.WriteAllText(json, ClaimsJson(document));
         }
         AtomicFile.WriteAllText(html, Html(document, svgs));
-        return new ReportFiles(html, document.HasClaims ? md : "", document.HasClaims ? json : "", figurePaths);
+        return new ReportFiles(html, claimFiles && document.HasClaims ? md : "", claimFiles && document.HasClaims ? json : "", figurePaths);
     }
 
     /// <summary>Status as shown: a symbol as well as a colour, so it reads without colour vision.</summary>

@@ -18,5 +18,6 @@ internal static class BuiltInReproductions
         new HessianExperiment(),
         new DeepInitExperiment(),
         new GruTheoryExperiment(),
+        new CrossKernelExperiment(),
     ];
 }

@@ -35,6 +35,33 @@ public class TrainSpecKindsTests
         Assert.Contains(expected, e.Message);
     }
 
+    [Theory]
+    [InlineData("{kind: complex_diagonal, hidden: 4, normalisation: l2, gamma: direct}", "m.yaml:3: key 'model.gamma':", "applies only to a learned γ")]
+    [InlineData("{kind: complex_diagonal, hidden: 4, gamma_init: real_part}", "m.yaml:3: key 'model.gamma_init':", "applies only to a learned γ")]
+    [InlineData("{kind: lru, hidden: 4, gamma: linear}", "m.yaml:3: key 'model.gamma':", "'linear' is not one of log, direct")]
+    [InlineData("{kind: lru, hidden: 4, gamma_init: imag}", "m.yaml:3: key 'model.gamma_init':", "'imag' is not one of modulus, realpart")]
+    public void Gamma_keys_are_checked_at_their_line(string model, string where, string expected)
+    {
+        var spec = SpecParser.ParseText($"kind: train\ndata: {{kind: teacher, time: 20, state_size: 4, nu0: 0.5}}\nmodel: {model}\n", "m.yaml");
+        spec.GetString("kind");
+        var e = Assert.Throws<SpecException>(() => new TrainExperiment().BindStrict(spec));
+        Assert.StartsWith(where, e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void Gamma_keys_reach_the_layer()
+    {
+        var spec = SpecParser.ParseText("kind: train\ndata: {kind: teacher, time: 20, state_size: 4, nu0: 0.5}\n"
+            + "model: {kind: complex_diagonal, hidden: 4, normalisation: learned, gamma: direct, gamma_init: real_part}\n", "m.yaml");
+        spec.GetString("kind");
+        var config = new TrainExperiment().BindStrict(spec);
+        var layer = Assert.IsType<MemoryLab.Models.DiagonalRecurrence<double>>(
+            MemoryLab.Models.ModelFactory.CreateDefault().Build<double>(config.Model, 1));
+        Assert.Equal((MemoryLab.Models.GammaParametrisation.Direct, MemoryLab.Models.GammaInitialisation.RealPart),
+            (layer.Options.Gamma, layer.Options.GammaInit));
+    }
+
     [Fact]
     public void Data_keys_belong_to_their_kind()
     {
