@@ -58,7 +58,8 @@ public class ReproductionSpecTests
         var paper = Specs.Settings(plateaus, ReproductionScale.Paper);
         Assert.Equal(10, paper.Runs);            // Li21 Fig. 1: 10 initialisations
         Assert.True(quick.Runs < paper.Runs);
-        Assert.Equal(0.10, quick.Detector.MaxDecreasePerDecade);
+        Assert.Equal(0.10, quick.Detector.MaxFall);
+        Assert.Equal(9, quick.AiryDelay);        // Airy memory beyond the initial model (Li21 §4)
         var ts = Specs.Plan(new TeacherStudentExperiment(), ReproductionScale.Paper);
         Assert.Equal(["0.36", "0.68", "0.84", "0.92", "0.96", "0.98", "0.99"],
             ts.Runs.Select(r => r.Spec.Flatten().First(p => p.Key == "data.nu0").Value).Distinct().Order());
