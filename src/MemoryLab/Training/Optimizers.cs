@@ -143,6 +143,19 @@ public sealed class Adam<T> : Optimizer<T> where T : unmanaged, IFloatingPointIe
         return learningRate / (1 - Math.Pow(_beta1, t)) / (Math.Sqrt(vhat) + _eps);
     }
 
+    /// <summary>The step Adam would take on entry i if the next gradient were 1 (without weight decay), from its current moments:
+    /// lr·m̂/(√v̂ + ε) with m = β₁m + (1−β₁), v = β₂v + (1−β₂) and the bias corrections of step t + 1. This is the effective learning
+    /// rate of the authors' <c>source/train.py</c> (Zucchet24 Fig. 4: minus the optimiser's update for a gradient of ones); it carries the
+    /// first moment's sign, so it is negative where the accumulated gradient points the other way.</summary>
+    public double UnitGradientStep(int index, double learningRate)
+    {
+        long t = StepCount + 1;
+        double m = _beta1 * double.CreateTruncating(_m[index]) + (1 - _beta1);
+        double v = _beta2 * double.CreateTruncating(_v[index]) + (1 - _beta2);
+        double mhat = m / (1 - Math.Pow(_beta1, t)), vhat = v / (1 - Math.Pow(_beta2, t));
+        return learningRate * mhat / (Math.Sqrt(vhat) + _eps);
+    }
+
     /// <inheritdoc />
     protected override void Update(Span<T> theta, ReadOnlySpan<T> gradient, int offset, double learningRate, double weightDecay)
     {
