@@ -5,7 +5,7 @@ namespace LogitPolarExample;
 
 /// <summary>
 /// λ = σ(p)·e^{iq}, σ(p) = 1/(1 + e^{−p}): |λ| stays in (0, 1) whatever p, like the LRU's exp(−exp(ν_log)) (Orvieto
-/// et al. 2023, §3.2), but the phase q is trained directly. Everything else is the complex diagonal layer's.
+/// et al. 2023, §3.3), but the phase q is trained directly. Everything else is the complex diagonal layer's.
 /// </summary>
 public sealed class LogitPolar<T> : PolarEigenvalueMap<T> where T : IFloatingPointIeee754<T>
 {

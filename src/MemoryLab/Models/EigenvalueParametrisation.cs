@@ -3,7 +3,7 @@ using System.Numerics;
 namespace MemoryLab.Models;
 
 /// <summary>The built-in ways of writing a complex eigenvalue λ = ν·e^{iθ} of a diagonal recurrence in terms of two
-/// trainable numbers (p, q) (Zucchet &amp; Orvieto 2024, §4 and §B1; Orvieto et al. 2023, §3.2); each names an
+/// trainable numbers (p, q) (Zucchet &amp; Orvieto 2024, §4 and §B1; Orvieto et al. 2023, §3.2–3.3); each names an
 /// <see cref="IEigenvalueMap{T}"/> (<see cref="EigenvalueMaps.For{T}"/>).</summary>
 public enum EigenvalueParametrisation
 {
@@ -19,7 +19,7 @@ public enum EigenvalueParametrisation
     Opt,
 }
 
-/// <summary>Input normalisation γ(λ) multiplying B (Zucchet &amp; Orvieto 2024, §3–4; Orvieto et al. 2023, §3.3).</summary>
+/// <summary>Input normalisation γ(λ) multiplying B (Zucchet &amp; Orvieto 2024, §3–4; Orvieto et al. 2023, §3.4).</summary>
 public enum InputNormalisation
 {
     /// <summary>γ = 1.</summary>
@@ -37,7 +37,7 @@ public enum InputNormalisation
 /// log with the exp parametrisation, as the LRU of Orvieto et al. 2023, and directly with the others).</summary>
 public enum GammaParametrisation
 {
-    /// <summary>γ = exp(γ_log); the parameter is <c>gamma_log</c> (Orvieto et al. 2023, §3.3).</summary>
+    /// <summary>γ = exp(γ_log); the parameter is <c>gamma_log</c> (Orvieto et al. 2023, §3.4).</summary>
     Log,
     /// <summary>γ itself is the parameter <c>gamma</c>.</summary>
     Direct,
@@ -46,7 +46,7 @@ public enum GammaParametrisation
 /// <summary>Where a learned γ starts.</summary>
 public enum GammaInitialisation
 {
-    /// <summary>γ₀ = √(1 − |λ₀|²): unit state variance for white noise (Orvieto et al. 2023, §3.3).</summary>
+    /// <summary>γ₀ = √(1 − |λ₀|²): unit state variance for white noise (Orvieto et al. 2023, §3.4).</summary>
     Modulus,
     /// <summary>γ₀ = √(1 − (Re λ₀)²). What Zucchet &amp; Orvieto 2024's code does for the (Re λ, Im λ)
     /// parametrisation: its <c>gamma_init</c> reads that pair as a polar one, ν e^{iθ} with ν = Re λ.</summary>
