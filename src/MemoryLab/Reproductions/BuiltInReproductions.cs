@@ -15,6 +15,7 @@ internal static class BuiltInReproductions
         new LearnThetaExperiment(),
         new TeacherStudentExperiment(),
         new AblationExperiment(),
+        new HeadsExperiment(),
         new HessianExperiment(),
         new DeepInitExperiment(),
         new GruTheoryExperiment(),

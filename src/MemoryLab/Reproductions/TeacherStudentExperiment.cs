@@ -58,8 +58,9 @@ public sealed class TeacherStudentExperiment : IReproduction
         "Teacher: n = 10, T = 300, eigenvalues mapped to magnitude ν₀ + (1−ν₀)·tanh|l| (teacher seed 42); students with 64 neurons, "
         + "Adam with cosine decay 1e−7 → peak → 1e−7, fresh Gaussian inputs every step, loss ½·mean (ŷ−y)² over all steps. "
         + "Final loss = mean training loss over the last 100 steps; per (student, ν₀) the best peak learning rate; points are mean ± SEM over seeds. "
-        + "Paper scale: 7 ν₀, 10 seeds, 10,000 steps, batch 128, dense RNN, cRNN and LRU. "
-        + "Quick scale: fewer ν₀, seeds, steps and learning rates (see the spec).";
+        + "The teacher's output scale grows with ν₀ (the initial loss ≈57× from ν₀ = 0.5 to 0.99), so the claims on the rise compare final/initial loss. "
+        + "Paper scale: 7 ν₀, 10 seeds, 10,000 steps, batch 128, dense RNN, cRNN and LRU, the authors' learning-rate grids. "
+        + "Quick scale: 3 ν₀, 3 seeds, 1,000 steps, batch 16, dense RNN and LRU on the same grids (see the spec).";
 
     /// <inheritdoc />
     public void Report(ReproductionResults results)
@@ -92,18 +93,33 @@ public sealed class TeacherStudentExperiment : IReproduction
 
         var rnn = selected.Where(p => p.Student == "rnn").OrderBy(p => p.Nu0).ToArray();
         var lru = selected.Where(p => p.Student == "lru").OrderBy(p => p.Nu0).ToArray();
-        double rnnRise = rnn.Length >= 2 ? rnn[^1].Loss.Mean / rnn[0].Loss.Mean : double.NaN;
-        claims.Check("rnn-loss-rises-with-memory", rnnRise,
-            rnn.Length >= 2 ? $"{rnn[^1].Loss.Mean:G3} at ν₀ = {rnn[^1].Nu0} vs {rnn[0].Loss.Mean:G3} at ν₀ = {rnn[0].Nu0} (×{rnnRise:G3})" : "missing");
-        double lruWorst = lru.Length > 0 ? lru.Max(p => p.Loss.Mean / p.InitialLoss) : double.NaN;
-        claims.Check("lru-loss-stays-low", lruWorst,
-            lru.Length > 0 ? $"worst final/initial = {lruWorst:G3} (" + string.Join(", ", lru.Select(p => $"ν₀ = {p.Nu0}: {p.Loss.Mean:G3}")) + ")" : "missing");
+        // The teacher's output scale itself grows with ν₀ (≈50× over the paper's range), so the rise compares final losses
+        // relative to each point's initial loss.
+        double rnnRise = rnn.Length >= 2 ? Relative(rnn[^1]) / Relative(rnn[0]) : double.NaN;
+        claims.Check("rnn-loss-rises-with-memory", rnnRise, rnn.Length >= 2
+            ? $"final/initial {Fmt(Relative(rnn[^1]))} at ν₀ = {rnn[^1].Nu0} ({Fmt(rnn[^1].Loss.Mean)} / {Fmt(rnn[^1].InitialLoss)}, lr {rnn[^1].LearningRate}) "
+              + $"vs {Fmt(Relative(rnn[0]))} at ν₀ = {rnn[0].Nu0} ({Fmt(rnn[0].Loss.Mean)} / {Fmt(rnn[0].InitialLoss)}, lr {rnn[0].LearningRate}): ×{Fmt(rnnRise)}"
+            : "missing");
+        double lruWorst = lru.Length > 0 ? lru.Max(Relative) : double.NaN;
+        claims.Check("lru-loss-stays-low", lruWorst, lru.Length > 0
+            ? $"worst final/initial = {Fmt(lruWorst)}; final/initial (final loss) per ν₀: "
+              + string.Join(", ", lru.Select(p => $"ν₀ = {p.Nu0}: {Fmt(Relative(p))} ({Fmt(p.Loss.Mean)})"))
+            : "missing");
         var r99 = rnn.FirstOrDefault(p => p.Nu0 == ClaimNu0);
         var l99 = lru.FirstOrDefault(p => p.Nu0 == ClaimNu0);
         double ratio = r99 != null && l99 != null ? r99.Loss.Mean / l99.Loss.Mean : double.NaN;
         claims.Check("lru-beats-rnn-at-long-memory", ratio, r99 != null && l99 != null
-            ? $"RNN {r99.Loss.Mean:G3} ± {r99.Loss.Sem:G2} (lr {r99.LearningRate}) vs LRU {l99.Loss.Mean:G3} ± {l99.Loss.Sem:G2} (lr {l99.LearningRate}): ×{ratio:G3}" : "missing");
+            ? $"RNN {Fmt(r99.Loss.Mean)} ± {r99.Loss.Sem:G2} (lr {r99.LearningRate}) vs LRU {Fmt(l99.Loss.Mean)} ± {l99.Loss.Sem:G2} (lr {l99.LearningRate}): ×{Fmt(ratio)}" : "missing");
     }
+
+    /// <summary>A point's final loss over its initial loss (both means over seeds).</summary>
+    public static double Relative(SelectedPoint p)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        return p.Loss.Mean / p.InitialLoss;
+    }
+
+    private static string Fmt(double x) => x.ToString("G3", CultureInfo.InvariantCulture);
 }
 
 /// <summary>

@@ -143,17 +143,32 @@ public sealed class Adam<T> : Optimizer<T> where T : unmanaged, IFloatingPointIe
         return learningRate / (1 - Math.Pow(_beta1, t)) / (Math.Sqrt(vhat) + _eps);
     }
 
-    /// <summary>The step Adam would take on entry i if the next gradient were 1 (without weight decay), from its current moments:
-    /// lr·m̂/(√v̂ + ε) with m = β₁m + (1−β₁), v = β₂v + (1−β₂) and the bias corrections of step t + 1. This is the effective learning
-    /// rate of the authors' <c>source/train.py</c> (Zucchet24 Fig. 4: minus the optimiser's update for a gradient of ones); it carries the
-    /// first moment's sign, so it is negative where the accumulated gradient points the other way.</summary>
+    /// <summary>
+    /// The step Adam would take on entry i for a unit gradient, from its current state: the next step's update with
+    /// g = 1 entering both moments, m' = β₁m + (1−β₁), v' = β₂v + (1−β₂), t' = t + 1, step = lr·(m'/(1−β₁ᵗ'))/(√(v'/(1−β₂ᵗ')) + ε).
+    /// This is the probe of Zucchet &amp; Orvieto (NeurIPS 2024) for Fig. 11 (their source/train.py passes a tree of ones through
+    /// the optimiser's update); unlike <see cref="EffectiveLearningRate"/> its sign follows m', so it can be ≤ 0.
+    /// </summary>
     public double UnitGradientStep(int index, double learningRate)
     {
+        Span<double> one = stackalloc double[1];
+        UnitGradientSteps([index], learningRate, one);
+        return one[0];
+    }
+
+    /// <summary><see cref="UnitGradientStep"/> for each of <paramref name="entries"/>, into <paramref name="steps"/>.</summary>
+    public void UnitGradientSteps(ReadOnlySpan<int> entries, double learningRate, Span<double> steps)
+    {
+        if (steps.Length < entries.Length) throw new ArgumentException("one result per entry", nameof(steps));
         long t = StepCount + 1;
-        double m = _beta1 * double.CreateTruncating(_m[index]) + (1 - _beta1);
-        double v = _beta2 * double.CreateTruncating(_v[index]) + (1 - _beta2);
-        double mhat = m / (1 - Math.Pow(_beta1, t)), vhat = v / (1 - Math.Pow(_beta2, t));
-        return learningRate * mhat / (Math.Sqrt(vhat) + _eps);
+        double bc1 = 1 - Math.Pow(_beta1, t), bc2 = 1 - Math.Pow(_beta2, t);
+        for (int k = 0; k < entries.Length; k++)
+        {
+            int i = entries[k];
+            double m = _beta1 * double.CreateTruncating(_m[i]) + (1 - _beta1);
+            double v = _beta2 * double.CreateTruncating(_v[i]) + (1 - _beta2);
+            steps[k] = learningRate * (m / bc1) / (Math.Sqrt(v / bc2) + _eps);
+        }
     }
 
     /// <inheritdoc />

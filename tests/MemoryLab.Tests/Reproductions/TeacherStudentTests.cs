@@ -79,7 +79,7 @@ public class TeacherStudentTests
     {
         using var dir = new TempDirectory();
         var plan = SweepPlan.Load(SpecFile("zucchet24-teacher-student", "quick"), Tiny, Specs.Kinds);
-        Assert.Equal(3 * 2 * 2 * 3, plan.Runs.Count);
+        Assert.Equal(3 * 2 * 5 * 3, plan.Runs.Count); // 3 ν₀ × (RNN, LRU) × the authors' 5 rates × 3 seeds
         string whole = Path.Combine(dir.Path, "whole");
         RunInto(whole, plan, plan.Runs);
         var shards = new List<string>();
@@ -93,7 +93,7 @@ public class TeacherStudentTests
         var b = ResultsTable.Load(shards);
         Assert.Equal(a.Axes, b.Axes);
         Assert.Equal(a.Rows.Count, b.Rows.Count);
-        Assert.Equal(12, a.Rows.Count); // (student, ν₀, lr) points, seeds merged
+        Assert.Equal(30, a.Rows.Count); // (student, ν₀, lr) points, seeds merged
         Assert.Equal(6, a.Rows.Count(r => r.Selected));
         for (int i = 0; i < a.Rows.Count; i++)
         {
@@ -132,9 +132,9 @@ public class TeacherStudentTests
         var plans = ReproductionPlan.Create(selected, ReproductionScale.Quick, Specs.Kinds, null, overrides);
         var counts = new CountingObserver();
         var outcomes = Reproducer.Run(plans, dir.Path, Specs.Kinds, new SweepOptions { Workers = 3 }, counts);
-        Assert.Equal([36, 36], outcomes.Select(o => o.Ran));
-        // The 12 runs both share (RNN and LRU at ν₀ = 0.99) ran once and were copied: 60 started, 72 finished.
-        Assert.Equal((60, 72), (counts.Started, counts.Finished));
+        Assert.Equal([90, 36], outcomes.Select(o => o.Ran));
+        // The 12 runs both share (RNN and LRU at ν₀ = 0.99) ran once and were copied: 114 started, 126 finished.
+        Assert.Equal((114, 126), (counts.Started, counts.Finished));
         var shared = plans[1].Sweep.Runs.Where(r => plans[0].Sweep.Runs.Any(t => t.Id == r.Id)).ToArray();
         Assert.Equal(12, shared.Length);
         foreach (var run in shared)
@@ -151,7 +151,7 @@ public class TeacherStudentTests
         // Again: every run is found finished; nothing runs.
         var again = Reproducer.Run(plans, dir.Path, Specs.Kinds, new SweepOptions { Workers = 3 });
         Assert.Equal([0, 0], again.Select(o => o.Ran));
-        Assert.Equal([36, 36], again.Select(o => o.Skipped));
+        Assert.Equal([90, 36], again.Select(o => o.Skipped));
     }
 
     private sealed class CountingObserver : ISweepObserver
@@ -196,6 +196,17 @@ public class TeacherStudentTests
         // A dense RNN as good as the LRU fails the steep-rise and order-of-magnitude claims.
         var flat = points.Select(p => p.Student == "rnn" ? Point("rnn", p.Nu0, 2e-4) : p).ToList();
         Assert.Equal([ClaimStatus.Fails, ClaimStatus.Holds, ClaimStatus.Fails], ReportTs(flat).Claims.Select(c => c.Status));
+
+        // A rise of the raw loss that only follows the teacher's output scale (the initial loss) is no rise.
+        double Scale(double nu) => nu switch { 0.5 => 1, 0.9 => 30, _ => 1000 };
+        var scaled = points.Select(p => p.Student == "rnn" ? Point("rnn", p.Nu0, 1e-4 * Scale(p.Nu0), 100 * Scale(p.Nu0)) : p).ToList();
+        Assert.Equal(ClaimStatus.Fails, ReportTs(scaled).Claims[0].Status);
+
+        // The LRU's claim is on final/initial: a final loss of 0.05 passes against an initial 1000 and fails against 10.
+        var lruBig = points.Select(p => p.Student == "lru" ? Point("lru", p.Nu0, 0.05, 1000) : p).ToList();
+        Assert.Equal(ClaimStatus.Holds, ReportTs(lruBig).Claims[1].Status);
+        var lruSmall = points.Select(p => p.Student == "lru" ? Point("lru", p.Nu0, 0.05, 10) : p).ToList();
+        Assert.Equal(ClaimStatus.Fails, ReportTs(lruSmall).Claims[1].Status);
 
         // No ν₀ = 0.99 in the data: the order-of-magnitude claim has nothing to measure.
         var short_ = points.Where(p => p.Nu0 < 0.99).ToList();
