@@ -9,12 +9,12 @@ internal static class LinearLayerKinds
     public static void Register(ModelFactory f)
     {
         f.Register("linear_rnn", LinearRnn<float>, LinearRnn<double>,
-            "h = A h + B x, y = C h + D x; hidden=in, out=in, heads=1, skip=true, nu0=0, theta0=π, algorithm=scan|auto|convolution");
+            "h = A h + B x, y = C h + D x; hidden=in, out=in, heads=1, skip=true, nu0=0, theta0=π, algorithm=auto|scan|convolution");
         f.Register("complex_diagonal", ComplexDiagonal<float>, ComplexDiagonal<double>,
             "h = λ⊙h + γ(λ)⊙Bx, y = Re(Ch) + Dx; hidden=in, out=in, parametrisation=default|polar|exp|tanh|opt, "
-            + "normalisation=none|l2|l1|learned, skip=full|diagonal|none, r_min=0, r_max=1, max_phase=2π, init=lru23|teacher_student, algorithm=scan|auto|convolution");
+            + "normalisation=none|l2|l1|learned, skip=full|diagonal|none, r_min=0, r_max=1, max_phase=2π, init=lru23|teacher_student, algorithm=auto|scan|convolution");
         f.Register("lru", Lru<float>, Lru<double>,
-            "LRU23: exp parametrisation, learned γ, diagonal skip; hidden=in, r_min=0, r_max=1, max_phase=2π, init=lru23|teacher_student, algorithm=scan|auto|convolution");
+            "LRU23: exp parametrisation, learned γ, diagonal skip; hidden=in, r_min=0, r_max=1, max_phase=2π, init=lru23|teacher_student, algorithm=auto|scan|convolution");
     }
 
     private static ISequenceLayer<T> LinearRnn<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T> =>
@@ -25,7 +25,7 @@ internal static class LinearLayerKinds
             Skip = c.Bool("skip", true),
             Nu0 = c.Double("nu0", 0.0),
             Theta0 = c.Double("theta0", Math.PI),
-            Algorithm = c.Enum("algorithm", LtiAlgorithm.Scan),
+            Algorithm = c.Enum("algorithm", LtiAlgorithm.Auto),
         });
 
     private static ISequenceLayer<T> ComplexDiagonal<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T> =>
@@ -39,10 +39,10 @@ internal static class LinearLayerKinds
             RMax = c.Double("r_max", 1.0),
             MaxPhase = c.Double("max_phase", 2 * Math.PI),
             Init = c.Enum("init", RingInitialisation.Lru23),
-            Algorithm = c.Enum("algorithm", LtiAlgorithm.Scan),
+            Algorithm = c.Enum("algorithm", LtiAlgorithm.Auto),
         });
 
     private static ISequenceLayer<T> Lru<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T> =>
         new LinearRecurrentUnit<T>(c.InputSize, c.Int("hidden", c.InputSize), c.Double("r_min", 0.0), c.Double("r_max", 1.0),
-            c.Double("max_phase", 2 * Math.PI), c.Enum("init", RingInitialisation.Lru23), c.Enum("algorithm", LtiAlgorithm.Scan));
+            c.Double("max_phase", 2 * Math.PI), c.Enum("init", RingInitialisation.Lru23), c.Enum("algorithm", LtiAlgorithm.Auto));
 }
