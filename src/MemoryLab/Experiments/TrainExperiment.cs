@@ -104,6 +104,25 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
         return config;
     }
 
+    /// <summary>Writes the algorithm <c>auto</c> picks for a linear time-invariant model (<c>lru</c>, <c>complex_diagonal</c>,
+    /// <c>linear_rnn</c>) at the run's batch, length and <paramref name="threads"/> into <c>model.algorithm</c>, so the
+    /// algorithm is part of the run's id and stored spec, and a result of one algorithm is never taken for another's.</summary>
+    public override void ResolveChoices(SpecNode spec, int threads)
+    {
+        if (spec.Peek("model") is not { Kind: SpecNodeKind.Mapping } modelNode) return;
+        if (modelNode.Peek("algorithm") is { } given && given.Text != "auto") return;
+        TrainConfig config;
+        try { config = Bind(spec.Clone()); }
+        catch (SpecException) { return; }
+        ILtiLayer? lti;
+        try { lti = _models.Build<float>(config.Model, config.Data.InputFeatures) as ILtiLayer; }
+        catch (ModelDescriptionException) { return; }
+        if (lti is null) return;
+        var algorithm = lti.AlgorithmFor(config.Batch, config.Data.Time, threads);
+        SpecOverrides.Set(spec, "model.algorithm",
+            SpecNode.Scalar(algorithm.ToString().ToLowerInvariant(), false, modelNode.Position, modelNode.Path + ".algorithm"), create: true);
+    }
+
     // A section left out of the spec takes every default.
     private static SpecNode Section(SpecNode spec, string key, string doc) =>
         spec.OptionalChild(key, doc: doc) ?? SpecParser.ParseText("{}", spec.Position.File);
@@ -152,9 +171,10 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
             ["parameters"] = model.Layout.Count,
         };
         TrainingCheckpoint.Save(ctx.CheckpointPath, model, optimizer, c.Steps);
+        string? algorithm = layer is ILtiLayer lti ? lti.ResolvedAlgorithm.ToString().ToLowerInvariant() : null;
         if (result.Status == TrainingStatus.Diverged)
-            return RunSummary.Diverged(metrics, result.DivergedAtStep ?? 0, $"non-finite loss at step {result.DivergedAtStep}");
-        return RunSummary.Completed(metrics, c.Steps);
+            return RunSummary.Diverged(metrics, result.DivergedAtStep ?? 0, $"non-finite loss at step {result.DivergedAtStep}") with { Algorithm = algorithm };
+        return RunSummary.Completed(metrics, c.Steps) with { Algorithm = algorithm };
     }
 
     /// <summary>Sees every step: keeps the final-loss window over the last 100 steps (the final loss of Zucchet &amp; Orvieto, NeurIPS 2024, §5) and streams every
