@@ -8,9 +8,12 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
-        var registry = ExperimentRegistry.CreateDefault();
+        // One catalog of model and data kinds, which plugins extend and every train run (and reproduction) builds from.
+        var models = MemoryLab.Models.ModelFactory.CreateDefault();
+        var data = DataSpec.CreateKinds();
+        var registry = ExperimentRegistry.CreateDefault(models, data);
         var reproductions = MemoryLab.Reproductions.ReproductionRegistry.CreateDefault(registry);
-        if (Plugins.Load(registry, reproductions) is { } pluginError)
+        if (Plugins.Load(registry, reproductions, models, data) is { } pluginError)
         {
             Console.Error.WriteLine(pluginError);
             return 2;

@@ -52,9 +52,15 @@ public sealed record TrainConfig(Precision Precision, DataSpec Data, ModelDescri
 public sealed class TrainExperiment : ExperimentKind<TrainConfig>
 {
     private readonly ModelFactory _models;
+    private readonly SpecKinds<DataSpec> _data;
 
-    /// <summary>A train kind building models from <paramref name="models"/> (default: every built-in kind).</summary>
-    public TrainExperiment(ModelFactory? models = null) => _models = models ?? ModelFactory.CreateDefault();
+    /// <summary>A train kind building models from <paramref name="models"/> and data from <paramref name="data"/>
+    /// (default: the built-in kinds of each).</summary>
+    public TrainExperiment(ModelFactory? models = null, SpecKinds<DataSpec>? data = null)
+    {
+        _models = models ?? ModelFactory.CreateDefault();
+        _data = data ?? DataSpec.CreateKinds();
+    }
 
     /// <inheritdoc />
     public override string Name => "train";
@@ -67,7 +73,7 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
     public override TrainConfig Bind(SpecNode spec)
     {
         var precision = spec.GetEnum<Precision>("precision", Precision.Float32, doc: "float32 (speed) or float64 (checks, small exact runs)");
-        var data = DataSpec.Kinds.Bind(Section(spec, "data", "where the sequences come from: a data kind and its keys"));
+        var data = _data.Bind(Section(spec, "data", "where the sequences come from: a data kind and its keys"));
         var modelNode = spec.Child("model", doc: "the model: a model kind and its options, children under layer: or layers:");
         var model = spec.IsDescribing ? null : ModelSpec.Bind(modelNode);
         var config = new TrainConfig(precision, data, model!,

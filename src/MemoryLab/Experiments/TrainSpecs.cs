@@ -5,6 +5,15 @@ using MemoryLab.Training;
 
 namespace MemoryLab.Experiments;
 
+/// <summary>A data kind in one type (what a plugin exports): its name and the binder of its <c>data:</c> section.</summary>
+public interface IDataKind
+{
+    /// <summary>The name a <c>data:</c> section's <c>kind</c> gives.</summary>
+    string Name { get; }
+    /// <summary>Reads the section's keys (only its own: any other is an error at its line).</summary>
+    DataSpec Bind(SpecNode section);
+}
+
 /// <summary>
 /// Where a training run's sequences come from: the spec's <c>data:</c> section. Each kind is a record that binds its
 /// own keys, knows its feature counts and creates the dataset. Every kind reads <c>time</c> (sequence length T).
@@ -12,12 +21,16 @@ namespace MemoryLab.Experiments;
 /// <param name="Time">Sequence length T.</param>
 public abstract record DataSpec(int Time)
 {
-    /// <summary>The data kinds, by name (default <c>teacher</c>).</summary>
-    public static SpecKinds<DataSpec> Kinds { get; } = new("teacher",
+    /// <summary>The built-in data kinds, by name (default <c>teacher</c>): a new family each call, so kinds registered
+    /// in one (<see cref="IDataKind"/>) reach only the experiments given that family.</summary>
+    public static SpecKinds<DataSpec> CreateKinds() => new("teacher",
         ("teacher", "the linear teacher h_{t+1} = λ h_t + B x_t, y_t = Re(C h_t) of Zucchet & Orvieto (NeurIPS 2024) §5", TeacherDataSpec.Bind),
         ("linear-functional", "y_t = Σ_s ρ(s) x_{t−s} of a named memory kernel ρ, white-noise input (Li et al., ICLR 2021, §3)", LinearFunctionalDataSpec.Bind),
         ("tanh-teacher", "a random tanh RNN as the teacher, one input and one output", TanhTeacherDataSpec.Bind),
         ("lorenz96", "two-scale Lorenz-96: forcings in, slow variables out (Li et al., ICLR 2021, §5)", Lorenz96DataSpec.Bind));
+
+    /// <summary>The built-in data kinds (for describing and for tools that read a data section without a catalog of their own).</summary>
+    public static SpecKinds<DataSpec> Kinds { get; } = CreateKinds();
 
     /// <summary>Input features per step.</summary>
     public abstract int InputFeatures { get; }

@@ -2,15 +2,15 @@ using System.Numerics;
 
 namespace MemoryLab.Models;
 
-/// <summary>Model-factory entries for the linear recurrences (Li et al., ICLR 2021; Zucchet &amp; Orvieto, NeurIPS 2024; Orvieto et al., 2023): <c>linear_rnn</c> (dense, multi-head),
-/// <c>complex_diagonal</c> and <c>lru</c>. Output size <c>out</c> defaults to the input size.</summary>
+/// <summary>Model-factory entries for the linear recurrences (Zucchet &amp; Orvieto 2024, §2–4; Orvieto et al. 2023):
+/// <c>linear_rnn</c> (dense, multi-head), <c>complex_diagonal</c> and <c>lru</c>, and the built-in eigenvalue
+/// parametrisations. Output size <c>out</c> defaults to the input size.</summary>
 internal static class LinearLayerKinds
 {
-    private static readonly string RingSummary = FormattableString.Invariant(
-        $"r_min={DiagonalRecurrenceOptions.DefaultRMin}, r_max={DiagonalRecurrenceOptions.DefaultRMax}, max_phase=2π");
-
     public static void Register(ModelFactory f)
     {
+        foreach (var kind in Enum.GetValues<EigenvalueParametrisation>())
+            f.RegisterParametrisation(EigenvalueMaps.For<float>(kind), EigenvalueMaps.For<double>(kind));
         f.Register("linear_rnn", LinearRnn<float>, LinearRnn<double>,
             "linear RNN h_t = A h_{t−1} + B x_t, y_t = C h_t + D x_t with a dense (or block-diagonal multi-head) A (Li et al., ICLR 2021, §2)");
         f.Register("complex_diagonal", ComplexDiagonal<float>, ComplexDiagonal<double>,
@@ -33,15 +33,16 @@ internal static class LinearLayerKinds
     private static ISequenceLayer<T> ComplexDiagonal<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var defaults = new DiagonalRecurrenceOptions { StateSize = 1 };
+        var map = c.EigenvalueMap<T>("parametrisation", EigenvalueMaps.For<T>(defaults.Parametrisation).Name);
         var normalisation = c.Enum("normalisation", defaults.Normalisation,
             "input normalisation γ(λ): none, l2 √(1−|λ|²), l1 1−|λ|, learned (LRU)");
         return new DiagonalRecurrence<T>(c.InputSize, c.IntOrInputWidth("out", "output features"), Ring(c, defaults with
         {
-            Parametrisation = c.Enum("parametrisation", defaults.Parametrisation,
-                "how λ is written in two trainable numbers: default (Re, Im), polar (ν, θ), exp (LRU), tanh, opt (Zucchet & Orvieto, NeurIPS 2024, §4)"),
+            // A built-in map is also named in the options (what Options.Parametrisation reports).
+            Parametrisation = Enum.GetValues<EigenvalueParametrisation>().FirstOrDefault(k => EigenvalueMaps.For<T>(k) == map, defaults.Parametrisation),
             Normalisation = normalisation,
             Skip = c.Enum("skip", defaults.Skip, "the direct path D: a full matrix, a diagonal (in = out) or none"),
-        }, learnedGamma: normalisation == InputNormalisation.Learned));
+        }, learnedGamma: normalisation == InputNormalisation.Learned), map);
     }
 
     private static ISequenceLayer<T> Lru<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T> =>
