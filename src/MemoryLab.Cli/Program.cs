@@ -26,7 +26,9 @@ internal static class Program
             ResultsCommand.Create(),
             ReproduceCommand.Create(reproductions, registry),
             ReproduceCommand.CreateReport(reproductions, registry),
+            DiagnoseCommand.Create(),
             BenchCommand.Create(),
+            KindsCommand.Create(registry, models, data),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -242,6 +242,7 @@ public sealed class ResultsStore
         w.WriteNumber("seed", seed);
         w.WriteString("status", s.Status.ToString().ToLowerInvariant());
         if (s.Message is null) w.WriteNull("message"); else w.WriteString("message", s.Message);
+        if (s.Algorithm is not null) w.WriteString("algorithm", s.Algorithm);
         w.WritePropertyName("metrics");
         w.WriteStartObject();
         foreach (var (name, value) in s.Metrics.OrderBy(p => p.Key, StringComparer.Ordinal))
@@ -279,7 +280,9 @@ public sealed class ResultsStore
             metrics[p.Name] = p.Value.ValueKind == JsonValueKind.Number ? p.Value.GetDouble()
                 : p.Value.GetString() switch { "Infinity" => double.PositiveInfinity, "-Infinity" => double.NegativeInfinity, _ => double.NaN };
         string? message = root.TryGetProperty("message", out var msg) && msg.ValueKind == JsonValueKind.String ? msg.GetString() : null;
-        return new RunSummary(status, metrics, TimeSpan.FromSeconds(root.GetProperty("wall_time_s").GetDouble()), root.GetProperty("steps").GetInt64(), message);
+        string? algorithm = root.TryGetProperty("algorithm", out var alg) && alg.ValueKind == JsonValueKind.String ? alg.GetString() : null;
+        return new RunSummary(status, metrics, TimeSpan.FromSeconds(root.GetProperty("wall_time_s").GetDouble()), root.GetProperty("steps").GetInt64(), message)
+            { Algorithm = algorithm };
     }
 
     /// <summary>Every finished run in the folder (temporary folders and other files ignored), in id order.</summary>
