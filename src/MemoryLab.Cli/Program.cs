@@ -8,6 +8,13 @@ internal static class Program
 {
     private static int Main(string[] args)
     {
+        // An invalid MEMLAB_THREADS is bad input like any other: said before anything runs or is written.
+        if (Environment.GetEnvironmentVariable(MemoryLab.Numerics.WorkerPool.ThreadsVariable) is { } threads
+            && MemoryLab.Numerics.WorkerPool.CheckThreadsVariable(threads) is { } threadsError)
+        {
+            Console.Error.WriteLine(threadsError);
+            return 2;
+        }
         var registry = ExperimentRegistry.CreateDefault();
         var reproductions = MemoryLab.Reproductions.ReproductionRegistry.CreateDefault(registry);
         if (Plugins.Load(registry, reproductions) is { } pluginError)

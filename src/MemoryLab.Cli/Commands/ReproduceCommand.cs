@@ -36,11 +36,10 @@ internal static class ReproduceCommand
             IReadOnlyList<IReproduction> selected;
             try { selected = reproductions.Select(parse.GetValue(only) ?? []); }
             catch (ArgumentException e) { throw new SpecException(SourcePosition.CommandLine, "--only", e.Message); }
-            int w = parse.GetValue(workers) ?? WorkerPool.DefaultThreadCount(), t = parse.GetValue(threads);
-            if (w < 1) throw new SpecException(SourcePosition.CommandLine, null, $"--workers must be at least 1 (got {w})");
-            if (t < 1) throw new SpecException(SourcePosition.CommandLine, null, $"--threads-per-run must be at least 1 (got {t})");
+            int w = CommandSupport.CheckThreads(parse.GetValue(workers) ?? WorkerPool.DefaultThreadCount(), "--workers");
+            int t = CommandSupport.CheckThreads(parse.GetValue(threads), "--threads-per-run");
             var s = parse.GetValue(scale) == "paper" ? ReproductionScale.Paper : ReproductionScale.Quick;
-            string output = Path.GetFullPath(parse.GetValue(outDir)!);
+            string output = CommandSupport.RequireOutputFolder(parse.GetValue(outDir)!, "--out");
             // Every spec is read, overridden and validated before anything runs or is written.
             var plans = ReproductionPlan.Create(selected, s, kinds, parse.GetValue(specs), parse.GetValue(set) ?? []);
             var view = new ReproduceProgressView(CommandSupport.Interactive, plans);
@@ -95,7 +94,7 @@ internal static class ReproduceCommand
                 if (!Directory.Exists(f)) throw new SpecException(SourcePosition.CommandLine, null, $"no results folder '{f}'");
             if (Reproducer.FindStores(folders).Count == 0)
                 throw new SpecException(SourcePosition.CommandLine, null, $"no reproduction results in {string.Join(", ", folders)} (run memlab reproduce, or memlab sweep of experiments/reproduce/NAME/*.yaml, first)");
-            string output = Path.GetFullPath(parse.GetValue(outDir) ?? folders[0]);
+            string output = CommandSupport.RequireOutputFolder(parse.GetValue(outDir) ?? folders[0], "--out");
             var doc = Reproducer.WriteReport(reproductions, kinds, folders, output);
             PrintClaims(doc, output);
             return CommandSupport.ExitOk;

@@ -25,9 +25,8 @@ internal static class RunCommand
             {
                 throw new SpecException(plan.Spec.KeyPosition(SweepPlan.GridKey), SweepPlan.GridKey, $"this spec's grid makes {plan.Runs.Count} runs; run it with `memlab sweep`, or fix the axes with key=value");
             }
-            int t = parse.GetValue(threads) ?? WorkerPool.DefaultThreadCount();
-            if (t < 1) throw new SpecException(SourcePosition.CommandLine, null, $"--threads must be at least 1 (got {t})");
-            string output = Path.GetFullPath(parse.GetValue(outDir)!);
+            int t = CommandSupport.CheckThreads(parse.GetValue(threads) ?? WorkerPool.DefaultThreadCount(), "--threads");
+            string output = CommandSupport.RequireOutputFolder(parse.GetValue(outDir)!, "--out");
             var store = new ResultsStore(output) { Resume = parse.GetValue(resume) };
             bool live = CommandSupport.Interactive;
             var view = new SweepProgressView(live, 1);
