@@ -78,8 +78,9 @@ public sealed class ModelFactory
     // The one option whose text is the rejected value (hidden: 0 rejected as "state size must be positive (got 0)").
     private static string? OptionWithValue(ArgumentException e, ModelDescription description)
     {
-        if (e is not ArgumentOutOfRangeException { ActualValue: { } value }) return null;
-        string text = Convert.ToString(value, CultureInfo.InvariantCulture) ?? "";
+        string? text = e is ArgumentOutOfRangeException { ActualValue: { } value } ? Convert.ToString(value, CultureInfo.InvariantCulture)
+            : System.Text.RegularExpressions.Regex.Match(e.Message, @"\(got ([^),\s]+)\)") is { Success: true } m ? m.Groups[1].Value : null;
+        if (string.IsNullOrEmpty(text)) return null;
         var keys = description.Options.Where(o => o.Value.Trim() == text).Select(o => o.Key).ToArray();
         return keys.Length == 1 ? keys[0] : null;
     }
