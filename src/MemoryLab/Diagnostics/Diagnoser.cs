@@ -81,7 +81,6 @@ public static class Diagnoser
             seconds["check"] = Lap(clock);
         }
         theta0.CopyTo(model.Theta, 0);
-        // Last: the target's memory function re-prepares the teacher's model, which the data's batches use.
         var (target, targetName) = TargetMemory(subject.Data, memoryTime, mfOptions, pool);
         var memory = new MemoryDiagnosis(mf.Values, mf.MeanValues, mf.Probes, target, targetName);
         seconds["memory_function"] += Lap(clock);
@@ -372,10 +371,10 @@ public static class Diagnoser
     {
         switch (data)
         {
-            case TeacherLinearSystem<double> teacher:
+            case TeacherLinearSystem<double> teacher when teacher.Model.Root is DenseLinearRecurrence<double> a:
                 {
                     // A copy of the teacher, so the dataset's own prepared model is left as it is.
-                    var copy = new SequenceModel<double>(teacher.Model.Root);
+                    var copy = new SequenceModel<double>(new DenseLinearRecurrence<double>(a.InputSize, a.OutputSize, a.Options));
                     teacher.Model.Theta.CopyTo(copy.Theta, 0);
                     return (MemoryFunction.Estimate(copy, time, options, pool).Values, "linear teacher (|ρ(t)| = ‖C A^t B‖, D at t = 0)");
                 }

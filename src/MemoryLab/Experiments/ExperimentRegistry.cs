@@ -39,6 +39,9 @@ public sealed class ExperimentRegistry
         return this;
     }
 
+    /// <summary>Whether a kind named <paramref name="name"/> is registered.</summary>
+    public bool Has(string name) => _kinds.ContainsKey(name);
+
     /// <summary>The kind named <paramref name="name"/>; throws <see cref="KeyNotFoundException"/> listing the known names.</summary>
     public IExperimentKind Get(string name) => _kinds.TryGetValue(name, out var k) ? k
         : throw new KeyNotFoundException($"unknown experiment kind '{name}' (known: {string.Join(", ", _kinds.Keys.Order(StringComparer.Ordinal))})");

@@ -82,9 +82,9 @@ public sealed record DiagonalRecurrenceOptions
 /// K_s = Re(C diag(λ^s) γ⊙B) (+ D at s = 0) and convolves (<see cref="ToeplitzConvolution{T}"/>); its backward maps
 /// ∂L/∂K back through the adjoint recursion a_{s−1} = ∂L/∂λ^{s−1} + λ̄ a_s, ∂L/∂λ = Σ_s a_s conj(λ^{s−1}).
 /// </summary>
-public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public class DiagonalRecurrence<T> : ISequenceLayer<T>, ILtiLayer where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private const int ChunkSize = 8; // sequences per parallel chunk: fixed, so results do not depend on threads
+    internal const int ChunkSize = 8; // sequences per parallel chunk: fixed, so results do not depend on threads
 
     private readonly DiagonalRecurrenceOptions _o;
     private readonly IEigenvalueMap<T> _map;
@@ -147,6 +147,10 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
     public IEigenvalueMap<T> Map => _map;
     /// <summary>The algorithm the latest <see cref="Prepare"/> settled on (<see cref="LtiAlgorithm.Auto"/> resolved by <see cref="LtiCostModel.Choose"/>).</summary>
     public LtiAlgorithm ResolvedAlgorithm => _algorithm;
+    /// <inheritdoc />
+    public LtiAlgorithm AlgorithmFor(int batch, int time, int threads) => _o.Algorithm == LtiAlgorithm.Auto
+        ? LtiCostModel.Choose(LtiLayerKind.Diagonal, batch, time, _n, _din, _dout, threads: threads)
+        : _o.Algorithm;
     /// <inheritdoc />
     public int InputSize => _din;
     /// <inheritdoc />
@@ -215,9 +219,7 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
         ArgumentNullException.ThrowIfNull(pool);
         if (batch <= 0 || time <= 0) throw new ArgumentException($"batch and time must be positive, got batch {batch}, time {time}");
         _batch = batch; _time = time; _pool = pool;
-        _algorithm = _o.Algorithm == LtiAlgorithm.Auto
-            ? LtiCostModel.Choose(LtiLayerKind.Diagonal, batch, time, _n, _din, _dout)
-            : _o.Algorithm;
+        _algorithm = AlgorithmFor(batch, time, pool.Threads);
         _lr = new T[_n]; _li = new T[_n]; _gamma = new T[_n]; _dGamma = new T[_n];
         _btRe = new T[_din * _n]; _btIm = new T[_din * _n];
         if (_algorithm == LtiAlgorithm.Convolution)

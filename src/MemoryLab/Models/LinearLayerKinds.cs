@@ -27,7 +27,7 @@ internal static class LinearLayerKinds
             Skip = c.Bool("skip", true, "include the direct path D x_t"),
             Nu0 = c.Double("nu0", 0.0, "initial eigenvalue magnitudes of A lie in [ν₀, 1)"),
             Theta0 = c.Double("theta0", Math.PI, "initial eigenvalue phases of A lie in [0, θ₀]"),
-            Algorithm = c.Enum("algorithm", LtiAlgorithm.Scan, "scan (the recurrence), convolution (kernel + FFT) or auto (a cost model picks per shape)"),
+            Algorithm = c.Enum("algorithm", LtiAlgorithm.Auto, AlgorithmDoc),
         });
 
     private static ISequenceLayer<T> ComplexDiagonal<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T>
@@ -61,11 +61,14 @@ internal static class LinearLayerKinds
             RMax = c.Double("r_max", o.RMax, "largest |λ| of the ring initialisation (≤ 1)"),
             MaxPhase = c.Double("max_phase", o.MaxPhase, "largest phase of the ring initialisation"),
             Init = c.Enum("init", o.Init, "how B, C, D and the phases are drawn: the LRU paper's or Zucchet & Orvieto's teacher–student code"),
-            Algorithm = c.Enum("algorithm", o.Algorithm, "scan (the recurrence), convolution (kernel + FFT) or auto (a cost model picks per shape)"),
+            Algorithm = c.Enum("algorithm", LtiAlgorithm.Auto, AlgorithmDoc),
             Gamma = learnedGamma ? c.Enum("gamma", o.Gamma, "learned γ through its log (MemoryLab's default) or directly (the authors' which_gamma=learned)") : o.Gamma,
             GammaInit = learnedGamma ? c.Enum("gamma_init", o.GammaInit, "γ's initial value: modulus √(1−|λ|²) or from the real part √(1−(Re λ)²)") : o.GammaInit,
         };
     }
 
     private static readonly string[] GammaKeys = ["gamma", "gamma_init"];
+
+    // In a spec the linear layers default to auto: the run takes the faster of the scan and the convolution for its shape.
+    private const string AlgorithmDoc = "auto (a cost model picks per shape and thread count), scan (the recurrence) or convolution (kernel + FFT)";
 }

@@ -149,7 +149,7 @@ public sealed class HessianExperiment : ReproductionKind<HessianExperiment.Setti
         public void OnStep(in StepRecord record)
         {
             long step = record.Step;
-            if (step % Math.Max(1, steps / 60) == 0 || step == 1)
+            if (step % Math.Max(1, steps / 60) == 0 || step == 1 || step == steps)
                 for (int g = 0; g < groups.Length; g++)
                 {
                     var view = layout[groups[g]];

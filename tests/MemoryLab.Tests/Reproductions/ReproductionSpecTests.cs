@@ -28,7 +28,7 @@ public class ReproductionSpecTests
     public void Every_registered_reproduction_has_embedded_quick_and_paper_specs_that_expand_and_validate()
     {
         var all = Specs.Reproductions.All;
-        Assert.Equal(15, all.Count);
+        Assert.Equal(16, all.Count);
         foreach (var scale in new[] { ReproductionScale.Quick, ReproductionScale.Paper })
         {
             // Both scales of every reproduction are planned (and validated) from the embedded copies and from the repository folder alike.
