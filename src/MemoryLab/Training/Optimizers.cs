@@ -4,7 +4,7 @@ using MemoryLab.Numerics;
 namespace MemoryLab.Training;
 
 /// <summary>Per-group optimiser settings: parameters whose <see cref="ParameterView.Group"/> equals <paramref name="Group"/>
-/// get lr × <paramref name="LearningRateFactor"/> and weight decay <paramref name="WeightDecay"/> (LRU23 recipe, SCIENCE.md B4).</summary>
+/// get lr × <paramref name="LearningRateFactor"/> and weight decay <paramref name="WeightDecay"/> (the LRU training recipe, Orvieto et al., ICML 2023).</summary>
 public sealed record ParameterGroupRule(string Group, double LearningRateFactor = 1.0, double? WeightDecay = null);
 
 /// <summary>
