@@ -262,6 +262,7 @@ public sealed class ResultsStore
         w.WriteNumber("seed", seed);
         w.WriteString("status", s.Status.ToString().ToLowerInvariant());
         if (s.Message is null) w.WriteNull("message"); else w.WriteString("message", s.Message);
+        if (s.Algorithm is not null) w.WriteString("algorithm", s.Algorithm);
         w.WritePropertyName("metrics");
         w.WriteStartObject();
         foreach (var (name, value) in s.Metrics.OrderBy(p => p.Key, StringComparer.Ordinal))
@@ -321,7 +322,8 @@ public sealed class ResultsStore
                 return Fail("has no valid wall_time_s", out problem);
             if (!root.TryGetProperty("steps", out var steps) || !steps.TryGetInt64(out long n) || n < 0) return Fail("has no valid steps", out problem);
             string? message = root.TryGetProperty("message", out var msg) && msg.ValueKind == JsonValueKind.String ? msg.GetString() : null;
-            summary = new RunSummary(status.Value, metrics, TimeSpan.FromSeconds(wall.GetDouble()), n, message);
+            string? algorithm = root.TryGetProperty("algorithm", out var alg) && alg.ValueKind == JsonValueKind.String ? alg.GetString() : null;
+            summary = new RunSummary(status.Value, metrics, TimeSpan.FromSeconds(wall.GetDouble()), n, message) { Algorithm = algorithm };
             problem = null;
             return true;
         }

@@ -16,6 +16,8 @@ public static class SpecParser
     /// <summary>The key that includes other files.</summary>
     public const string IncludeKey = "include";
 
+    private const string KindKey = "kind";
+
     /// <summary>Reads the spec file at <paramref name="path"/> (a mapping at the root), resolving includes.</summary>
     /// <param name="path">The spec file; it names the spec in errors and anchors relative includes.</param>
     /// <param name="readText">Reads a file's text by path (default: the file system); a caller serving specs from elsewhere
@@ -244,10 +246,14 @@ public static class SpecParser
     }
 
     /// <summary>Deep merge: mappings merge key by key (entries of <paramref name="over"/> win, keeping
-    /// <paramref name="under"/>'s key order first); any other pair gives <paramref name="over"/>.</summary>
+    /// <paramref name="under"/>'s key order first); any other pair gives <paramref name="over"/>. Two mappings whose
+    /// <c>kind</c> differs give <paramref name="over"/> too: the included kind's options mean nothing to another kind
+    /// (a <c>deep_stack</c> model over an included <c>lru</c> model replaces it).</summary>
     public static SpecNode Merge(SpecNode under, SpecNode over)
     {
         if (under.Kind != SpecNodeKind.Mapping || over.Kind != SpecNodeKind.Mapping) return over.Clone();
+        if (under.Peek(KindKey) is { Kind: SpecNodeKind.Scalar } uk && over.Peek(KindKey) is { Kind: SpecNodeKind.Scalar } ok && uk.Text != ok.Text)
+            return over.Clone();
         var result = SpecNode.Mapping(over.Position, over.Path);
         foreach (var key in under.Keys)
         {

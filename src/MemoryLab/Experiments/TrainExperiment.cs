@@ -36,8 +36,11 @@ public enum TrainLoss
 /// <param name="Batch">Sequences per step.</param>
 /// <param name="LogEvery">Metrics are logged every this many steps (and at the last).</param>
 /// <param name="CheckpointEvery">Periodic checkpoint interval (resumability).</param>
+/// <param name="EffectiveLr">Parameter groups whose effective Adam learning rate is logged (metric <c>effective_lr.GROUP</c>):
+/// the geometric mean over the group's entries of the step Adam would take for a unit gradient (<see cref="Adam{T}.UnitGradientStep"/>),
+/// floored at 1e−8 as Zucchet &amp; Orvieto (NeurIPS 2024) Fig. 11 does. Empty: none.</param>
 public sealed record TrainConfig(Precision Precision, DataSpec Data, ModelDescription Model, OptimizerSpec Optimizer, ScheduleSpec Schedule,
-    TrainLoss Loss, long Steps, int Batch, int LogEvery, long CheckpointEvery);
+    TrainLoss Loss, long Steps, int Batch, int LogEvery, long CheckpointEvery, IReadOnlyList<string>? EffectiveLr = null);
 
 /// <summary>
 /// <c>kind: train</c>: trains one model on one data source with one optimiser and schedule, logging
@@ -49,9 +52,15 @@ public sealed record TrainConfig(Precision Precision, DataSpec Data, ModelDescri
 public sealed class TrainExperiment : ExperimentKind<TrainConfig>
 {
     private readonly ModelFactory _models;
+    private readonly SpecKinds<DataSpec> _data;
 
-    /// <summary>A train kind building models from <paramref name="models"/> (default: every built-in kind).</summary>
-    public TrainExperiment(ModelFactory? models = null) => _models = models ?? ModelFactory.CreateDefault();
+    /// <summary>A train kind building models from <paramref name="models"/> and data from <paramref name="data"/>
+    /// (default: the built-in kinds of each).</summary>
+    public TrainExperiment(ModelFactory? models = null, SpecKinds<DataSpec>? data = null)
+    {
+        _models = models ?? ModelFactory.CreateDefault();
+        _data = data ?? DataSpec.CreateKinds();
+    }
 
     /// <inheritdoc />
     public override string Name => "train";
@@ -63,22 +72,36 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
     /// <inheritdoc />
     public override TrainConfig Bind(SpecNode spec)
     {
-        var precision = spec.GetEnum<Precision>("precision", Precision.Float32);
-        var data = DataSpec.Kinds.Bind(Section(spec, "data"));
-        var modelNode = spec.Child("model");
-        var model = ModelSpec.Bind(modelNode);
-        var (modelOutputs, parameters, width) = ModelSpec.Measure(_models, model, data.InputFeatures, modelNode);
-        if (modelOutputs != data.OutputFeatures)
-            throw modelNode.Error($"the model outputs {modelOutputs} features but the data has {data.OutputFeatures} (set the model's output size)");
-        var config = new TrainConfig(precision, data, model,
-            OptimizerSpec.Kinds.Bind(Section(spec, "optimizer")),
-            ScheduleSpec.Kinds.Bind(Section(spec, "schedule")),
-            spec.GetEnum<TrainLoss>("loss", TrainLoss.AllSteps),
-            spec.GetLong("steps", 10_000, min: 1, max: MaxSteps),
-            spec.GetInt("batch", 128, min: 1, max: MaxBatch),
-            spec.GetInt("log_every", 10, min: 1),
-            spec.GetLong("checkpoint_every", 1000, min: 1));
-        CheckFits(config, parameters, width, spec, modelNode);
+        var precision = spec.GetEnum<Precision>("precision", Precision.Float32, doc: "float32 (speed) or float64 (checks, small exact runs)");
+        var data = _data.Bind(Section(spec, "data", "where the sequences come from: a data kind and its keys"));
+        var modelNode = spec.Child("model", doc: "the model: a model kind and its options, children under layer: or layers:");
+        var model = spec.IsDescribing ? null : ModelSpec.Bind(modelNode);
+        var config = new TrainConfig(precision, data, model!,
+            OptimizerSpec.Kinds.Bind(Section(spec, "optimizer", "the optimiser kind and its keys (lr is the peak learning rate)")),
+            ScheduleSpec.Kinds.Bind(Section(spec, "schedule", "the learning-rate schedule kind and its keys")),
+            spec.GetEnum<TrainLoss>("loss", TrainLoss.AllSteps, doc: "which steps' squared error the loss averages: every step, or the last"),
+            spec.GetLong("steps", 10_000, min: 1, max: MaxSteps, doc: "optimiser steps"),
+            spec.GetInt("batch", 128, min: 1, max: MaxBatch, doc: "sequences per step"),
+            spec.GetInt("log_every", 10, min: 1, doc: "log metrics every this many steps (and at the last step, and at a non-finite loss)"),
+            spec.GetLong("checkpoint_every", 1000, min: 1, doc: "write a resumable checkpoint every this many steps (memlab train --resume)"),
+            spec.GetStringList("effective_lr", [], doc: "parameter groups whose effective Adam learning rate is logged as effective_lr.GROUP "
+                + "(geometric mean over the group of Adam's step for a unit gradient; Zucchet & Orvieto 2024 Fig. 11)"));
+        if (model is not null)
+        {
+            var (modelOutputs, parameters, width) = ModelSpec.Measure(_models, model, data.InputFeatures, modelNode);
+            if (modelOutputs != data.OutputFeatures)
+                throw modelNode.Error($"the model outputs {modelOutputs} features but the data has {data.OutputFeatures} "
+                    + "(set the model's output size, e.g. stack it with a dense readout: {kind: stack, layers: [{kind: …}, {kind: dense, out: N}]})");
+            if (config.EffectiveLr is { Count: > 0 } groupsWanted)
+            {
+                if (config.Optimizer is not AdamSpec)
+                    throw spec.Error("effective_lr", "needs an Adam optimiser (kind adam or adamw): it reads Adam's moment estimates");
+                var groups = new SequenceModel<double>(_models.Build<double>(model, data.InputFeatures)).Layout.Views.Select(v => v.Group).Distinct().ToArray();
+                foreach (var g in groupsWanted)
+                    if (!groups.Contains(g)) throw spec.Error("effective_lr", $"the model has no parameter group '{g}' (groups: {string.Join(", ", groups)})");
+            }
+            CheckFits(config, parameters, width, spec, modelNode);
+        }
         return config;
     }
 
@@ -108,8 +131,28 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
             throw modelNode.Error($"the model cannot fit: {parameters} parameters and batch {c.Batch} × time {c.Data.Time} × width {width} activations need at least {bytes / (1L << 30):F1} GiB, this machine has {available / (double)(1L << 30):F1} GiB");
     }
 
+    /// <summary>Writes the algorithm <c>auto</c> picks for a linear time-invariant model (<c>lru</c>, <c>complex_diagonal</c>,
+    /// <c>linear_rnn</c>) at the run's batch, length and <paramref name="threads"/> into <c>model.algorithm</c>, so the
+    /// algorithm is part of the run's id and stored spec, and a result of one algorithm is never taken for another's.</summary>
+    public override void ResolveChoices(SpecNode spec, int threads)
+    {
+        if (spec.Peek("model") is not { Kind: SpecNodeKind.Mapping } modelNode) return;
+        if (modelNode.Peek("algorithm") is { } given && given.Text != "auto") return;
+        TrainConfig config;
+        try { config = Bind(spec.Clone()); }
+        catch (SpecException) { return; }
+        ILtiLayer? lti;
+        try { lti = _models.Build<float>(config.Model, config.Data.InputFeatures) as ILtiLayer; }
+        catch (ModelDescriptionException) { return; }
+        if (lti is null) return;
+        var algorithm = lti.AlgorithmFor(config.Batch, config.Data.Time, threads);
+        SpecOverrides.Set(spec, "model.algorithm",
+            SpecNode.Scalar(algorithm.ToString().ToLowerInvariant(), false, modelNode.Position, modelNode.Path + ".algorithm"), create: true);
+    }
+
     // A section left out of the spec takes every default.
-    private static SpecNode Section(SpecNode spec, string key) => spec.OptionalChild(key) ?? SpecParser.ParseText("{}", spec.Position.File);
+    private static SpecNode Section(SpecNode spec, string key, string doc) =>
+        spec.OptionalChild(key, doc: doc) ?? SpecParser.ParseText("{}", spec.Position.File);
 
     /// <inheritdoc />
     protected override RunSummary Execute(TrainConfig config, RunContext context) =>
@@ -131,7 +174,8 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
         var schedule = c.Schedule.Create(c.Optimizer.LearningRate, c.Steps);
 
         long start = 0;
-        var observer = new Observer(ctx, c.Steps, c.LogEvery);
+        var probes = EffectiveLrProbe<T>.For(c.EffectiveLr, model.Layout, optimizer, schedule);
+        var observer = new Observer(ctx, c.Steps, c.LogEvery, probes);
         double initialLoss = double.NaN;
         if (ctx.ResumeCheckpointPath is { } resumePath && ctx.Resume && File.Exists(resumePath))
         {
@@ -178,17 +222,19 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
             ["parameters"] = model.Layout.Count,
         };
         TrainingCheckpoint.Save(ctx.CheckpointPath, model, optimizer, c.Steps);
+        string? algorithm = layer is ILtiLayer lti ? lti.ResolvedAlgorithm.ToString().ToLowerInvariant() : null;
         if (result.Status == TrainingStatus.Diverged)
-            return RunSummary.Diverged(metrics, result.DivergedAtStep ?? 0, $"non-finite loss at step {result.DivergedAtStep}");
-        return RunSummary.Completed(metrics, c.Steps);
+            return RunSummary.Diverged(metrics, result.DivergedAtStep ?? 0, $"non-finite loss at step {result.DivergedAtStep}") with { Algorithm = algorithm };
+        return RunSummary.Completed(metrics, c.Steps) with { Algorithm = algorithm };
     }
 
     /// <summary>Sees every step: keeps the final-loss window over the last 100 steps (the final loss of Zucchet &amp; Orvieto, NeurIPS 2024, §5) and streams every
     /// <c>logEvery</c>-th step (and the last, and any non-finite one) to the run's metric sink and progress.</summary>
-    private sealed class Observer(RunContext ctx, long total, int logEvery) : ITrainingObserver
+    private sealed class Observer(RunContext ctx, long total, int logEvery, IReadOnlyList<IEffectiveLrProbe> probes) : ITrainingObserver
     {
         private const string StateKey = "memlab.observer";
         private readonly MetricValue[] _row = new MetricValue[5];
+        private readonly MetricValue[] _probeRow = new MetricValue[probes.Count];
         private readonly double[] _window = new double[100];
         // Its own clock, so elapsed_s runs on across checkpoint segments and, offset by the checkpoint's, across a resume.
         private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
@@ -211,6 +257,11 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
             _row[0] = new("loss", r.Loss); _row[1] = new("lr", r.LearningRate); _row[2] = new("grad_norm", r.GradientNorm);
             _row[3] = new("elapsed_s", wall); _row[4] = new("steps_per_second", StepsPerSecond);
             ctx.Metrics.Log(r.Step, _row);
+            if (probes.Count > 0)
+            {
+                for (int i = 0; i < probes.Count; i++) _probeRow[i] = new(probes[i].Metric, probes[i].Measure(r.Step));
+                ctx.Metrics.Log(r.Step, _probeRow);
+            }
             ctx.ReportProgress(r.Step + 1, total, r.Loss);
         }
 
@@ -256,6 +307,39 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
     internal static string Number(double x) => x.ToString("R", CultureInfo.InvariantCulture);
 
     internal static bool IsObserverState(IReadOnlyDictionary<string, string> metadata) => Observer.IsValidState(metadata);
+}
+
+internal interface IEffectiveLrProbe
+{
+    string Metric { get; }
+    double Measure(long step);
+}
+
+/// <summary>The effective Adam learning rate of one parameter group after step <c>step</c>: the geometric mean over the group's
+/// entries of max(0, unit-gradient step) + 1e−8, the next step's scheduled rate (Zucchet &amp; Orvieto, NeurIPS 2024, Fig. 11; the
+/// authors' source/train.py).</summary>
+internal sealed class EffectiveLrProbe<T>(string group, int[] entries, Adam<T> adam, ISchedule schedule) : IEffectiveLrProbe
+    where T : unmanaged, IFloatingPointIeee754<T>
+{
+    public string Metric { get; } = "effective_lr." + group;
+
+    public static IReadOnlyList<IEffectiveLrProbe> For(IReadOnlyList<string>? groups, ParameterLayout layout, Optimizer<T> optimizer, ISchedule schedule)
+    {
+        if (groups is null || groups.Count == 0) return [];
+        if (optimizer is not Adam<T> adam) throw new InvalidOperationException("effective_lr needs an Adam optimiser");
+        return groups.Select(g => (IEffectiveLrProbe)new EffectiveLrProbe<T>(g,
+            layout.Views.Where(v => v.Group == g).SelectMany(v => Enumerable.Range(v.Offset, v.Length)).ToArray(), adam, schedule)).ToArray();
+    }
+
+    private readonly double[] _steps = new double[entries.Length];
+
+    public double Measure(long step)
+    {
+        adam.UnitGradientSteps(entries, schedule.At(step + 1), _steps);
+        double sum = 0;
+        foreach (double u in _steps) sum += Math.Log10(Math.Max(0, u) + 1e-8);
+        return Math.Pow(10, sum / _steps.Length);
+    }
 }
 
 /// <summary>Checkpoints of a training run: θ, the optimiser's state and the step, in one safetensors file, written atomically

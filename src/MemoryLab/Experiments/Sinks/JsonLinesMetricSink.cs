@@ -4,8 +4,9 @@ namespace MemoryLab.Experiments;
 
 /// <summary>
 /// Metrics as JSON lines: one object per <see cref="Log"/> call,
-/// <c>{"step": 10, "wall_time": 1718000000.123, "loss": 0.25}</c>. <c>wall_time</c> is Unix seconds. Non-finite
-/// values are written as the strings <c>"NaN"</c>, <c>"Infinity"</c>, <c>"-Infinity"</c> so every line is strict JSON.
+/// <c>{"step": 10, "wall_time": 1718000000.123, "loss": 0.25}</c>. <c>wall_time</c> is the Unix time (seconds) when the
+/// row was written. A non-finite value (NaN, ±∞: a diverging run's last row) is written as <c>null</c>, so every line is
+/// strict JSON and pandas/numpy read the column as floats (null → NaN); metrics.csv keeps which non-finite value it was.
 /// </summary>
 public sealed class JsonLinesMetricSink : IMetricSink
 {
@@ -30,7 +31,7 @@ public sealed class JsonLinesMetricSink : IMetricSink
             MetricFormat.AppendJsonString(_line, v.Name);
             _line.Append(':');
             if (double.IsFinite(v.Value)) _line.Append(MetricFormat.Number(v.Value));
-            else _line.Append('"').Append(MetricFormat.Number(v.Value)).Append('"');
+            else _line.Append("null");
         }
         _line.Append("}\n");
         _writer.Write(_line);
