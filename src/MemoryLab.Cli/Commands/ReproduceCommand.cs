@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using MemoryLab.Experiments;
 using MemoryLab.Numerics;
+using MemoryLab.Reporting;
 using MemoryLab.Reproductions;
 
 namespace MemoryLab.Cli.Commands;
@@ -16,7 +17,8 @@ internal static class ReproduceCommand
     {
         var scale = new Option<string>("--scale") { Description = "quick (minutes) or paper (the papers' settings; hours)", DefaultValueFactory = _ => "quick" };
         scale.AcceptOnlyFromAmong("quick", "paper");
-        var only = new Option<string[]>("--only") { Description = "Run only these reproductions", AllowMultipleArgumentsPerToken = true };
+        var only = new Option<string[]>("--only") { Description = "Run only these reproductions (--only a b or --only a,b)", AllowMultipleArgumentsPerToken = true };
+        var list = new Option<bool>("--list") { Description = "List the reproductions (paper, figure, runs and run time at each scale) and exit" };
         var outDir = new Option<string>("--out") { Description = "Results folder (one sub-folder per reproduction, and the report)", DefaultValueFactory = _ => "results" };
         var workers = new Option<int?>("--workers") { Description = "Runs at once, over all selected reproductions (default: MEMLAB_THREADS, else one per core)" };
         var threads = new Option<int>("--threads-per-run") { Description = "Threads of each run's worker pool (default 1: workers never contend)", DefaultValueFactory = _ => 1 };
@@ -29,18 +31,22 @@ internal static class ReproduceCommand
         var retry = new Option<bool>("--retry-failed") { Description = "Run again the runs stored as failed" };
         var command = new Command("reproduce", "Run the registered reproductions (all their runs in one pool of workers), then write the report")
         {
-            scale, only, outDir, workers, threads, specs, set, retry,
+            scale, only, outDir, workers, threads, specs, set, retry, list,
         };
         command.SetAction(parse => CommandSupport.Guard(ct =>
         {
             IReadOnlyList<IReproduction> selected;
             try { selected = reproductions.Select(parse.GetValue(only) ?? []); }
             catch (ArgumentException e) { throw new SpecException(SourcePosition.CommandLine, "--only", e.Message); }
-            int w = parse.GetValue(workers) ?? WorkerPool.DefaultThreadCount(), t = parse.GetValue(threads);
-            if (w < 1) throw new SpecException(SourcePosition.CommandLine, null, $"--workers must be at least 1 (got {w})");
-            if (t < 1) throw new SpecException(SourcePosition.CommandLine, null, $"--threads-per-run must be at least 1 (got {t})");
+            if (parse.GetValue(list))
+            {
+                ReproduceListing.Print(selected, kinds, parse.GetValue(specs));
+                return CommandSupport.ExitOk;
+            }
+            int w = CommandSupport.CheckThreads(parse.GetValue(workers) ?? WorkerPool.DefaultThreadCount(), "--workers");
+            int t = CommandSupport.CheckThreads(parse.GetValue(threads), "--threads-per-run");
             var s = parse.GetValue(scale) == "paper" ? ReproductionScale.Paper : ReproductionScale.Quick;
-            string output = Path.GetFullPath(parse.GetValue(outDir)!);
+            string output = CommandSupport.RequireOutputFolder(parse.GetValue(outDir)!, "--out");
             // Every spec is read, overridden and validated before anything runs or is written.
             var plans = ReproductionPlan.Create(selected, s, kinds, parse.GetValue(specs), parse.GetValue(set) ?? []);
             var view = new ReproduceProgressView(CommandSupport.Interactive, plans);
@@ -83,19 +89,28 @@ internal static class ReproduceCommand
     {
         var dirs = new Argument<string[]>("results")
         {
-            Description = "Folders written by memlab reproduce or by memlab sweep of a reproduction's spec (several: shards merged by run id)",
+            Description = "Folders written by memlab reproduce, or by memlab sweep or train (a sweep folder or one run's folder); several: shards merged by run id",
             Arity = ArgumentArity.OneOrMore,
         };
         var outDir = new Option<string?>("--out") { Description = "Where to write the report (default: the first folder)" };
-        var command = new Command("report", "Write report.html, one SVG per figure and claims.md/claims.json for reproductions' result folders") { dirs, outDir };
+        var command = new Command("report", "Write report.html and one SVG per figure: for reproductions' folders with claims.md/claims.json; "
+            + "for a sweep or run folder, its curves (loss, lr, grad_norm), mean ± SEM over seeds, the table per grid point and final metrics against each axis") { dirs, outDir };
         command.SetAction(parse => CommandSupport.Guard(_ =>
         {
             var folders = parse.GetValue(dirs)!.Select(Path.GetFullPath).ToArray();
             foreach (string f in folders)
                 if (!Directory.Exists(f)) throw new SpecException(SourcePosition.CommandLine, null, $"no results folder '{f}'");
+            string output = CommandSupport.RequireOutputFolder(parse.GetValue(outDir) ?? folders[0], "--out");
             if (Reproducer.FindStores(folders).Count == 0)
-                throw new SpecException(SourcePosition.CommandLine, null, $"no reproduction results in {string.Join(", ", folders)} (run memlab reproduce, or memlab sweep of experiments/reproduce/NAME/*.yaml, first)");
-            string output = Path.GetFullPath(parse.GetValue(outDir) ?? folders[0]);
+            {
+                // A user's own sweep or run: figures and tables, no claims. Everything is read before anything is written.
+                var table = RunsReport.Load(folders);
+                string name = string.Join(", ", folders.Select(Path.GetFileName));
+                var runsDoc = RunsReport.Build(table, name, DateTimeOffset.UtcNow);
+                ReportWriter.Write(runsDoc, output);
+                Console.Out.WriteLine($"report runs={table.Rows.Sum(r => r.Runs.Count)} grid_points={table.Rows.Count} figures={runsDoc.Sections.Sum(s => s.Figures.Count)} {Path.Combine(output, "report.html")}");
+                return CommandSupport.ExitOk;
+            }
             var doc = Reproducer.WriteReport(reproductions, kinds, folders, output);
             PrintClaims(doc, output);
             return CommandSupport.ExitOk;

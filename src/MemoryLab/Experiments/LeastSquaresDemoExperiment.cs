@@ -138,18 +138,18 @@ public sealed class LeastSquaresDemoExperiment : ExperimentKind<LeastSquaresDemo
     /// <inheritdoc/>
     public override LeastSquaresDemoConfig Bind(SpecNode spec)
     {
-        var problem = spec.Child("problem");
-        int rows = problem.GetInt("rows", min: 1, max: 1 << 20);
-        int cols = problem.GetInt("cols", min: 1, max: 4096);
+        var problem = spec.Child("problem", doc: "the random problem min ‖A x − b‖²/(2·rows)");
+        int rows = problem.GetInt("rows", min: 1, max: 1 << 20, doc: "rows of A (equations)");
+        int cols = problem.GetInt("cols", min: 1, max: 4096, doc: "columns of A (unknowns), at most rows");
         if (cols > rows) throw problem.Error("cols", $"must be <= rows ({rows}) so the problem has one solution (got {cols})");
-        double noise = problem.GetDouble("noise", 0.0, min: 0);
-        double initScale = problem.GetDouble("init_scale", 1.0, min: 0);
-        var optimizer = spec.Child("optimizer");
-        double lr = optimizer.GetDouble("lr", above: 0);
-        int steps = optimizer.GetInt("steps", min: 1);
-        int logEvery = spec.GetInt("log_every", 1, min: 1);
-        int window = spec.GetInt("final_window", 10, min: 1);
-        bool checkpoint = spec.GetBool("checkpoint", false);
+        double noise = problem.GetDouble("noise", 0.0, min: 0, doc: "standard deviation of the noise added to b = A x*");
+        double initScale = problem.GetDouble("init_scale", 1.0, min: 0, doc: "standard deviation of the initial x");
+        var optimizer = spec.Child("optimizer", doc: "plain gradient descent");
+        double lr = optimizer.GetDouble("lr", above: 0, doc: "step size");
+        int steps = optimizer.GetInt("steps", min: 1, doc: "gradient steps");
+        int logEvery = spec.GetInt("log_every", 1, min: 1, doc: "log the loss every this many steps");
+        int window = spec.GetInt("final_window", 10, min: 1, doc: "final_loss averages the last this many steps");
+        bool checkpoint = spec.GetBool("checkpoint", false, doc: "write the final x as checkpoint.safetensors");
         return new LeastSquaresDemoConfig(rows, cols, noise, initScale, lr, steps, logEvery, window, checkpoint);
     }
 

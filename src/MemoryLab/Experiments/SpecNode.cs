@@ -55,6 +55,7 @@ public sealed class SpecNode
     private readonly List<Entry>? _entries;
     private readonly HashSet<string>? _asked;
     private bool _allUsed;
+    private SpecKeyRecorder? _recorder;
 
     private SpecNode(SpecNodeKind kind, SourcePosition position, string path, string? text, bool quoted)
     {
@@ -80,6 +81,23 @@ public sealed class SpecNode
 
     /// <summary>An empty mapping node; add entries with <see cref="Add"/>.</summary>
     public static SpecNode Mapping(SourcePosition position, string path = "") => new(SpecNodeKind.Mapping, position, path, null, false);
+
+    /// <summary>
+    /// An empty mapping that documents a binder instead of checking a spec: every typed read records its key, type,
+    /// default, range and description in <paramref name="recorder"/> and returns the default (or, for a required key, a
+    /// placeholder inside its range), and <see cref="Child"/>/<see cref="OptionalChild"/> return describing sections. Binding
+    /// code run on it is what <c>memlab kinds</c> and the spec reference print, so the reference cannot drift from validation.
+    /// </summary>
+    public static SpecNode Describing(SpecKeyRecorder recorder, string path = "")
+    {
+        ArgumentNullException.ThrowIfNull(recorder);
+        var node = Mapping(new SourcePosition("(reference)", 0, 0), path);
+        node._recorder = recorder;
+        return node;
+    }
+
+    /// <summary>Whether this node documents binders (see <see cref="Describing"/>) rather than holding a spec.</summary>
+    public bool IsDescribing => _recorder is not null;
 
     /// <summary>Mapping, sequence or scalar.</summary>
     public SpecNodeKind Kind { get; }
@@ -196,21 +214,24 @@ public sealed class SpecNode
     public bool Has(string key) => FindEntry(key) != null;
 
     /// <summary>Reads a real number. Absent or null: <paramref name="defaultValue"/>, or an error when that is null.
-    /// Bounds: <paramref name="min"/> ≤ x ≤ <paramref name="max"/>, <paramref name="above"/> &lt; x &lt; <paramref name="below"/>.</summary>
-    public double GetDouble(string key, double? defaultValue = null, double? min = null, double? max = null, double? above = null, double? below = null)
+    /// Bounds: <paramref name="min"/> ≤ x ≤ <paramref name="max"/>, <paramref name="above"/> &lt; x &lt; <paramref name="below"/>.
+    /// Every reader takes <c>doc</c>: one line on what the key means, printed by <c>memlab kinds</c> and the spec reference.</summary>
+    public double GetDouble(string key, double? defaultValue = null, double? min = null, double? max = null, double? above = null, double? below = null, string? doc = null)
     {
+        Record(key, "real", defaultValue is { } dv ? FormatNumber(dv).Trim('"') : null, SpecKeyRecorder.Range(min, max, above, below), doc);
         var node = Lookup(key);
-        if (node is null) return defaultValue ?? throw Missing(key);
+        if (node is null) return defaultValue ?? (IsDescribing ? SpecKeyRecorder.Inside(min, max, above, below) : throw Missing(key));
         double x = node.AsDouble();
         CheckBounds(node, x, min, max, above, below);
         return x;
     }
 
     /// <summary>Reads a 32-bit integer (an integral float such as <c>1e3</c> is accepted), with optional inclusive bounds.</summary>
-    public int GetInt(string key, int? defaultValue = null, int? min = null, int? max = null)
+    public int GetInt(string key, int? defaultValue = null, int? min = null, int? max = null, string? doc = null)
     {
+        Record(key, "integer", defaultValue?.ToString(CultureInfo.InvariantCulture), SpecKeyRecorder.Range(min, max, null, null), doc);
         var node = Lookup(key);
-        if (node is null) return defaultValue ?? throw Missing(key);
+        if (node is null) return defaultValue ?? (IsDescribing ? (int)SpecKeyRecorder.Inside(min, max, null, null) : throw Missing(key));
         long x = node.AsInteger();
         if (x < int.MinValue || x > int.MaxValue) throw node.Error($"must fit in a 32-bit integer (got {node._text})");
         CheckBounds(node, x, min, max, null, null);
@@ -218,10 +239,11 @@ public sealed class SpecNode
     }
 
     /// <summary>Reads a 64-bit integer with optional inclusive bounds.</summary>
-    public long GetLong(string key, long? defaultValue = null, long? min = null, long? max = null)
+    public long GetLong(string key, long? defaultValue = null, long? min = null, long? max = null, string? doc = null)
     {
+        Record(key, "integer", defaultValue?.ToString(CultureInfo.InvariantCulture), SpecKeyRecorder.Range(min, max, null, null), doc);
         var node = Lookup(key);
-        if (node is null) return defaultValue ?? throw Missing(key);
+        if (node is null) return defaultValue ?? (IsDescribing ? (long)SpecKeyRecorder.Inside(min, max, null, null) : throw Missing(key));
         long x = node.AsInteger();
         if (min is { } lo && x < lo) throw node.Error($"must be >= {lo} (got {node._text})");
         if (max is { } hi && x > hi) throw node.Error($"must be <= {hi} (got {node._text})");
@@ -229,20 +251,22 @@ public sealed class SpecNode
     }
 
     /// <summary>Reads <c>true</c> or <c>false</c>.</summary>
-    public bool GetBool(string key, bool? defaultValue = null)
+    public bool GetBool(string key, bool? defaultValue = null, string? doc = null)
     {
+        Record(key, "boolean", defaultValue is { } b ? (b ? "true" : "false") : null, "", doc);
         var node = Lookup(key);
-        if (node is null) return defaultValue ?? throw Missing(key);
+        if (node is null) return defaultValue ?? (IsDescribing ? false : throw Missing(key));
         node.RequireScalar("a boolean (true or false)");
         if (node.ScalarType != SpecScalarType.Bool) throw node.Error($"must be true or false (got {node.Describe()})");
         return node._text!.Equals("true", StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>Reads a scalar as text; <paramref name="allowed"/> restricts it to a set of values.</summary>
-    public string GetString(string key, string? defaultValue = null, IReadOnlyCollection<string>? allowed = null)
+    public string GetString(string key, string? defaultValue = null, IReadOnlyCollection<string>? allowed = null, string? doc = null)
     {
+        Record(key, allowed is null ? "string" : "name", defaultValue, allowed is null ? "" : string.Join(" | ", allowed), doc);
         var node = Lookup(key);
-        if (node is null) return defaultValue ?? throw Missing(key);
+        if (node is null) return defaultValue ?? (IsDescribing ? allowed?.FirstOrDefault() ?? "" : throw Missing(key));
         node.RequireScalar("a string");
         string s = node._text!;
         if (allowed != null && !allowed.Contains(s))
@@ -252,10 +276,11 @@ public sealed class SpecNode
 
     /// <summary>Reads an enum value by name. Case, '-' and '_' are ignored, so <c>power-law</c>, <c>power_law</c> and
     /// <c>PowerLaw</c> all name <c>PowerLaw</c>; the error lists the kebab-case names.</summary>
-    public T GetEnum<T>(string key, T? defaultValue = null) where T : struct, Enum
+    public T GetEnum<T>(string key, T? defaultValue = null, string? doc = null) where T : struct, Enum
     {
+        Record(key, "name", defaultValue is { } dv ? KebabCase(dv.ToString()) : null, string.Join(" | ", Enum.GetNames<T>().Select(KebabCase)), doc);
         var node = Lookup(key);
-        if (node is null) return defaultValue ?? throw Missing(key);
+        if (node is null) return defaultValue ?? (IsDescribing ? Enum.GetValues<T>()[0] : throw Missing(key));
         node.RequireScalar("a name");
         string wanted = NormaliseName(node._text!);
         foreach (T v in Enum.GetValues<T>())
@@ -265,10 +290,14 @@ public sealed class SpecNode
 
     /// <summary>Reads a sequence of real numbers, each within the bounds, with at least <paramref name="minCount"/> items.</summary>
     public double[] GetDoubleList(string key, double[]? defaultValue = null, double? min = null, double? max = null,
-        double? above = null, double? below = null, int minCount = 0)
+        double? above = null, double? below = null, int minCount = 0, string? doc = null)
     {
+        Record(key, "list of reals", defaultValue is null ? null : "[" + string.Join(", ", defaultValue.Select(v => FormatNumber(v).Trim('"'))) + "]",
+            SpecKeyRecorder.Range(min, max, above, below), doc);
         var node = Lookup(key);
-        if (node is null) return defaultValue is null ? throw Missing(key) : (double[])defaultValue.Clone();
+        if (node is null)
+            return defaultValue is not null ? (double[])defaultValue.Clone()
+                : IsDescribing ? Enumerable.Repeat(SpecKeyRecorder.Inside(min, max, above, below), minCount).ToArray() : throw Missing(key);
         var items = node.RequireSequence(minCount);
         var result = new double[items.Count];
         for (int i = 0; i < items.Count; i++)
@@ -280,10 +309,13 @@ public sealed class SpecNode
     }
 
     /// <summary>Reads a sequence of 32-bit integers with optional inclusive bounds.</summary>
-    public int[] GetIntList(string key, int[]? defaultValue = null, int? min = null, int? max = null, int minCount = 0)
+    public int[] GetIntList(string key, int[]? defaultValue = null, int? min = null, int? max = null, int minCount = 0, string? doc = null)
     {
+        Record(key, "list of integers", defaultValue is null ? null : "[" + string.Join(", ", defaultValue) + "]", SpecKeyRecorder.Range(min, max, null, null), doc);
         var node = Lookup(key);
-        if (node is null) return defaultValue is null ? throw Missing(key) : (int[])defaultValue.Clone();
+        if (node is null)
+            return defaultValue is not null ? (int[])defaultValue.Clone()
+                : IsDescribing ? Enumerable.Repeat((int)SpecKeyRecorder.Inside(min, max, null, null), minCount).ToArray() : throw Missing(key);
         var items = node.RequireSequence(minCount);
         var result = new int[items.Count];
         for (int i = 0; i < items.Count; i++)
@@ -297,10 +329,12 @@ public sealed class SpecNode
     }
 
     /// <summary>Reads a sequence of scalars as strings.</summary>
-    public string[] GetStringList(string key, string[]? defaultValue = null, int minCount = 0)
+    public string[] GetStringList(string key, string[]? defaultValue = null, int minCount = 0, string? doc = null)
     {
+        Record(key, "list of strings", defaultValue is null ? null : "[" + string.Join(", ", defaultValue) + "]", "", doc);
         var node = Lookup(key);
-        if (node is null) return defaultValue is null ? throw Missing(key) : (string[])defaultValue.Clone();
+        if (node is null)
+            return defaultValue is not null ? (string[])defaultValue.Clone() : IsDescribing ? Enumerable.Repeat("", minCount).ToArray() : throw Missing(key);
         var items = node.RequireSequence(minCount);
         var result = new string[items.Count];
         for (int i = 0; i < items.Count; i++)
@@ -313,27 +347,32 @@ public sealed class SpecNode
 
     /// <summary>The required mapping under <paramref name="key"/> (a section such as <c>model</c>); its own keys are
     /// checked by <see cref="EnsureAllKeysUsed"/> too.</summary>
-    public SpecNode Child(string key)
+    public SpecNode Child(string key, string? doc = null)
     {
-        var node = Lookup(key) ?? throw Missing(key);
+        Record(key, "section", null, "", doc);
+        var node = Lookup(key) ?? (IsDescribing ? DescribingChild(key) : throw Missing(key));
         if (node.Kind != SpecNodeKind.Mapping) throw node.Error($"must be a mapping (got {node.Describe()})");
         return node;
     }
 
     /// <summary>The mapping under <paramref name="key"/>, or null when the key is absent (or null).</summary>
-    public SpecNode? OptionalChild(string key)
+    public SpecNode? OptionalChild(string key, string? doc = null)
     {
+        Record(key, "section", "", "", doc);
         var node = Lookup(key);
-        if (node is null) return null;
+        if (node is null) return IsDescribing ? DescribingChild(key) : null;
         if (node.Kind != SpecNodeKind.Mapping) throw node.Error($"must be a mapping (got {node.Describe()})");
         return node;
     }
 
     /// <summary>The items of the sequence under <paramref name="key"/> (for lists of sections); mapping items must have
     /// their keys read like any section.</summary>
-    public IReadOnlyList<SpecNode> GetItems(string key, int minCount = 0)
+    public IReadOnlyList<SpecNode> GetItems(string key, int minCount = 0, string? doc = null)
     {
-        var node = Lookup(key) ?? throw Missing(key);
+        Record(key, "list of sections", null, "", doc);
+        var node = Lookup(key);
+        if (node is null && IsDescribing) return Array.Empty<SpecNode>();
+        if (node is null) throw Missing(key);
         return node.RequireSequence(minCount);
     }
 
@@ -578,6 +617,15 @@ public sealed class SpecNode
 
     // ───────────────────────────── helpers ─────────────────────────────
 
+    private void Record(string key, string type, string? defaultText, string range, string? doc) =>
+        _recorder?.Add(new SpecKeyInfo(ChildPath(key), type, defaultText, range, doc ?? ""));
+
+    private SpecNode DescribingChild(string key)
+    {
+        var child = Describing(_recorder!, ChildPath(key));
+        return child;
+    }
+
     private Entry? FindEntry(string key)
     {
         if (_entries is null) return null;
@@ -616,7 +664,9 @@ public sealed class SpecNode
 
     private static void CheckBounds(SpecNode node, double x, double? min, double? max, double? above, double? below)
     {
-        if (double.IsNaN(x) && (min ?? max ?? above ?? below) is not null) throw node.Error("must be a number, not NaN");
+        // Every real setting is finite: NaN and ±∞ are rejected alike, bounded or not.
+        if (double.IsNaN(x)) throw node.Error("must be a number, not NaN");
+        if (double.IsInfinity(x)) throw node.Error($"must be a finite number (got {node._text})");
         if (min is { } a && !(x >= a)) throw node.Error($"must be >= {FormatBound(a)} (got {node._text})");
         if (max is { } b && !(x <= b)) throw node.Error($"must be <= {FormatBound(b)} (got {node._text})");
         if (above is { } c && !(x > c)) throw node.Error($"must be > {FormatBound(c)} (got {node._text})");

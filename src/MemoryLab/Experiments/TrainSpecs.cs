@@ -5,6 +5,15 @@ using MemoryLab.Training;
 
 namespace MemoryLab.Experiments;
 
+/// <summary>A data kind in one type (what a plugin exports): its name and the binder of its <c>data:</c> section.</summary>
+public interface IDataKind
+{
+    /// <summary>The name a <c>data:</c> section's <c>kind</c> gives.</summary>
+    string Name { get; }
+    /// <summary>Reads the section's keys (only its own: any other is an error at its line).</summary>
+    DataSpec Bind(SpecNode section);
+}
+
 /// <summary>
 /// Where a training run's sequences come from: the spec's <c>data:</c> section. Each kind is a record that binds its
 /// own keys, knows its feature counts and creates the dataset. Every kind reads <c>time</c> (sequence length T).
@@ -12,12 +21,16 @@ namespace MemoryLab.Experiments;
 /// <param name="Time">Sequence length T.</param>
 public abstract record DataSpec(int Time)
 {
-    /// <summary>The data kinds, by name (default <c>teacher</c>).</summary>
-    public static SpecKinds<DataSpec> Kinds { get; } = new("teacher",
-        ("teacher", TeacherDataSpec.Bind),
-        ("linear-functional", LinearFunctionalDataSpec.Bind),
-        ("tanh-teacher", TanhTeacherDataSpec.Bind),
-        ("lorenz96", Lorenz96DataSpec.Bind));
+    /// <summary>The built-in data kinds, by name (default <c>teacher</c>): a new family each call, so kinds registered
+    /// in one (<see cref="IDataKind"/>) reach only the experiments given that family.</summary>
+    public static SpecKinds<DataSpec> CreateKinds() => new("teacher",
+        ("teacher", "the linear teacher h_{t+1} = λ h_t + B x_t, y_t = Re(C h_t) of Zucchet & Orvieto (NeurIPS 2024) §5", TeacherDataSpec.Bind),
+        ("linear-functional", "y_t = Σ_s ρ(s) x_{t−s} of a named memory kernel ρ, white-noise input (Li et al., ICLR 2021, §3)", LinearFunctionalDataSpec.Bind),
+        ("tanh-teacher", "a random tanh RNN as the teacher, one input and one output", TanhTeacherDataSpec.Bind),
+        ("lorenz96", "two-scale Lorenz-96: forcings in, slow variables out (Li et al., ICLR 2021, §5)", Lorenz96DataSpec.Bind));
+
+    /// <summary>The built-in data kinds (for describing and for tools that read a data section without a catalog of their own).</summary>
+    public static SpecKinds<DataSpec> Kinds { get; } = CreateKinds();
 
     /// <summary>Input features per step.</summary>
     public abstract int InputFeatures { get; }
@@ -29,7 +42,13 @@ public abstract record DataSpec(int Time)
     public abstract ISequenceDataset<T> Create<T>(ulong seed) where T : unmanaged, IFloatingPointIeee754<T>;
 
     /// <summary>Reads <c>time</c>, the key every data kind has.</summary>
-    protected static int BindTime(SpecNode d) => d.GetInt("time", 300, min: 1);
+    protected static int BindTime(SpecNode d) => d.GetInt("time", 300, min: 1, max: MaxTime, doc: "sequence length T");
+
+    /// <summary>Longest sequence a data kind makes.</summary>
+    public const int MaxTime = 1 << 24;
+
+    /// <summary>Largest feature or state size of a data kind.</summary>
+    public const int MaxSize = 1 << 16;
 }
 
 /// <summary><c>kind: teacher</c>: the linear teacher of Zucchet &amp; Orvieto (NeurIPS 2024) §5 (<see cref="TeacherLinearSystem{T}"/>);
@@ -43,12 +62,12 @@ public sealed record TeacherDataSpec(int Time, TeacherOptions Teacher) : DataSpe
         var defaults = new TeacherOptions();
         return new(BindTime(d), new TeacherOptions
         {
-            StateSize = d.GetInt("state_size", defaults.StateSize, min: 1),
-            InputSize = d.GetInt("input_size", defaults.InputSize, min: 1),
-            OutputSize = d.GetInt("output_size", defaults.OutputSize, min: 1),
-            Nu0 = d.GetDouble("nu0", defaults.Nu0, min: 0, below: 1),
-            Theta0 = d.GetDouble("theta0", defaults.Theta0, above: 0, max: Math.PI),
-            Seed = (ulong)d.GetLong("teacher_seed", (long)defaults.Seed, min: 0),
+            StateSize = d.GetInt("state_size", defaults.StateSize, min: 1, max: MaxSize, doc: "the teacher's hidden (complex) units"),
+            InputSize = d.GetInt("input_size", defaults.InputSize, min: 1, max: MaxSize, doc: "input features per step"),
+            OutputSize = d.GetInt("output_size", defaults.OutputSize, min: 1, max: MaxSize, doc: "target features per step"),
+            Nu0 = d.GetDouble("nu0", defaults.Nu0, min: 0, below: 1, doc: "the teacher's eigenvalue magnitudes lie in [ν₀, 1): its memory grows as ν₀ → 1"),
+            Theta0 = d.GetDouble("theta0", defaults.Theta0, above: 0, max: Math.PI, doc: "the teacher's eigenvalue phases lie in [0, θ₀]"),
+            Seed = (ulong)d.GetLong("teacher_seed", (long)defaults.Seed, min: 0, doc: "the teacher's own seed (the run's seed draws the data)"),
         });
     }
 
@@ -68,7 +87,9 @@ public sealed record LinearFunctionalDataSpec(int Time, string Kernel, double Dt
 {
     internal static LinearFunctionalDataSpec Bind(SpecNode d)
     {
-        var spec = new LinearFunctionalDataSpec(BindTime(d), d.GetString("kernel", "exp"), d.GetDouble("dt", 1.0, above: 0));
+        var spec = new LinearFunctionalDataSpec(BindTime(d),
+            d.GetString("kernel", "exp", doc: "the memory kernel ρ by name: exp, exp:RATE, power-law:ALPHA, airy, … (see docs/memory-kernels.md)"),
+            d.GetDouble("dt", 1.0, above: 0, doc: "sampling step of the kernel: ρ is read at s·dt"));
         try { MemoryKernel.FromName(spec.Kernel); }
         catch (ArgumentException e) { throw d.Error("kernel", e.Message); }
         return spec;
@@ -89,7 +110,8 @@ public sealed record LinearFunctionalDataSpec(int Time, string Kernel, double Dt
 public sealed record TanhTeacherDataSpec(int Time, int Hidden, ulong TeacherSeed) : DataSpec(Time)
 {
     internal static TanhTeacherDataSpec Bind(SpecNode d) =>
-        new(BindTime(d), d.GetInt("hidden", 16, min: 1), (ulong)d.GetLong("teacher_seed", 42, min: 0));
+        new(BindTime(d), d.GetInt("hidden", 16, min: 1, max: MaxSize, doc: "the teacher's hidden units"),
+            (ulong)d.GetLong("teacher_seed", 42, min: 0, doc: "the teacher's own seed (the run's seed draws the data)"));
 
     /// <inheritdoc />
     public override int InputFeatures => 1;
@@ -127,9 +149,9 @@ public abstract record OptimizerSpec(double LearningRate, double WeightDecay, do
 {
     /// <summary>The optimiser kinds, by name (default <c>adam</c>).</summary>
     public static SpecKinds<OptimizerSpec> Kinds { get; } = new("adam",
-        ("adam", o => AdamSpec.Bind(o, decoupled: false, defaultWeightDecay: 0)),
-        ("adamw", o => AdamSpec.Bind(o, decoupled: true, defaultWeightDecay: 0.05)),
-        ("sgd", SgdSpec.Bind));
+        ("adam", "Adam (Kingma & Ba, 2015); weight decay is added to the gradient", o => AdamSpec.Bind(o, decoupled: false, defaultWeightDecay: 0)),
+        ("adamw", "AdamW (Loshchilov & Hutter, 2019): Adam with decoupled weight decay", o => AdamSpec.Bind(o, decoupled: true, defaultWeightDecay: 0.05)),
+        ("sgd", "stochastic gradient descent with heavy-ball momentum", SgdSpec.Bind));
 
     /// <summary>The optimiser over θ laid out as <paramref name="layout"/>.</summary>
     public abstract Optimizer<T> Create<T>(ParameterLayout layout) where T : unmanaged, IFloatingPointIeee754<T>;
@@ -138,13 +160,15 @@ public abstract record OptimizerSpec(double LearningRate, double WeightDecay, do
     protected static (double Lr, double WeightDecay, double ClipNorm, IReadOnlyList<ParameterGroupRule> Groups) BindCommon(SpecNode o, double defaultWeightDecay)
     {
         var groups = new List<ParameterGroupRule>();
-        if (o.OptionalChild("groups") is { } g)
+        if (o.OptionalChild("groups", doc: "per parameter group (e.g. recurrent, dense): {GROUP: {lr_factor: 0.5, weight_decay: 0}}") is { } g)
             foreach (var name in g.Keys)
             {
                 var rule = g.Child(name);
                 groups.Add(new ParameterGroupRule(name, rule.GetDouble("lr_factor", 1.0, min: 0), rule.Has("weight_decay") ? rule.GetDouble("weight_decay", 0, min: 0) : null));
             }
-        return (o.GetDouble("lr", 1e-3, above: 0), o.GetDouble("weight_decay", defaultWeightDecay, min: 0), o.GetDouble("clip_norm", 0.0, min: 0), groups);
+        return (o.GetDouble("lr", 1e-3, above: 0, doc: "peak learning rate (the schedule scales it)"),
+            o.GetDouble("weight_decay", defaultWeightDecay, min: 0, doc: "weight decay λ"),
+            o.GetDouble("clip_norm", 0.0, min: 0, doc: "clip the gradient's global norm to this (0 = off)"), groups);
     }
 }
 
@@ -163,8 +187,9 @@ public sealed record AdamSpec(double LearningRate, double WeightDecay, double Cl
     internal static AdamSpec Bind(SpecNode o, bool decoupled, double defaultWeightDecay)
     {
         var (lr, wd, clip, groups) = BindCommon(o, defaultWeightDecay);
-        return new(lr, wd, clip, groups, o.GetDouble("beta1", 0.9, min: 0, below: 1), o.GetDouble("beta2", 0.999, min: 0, below: 1),
-            o.GetDouble("eps", 1e-8, above: 0), decoupled);
+        return new(lr, wd, clip, groups, o.GetDouble("beta1", 0.9, min: 0, below: 1, doc: "decay of the first-moment average β₁"),
+            o.GetDouble("beta2", 0.999, min: 0, below: 1, doc: "decay of the second-moment average β₂"),
+            o.GetDouble("eps", 1e-8, above: 0, doc: "ε added to the second moment's square root"), decoupled);
     }
 
     /// <inheritdoc />
@@ -184,7 +209,7 @@ public sealed record SgdSpec(double LearningRate, double WeightDecay, double Cli
     internal static SgdSpec Bind(SpecNode o)
     {
         var (lr, wd, clip, groups) = BindCommon(o, 0);
-        return new(lr, wd, clip, groups, o.GetDouble("momentum", 0.0, min: 0, below: 1));
+        return new(lr, wd, clip, groups, o.GetDouble("momentum", 0.0, min: 0, below: 1, doc: "heavy-ball momentum coefficient"));
     }
 
     /// <inheritdoc />
@@ -196,8 +221,8 @@ public abstract record ScheduleSpec
 {
     /// <summary>The schedule kinds, by name (default <c>cosine</c>).</summary>
     public static SpecKinds<ScheduleSpec> Kinds { get; } = new("cosine",
-        ("constant", _ => new ConstantScheduleSpec()),
-        ("cosine", CosineScheduleSpec.Bind));
+        ("constant", "the peak rate at every step", _ => new ConstantScheduleSpec()),
+        ("cosine", "linear warm-up from initial to the peak, then cosine decay to end", CosineScheduleSpec.Bind));
 
     /// <summary>The schedule for a run of <paramref name="steps"/> steps peaking at <paramref name="peak"/>.</summary>
     public abstract ISchedule Create(double peak, long steps);
@@ -218,7 +243,8 @@ public sealed record ConstantScheduleSpec : ScheduleSpec
 public sealed record CosineScheduleSpec(double Initial, double End, double WarmupFraction) : ScheduleSpec
 {
     internal static CosineScheduleSpec Bind(SpecNode s) =>
-        new(s.GetDouble("initial", 1e-7, min: 0), s.GetDouble("end", 1e-7, min: 0), s.GetDouble("warmup_fraction", 0.0, min: 0, max: 1));
+        new(s.GetDouble("initial", 1e-7, min: 0, doc: "learning rate at step 0"), s.GetDouble("end", 1e-7, min: 0, doc: "learning rate at the last step"),
+            s.GetDouble("warmup_fraction", 0.0, min: 0, max: 1, doc: "fraction of the steps spent warming up"));
 
     /// <inheritdoc />
     public override ISchedule Create(double peak, long steps) =>

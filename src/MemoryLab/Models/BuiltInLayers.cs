@@ -12,21 +12,21 @@ internal static class BuiltInLayers
     public static void RegisterAll(ModelFactory f)
     {
         LinearLayerKinds.Register(f);
-        f.Register("stack", Stack<float>, Stack<double>, "children applied in order (each child's 'name' option names its parameters)");
-        f.Register("dense", Dense<float>, Dense<double>, "y = W x + b; out (required), bias=true, group=dense");
-        f.Register("elman", Elman<float>, Elman<double>, "h = σ(W h + U x + b); hidden=in, activation=tanh|hardtanh|identity, recurrent_gain=0.9, chunk=16");
+        f.Register("stack", Stack<float>, Stack<double>, "its children (under layers:) applied in order; each child's 'name' option names its parameters");
+        f.Register("dense", Dense<float>, Dense<double>, "y = W x + b at every step");
+        f.Register("elman", Elman<float>, Elman<double>, "Elman RNN h_t = σ(W h_{t−1} + U x_t + b), output h");
         f.Register("continuous_time", ContinuousTime<float>, ContinuousTime<double>,
-            "h += dt σ(W h + U x + b), stable diagonal; hidden=in, activation=tanh, parametrisation=softplus|direct|exp|best, dt=1, best_offset=0.1, rate_min=0.5, rate_max=1.5, off_diagonal_scale=0.5, chunk=16");
-        f.Register("gru", Gru<float>, Gru<double>, "PyTorch GRU; hidden=in, init=chrono|pytorch, t_min=1, t_max=10, chunk=16");
-        f.Register("lstm", Lstm<float>, Lstm<double>, "PyTorch LSTM; hidden=in, forget_bias (optional), chunk=16");
-        f.Register("glu", Glu<float>, Glu<double>, "(W₁z + b₁) ⊙ σ(W₂z + b₂); out=in, bias=true");
-        f.Register("gelu", Gelu<float>, Gelu<double>, "x Φ(x); approximation=none|tanh");
-        f.Register("layer_norm", LayerNorm<float>, LayerNorm<double>, "layer norm over features; epsilon=1e-5");
-        f.Register("batch_norm", BatchNorm<float>, BatchNorm<double>, "batch norm over batch × time; momentum=0.1, epsilon=1e-5");
+            "continuous-time RNN h += dt·(−Λ h + σ(W h + U x + b)) with a stable diagonal Λ (Wang et al., ICLR 2024); outputs its hidden state, so add a dense readout");
+        f.Register("gru", Gru<float>, Gru<double>, "GRU with PyTorch's equations, output h");
+        f.Register("lstm", Lstm<float>, Lstm<double>, "LSTM with PyTorch's equations, output h");
+        f.Register("glu", Glu<float>, Glu<double>, "gated linear unit (W₁z + b₁) ⊙ σ(W₂z + b₂)");
+        f.Register("gelu", Gelu<float>, Gelu<double>, "GELU x Φ(x), elementwise");
+        f.Register("layer_norm", LayerNorm<float>, LayerNorm<double>, "layer norm over the features of each step");
+        f.Register("batch_norm", BatchNorm<float>, BatchNorm<double>, "batch norm over batch × time");
         f.Register("residual_block", ResidualBlock<float>, ResidualBlock<double>,
-            "x + GLU(norm(gelu(RNN(norm(x))))) around its one child; norm=none|layer|batch, gelu=none|tanh, momentum=0.1");
+            "x + GLU(norm(GELU(RNN(norm(x))))) around its one child (under layer:), the block of Zucchet & Orvieto (NeurIPS 2024) App. B");
         f.Register("deep_stack", DeepStack<float>, DeepStack<double>,
-            "Dense(in→d_model), blocks × residual block around its one child (rebuilt per block), Dense(d_model→out); d_model (required), blocks=4, out=in, norm=none, gelu=none");
+            "dense(in → d_model), blocks × residual block around its one child (under layer:, built afresh per block), dense(d_model → out)");
     }
 
     private static ISequenceLayer<T> Stack<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T>
@@ -45,50 +45,61 @@ internal static class BuiltInLayers
     }
 
     private static ISequenceLayer<T> Dense<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T> =>
-        new Dense<T>(c.InputSize, c.Int("out"), c.Bool("bias", true), c.String("group", "dense"));
+        new Dense<T>(c.InputSize, c.Int("out", "output features", min: 1), c.Bool("bias", true, "add the bias b"),
+            c.String("group", "dense", "the parameter group of W and b (optimiser groups: rules)"));
 
     private static ISequenceLayer<T> Elman<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T> =>
-        new ElmanRecurrence<T>(c.InputSize, c.Int("hidden", c.InputSize), c.Enum("activation", Activation.Tanh),
-            c.Double("recurrent_gain", 0.9), c.Int("chunk", ChunkedRecurrence<T>.DefaultChunkSize));
+        new ElmanRecurrence<T>(c.InputSize, c.IntOrInputWidth("hidden", "hidden units"), c.Enum("activation", Activation.Tanh, "the nonlinearity σ"),
+            c.Double("recurrent_gain", 0.9, "spectral scale of the initial W"), Chunk(c));
 
     private static ISequenceLayer<T> ContinuousTime<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T> =>
-        new ContinuousTimeRecurrence<T>(c.InputSize, c.Int("hidden", c.InputSize), c.Enum("activation", Activation.Tanh),
-            c.Enum("parametrisation", StableParametrisation.Softplus), c.Double("dt", 1.0),
-            c.Double("best_offset", StableParametrisations.DefaultBestOffset), c.Double("rate_min", 0.5), c.Double("rate_max", 1.5),
-            c.Double("off_diagonal_scale", 0.5), c.Int("chunk", ChunkedRecurrence<T>.DefaultChunkSize));
+        new ContinuousTimeRecurrence<T>(c.InputSize, c.IntOrInputWidth("hidden", "hidden units (the layer's output width)"),
+            c.Enum("activation", Activation.Tanh, "the nonlinearity σ"),
+            c.Enum("parametrisation", StableParametrisation.Softplus, "how the decay rates Λ are parametrised (Wang et al., ICLR 2024, §3: softplus, direct, exp, best)"),
+            c.Double("dt", 1.0, "Euler step"),
+            c.Double("best_offset", StableParametrisations.DefaultBestOffset, "offset of the 'best' parametrisation"),
+            c.Double("rate_min", 0.5, "smallest initial decay rate"), c.Double("rate_max", 1.5, "largest initial decay rate"),
+            c.Double("off_diagonal_scale", 0.5, "scale of W's initial off-diagonal entries"), Chunk(c));
 
     private static ISequenceLayer<T> Gru<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T> =>
-        new GatedRecurrentUnit<T>(c.InputSize, c.Int("hidden", c.InputSize), c.Enum("init", GruInitialization.Chrono),
-            c.Double("t_min", 1), c.Double("t_max", 10), c.Int("chunk", ChunkedRecurrence<T>.DefaultChunkSize));
+        new GatedRecurrentUnit<T>(c.InputSize, c.IntOrInputWidth("hidden", "hidden units"),
+            c.Enum("init", GruInitialization.Chrono, "gate-bias initialisation: chrono (Tallec & Ollivier, 2018) or PyTorch's"),
+            c.Double("t_min", 1, "chrono init: shortest time scale"), c.Double("t_max", 10, "chrono init: longest time scale"), Chunk(c));
 
     private static ISequenceLayer<T> Lstm<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T> =>
-        new LongShortTermMemory<T>(c.InputSize, c.Int("hidden", c.InputSize), c.OptionalDouble("forget_bias"),
-            c.Int("chunk", ChunkedRecurrence<T>.DefaultChunkSize));
+        new LongShortTermMemory<T>(c.InputSize, c.IntOrInputWidth("hidden", "hidden units"),
+            c.OptionalDouble("forget_bias", "initial forget-gate bias (absent: PyTorch's uniform init)"), Chunk(c));
 
     private static ISequenceLayer<T> Glu<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T> =>
-        new Glu<T>(c.InputSize, c.Int("out", c.InputSize), c.Bool("bias", true));
+        new Glu<T>(c.InputSize, c.IntOrInputWidth("out", "output features"), c.Bool("bias", true, "add the biases b₁, b₂"));
 
     private static ISequenceLayer<T> Gelu<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T> =>
-        new Gelu<T>(c.InputSize, c.Enum("approximation", GeluApproximation.None));
+        new Gelu<T>(c.InputSize, c.Enum("approximation", GeluApproximation.None, "exact Φ (none) or PyTorch's tanh approximation"));
 
     private static ISequenceLayer<T> LayerNorm<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T> =>
-        new LayerNorm<T>(c.InputSize, c.Double("epsilon", 1e-5));
+        new LayerNorm<T>(c.InputSize, c.Double("epsilon", 1e-5, "added to the variance"));
 
     private static ISequenceLayer<T> BatchNorm<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T> =>
-        new BatchNorm<T>(c.InputSize, c.Double("momentum", 0.1), c.Double("epsilon", 1e-5));
+        new BatchNorm<T>(c.InputSize, c.Double("momentum", 0.1, "update rate of the running statistics"), c.Double("epsilon", 1e-5, "added to the variance"));
 
     private static ISequenceLayer<T> ResidualBlock<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T>
     {
         c.RequireChildren(1);
-        return new ResidualBlock<T>(c.Child<T>(0, c.InputSize), c.Enum("norm", NormKind.None),
-            c.Enum("gelu", GeluApproximation.None), c.Double("momentum", 0.1));
+        return new ResidualBlock<T>(c.Child<T>(0, c.InputSize), c.Enum("norm", NormKind.None, "the block's normalisation"),
+            c.Enum("gelu", GeluApproximation.None, "the block's GELU: exact (none) or tanh approximation"),
+            c.Double("momentum", 0.1, "batch norm's running-statistics rate (norm: batch)"));
     }
 
     private static ISequenceLayer<T> DeepStack<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T>
     {
         c.RequireChildren(1);
-        int d = c.Int("d_model");
-        return new DeepStack<T>(c.InputSize, d, c.Int("out", c.InputSize), c.Int("blocks", 4), _ => c.Child<T>(0, d),
-            c.Enum("norm", NormKind.None), c.Enum("gelu", GeluApproximation.None));
+        int d = c.Int("d_model", "width of the residual stream", min: 1);
+        return new DeepStack<T>(c.InputSize, d, c.IntOrInputWidth("out", "output features of the final dense layer"),
+            c.Int("blocks", 4, "residual blocks", min: 1), _ => c.Child<T>(0, d),
+            c.Enum("norm", NormKind.None, "each block's normalisation"), c.Enum("gelu", GeluApproximation.None, "each block's GELU: exact (none) or tanh approximation"));
     }
+
+    // The chunk length of the recurrences built on ChunkedRecurrence (the default is the same for float and double).
+    private static int Chunk(LayerBuildContext c) =>
+        c.Int("chunk", ChunkedRecurrence<float>.DefaultChunkSize, "sequences per chunk of the batch, the unit of parallel work (a speed knob)", min: 1);
 }

@@ -30,23 +30,34 @@ public sealed record DiagonalRecurrenceOptions
 {
     /// <summary>Number of complex state neurons N.</summary>
     public required int StateSize { get; init; }
-    /// <summary>How λ is parametrised.</summary>
+    /// <summary>How λ is parametrised: a built-in map (a layer given an <see cref="IEigenvalueMap{T}"/> of its own uses that instead).</summary>
     public EigenvalueParametrisation Parametrisation { get; init; } = EigenvalueParametrisation.Default;
     /// <summary>Input normalisation γ.</summary>
     public InputNormalisation Normalisation { get; init; } = InputNormalisation.None;
+    /// <summary>How a learned γ is a parameter (only with <see cref="InputNormalisation.Learned"/>).</summary>
+    public GammaParametrisation Gamma { get; init; } = GammaParametrisation.Log;
+    /// <summary>Where a learned γ starts (only with <see cref="InputNormalisation.Learned"/>).</summary>
+    public GammaInitialisation GammaInit { get; init; } = GammaInitialisation.Modulus;
     /// <summary>The D path.</summary>
     public SkipConnection Skip { get; init; } = SkipConnection.Full;
     /// <summary>Smallest |λ| of the ring initialisation.</summary>
-    public double RMin { get; init; }
+    public double RMin { get; init; } = DefaultRMin;
     /// <summary>Largest |λ| of the ring initialisation (≤ 1).</summary>
-    public double RMax { get; init; } = 1.0;
+    public double RMax { get; init; } = DefaultRMax;
     /// <summary>Largest phase of the ring initialisation.</summary>
-    public double MaxPhase { get; init; } = 2 * Math.PI;
+    public double MaxPhase { get; init; } = DefaultMaxPhase;
     /// <summary>Which variant of the ring initialisation draws the weights.</summary>
     public RingInitialisation Init { get; init; } = RingInitialisation.Lru23;
     /// <summary>Scan, convolution, or chosen per shape by <see cref="LtiCostModel"/> (default: the scan, whose
     /// rounding the saved results were made with).</summary>
     public LtiAlgorithm Algorithm { get; init; } = LtiAlgorithm.Scan;
+
+    /// <summary>Default of <see cref="RMin"/>: the whole disc (Orvieto et al. 2023, §3.2).</summary>
+    public const double DefaultRMin = 0.0;
+    /// <summary>Default of <see cref="RMax"/>.</summary>
+    public const double DefaultRMax = 1.0;
+    /// <summary>Default of <see cref="MaxPhase"/>: the whole circle.</summary>
+    public const double DefaultMaxPhase = 2 * Math.PI;
 
     /// <summary>Throws <see cref="ArgumentException"/> for out-of-range settings.</summary>
     public void Validate()
@@ -54,6 +65,8 @@ public sealed record DiagonalRecurrenceOptions
         if (StateSize <= 0) throw new ArgumentException($"state size must be positive (got {StateSize})");
         if (!(RMin >= 0 && RMin <= RMax && RMax <= 1)) throw new ArgumentException($"ring radii must satisfy 0 ≤ r_min ≤ r_max ≤ 1 (got {RMin}, {RMax})");
         if (!(MaxPhase > 0) || double.IsInfinity(MaxPhase)) throw new ArgumentException($"max phase must be positive (got {MaxPhase})");
+        if (Normalisation != InputNormalisation.Learned && (Gamma != GammaParametrisation.Log || GammaInit != GammaInitialisation.Modulus))
+            throw new ArgumentException($"gamma and gamma_init apply only to a learned γ (normalisation: learned), not to normalisation {Normalisation.ToString().ToLowerInvariant()}");
     }
 }
 
@@ -74,9 +87,10 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T>, ILtiLayer where T : unma
     internal const int ChunkSize = 8; // sequences per parallel chunk: fixed, so results do not depend on threads
 
     private readonly DiagonalRecurrenceOptions _o;
+    private readonly IEigenvalueMap<T> _map;
     private readonly int _n, _din, _dout;
     private ParameterView _p = null!, _q = null!, _bRe = null!, _bIm = null!, _cRe = null!, _cIm = null!;
-    private ParameterView? _gammaLog, _d;
+    private ParameterView? _gammaParameter, _d; // _gammaParameter: γ_log or γ (a learned γ)
 
     // Per-forward derived quantities.
     private T[] _lr = [], _li = [], _gamma = [], _dGamma = [], _btRe = [], _btIm = []; // B̃ᵀ = (γ ⊙ B)ᵀ, [in × N]
@@ -101,10 +115,21 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T>, ILtiLayer where T : unma
     private T[] _wr = [], _wi = [], _u = [], _v = [], _kernel = [], _dKernel = [], _dWr = [], _dWi = [], _dU = [], _dV = [];
     private T[] _dBtRe = [], _dBtIm = [], _dLr = [], _dLi = [];
 
-    /// <summary>A diagonal recurrence from <paramref name="inputSize"/> to <paramref name="outputSize"/> features.</summary>
+    /// <summary>A diagonal recurrence from <paramref name="inputSize"/> to <paramref name="outputSize"/> features, λ written in
+    /// the built-in map <see cref="DiagonalRecurrenceOptions.Parametrisation"/>.</summary>
     public DiagonalRecurrence(int inputSize, int outputSize, DiagonalRecurrenceOptions options)
+        : this(inputSize, outputSize, options, EigenvalueMaps.For<T>(options.Parametrisation))
     {
+    }
+
+    /// <summary>A diagonal recurrence whose λ is written in <paramref name="map"/> (which replaces
+    /// <see cref="DiagonalRecurrenceOptions.Parametrisation"/>).</summary>
+    public DiagonalRecurrence(int inputSize, int outputSize, DiagonalRecurrenceOptions options, IEigenvalueMap<T> map)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(map);
         options.Validate();
+        _map = map;
         if (inputSize <= 0 || outputSize <= 0) throw new ArgumentException($"input and output sizes must be positive (got {inputSize}, {outputSize})");
         if (options.Skip == SkipConnection.Diagonal && inputSize != outputSize)
             throw new ArgumentException($"a diagonal skip needs input size = output size (got {inputSize}, {outputSize})");
@@ -118,6 +143,8 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T>, ILtiLayer where T : unma
 
     /// <summary>The settings.</summary>
     public DiagonalRecurrenceOptions Options => _o;
+    /// <summary>How λ is written in terms of the layer's two eigenvalue parameters.</summary>
+    public IEigenvalueMap<T> Map => _map;
     /// <summary>The algorithm the latest <see cref="Prepare"/> settled on (<see cref="LtiAlgorithm.Auto"/> resolved by <see cref="LtiCostModel.Choose"/>).</summary>
     public LtiAlgorithm ResolvedAlgorithm => _algorithm;
     /// <inheritdoc />
@@ -130,21 +157,16 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T>, ILtiLayer where T : unma
     public int OutputSize => _dout;
 
     /// <summary>Names of the two eigenvalue parameters for a parametrisation (minimal-LRU's names for exp).</summary>
-    public static (string P, string Q) EigenvalueNames(EigenvalueParametrisation kind) => kind switch
-    {
-        EigenvalueParametrisation.Default => ("lambda_re", "lambda_im"),
-        EigenvalueParametrisation.Polar => ("nu", "theta"),
-        EigenvalueParametrisation.Exp => ("nu_log", "theta_log"),
-        _ => ("omega_nu", "omega_theta"),
-    };
+    public static (string P, string Q) EigenvalueNames(EigenvalueParametrisation kind) => EigenvalueMaps.For<T>(kind).ParameterNames;
 
     /// <inheritdoc />
     public void Declare(ParameterLayout layout, string prefix)
     {
-        var (pn, qn) = EigenvalueNames(_o.Parametrisation);
+        var (pn, qn) = _map.ParameterNames;
         _p = layout.Add(ParameterLayout.Join(prefix, pn), "recurrent", _n);
         _q = layout.Add(ParameterLayout.Join(prefix, qn), "recurrent", _n);
-        if (_o.Normalisation == InputNormalisation.Learned) _gammaLog = layout.Add(ParameterLayout.Join(prefix, "gamma_log"), "recurrent", _n);
+        if (_o.Normalisation == InputNormalisation.Learned)
+            _gammaParameter = layout.Add(ParameterLayout.Join(prefix, _o.Gamma == GammaParametrisation.Log ? "gamma_log" : "gamma"), "recurrent", _n);
         _bRe = layout.Add(ParameterLayout.Join(prefix, "B_re"), "input", _n, _din);
         _bIm = layout.Add(ParameterLayout.Join(prefix, "B_im"), "input", _n, _din);
         _cRe = layout.Add(ParameterLayout.Join(prefix, "C_re"), "readout", _dout, _n);
@@ -169,9 +191,9 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T>, ILtiLayer where T : unma
             double u1 = rng.NextDouble(), u2 = rng.NextOpenDouble();
             double nu = Math.Min(Math.Sqrt(u1 * (r2max - r2min) + r2min), 1 - 1e-7);
             double phase = _o.Init == RingInitialisation.Lru23 ? _o.MaxPhase * u2 : _o.MaxPhase * (2 * u2 - 1);
-            var (pp, qq) = EigenvalueMaps.FromPolar(_o.Parametrisation, nu, phase);
+            var (pp, qq) = _map.FromPolar(nu, phase);
             p[i] = T.CreateTruncating(pp); q[i] = T.CreateTruncating(qq);
-            if (_gammaLog != null) _gammaLog.Of(theta)[i] = T.CreateTruncating(0.5 * Math.Log(Math.Max(1 - nu * nu, 1e-12)));
+            if (_gammaParameter != null) _gammaParameter.Of(theta)[i] = T.CreateTruncating(InitialGamma(nu, phase));
         }
         bool lru = _o.Init == RingInitialisation.Lru23;
         double bStd = lru ? Math.Sqrt(1.0 / (2 * _din)) : Math.Sqrt(1.0 / _n);
@@ -181,6 +203,14 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T>, ILtiLayer where T : unma
         rng.FillNormal(_cRe.Of(theta), 0, cStd);
         rng.FillNormal(_cIm.Of(theta), 0, cStd);
         if (_d != null) rng.FillNormal(_d.Of(theta), 0, 1);
+    }
+
+    // The learned γ's parameter at λ₀ = ν e^{iφ}: γ₀² = 1 − |λ₀|² or 1 − (Re λ₀)², kept above 1e−12.
+    private double InitialGamma(double nu, double phase)
+    {
+        double r = _o.GammaInit == GammaInitialisation.Modulus ? nu : nu * Math.Cos(phase);
+        double g2 = Math.Max(1 - r * r, 1e-12);
+        return _o.Gamma == GammaParametrisation.Log ? 0.5 * Math.Log(g2) : Math.Sqrt(g2);
     }
 
     /// <inheritdoc />
@@ -230,11 +260,11 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T>, ILtiLayer where T : unma
         var p = _p.Of(theta); var q = _q.Of(theta);
         for (int i = 0; i < _n; i++)
         {
-            var (r, m, _, _) = EigenvalueMaps.ToLambda(_o.Parametrisation, p[i], q[i]);
+            var (r, m) = _map.ToLambda(p[i], q[i]);
             re[i] = r; im[i] = m;
-            gamma[i] = _o.Normalisation == InputNormalisation.Learned
-                ? T.Exp(_gammaLog!.Of(theta)[i])
-                : EigenvalueMaps.Gamma(_o.Normalisation, T.Sqrt(r * r + m * m)).Gamma;
+            gamma[i] = _o.Normalisation != InputNormalisation.Learned ? EigenvalueMaps.Gamma(_o.Normalisation, T.Sqrt(r * r + m * m)).Gamma
+                : _o.Gamma == GammaParametrisation.Log ? T.Exp(_gammaParameter!.Of(theta)[i])
+                : _gammaParameter!.Of(theta)[i];
         }
     }
 
@@ -298,13 +328,14 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T>, ILtiLayer where T : unma
         for (int i = 0; i < _n; i++)
         {
             T dAbs = T.Zero;
-            if (_o.Normalisation == InputNormalisation.Learned) _gammaLog!.Of(gradient)[i] += dGamma[i] * _gamma[i];
+            if (_o.Normalisation == InputNormalisation.Learned)
+                _gammaParameter!.Of(gradient)[i] += _o.Gamma == GammaParametrisation.Log ? dGamma[i] * _gamma[i] : dGamma[i];
             else if (_o.Normalisation != InputNormalisation.None)
             {
                 T abs = T.Sqrt(_lr[i] * _lr[i] + _li[i] * _li[i]);
                 dAbs = dGamma[i] * EigenvalueMaps.Gamma(_o.Normalisation, abs).DGamma;
             }
-            var (dp, dq) = EigenvalueMaps.Backward(_o.Parametrisation, p[i], q[i], dLr[i], dLi[i], dAbs);
+            var (dp, dq) = _map.Backward(p[i], q[i], dLr[i], dLi[i], dAbs);
             gp[i] += dp; gq[i] += dq;
         }
     }

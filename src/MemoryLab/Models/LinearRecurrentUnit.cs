@@ -15,14 +15,12 @@ public sealed class LinearRecurrentUnit<T> : DiagonalRecurrence<T> where T : unm
 {
     /// <summary>An LRU on <paramref name="features"/> input/output features with <paramref name="stateSize"/> complex neurons;
     /// <paramref name="algorithm"/> picks the scan or the kernel convolution (see <see cref="LtiCostModel"/>).</summary>
-    public LinearRecurrentUnit(int features, int stateSize, double rMin = 0.0, double rMax = 1.0, double maxPhase = 2 * Math.PI,
+    public LinearRecurrentUnit(int features, int stateSize, double rMin = DiagonalRecurrenceOptions.DefaultRMin,
+        double rMax = DiagonalRecurrenceOptions.DefaultRMax, double maxPhase = DiagonalRecurrenceOptions.DefaultMaxPhase,
         RingInitialisation init = RingInitialisation.Lru23, LtiAlgorithm algorithm = LtiAlgorithm.Scan)
-        : base(features, features, new DiagonalRecurrenceOptions
+        : this(features, new DiagonalRecurrenceOptions
         {
             StateSize = stateSize,
-            Parametrisation = EigenvalueParametrisation.Exp,
-            Normalisation = InputNormalisation.Learned,
-            Skip = SkipConnection.Diagonal,
             RMin = rMin,
             RMax = rMax,
             MaxPhase = maxPhase,
@@ -31,4 +29,18 @@ public sealed class LinearRecurrentUnit<T> : DiagonalRecurrence<T> where T : unm
         })
     {
     }
+
+    /// <summary>An LRU with the ring, γ and algorithm settings of <paramref name="options"/>; its parametrisation,
+    /// normalisation and skip are replaced by the LRU's (exp, learned γ, diagonal D).</summary>
+    public LinearRecurrentUnit(int features, DiagonalRecurrenceOptions options)
+        : base(features, features, Lru(options))
+    {
+    }
+
+    private static DiagonalRecurrenceOptions Lru(DiagonalRecurrenceOptions options) => options with
+    {
+        Parametrisation = EigenvalueParametrisation.Exp,
+        Normalisation = InputNormalisation.Learned,
+        Skip = SkipConnection.Diagonal,
+    };
 }

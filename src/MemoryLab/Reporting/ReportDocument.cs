@@ -155,6 +155,14 @@ public sealed class ReportFigure
     public string Anchor => "fig-" + FileName[..^4].Replace('.', '-');
 }
 
+/// <summary>A table in a report section: a caption, column headers and rows of text; rows marked in
+/// <see cref="Highlighted"/> are shown emphasised (e.g. the grid points a selection rule picked).</summary>
+/// <param name="Caption">What the table shows.</param>
+/// <param name="Header">Column headers.</param>
+/// <param name="Rows">Cells, one list per row, as many as <paramref name="Header"/>.</param>
+/// <param name="Highlighted">Indices of the rows to emphasise.</param>
+public sealed record ReportTable(string Caption, IReadOnlyList<string> Header, IReadOnlyList<IReadOnlyList<string>> Rows, IReadOnlySet<int> Highlighted);
+
 /// <summary>A report section: one experiment with its description, figures and claim checks.</summary>
 public sealed class ReportSection
 {
@@ -178,6 +186,9 @@ public sealed class ReportSection
     /// <summary>Claim checks of this experiment.</summary>
     public List<ClaimCheck> Claims { get; } = new();
 
+    /// <summary>Tables of numbers (e.g. a sweep's statistics per grid point), shown before the figures.</summary>
+    public List<ReportTable> Tables { get; } = new();
+
     /// <summary>Anchor id in report.html (<c>exp-</c> + a slug of the name).</summary>
     public string Anchor => "exp-" + Slug(Name);
 
@@ -191,7 +202,7 @@ public sealed class ReportSection
 
 /// <summary>
 /// A whole report: title, generation time and one section per experiment. Build it from plain data and
-/// write it with <see cref="ReportWriter.Write"/>.
+/// write it with <see cref="ReportWriter.Write(ReportDocument, string)"/>.
 /// </summary>
 public sealed class ReportDocument
 {
@@ -224,4 +235,8 @@ public sealed class ReportDocument
 
     /// <summary>All claim checks, section by section.</summary>
     public IEnumerable<ClaimCheck> AllClaims => Sections.SelectMany(s => s.Claims);
+
+    /// <summary>Whether the report is about claims (a reproduction: report.html opens with the claim table and claims.md/claims.json are
+    /// written) or only shows results (a user's run or sweep: no claim table, no claim files).</summary>
+    public bool HasClaims { get; init; } = true;
 }

@@ -7,7 +7,7 @@ using MemoryLab.Reporting.Charts;
 
 namespace MemoryLab.Reporting;
 
-/// <summary>Paths of the files a <see cref="ReportWriter.Write"/> call produced.</summary>
+/// <summary>Paths of the files a <see cref="ReportWriter.Write(ReportDocument, string)"/> call produced.</summary>
 /// <param name="Html">report.html.</param>
 /// <param name="ClaimsMarkdown">claims.md.</param>
 /// <param name="ClaimsJson">claims.json.</param>
@@ -23,11 +23,16 @@ public sealed record ReportFiles(string Html, string ClaimsMarkdown, string Clai
 public static class ReportWriter
 {
     /// <summary>Writes the report into <paramref name="directory"/> (created if missing) and returns the file paths.</summary>
-    public static ReportFiles Write(ReportDocument document, string directory)
+    public static ReportFiles Write(ReportDocument document, string directory) => Write(document, directory, "report.html", claimFiles: true);
+
+    /// <summary>Writes the report into <paramref name="directory"/> as <paramref name="htmlName"/> (e.g. <c>diagnose.html</c>), with
+    /// <c>claims.md</c> and <c>claims.json</c> only when <paramref name="claimFiles"/> is set.</summary>
+    public static ReportFiles Write(ReportDocument document, string directory, string htmlName, bool claimFiles)
     {
         ArgumentNullException.ThrowIfNull(document);
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
-        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "report.html", "claims.md", "claims.json" };
+        ArgumentException.ThrowIfNullOrWhiteSpace(htmlName);
+        var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { htmlName, "claims.md", "claims.json" };
         foreach (var f in document.Sections.SelectMany(s => s.Figures))
             if (!names.Add(f.FileName)) throw new ArgumentException($"figure file name '{f.FileName}' is used twice (or clashes with a report file)", nameof(document));
         var anchors = new HashSet<string>(StringComparer.Ordinal);
@@ -46,11 +51,14 @@ public static class ReportWriter
             AtomicFile.WriteAllText(path, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + svg);
             figurePaths.Add(path);
         }
-        string md = Path.Combine(directory, "claims.md"), json = Path.Combine(directory, "claims.json"), html = Path.Combine(directory, "report.html");
-        AtomicFile.WriteAllText(md, ClaimsMarkdown(document));
-        AtomicFile.WriteAllText(json, ClaimsJson(document));
+        string md = Path.Combine(directory, "claims.md"), json = Path.Combine(directory, "claims.json"), html = Path.Combine(directory, htmlName);
+        if (claimFiles && document.HasClaims)
+        {
+            AtomicFile.WriteAllText(md, ClaimsMarkdown(document));
+            AtomicFile.WriteAllText(json, ClaimsJson(document));
+        }
         AtomicFile.WriteAllText(html, Html(document, svgs));
-        return new ReportFiles(html, md, json, figurePaths);
+        return new ReportFiles(html, claimFiles && document.HasClaims ? md : "", claimFiles && document.HasClaims ? json : "", figurePaths);
     }
 
     /// <summary>Status as shown: a symbol as well as a colour, so it reads without colour vision.</summary>
@@ -159,6 +167,8 @@ public static class ReportWriter
         tr.fails td.status { background: #fbdada; color: #8a1c1c; }
         tr.inconclusive td.status { background: #fff1c9; color: #6b4f00; }
         td.num { font-variant-numeric: tabular-nums; }
+        table.results caption { caption-side: top; text-align: left; font-size: 14px; color: #333333; padding-bottom: 4px; }
+        table.results tr.selected td { background: #e3f1e3; font-weight: 600; }
         nav ol { margin: 4px 0; padding-left: 22px; }
         figure { margin: 20px 0 28px; }
         figure svg { width: 100%; height: auto; display: block; }
@@ -185,11 +195,15 @@ public static class ReportWriter
         sb.Append("<title>").Append(H(doc.Title)).Append("</title>\n<style>\n").Append(Css).Append("\n</style>\n</head>\n<body>\n<main>\n");
         sb.Append("<h1>").Append(H(doc.Title)).Append("</h1>\n");
         sb.Append("<p class=\"meta\">Generated ").Append(H(doc.GeneratedAt.ToString("yyyy-MM-dd HH:mm:ss zzz", CultureInfo.InvariantCulture)))
-          .Append(" · ").Append(doc.Sections.Count).Append(" experiment(s) · ").Append(H(Summary(all))).Append("</p>\n");
+          .Append(" · ").Append(doc.Sections.Count).Append(doc.HasClaims ? " experiment(s) · " + H(Summary(all)) : " section(s)").Append("</p>\n");
         if (!string.IsNullOrWhiteSpace(doc.Introduction)) AppendParagraphs(sb, doc.Introduction!, "description");
 
-        sb.Append("<section id=\"summary\">\n<h2>Claims</h2>\n");
-        AppendClaimTable(sb, all, c => sectionOf.TryGetValue(c, out var s) ? s : null, "summary-claims");
+        sb.Append("<section id=\"summary\">\n");
+        if (doc.HasClaims)
+        {
+            sb.Append("<h2>Claims</h2>\n");
+            AppendClaimTable(sb, all, c => sectionOf.TryGetValue(c, out var s) ? s : null, "summary-claims");
+        }
         sb.Append("<h3>Contents</h3>\n<nav><ol>\n");
         foreach (var s in doc.Sections)
         {
@@ -208,6 +222,7 @@ public static class ReportWriter
             sb.Append("<section class=\"experiment\" id=\"").Append(s.Anchor).Append("\">\n<h2>").Append(H(s.Name)).Append("</h2>\n");
             if (!string.IsNullOrWhiteSpace(s.Description)) AppendParagraphs(sb, s.Description, "description");
             if (s.Claims.Count > 0) AppendClaimTable(sb, s.Claims, _ => null, "section-claims");
+            foreach (var t in s.Tables) AppendTable(sb, t);
             foreach (var f in s.Figures)
             {
                 var (_, svg, warnings) = svgOf[f];
@@ -228,6 +243,20 @@ public static class ReportWriter
         }
         sb.Append("</main>\n</body>\n</html>\n");
         return sb.ToString();
+    }
+
+    private static void AppendTable(StringBuilder sb, ReportTable t)
+    {
+        sb.Append("<table class=\"results\">\n<caption>").Append(H(t.Caption)).Append("</caption>\n<thead><tr>");
+        foreach (var h in t.Header) sb.Append("<th>").Append(H(h)).Append("</th>");
+        sb.Append("</tr></thead>\n<tbody>\n");
+        for (int i = 0; i < t.Rows.Count; i++)
+        {
+            sb.Append(t.Highlighted.Contains(i) ? "<tr class=\"selected\">" : "<tr>");
+            foreach (var c in t.Rows[i]) sb.Append("<td class=\"num\">").Append(H(c)).Append("</td>");
+            sb.Append("</tr>\n");
+        }
+        sb.Append("</tbody>\n</table>\n");
     }
 
     private static void AppendParagraphs(StringBuilder sb, string text, string cls)

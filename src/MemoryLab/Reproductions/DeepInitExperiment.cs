@@ -9,12 +9,14 @@ using MemoryLab.Targets;
 namespace MemoryLab.Reproductions;
 
 /// <summary>
-/// <c>zucchet24-deep-init</c> (Zucchet24 Figs. 5, 13; SCIENCE.md B3 E7): the 4-block network (encoder, 4 residual blocks
+/// <c>zucchet24-deep-init</c> (Zucchet &amp; Orvieto, NeurIPS 2024, §5, Figs. 5, 13): the 4-block network (encoder, 4 residual blocks
 /// x + GLU(norm(gelu(RNN(norm(x))))), decoder) at initialisation, fed sequences from the white + AR(1) mixture that mimics BERT
 /// input embeddings. For memories T ∈ {1, 10^0.5, 10, 10^1.5, 100} the recurrent layers are initialised with |λ| ∈
 /// [1 − 1/T, 1 − 1/(2T)] (GRU: chrono t_min = T, t_max = 2T). Measured: E[x²] of the residual stream after blocks 1 and 4,
 /// and the mean squared gradient of a next-step prediction loss per parameter group: the recurrent parameters
-/// (cRNN: λ; LRU: ν_log, θ_log, γ_log; GRU: W_hh, the layout group <c>recurrent</c>) and all the rest.
+/// (cRNN: λ; LRU: ν_log, θ_log, γ_log; GRU: W_hh, the layout group <c>recurrent</c>) and all the rest; for the LRU also ν_log,
+/// θ_log and γ_log each on its own (the authors' figures/signal_propagation.ipynb reports ν and θ separately: §5 finds that
+/// only the angle's gradients explode).
 /// </summary>
 public sealed class DeepInitExperiment : ReproductionKind<DeepInitExperiment.Settings>
 {
@@ -57,14 +59,14 @@ public sealed class DeepInitExperiment : ReproductionKind<DeepInitExperiment.Set
         + "cRNN = complex diagonal with λ learned directly and no normalisation, LRU = exp parametrisation + learned γ; both ring-initialised on "
         + "[1 − 1/T, 1 − 1/(2T)] with phases in [0, 2π] and a diagonal skip; GRU with chrono initialisation on [T, 2T]. "
         + "Loss: next-step prediction ½·mean (ŷ_t − x_{t+1})². Sizes and memories: see the spec (paper scale: d_in 768, d_model 256, "
-        + "128 sequences of 512 steps as B3 E7).";
+        + "128 sequences of 512 steps, as the authors' figures/signal_propagation.ipynb). LRU gradients: ν_log, θ_log and γ_log reported separately.";
 
     /// <inheritdoc />
     public override void Run(ReproductionContext ctx, Settings settings)
     {
         var sizes = settings.Sizes;
         var Memories = settings.Memories;
-        var table = new DataTable("config", "memory", "repeat", "x2_block1", "x2_block4", "g2_recurrent", "g2_rest");
+        var table = new DataTable("config", "memory", "repeat", "x2_block1", "x2_block4", "g2_recurrent", "g2_rest", "g2_nu_log", "g2_theta_log", "g2_gamma_log");
         int done = 0, total = Configs.Length * Memories.Length;
         for (int c = 0; c < Configs.Length; c++)
             foreach (double memory in Memories)
@@ -73,15 +75,20 @@ public sealed class DeepInitExperiment : ReproductionKind<DeepInitExperiment.Set
                 for (int r = 0; r < sizes.Repeats; r++)
                 {
                     var m = Measure(Configs[c].Layer, Configs[c].Norm, memory, sizes, (ulong)r, ctx.Pool);
-                    table.Add(c, memory, r, m.X2Block1, m.X2Block4, m.G2Recurrent, m.G2Rest);
+                    table.Add(c, memory, r, m.X2Block1, m.X2Block4, m.G2Recurrent, m.G2Rest, m.G2NuLog, m.G2ThetaLog, m.G2GammaLog);
                 }
                 ctx.Report(++done / (double)total, $"{Configs[c].Label}, T = {memory:G3}");
             }
         table.Save(ctx.File("deep-init.csv"));
     }
 
-    /// <summary>What one initialisation gives: E[x²] after blocks 1 and 4, and mean squared gradients of the recurrent group and the rest.</summary>
-    public readonly record struct Measurement(double X2Block1, double X2Block4, double G2Recurrent, double G2Rest);
+    /// <summary>What one initialisation gives: E[x²] after blocks 1 and 4, and mean squared gradients of the recurrent group and the
+    /// rest; for the LRU also of ν_log, θ_log and γ_log each (NaN for the other layers).</summary>
+    public readonly record struct Measurement(double X2Block1, double X2Block4, double G2Recurrent, double G2Rest,
+        double G2NuLog = double.NaN, double G2ThetaLog = double.NaN, double G2GammaLog = double.NaN);
+
+    /// <summary>The LRU's eigenvalue and normalisation parameters, by the last segment of their layout name.</summary>
+    public static readonly string[] LruParameters = ["nu_log", "theta_log", "gamma_log"];
 
     /// <summary>The recurrent layer of a block for memory <paramref name="memory"/> (B3 E7 initialisation).</summary>
     public static ISequenceLayer<float> RecurrentLayer(string layer, int width, double memory) => layer switch
@@ -122,14 +129,22 @@ public sealed class DeepInitExperiment : ReproductionKind<DeepInitExperiment.Set
         model.Backward(dy);
         double rec = 0, rest = 0;
         long nRec = 0, nRest = 0;
+        var byName = new double[LruParameters.Length];
+        var countByName = new long[LruParameters.Length];
         foreach (var v in model.Layout.Views)
         {
             double s = 0;
             foreach (float g in v.Of(model.Gradient)) s += (double)g * g;
-            if (v.Group == "recurrent" && v.Name.Contains(".rnn.", StringComparison.Ordinal)) { rec += s; nRec += v.Length; }
+            if (v.Group == "recurrent" && v.Name.Contains(".rnn.", StringComparison.Ordinal))
+            {
+                rec += s; nRec += v.Length;
+                int k = Array.FindIndex(LruParameters, n => v.Name.EndsWith("." + n, StringComparison.Ordinal));
+                if (k >= 0) { byName[k] += s; countByName[k] += v.Length; }
+            }
             else { rest += s; nRest += v.Length; }
         }
-        return new Measurement(x1, x4, rec / nRec, rest / nRest);
+        double Mean(int k) => countByName[k] > 0 ? byName[k] / countByName[k] : double.NaN;
+        return new Measurement(x1, x4, rec / nRec, rest / nRest, Mean(0), Mean(1), Mean(2));
     }
 
     private static double MeanSquare(ReadOnlySpan<float> data)
@@ -148,8 +163,10 @@ public sealed class DeepInitExperiment : ReproductionKind<DeepInitExperiment.Set
     {
         var t = DataTable.Load(Path.Combine(directory, "deep-init.csv"));
         var Memories = t.Column("memory").Distinct().Order().ToArray();
-        var grid = new PanelGrid(2, 2) { Title = "solid: block 4 / recurrent parameters; dashed: block 1 / the rest" };
+        var grid = new PanelGrid(2, 2) { Title = "solid: block 4 / recurrent parameters; dashed: block 1 / the rest; LRU: ν_log, θ_log, γ_log apart" };
         int[][] groups = [[0, 1, 2], [0, 3, 4]];
+        (string Column, string Label, LineDash Dash)[] lruParts =
+            [("g2_nu_log", "ν_log", LineDash.Solid), ("g2_theta_log", "θ_log", LineDash.DashDot), ("g2_gamma_log", "γ_log", LineDash.Dotted)];
         for (int row = 0; row < 2; row++)
         {
             var fwd = Chart.Create(row == 0 ? "residual stream, by recurrent layer" : "residual stream, cRNN by norm", "memory T", "E[x^2]", AxisScale.Log, AxisScale.Log);
@@ -160,31 +177,40 @@ public sealed class DeepInitExperiment : ReproductionKind<DeepInitExperiment.Set
                 string color = Palette.Series(c);
                 fwd.AddLine(Configs[c].Label + ", block 4", Memories, Means(t, c, "x2_block4"), color, marker: MarkerShape.Circle);
                 fwd.AddLine(null, Memories, Means(t, c, "x2_block1"), color, LineDash.Dashed, MarkerShape.Square);
-                bwd.AddLine(Configs[c].Label + ", recurrent", Memories, Means(t, c, "g2_recurrent"), color, marker: MarkerShape.Circle);
+                if (Configs[c].Layer == "lru")
+                    foreach (var (column, label, dash) in lruParts)
+                        bwd.AddLine($"LRU, {label}", Memories, Means(t, c, column), color, dash, MarkerShape.Circle);
+                else
+                    bwd.AddLine(Configs[c].Label + ", recurrent", Memories, Means(t, c, "g2_recurrent"), color, marker: MarkerShape.Circle);
                 bwd.AddLine(null, Memories, Means(t, c, "g2_rest"), color, LineDash.Dashed, MarkerShape.Square);
             }
             bwd.Legend = LegendPosition.TopLeft; // the curves rise to the right; outside would squeeze the panel
             grid[row, 0] = fwd; grid[row, 1] = bwd;
         }
-        section.Figures.Add(new ReportFigure(grid, "Top (Fig. 5): with the cRNN the residual stream and the recurrent gradients explode as memory grows; "
-            + "the LRU's normalisation and reparametrisation and the GRU's gating keep them O(1). Bottom (Fig. 13): layer or batch norm "
+        section.Figures.Add(new ReportFigure(grid, "Top (Fig. 5): with the cRNN the residual stream and the eigenvalue gradients explode as memory grows; "
+            + "with the LRU the residual stream stays flat and so does the gradient of ν_log, while the gradient of the angle θ_log grows "
+            + "(γ_log shown apart; the authors count it with the rest); the GRU's gating keeps both O(1). Bottom (Fig. 13): layer or batch norm "
             + "controls the forward pass of the cRNN, not the gradients of its eigenvalues (the layer- and batch-norm curves nearly coincide).", "deep-init.svg"));
 
-        // Claims (Zucchet24 §5, written before measuring). Growth = value at the longest memory over the shortest;
-        // spread = largest over smallest across memories.
+        // Claims (Zucchet24 §5, Figs. 5 and 13). Growth = mean value at the longest memory over the shortest;
+        // spread = largest over smallest mean across memories.
         double Growth(int c, string col) { var m = Means(t, c, col); return m[^1] / m[0]; }
         double Spread(int c, string col) { var m = Means(t, c, col); return m.Max() / m.Min(); }
         string G(double v) => v.ToString("G3", CultureInfo.InvariantCulture);
+        string Curve(int c, string col) => string.Join(", ", Means(t, c, col).Select(G));
         double cx = Growth(0, "x2_block4"), cg = Growth(0, "g2_recurrent");
         claims.Check("crnn-variance-explodes", cx, $"×{G(cx)} (block 1: ×{G(Growth(0, "x2_block1"))})");
         claims.Check("crnn-gradients-explode", cg, $"×{G(cg)}");
-        foreach (int c in new[] { 1, 2 })
-        {
-            double sx = Spread(c, "x2_block4"), sg = Spread(c, "g2_recurrent");
-            claims.Check("signal-stays-bounded", Math.Max(sx, sg), $"variance spread ×{G(sx)}, gradient spread ×{G(sg)}", ("config", Configs[c].Label));
-        }
-        double lx = Spread(3, "x2_block4"), lg = Growth(3, "g2_recurrent");
-        claims.Check("layer-norm-tames-forward-pass", lx, $"spread ×{G(lx)}");
-        claims.Check("layer-norm-gradients-still-explode", lg, $"×{G(lg)}");
+        double lx = Spread(1, "x2_block4");
+        claims.Check("lru-variance-flat", lx, $"spread ×{G(lx)} (block 4 over T: {Curve(1, "x2_block4")})");
+        double nuSpread = Spread(1, "g2_nu_log");
+        claims.Check("lru-nu-gradient-roughly-flat", nuSpread, $"spread ×{G(nuSpread)} (ν_log over T: {Curve(1, "g2_nu_log")}; γ_log: {Curve(1, "g2_gamma_log")})");
+        double thetaGrowth = Growth(1, "g2_theta_log");
+        claims.Check("lru-theta-gradient-explodes", thetaGrowth, $"×{G(thetaGrowth)} (θ_log over T: {Curve(1, "g2_theta_log")})");
+        double gx = Spread(2, "x2_block4"), gg = Spread(2, "g2_recurrent");
+        claims.Check("gru-signal-stays-bounded", Math.Max(gx, gg), $"variance spread ×{G(gx)}, gradient spread ×{G(gg)}");
+        double nx = Spread(3, "x2_block4"), ng = Growth(3, "g2_recurrent");
+        claims.Check("layer-norm-tames-forward-pass", nx, $"spread ×{G(nx)}");
+        claims.Check("layer-norm-gradients-still-explode", ng, $"×{G(ng)}");
     }
 }

@@ -5,21 +5,43 @@ namespace MemoryLab.Reproductions;
 
 /// <summary>
 /// The <c>reproduction:</c> section of a reproduction's spec: <c>name</c> (the reproduction that reports the runs),
-/// <c>scale</c> (<c>quick</c> or <c>paper</c>) and <c>claims</c> (<see cref="ClaimSpec"/>; usually in the <c>common.yaml</c>
-/// both scales include). It belongs to no run, so it changes no run's identity.
+/// <c>scale</c> (<c>quick</c> or <c>paper</c>), <c>claims</c> (<see cref="ClaimSpec"/>; usually in the <c>common.yaml</c>
+/// both scales include) and, optionally, <c>analysis</c>: the settings of a closed-form computation the report step makes
+/// itself beside the runs (e.g. a theory panel next to trained students), which the reproduction binds strictly.
+/// It belongs to no run, so it changes no run's identity.
 /// </summary>
 /// <param name="Name">The reproduction's name.</param>
 /// <param name="Scale">The scale this spec file is.</param>
 /// <param name="Claims">The claims the report checks.</param>
 public sealed record ReproductionSection(string Name, ReproductionScale Scale, IReadOnlyList<ClaimSpec> Claims)
 {
+    /// <summary>The <c>analysis:</c> mapping, or null when the spec has none.</summary>
+    public SpecNode? Analysis { get; init; }
+
+    /// <summary>The paper reproduced (<c>paper:</c>; empty when the spec does not say).</summary>
+    public string Paper { get; init; } = "";
+
+    /// <summary>The figure, table or theorem reproduced (<c>figure:</c>).</summary>
+    public string Figure { get; init; } = "";
+
+    /// <summary>How long the scale takes, with the date and command that measured it (<c>run_time:</c>; empty when unmeasured).</summary>
+    public string RunTime { get; init; } = "";
+
     /// <summary>Reads the section strictly (an unknown key is an error at its line).</summary>
     public static ReproductionSection Bind(SpecNode section)
     {
         ArgumentNullException.ThrowIfNull(section);
         var s = section.Clone();
-        if (s.Kind != SpecNodeKind.Mapping) throw s.Error($"must be a mapping of name, scale and claims (got a {s.KindWord})");
-        var bound = new ReproductionSection(s.GetString("name"), s.GetEnum<ReproductionScale>("scale"), ClaimSpec.BindAll(s, "claims"));
+        if (s.Kind != SpecNodeKind.Mapping) throw s.Error($"must be a mapping of name, scale, claims and optionally paper, figure, run_time and analysis (got a {s.KindWord})");
+        var analysis = s.GetNode("analysis");
+        if (analysis is not null && analysis.Kind != SpecNodeKind.Mapping) throw analysis.Error($"must be a mapping of settings (got {analysis.Describe()})");
+        var bound = new ReproductionSection(s.GetString("name"), s.GetEnum<ReproductionScale>("scale"), ClaimSpec.BindAll(s, "claims"))
+        {
+            Analysis = analysis?.Clone(),
+            Paper = s.GetString("paper", "", doc: "the paper reproduced (authors, venue, year)"),
+            Figure = s.GetString("figure", "", doc: "the figure, table or theorem reproduced"),
+            RunTime = s.GetString("run_time", "", doc: "how long this scale takes, with the date and command that measured it"),
+        };
         s.EnsureAllKeysUsed();
         return bound;
     }
@@ -222,6 +244,8 @@ public sealed class ReproductionRegistry
     public IReadOnlyList<IReproduction> Select(IReadOnlyCollection<string> names)
     {
         ArgumentNullException.ThrowIfNull(names);
+        // --only a,b and --only a b name the same reproductions.
+        names = names.SelectMany(n => n.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray();
         if (names.Count == 0) return _all;
         var unknown = names.Where(n => Find(n) is null).ToArray();
         if (unknown.Length > 0)

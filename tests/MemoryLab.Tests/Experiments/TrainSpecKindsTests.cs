@@ -35,6 +35,58 @@ public class TrainSpecKindsTests
         Assert.Contains(expected, e.Message);
     }
 
+    [Theory]
+    [InlineData("{kind: complex_diagonal, hidden: 4, normalisation: l2, gamma: direct}", "m.yaml:3: key 'model.gamma':", "applies only to a learned γ")]
+    [InlineData("{kind: complex_diagonal, hidden: 4, gamma_init: real_part}", "m.yaml:3: key 'model.gamma_init':", "applies only to a learned γ")]
+    [InlineData("{kind: lru, hidden: 4, gamma: linear}", "m.yaml:3: key 'model.gamma':", "'linear' is not one of log, direct")]
+    [InlineData("{kind: lru, hidden: 4, gamma_init: imag}", "m.yaml:3: key 'model.gamma_init':", "'imag' is not one of modulus, realpart")]
+    public void Gamma_keys_are_checked_at_their_line(string model, string where, string expected)
+    {
+        var spec = SpecParser.ParseText($"kind: train\ndata: {{kind: teacher, time: 20, state_size: 4, nu0: 0.5}}\nmodel: {model}\n", "m.yaml");
+        spec.GetString("kind");
+        var e = Assert.Throws<SpecException>(() => new TrainExperiment().BindStrict(spec));
+        Assert.StartsWith(where, e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void Gamma_keys_reach_the_layer()
+    {
+        var spec = SpecParser.ParseText("kind: train\ndata: {kind: teacher, time: 20, state_size: 4, nu0: 0.5}\n"
+            + "model: {kind: complex_diagonal, hidden: 4, normalisation: learned, gamma: direct, gamma_init: real_part}\n", "m.yaml");
+        spec.GetString("kind");
+        var config = new TrainExperiment().BindStrict(spec);
+        var layer = Assert.IsType<MemoryLab.Models.DiagonalRecurrence<double>>(
+            MemoryLab.Models.ModelFactory.CreateDefault().Build<double>(config.Model, 1));
+        Assert.Equal((MemoryLab.Models.GammaParametrisation.Direct, MemoryLab.Models.GammaInitialisation.RealPart),
+            (layer.Options.Gamma, layer.Options.GammaInit));
+    }
+
+    /// <summary>A data kind of a researcher's own: a two-neuron teacher with only <c>time</c> to set.</summary>
+    private sealed class SmallTeacher : IDataKind
+    {
+        public string Name => "small-teacher";
+        public DataSpec Bind(SpecNode d) => new TeacherDataSpec(d.GetInt("time", 5, min: 1), new MemoryLab.Targets.TeacherOptions { StateSize = 2 });
+    }
+
+    [Fact]
+    public void A_data_kind_registered_in_a_family_reaches_only_the_train_kind_given_that_family()
+    {
+        var kinds = DataSpec.CreateKinds();
+        var mine = new SmallTeacher();
+        kinds.Register(mine.Name, mine.Bind);
+        Assert.Throws<ArgumentException>(() => kinds.Register("teacher", mine.Bind));
+        const string text = "kind: train\ndata: {kind: small-teacher, time: 7}\nmodel: {kind: lru, hidden: 4}\n";
+        var spec = SpecParser.ParseText(text, "s.yaml");
+        spec.GetString("kind");
+        var data = Assert.IsType<TeacherDataSpec>(new TrainExperiment(data: kinds).BindStrict(spec).Data);
+        Assert.Equal((7, 2), (data.Time, data.Teacher.StateSize));
+        var plain = SpecParser.ParseText(text, "s.yaml");
+        plain.GetString("kind");
+        var e = Assert.Throws<SpecException>(() => new TrainExperiment().BindStrict(plain));
+        Assert.Contains("must be one of teacher, linear-functional, tanh-teacher, lorenz96 (got small-teacher)", e.Message);
+    }
+
     [Fact]
     public void Data_keys_belong_to_their_kind()
     {

@@ -28,6 +28,64 @@ public class LinearRecurrenceGradientTests
     }
 
     [Theory]
+    [InlineData(EigenvalueParametrisation.Default, GammaParametrisation.Direct, GammaInitialisation.RealPart)]
+    [InlineData(EigenvalueParametrisation.Default, GammaParametrisation.Log, GammaInitialisation.RealPart)]
+    [InlineData(EigenvalueParametrisation.Exp, GammaParametrisation.Direct, GammaInitialisation.Modulus)]
+    [InlineData(EigenvalueParametrisation.Opt, GammaParametrisation.Direct, GammaInitialisation.Modulus)]
+    public void Learned_gamma_held_directly_or_through_its_log_has_exact_gradients(EigenvalueParametrisation p, GammaParametrisation gamma, GammaInitialisation init)
+    {
+        var layer = new DiagonalRecurrence<double>(3, 2, new DiagonalRecurrenceOptions
+        {
+            StateSize = 5, Parametrisation = p, Normalisation = InputNormalisation.Learned, Gamma = gamma, GammaInit = init,
+            RMin = 0.4, RMax = 0.9, MaxPhase = Math.PI,
+        });
+        var (parameters, input) = LayerGradientCheck.Check(layer, batch: 3, time: 6);
+        Assert.True(parameters.MaxRelativeError < 1e-6, parameters.ToString());
+        Assert.True(input.MaxRelativeError < 1e-6, input.ToString());
+    }
+
+    [Theory]
+    [InlineData(GammaParametrisation.Log, GammaInitialisation.Modulus)]
+    [InlineData(GammaParametrisation.Direct, GammaInitialisation.Modulus)]
+    [InlineData(GammaParametrisation.Log, GammaInitialisation.RealPart)]
+    [InlineData(GammaParametrisation.Direct, GammaInitialisation.RealPart)]
+    public void Learned_gamma_starts_at_the_modulus_or_the_real_part_of_lambda(GammaParametrisation gamma, GammaInitialisation init)
+    {
+        // Zucchet & Orvieto 2024's code: γ₀ = √(1 − |λ₀|²) (its exp and polar parametrisations), and for the (Re λ, Im λ)
+        // pair, whose gamma_init reads the pair as polar, √(1 − (Re λ₀)²); held as log γ with exp, as γ otherwise.
+        var layer = new DiagonalRecurrence<double>(1, 1, new DiagonalRecurrenceOptions
+        {
+            StateSize = 200, Normalisation = InputNormalisation.Learned, Gamma = gamma, GammaInit = init, RMin = 0.5, RMax = 0.99,
+        });
+        var model = new SequenceModel<double>(layer);
+        model.Initialize(11);
+        string name = gamma == GammaParametrisation.Log ? "gamma_log" : "gamma";
+        Assert.False(model.Layout.TryGet(gamma == GammaParametrisation.Log ? "gamma" : "gamma_log", out _));
+        var re = new double[200]; var im = new double[200]; var g = new double[200];
+        layer.Eigenvalues(model.Theta, re, im, g);
+        var stored = model.Layout[name].Of(model.Theta);
+        bool anyApart = false;
+        for (int i = 0; i < 200; i++)
+        {
+            double r = init == GammaInitialisation.Modulus ? Math.Sqrt(re[i] * re[i] + im[i] * im[i]) : re[i];
+            Assert.Equal(Math.Sqrt(1 - r * r), g[i], 1e-9);
+            Assert.Equal(gamma == GammaParametrisation.Log ? Math.Log(g[i]) : g[i], stored[i], 1e-12);
+            anyApart |= Math.Abs(g[i] - Math.Sqrt(1 - re[i] * re[i] - im[i] * im[i])) > 0.1;
+        }
+        Assert.Equal(init == GammaInitialisation.RealPart, anyApart);
+    }
+
+    [Fact]
+    public void Gamma_settings_need_a_learned_gamma()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new DiagonalRecurrence<double>(1, 1, new DiagonalRecurrenceOptions
+        {
+            StateSize = 2, Normalisation = InputNormalisation.L2, Gamma = GammaParametrisation.Direct,
+        }));
+        Assert.Contains("learned", e.Message);
+    }
+
+    [Theory]
     [InlineData(SkipConnection.None)]
     [InlineData(SkipConnection.Diagonal)]
     public void Diagonal_recurrence_skip_variants_have_exact_gradients(SkipConnection skip)

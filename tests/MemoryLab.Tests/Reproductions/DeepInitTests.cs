@@ -38,21 +38,56 @@ public class DeepInitTests
     }
 
     [Fact]
-    public void ReportBuildsTheFigureAndChecksTheClaimsFromTheFile()
+    public void TheLruGradientIsReportedPerParameterAndOnlyTheAngleGrowsWithMemory()
     {
-        using var dir = new TempDirectory();
-        var t = new DataTable("config", "memory", "repeat", "x2_block1", "x2_block4", "g2_recurrent", "g2_rest");
+        using var pool = new WorkerPool(1);
+        var c = DeepInitExperiment.Measure("crnn", NormKind.None, 10, Tiny, 0, pool);
+        Assert.True(double.IsNaN(c.G2NuLog) && double.IsNaN(c.G2ThetaLog) && double.IsNaN(c.G2GammaLog), "the cRNN has no ν_log, θ_log, γ_log");
+        var l1 = DeepInitExperiment.Measure("lru", NormKind.None, 1, Tiny, 0, pool);
+        var l100 = DeepInitExperiment.Measure("lru", NormKind.None, 100, Tiny, 0, pool);
+        foreach (var m in new[] { l1, l100 })
+        {
+            Assert.True(m.G2NuLog > 0 && m.G2ThetaLog > 0 && m.G2GammaLog > 0);
+            // The lumped recurrent group is the parameter-count-weighted mean of the three (each has one entry per neuron).
+            Assert.Equal((m.G2NuLog + m.G2ThetaLog + m.G2GammaLog) / 3, m.G2Recurrent, 1e-6 * m.G2Recurrent);
+        }
+        // Zucchet24 §5: in the LRU only the angle's gradients explode.
+        Assert.True(l100.G2ThetaLog / l1.G2ThetaLog > 30 * (l100.G2NuLog / l1.G2NuLog),
+            $"θ_log ×{l100.G2ThetaLog / l1.G2ThetaLog}, ν_log ×{l100.G2NuLog / l1.G2NuLog}");
+    }
+
+    private static DataTable Synthetic(Func<int, double, double> thetaGradient, Func<int, double, double> nuGradient)
+    {
+        var t = new DataTable("config", "memory", "repeat", "x2_block1", "x2_block4", "g2_recurrent", "g2_rest", "g2_nu_log", "g2_theta_log", "g2_gamma_log");
         for (int c = 0; c < DeepInitExperiment.Configs.Length; c++)
             foreach (double T in Specs.Settings(new DeepInitExperiment()).Memories)
             {
                 bool explodes = c == 0;
                 double x = explodes ? T * T : 1, g = c is 0 or 3 or 4 ? Math.Pow(T, 3) : 1 + 0.01 * T;
-                t.Add(c, T, 0, x, x, g, 1e-6);
+                bool lru = DeepInitExperiment.Configs[c].Layer == "lru";
+                t.Add(c, T, 0, x, x, g, 1e-6, lru ? nuGradient(c, T) : double.NaN, lru ? thetaGradient(c, T) : double.NaN, lru ? 1e-6 : double.NaN);
             }
+        return t;
+    }
+
+    private static ReportSection ReportOf(DataTable t)
+    {
+        using var dir = new TempDirectory();
         t.Save(Path.Combine(dir.Path, "deep-init.csv"));
-        var section = Specs.Report(new DeepInitExperiment(), dir.Path);
+        return Specs.Report(new DeepInitExperiment(), dir.Path);
+    }
+
+    [Fact]
+    public void ReportBuildsTheFigureAndChecksTheClaimsFromTheFile()
+    {
+        var section = ReportOf(Synthetic((_, T) => 1e-6 * T * T, (_, T) => 1e-7 * (1 + 0.01 * T)));
         Assert.Single(section.Figures);
-        Assert.Equal(6, section.Claims.Count);
+        Assert.Equal(8, section.Claims.Count);
         Assert.All(section.Claims, c => Assert.Equal(ClaimStatus.Holds, c.Status));
+
+        // The lumped recurrent group would hide which LRU parameter explodes: each claim reads its own column.
+        var nuExplodes = ReportOf(Synthetic((_, T) => 1e-6, (_, T) => 1e-7 * T * T));
+        Assert.Equal(ClaimStatus.Fails, nuExplodes.Claims.Single(c => c.Id == "lru-nu-gradient-roughly-flat").Status);
+        Assert.Equal(ClaimStatus.Fails, nuExplodes.Claims.Single(c => c.Id == "lru-theta-gradient-explodes").Status);
     }
 }

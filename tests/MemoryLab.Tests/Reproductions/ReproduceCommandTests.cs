@@ -36,7 +36,7 @@ public class ReproduceCommandTests(ITestOutputHelper output)
         Assert.True(File.Exists(Path.Combine(dir.Path, "results", "zucchet24-landscapes", "sweep.yaml")));
         (code, stdout, stderr) = Memlab.Run(dir.Path, "report", "results");
         Assert.True(code == 0, stderr);
-        Assert.Equal(3, stdout.Split('\n').Count(l => l.StartsWith("claim ", StringComparison.Ordinal)));
+        Assert.Equal(8, stdout.Split('\n').Count(l => l.StartsWith("claim ", StringComparison.Ordinal)));
         Assert.Contains("id=curvature-matches-closed-form", stdout);
         Assert.True(File.Exists(Path.Combine(dir.Path, "results", "claims.json")));
 

@@ -28,7 +28,7 @@ public class ReproductionSpecTests
     public void Every_registered_reproduction_has_embedded_quick_and_paper_specs_that_expand_and_validate()
     {
         var all = Specs.Reproductions.All;
-        Assert.Equal(13, all.Count);
+        Assert.Equal(16, all.Count);
         foreach (var scale in new[] { ReproductionScale.Quick, ReproductionScale.Paper })
         {
             // Both scales of every reproduction are planned (and validated) from the embedded copies and from the repository folder alike.
@@ -58,7 +58,8 @@ public class ReproductionSpecTests
         var paper = Specs.Settings(plateaus, ReproductionScale.Paper);
         Assert.Equal(10, paper.Runs);            // Li21 Fig. 1: 10 initialisations
         Assert.True(quick.Runs < paper.Runs);
-        Assert.Equal(0.10, quick.Detector.MaxDecreasePerDecade);
+        Assert.Equal(0.10, quick.Detector.MaxFall);
+        Assert.Equal(9, quick.AiryDelay);        // Airy memory beyond the initial model (Li21 §4)
         var ts = Specs.Plan(new TeacherStudentExperiment(), ReproductionScale.Paper);
         Assert.Equal(["0.36", "0.68", "0.84", "0.92", "0.96", "0.98", "0.99"],
             ts.Runs.Select(r => r.Spec.Flatten().First(p => p.Key == "data.nu0").Value).Distinct().Order());
@@ -130,11 +131,11 @@ public class ReproductionSpecTests
         var extra = Fails(common.Replace($"  name: {Cheap}", $"  name: {Cheap}\n  nmae: x"));
         Assert.Contains("common.yaml:", extra.Message);
         Assert.Contains("key 'reproduction.nmae': unknown key", extra.Message);
-        var relation = Fails(common.Replace("test: {less_than: 4}", "test: {less_than: 4, greater_than: 1}"));
+        var relation = Fails(common.Replace("test: {less_than: 2}", "test: {less_than: 2, greater_than: 1}"));
         Assert.Contains("must hold exactly one of less_than, greater_than, at_least, at_most, between, near (got less_than, greater_than)", relation.Message);
         var kind = Fails(common.Replace("kind: numerical-check", "kind: numeric"));
         Assert.Contains("must be one of paper, numerical-check", kind.Message);
-        var twice = Fails(common.Replace("id: curvature-matches-closed-form", "id: reparametrised-curvature-bounded"));
+        var twice = Fails(common.Replace("id: curvature-matches-closed-form", "id: exp-magnitude-curvature-bounded"));
         Assert.Contains("appears twice", twice.Message);
         File.WriteAllText(commonFile, common);
         File.WriteAllText(Path.Combine(specs, Cheap, "paper.yaml"), File.ReadAllText(Path.Combine(specs, Cheap, "paper.yaml")).Replace("scale: paper", "scale: quick"));
@@ -172,7 +173,7 @@ public class ReproductionSpecTests
         var doc = Reproducer.WriteReport(Specs.Reproductions, Specs.Kinds, [dir.Path], dir.Path);
         var section = Assert.Single(doc.Sections);
         Assert.Contains("points = 13", section.Description);
-        Assert.Equal(3, section.Claims.Count);
+        Assert.Equal(8, section.Claims.Count);
         Assert.Equal(13, DataTable.Load(Path.Combine(store.RunDirectory(changedPlans[0].Sweep.Runs[0].Id), "loss-lambda.csv")).Rows.Count / 3);
     }
 
