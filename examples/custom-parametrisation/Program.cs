@@ -104,10 +104,17 @@ internal sealed record Settings(int Steps, int Batch, int Time, int Hidden, int 
     public static Settings Parse(string[] args)
     {
         var s = new Settings(Steps: 1000, Batch: 64, Time: 100, Hidden: 32, Seeds: 3, LearningRate: 0.01, Out: "comparison");
+        const string known = "--steps, --batch, --time, --hidden, --seeds, --lr, --out, --help";
         for (int i = 0; i < args.Length; i += 2)
         {
-            string value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
             string option = args[i];
+            if (option is "--help" or "-h")
+            {
+                Console.WriteLine($"usage: custom-parametrisation [--steps N] [--batch N] [--time N] [--hidden N] [--seeds N] [--lr X] [--out DIR] (defaults: {s.Steps}, {s.Batch}, {s.Time}, {s.Hidden}, {s.Seeds}, {s.LearningRate}, {s.Out})");
+                Environment.Exit(0);
+            }
+            if (!known.Split(", ").Contains(option)) throw new ArgumentException($"unknown option {option} (known: {known})");
+            string value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{option} needs a value (known: {known})");
             int Int() => int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0
                 ? v : throw new ArgumentException($"{option} needs a positive integer (got '{value}')");
             s = args[i] switch
@@ -120,7 +127,7 @@ internal sealed record Settings(int Steps, int Batch, int Time, int Hidden, int 
                 "--lr" => s with { LearningRate = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double lr) && lr > 0
                     ? lr : throw new ArgumentException($"--lr needs a positive number (got '{value}')") },
                 "--out" => s with { Out = value },
-                _ => throw new ArgumentException($"unknown option {args[i]} (known: --steps, --batch, --time, --hidden, --seeds, --lr, --out)"),
+                _ => throw new ArgumentException($"unknown option {args[i]} (known: {known})"),
             };
         }
         return s;
