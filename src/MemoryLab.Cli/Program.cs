@@ -19,9 +19,19 @@ internal static class Program
 
     private static int Main(string[] args)
     {
-        var registry = ExperimentRegistry.CreateDefault();
+        // An invalid MEMLAB_THREADS is bad input like any other: said before anything runs or is written.
+        if (Environment.GetEnvironmentVariable(MemoryLab.Numerics.WorkerPool.ThreadsVariable) is { } threads
+            && MemoryLab.Numerics.WorkerPool.CheckThreadsVariable(threads) is { } threadsError)
+        {
+            Console.Error.WriteLine(threadsError);
+            return 2;
+        }
+        // One catalog of model and data kinds, which plugins extend and every train run (and reproduction) builds from.
+        var models = MemoryLab.Models.ModelFactory.CreateDefault();
+        var data = DataSpec.CreateKinds();
+        var registry = ExperimentRegistry.CreateDefault(models, data);
         var reproductions = MemoryLab.Reproductions.ReproductionRegistry.CreateDefault(registry);
-        if (Plugins.Load(registry, reproductions) is { } pluginError)
+        if (Plugins.Load(registry, reproductions, models, data) is { } pluginError)
         {
             Console.Error.WriteLine(pluginError);
             return 2;

@@ -20,8 +20,8 @@ internal static class DiagnoseCommand
         var outDir = new Option<string>("--out") { Description = "Folder for diagnose.json, diagnose.html and the figures", Required = true };
         var flag = new Option<double>("--flag-ratio") { Description = "Flag eigenvalues whose sensitivity exceeds this multiple of the layer's median", DefaultValueFactory = _ => 10 };
         var batch = new Option<int>("--batch") { Description = "Sequences the input statistics are measured on", DefaultValueFactory = _ => 32 };
-        var hessianBatch = new Option<int>("--hessian-batch") { Description = "Sequences in the batch whose loss's Hessian is taken", DefaultValueFactory = _ => 16 };
-        var lanczos = new Option<int>("--lanczos-steps") { Description = "Hessian-vector products for the top eigenvalues (0 skips the curvature)", DefaultValueFactory = _ => 24 };
+        var hessianBatch = new Option<int?>("--hessian-batch") { Description = "Sequences in the batch whose loss's Hessian is taken (default 16; 4 above 100,000 parameters)" };
+        var lanczos = new Option<int?>("--lanczos-steps") { Description = "Hessian-vector products for the top eigenvalues, 0 skips the curvature (default 24; 12 above 100,000 parameters)" };
         var time = new Option<int>("--time") { Description = "Sequence length of the white noise used without data", DefaultValueFactory = _ => 300 };
         var seed = new Option<long>("--seed") { Description = "Seed of the diagnosis's own random draws", DefaultValueFactory = _ => 0 };
         var threads = new Option<int?>("--threads") { Description = "Threads (default: MEMLAB_THREADS, else one per core)" };

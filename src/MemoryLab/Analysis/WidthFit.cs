@@ -13,7 +13,7 @@ public enum RateCoordinate
 }
 
 /// <summary>
-/// Kernel-space loss of the reduced linear RNN (Li21; SCIENCE.md A1), ρ̂(t) = Σ_i a_i e^{−w_i t}, against a kernel ρ
+/// Kernel-space loss of the reduced linear RNN (Li, Han, E &amp; Li, ICLR 2021, §4), ρ̂(t) = Σ_i a_i e^{−w_i t}, against a kernel ρ
 /// given by a <see cref="KernelQuadrature"/>:
 /// J(a, w) = Σ_q ω_q (ρ̂(t_q) − ρ(t_q))² + [∫_T^∞ ρ̂² = Σ_ij a_i a_j e^{−(w_i+w_j)T}/(w_i + w_j) when a horizon T is set].
 /// θ = (a_1..a_m, r_1..r_m) with r = w or log w. With white-noise inputs this is the population loss (Itô isometry),
@@ -127,7 +127,7 @@ public sealed record WidthFitOptions
     public ulong Seed { get; init; }
     /// <summary>A start of the caller's (e.g. a previous fit's rates).</summary>
     public double[]? InitialRates { get; init; }
-    /// <summary>Also start from Li21's construction λ_j = jβ/(α+1), j = 1..m (SCIENCE.md A3, the rate theorem).</summary>
+    /// <summary>Also start from Li21's construction λ_j = jβ/(α+1), j = 1..m (Li, Han, E &amp; Li, ICLR 2021, §3, the rate theorem).</summary>
     public (double Alpha, double Beta)? Li21Start { get; init; }
     /// <summary>Also build the fit up width by width (1, 2, …, m, each adding one rate to the previous fit): a robust
     /// start where merged-rate local minima trap the direct starts.</summary>
@@ -174,7 +174,7 @@ public sealed record WidthFitResult(double[] Coefficients, double[] Rates, doubl
 
 /// <summary>
 /// Best width-m approximation of a memory kernel by a sum of m exponentials (Li21 approximation theory; the
-/// "best width-m error vs m" curves of SCIENCE.md A4, and the least-squares fits of Wang24's stability protocol).
+/// best width-m error against m (Li, Han, E &amp; Li, ICLR 2021, §3) and the approximants of the stability protocol of Wang, Li &amp; Li (ICLR 2024)).
 /// </summary>
 /// <remarks>Method: variable projection. For fixed rates the best coefficients solve a linear least-squares
 /// problem (rows √ω_q e^{−w_i t_q}, plus rows of a square root of the closed-form tail Gram matrix), solved by

@@ -19,6 +19,10 @@ namespace MemoryLab.Diagnostics;
 /// </summary>
 public static class Diagnoser
 {
+    /// <summary>Above this many parameters the curvature defaults to a smaller batch, fewer Lanczos steps and two-point differences
+    /// (each Hessian-vector product is two or four full gradients).</summary>
+    public const int LargeModel = 100_000;
+
     /// <summary>Diagnoses <paramref name="subject"/>.</summary>
     public static Diagnosis Run(DiagnosisSubject subject, DiagnosisOptions? options = null, WorkerPool? pool = null)
     {
@@ -54,7 +58,7 @@ public static class Diagnoser
 
         // Curvature on one batch.
         CurvatureDiagnosis? curvature = null;
-        if (o.LanczosSteps > 0)
+        if (o.LanczosSteps is not 0)
         {
             curvature = Curvature(model, data, subject.Data is null, theta0, o, pool);
             theta0.CopyTo(model.Theta, 0);
@@ -77,7 +81,6 @@ public static class Diagnoser
             seconds["check"] = Lap(clock);
         }
         theta0.CopyTo(model.Theta, 0);
-        // Last: the target's memory function re-prepares the teacher's model, which the data's batches use.
         var (target, targetName) = TargetMemory(subject.Data, memoryTime, mfOptions, pool);
         var memory = new MemoryDiagnosis(mf.Values, mf.MeanValues, mf.Probes, target, targetName);
         seconds["memory_function"] += Lap(clock);
@@ -151,34 +154,29 @@ public static class Diagnoser
     /// (<c>[modes × features]</c>, row-major), over every sequence and step of <paramref name="x"/>.</summary>
     internal static (double[] Variance, double[] Correlation) InputStatistics(SequenceTensor<double> x, double[] re, double[]? im, int modes)
     {
-        int f = x.Features;
+        int f = x.Features, time = x.Time;
         var v = new double[modes];
         var c = new double[modes];
-        var ur = new double[modes]; var ui = new double[modes];
-        var pr = new double[modes]; var pi = new double[modes];
-        long count = 0, pairs = 0;
+        var ur = new double[time * modes];
+        var ui = new double[time * modes];
         for (int b = 0; b < x.Batch; b++)
-            for (int t = 0; t < x.Time; t++)
+        {
+            // U = X_b Mᵀ, [T × modes], one GEMM per part per sequence.
+            var xb = x.Sequence(b);
+            Gemm.Multiply(Transpose.No, Transpose.Yes, time, modes, f, 1.0, xb, f, re, f, 0.0, ur, modes);
+            if (im != null) Gemm.Multiply(Transpose.No, Transpose.Yes, time, modes, f, 1.0, xb, f, im, f, 0.0, ui, modes);
+            for (int t = 0; t < time; t++)
             {
-                var row = x.Data.AsSpan(x.Index(b, t, 0), f);
-                for (int j = 0; j < modes; j++)
-                {
-                    double sr = 0, si = 0;
-                    var mr = re.AsSpan(j * f, f);
-                    for (int k = 0; k < f; k++) sr += mr[k] * row[k];
-                    if (im != null)
-                    {
-                        var mi = im.AsSpan(j * f, f);
-                        for (int k = 0; k < f; k++) si += mi[k] * row[k];
-                    }
-                    ur[j] = sr; ui[j] = si;
-                    v[j] += sr * sr + si * si;
-                    if (t > 0) c[j] += sr * pr[j] + si * pi[j];
-                }
-                count++;
-                if (t > 0) pairs++;
-                (pr, ur) = (ur, pr); (pi, ui) = (ui, pi);
+                var r = ur.AsSpan(t * modes, modes);
+                var i = ui.AsSpan(t * modes, modes);
+                for (int j = 0; j < modes; j++) v[j] += r[j] * r[j] + i[j] * i[j];
+                if (t == 0) continue;
+                var pr = ur.AsSpan((t - 1) * modes, modes);
+                var pi = ui.AsSpan((t - 1) * modes, modes);
+                for (int j = 0; j < modes; j++) c[j] += r[j] * pr[j] + i[j] * pi[j];
             }
+        }
+        long count = (long)x.Batch * time, pairs = (long)x.Batch * (time - 1);
         for (int j = 0; j < modes; j++)
         {
             double var = v[j] / count;
@@ -373,10 +371,10 @@ public static class Diagnoser
     {
         switch (data)
         {
-            case TeacherLinearSystem<double> teacher:
+            case TeacherLinearSystem<double> teacher when teacher.Model.Root is DenseLinearRecurrence<double> a:
                 {
                     // A copy of the teacher, so the dataset's own prepared model is left as it is.
-                    var copy = new SequenceModel<double>(teacher.Model.Root);
+                    var copy = new SequenceModel<double>(new DenseLinearRecurrence<double>(a.InputSize, a.OutputSize, a.Options));
                     teacher.Model.Theta.CopyTo(copy.Theta, 0);
                     return (MemoryFunction.Estimate(copy, time, options, pool).Values, "linear teacher (|ρ(t)| = ‖C A^t B‖, D at t = 0)");
                 }
@@ -404,19 +402,21 @@ public static class Diagnoser
         DiagnosisOptions o, WorkerPool pool)
     {
         theta0.CopyTo(model.Theta, 0);
-        var objective = new SupervisedObjective<double>(model, data, MeanSquaredError<double>.AllSteps(), o.HessianBatch, pool);
+        int n = model.Layout.Count;
+        bool large = n > LargeModel;
+        int batch = o.HessianBatch ?? (large ? 4 : 16), steps = o.LanczosSteps ?? (large ? 12 : 24);
+        var objective = new SupervisedObjective<double>(model, data, MeanSquaredError<double>.AllSteps(), batch, pool);
         objective.NextBatch(1_000_000_009);
         if (selfTarget) model.Forward(objective.Inputs, training: false).Data.CopyTo(objective.Targets.Data, 0);
-        int n = model.Layout.Count;
         double loss = objective.Evaluate(theta0, new double[n]);
         // Four-point differences for small models (rounding ~1e-11); two-point for large ones (half the gradients).
-        var op = new HessianVectorOperator(objective, o.DifferenceStep, n <= 20_000 ? HessianStencil.FourPoint : HessianStencil.TwoPoint);
-        var lz = Lanczos.TopEigenpairs(n, (v, w) => op.Apply(theta0, v, w), o.HessianEigenvalues, o.LanczosSteps, o.Seed);
+        var op = new HessianVectorOperator(objective, o.DifferenceStep, large ? HessianStencil.TwoPoint : HessianStencil.FourPoint);
+        var lz = Lanczos.TopEigenpairs(n, (v, w) => op.Apply(theta0, v, w), o.HessianEigenvalues, steps, o.Seed);
         var eff = lz.Vectors.Select(v => 1 / Hessian.InverseParticipationRatio(v)).ToArray();
         var top = lz.Vectors.Select(v => (IReadOnlyList<(string, double)>)Hessian.MassByView(v, model.Layout)
             .OrderByDescending(p => p.Fraction).Take(3).ToList()).ToList();
         return new CurvatureDiagnosis(selfTarget ? "½·mean over steps of (ŷ − ŷ(θ₀))² on white noise (the Hessian at an optimum: Gauss–Newton)"
-            : "½·mean over steps of (ŷ − y)² on the data", loss, o.HessianBatch, lz.Eigenvalues, eff, lz.Residuals, top, lz.Products);
+            : "½·mean over steps of (ŷ − y)² on the data", loss, batch, lz.Eigenvalues, eff, lz.Residuals, top, lz.Products);
     }
 
     // ---- Adam ----

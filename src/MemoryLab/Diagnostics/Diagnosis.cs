@@ -14,12 +14,13 @@ public sealed record DiagnosisOptions
     public double FlagRatio { get; init; } = 10;
     /// <summary>Steps of the memory function (0: the data's sequence length).</summary>
     public int MemoryTime { get; init; }
-    /// <summary>Sequences in the one batch whose loss the Hessian is taken of.</summary>
-    public int HessianBatch { get; init; } = 16;
+    /// <summary>Sequences in the one batch whose loss the Hessian is taken of (null: 16, or 4 above <see cref="Diagnoser.LargeModel"/> parameters).</summary>
+    public int? HessianBatch { get; init; }
     /// <summary>Top Hessian eigenpairs reported.</summary>
     public int HessianEigenvalues { get; init; } = 4;
-    /// <summary>Lanczos steps (Hessian-vector products) for the top eigenpairs; 0 skips the curvature.</summary>
-    public int LanczosSteps { get; init; } = 24;
+    /// <summary>Lanczos steps (Hessian-vector products) for the top eigenpairs; 0 skips the curvature (null: 24, or 12 above
+    /// <see cref="Diagnoser.LargeModel"/> parameters).</summary>
+    public int? LanczosSteps { get; init; }
     /// <summary>Step of the differences of exact gradients in each Hessian-vector product (relative to max |θ|).</summary>
     public double DifferenceStep { get; init; } = 1e-5;
     /// <summary>Check the first diagonal layer's closed-form sensitivities by Monte Carlo through its own backward pass.</summary>
@@ -35,9 +36,9 @@ public sealed record DiagnosisOptions
         if (Batch < 1) throw new ArgumentException($"batch must be at least 1 (got {Batch})");
         if (!(FlagRatio > 1) || double.IsInfinity(FlagRatio)) throw new ArgumentException($"the flag ratio must be finite and above 1 (got {FlagRatio})");
         if (MemoryTime < 0) throw new ArgumentException($"memory time must be ≥ 0 (got {MemoryTime})");
-        if (HessianBatch < 1) throw new ArgumentException($"Hessian batch must be at least 1 (got {HessianBatch})");
+        if (HessianBatch is < 1) throw new ArgumentException($"Hessian batch must be at least 1 (got {HessianBatch})");
         if (HessianEigenvalues < 1) throw new ArgumentException($"Hessian eigenvalues must be at least 1 (got {HessianEigenvalues})");
-        if (LanczosSteps < 0) throw new ArgumentException($"Lanczos steps must be ≥ 0 (got {LanczosSteps})");
+        if (LanczosSteps is < 0) throw new ArgumentException($"Lanczos steps must be ≥ 0 (got {LanczosSteps})");
         if (!(DifferenceStep > 0)) throw new ArgumentException($"difference step must be positive (got {DifferenceStep})");
         if (CheckSequences < 2) throw new ArgumentException($"check sequences must be at least 2 (got {CheckSequences})");
     }

@@ -44,8 +44,7 @@ public static class DiagnosisReport
             ["options"] = new JsonObject
             {
                 ["batch"] = d.Options.Batch, ["flag_ratio"] = d.Options.FlagRatio, ["memory_time"] = d.Options.MemoryTime,
-                ["hessian_batch"] = d.Options.HessianBatch, ["hessian_eigenvalues"] = d.Options.HessianEigenvalues,
-                ["lanczos_steps"] = d.Options.LanczosSteps, ["difference_step"] = d.Options.DifferenceStep, ["check"] = d.Options.Check,
+                ["hessian_eigenvalues"] = d.Options.HessianEigenvalues, ["difference_step"] = d.Options.DifferenceStep, ["check"] = d.Options.Check,
                 ["check_sequences"] = d.Options.CheckSequences, ["seed"] = d.Options.Seed,
             },
             ["closed_forms"] = "E|h|², E|∂h/∂λ|² and E|∂h/∂ω|² of the linear recurrence driven by an AR(1) input with the measured variance σ² and lag-1 correlation ρ (Zucchet & Orvieto, NeurIPS 2024, §3–4)",
@@ -117,13 +116,13 @@ public static class DiagnosisReport
         sb.AppendLine($"model: {d.Reading}; {d.Parameters} parameters");
         sb.AppendLine($"data: {d.Data}");
         if (d.Mapping is { } map) sb.AppendLine($"mapping check: outputs reproduced to {G(map.RelativeError)} (relative) on {map.Sequences} sequences");
-        sb.AppendLine($"{"layer",-18} {"kind",-16} {"modes",5} {"max|λ|",8} {"median T",9} {"max T",9} {"sensitivity",-18} {"median",9} {"max",9} {"flagged",7}");
+        sb.AppendLine($"{"layer",-18} {"kind",-16} {"modes",5} {"max|λ|",8} {"median T",9} {"max T",9} {"sensitivity",-18} {"median",9} {"max",9} {"flagged",7} {"max E|dh/dλ|²",14}  largest E|dh/dω|²");
         foreach (var l in d.Layers)
         {
             var abs = l.Modes.Select(m => m.Lambda.Magnitude).ToArray();
             var ts = l.Modes.Select(m => m.TimeScale).Order().ToArray();
             double maxHead = l.Modes.Max(m => m.Headline);
-            sb.AppendLine($"{(l.Path.Length == 0 ? "(model)" : l.Path),-18} {l.Kind,-16} {l.Modes.Count,5} {abs.Max(),8:F4} {G(ts[ts.Length / 2]),9} {G(ts[^1]),9} {l.HeadlineName,-18} {G(l.MedianHeadline),9} {G(maxHead),9} {l.FlaggedCount,7}");
+            sb.AppendLine($"{(l.Path.Length == 0 ? "(model)" : l.Path),-18} {l.Kind,-16} {l.Modes.Count,5} {abs.Max(),8:F4} {G(ts[ts.Length / 2]),9} {G(ts[^1]),9} {l.HeadlineName,-18} {G(l.MedianHeadline),9} {G(maxHead),9} {l.FlaggedCount,7} {G(l.Modes.Max(m => m.LambdaSensitivity)),14}  {Largest(l)}");
         }
         sb.AppendLine($"flagged: sensitivity above {G(d.Options.FlagRatio)} × the layer's median");
         if (d.Memory is { } mem)
@@ -141,6 +140,15 @@ public static class DiagnosisReport
         else if (d.CheckNote is { } note) sb.AppendLine($"check: {note}");
         sb.Append("seconds: " + string.Join(", ", d.Seconds.Select(p => $"{p.Key} {p.Value.ToString("F2", CultureInfo.InvariantCulture)}")));
         return sb.ToString();
+    }
+
+    // The largest sensitivity over every eigenvalue parameter and mode (e.g. an LRU's theta_log), or "-" without parameters.
+    private static string Largest(LayerDiagnosis l)
+    {
+        var all = l.Modes.SelectMany(m => m.ParameterSensitivity).ToList();
+        if (all.Count == 0) return "-";
+        var top = all.MaxBy(p => double.IsNaN(p.Value) ? double.NegativeInfinity : p.Value);
+        return $"{top.Key} {G(top.Value)}";
     }
 
     // ---- The HTML document ----

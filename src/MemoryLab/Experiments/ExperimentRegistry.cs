@@ -1,3 +1,5 @@
+using MemoryLab.Models;
+
 namespace MemoryLab.Experiments;
 
 /// <summary>
@@ -18,12 +20,13 @@ public sealed class ExperimentRegistry
     /// <summary>The registered kinds, by name.</summary>
     public IReadOnlyDictionary<string, IExperimentKind> Kinds => _kinds;
 
-    /// <summary>A registry with every experiment kind the library ships.</summary>
-    public static ExperimentRegistry CreateDefault()
+    /// <summary>A registry with every experiment kind the library ships; its <c>train</c> kind builds models from
+    /// <paramref name="models"/> and data from <paramref name="data"/> (default: the built-in kinds of each).</summary>
+    public static ExperimentRegistry CreateDefault(ModelFactory? models = null, SpecKinds<DataSpec>? data = null)
     {
         var registry = new ExperimentRegistry();
         registry.Register(new LeastSquaresDemoExperiment());
-        registry.Register(new TrainExperiment());
+        registry.Register(new TrainExperiment(models, data));
         return registry;
     }
 
@@ -35,6 +38,9 @@ public sealed class ExperimentRegistry
         if (!_kinds.TryAdd(kind.Name, kind)) throw new ArgumentException($"an experiment kind named '{kind.Name}' is already registered", nameof(kind));
         return this;
     }
+
+    /// <summary>Whether a kind named <paramref name="name"/> is registered.</summary>
+    public bool Has(string name) => _kinds.ContainsKey(name);
 
     /// <summary>The kind named <paramref name="name"/>; throws <see cref="KeyNotFoundException"/> listing the known names.</summary>
     public IExperimentKind Get(string name) => _kinds.TryGetValue(name, out var k) ? k

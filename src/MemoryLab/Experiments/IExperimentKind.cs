@@ -24,6 +24,12 @@ public interface IExperimentKind
     /// <summary>Runs the experiment for <paramref name="spec"/>, logging metrics to <see cref="RunContext.Metrics"/>
     /// and reporting progress, and returns how it ended.</summary>
     RunSummary Run(SpecNode spec, RunContext context);
+
+    /// <summary>Writes into <paramref name="spec"/> (a resolved run spec) the choices the run would otherwise make when it
+    /// starts, such as the algorithm <c>auto</c> picks for a linear time-invariant layer at the run's shape on
+    /// <paramref name="threads"/> threads, so that they are part of the run's identity (its id hashes the spec) and of its
+    /// stored spec. A spec this kind cannot bind is left as it is (validation reports it). The default makes no choice.</summary>
+    void ResolveChoices(SpecNode spec, int threads) { }
 }
 
 /// <summary>
@@ -60,6 +66,9 @@ public abstract class ExperimentKind<TConfig> : IExperimentKind
 
     /// <inheritdoc/>
     public void Validate(SpecNode spec) => BindStrict(spec);
+
+    /// <inheritdoc/>
+    public virtual void ResolveChoices(SpecNode spec, int threads) { }
 
     /// <summary>Binds a stored run's resolved spec (<see cref="RunRecord.Spec"/>, with its <c>kind</c> and <c>seed</c>), e.g. for a
     /// report step that needs the settings a run used.</summary>

@@ -20,6 +20,10 @@ public enum RunStatus
 /// <param name="Message">Why the run failed or diverged; null when it completed.</param>
 public sealed record RunSummary(RunStatus Status, IReadOnlyDictionary<string, double> Metrics, TimeSpan WallTime, long Steps = 0, string? Message = null)
 {
+    /// <summary>The algorithm the run's linear time-invariant model computed with (<c>scan</c> or <c>convolution</c>); null when
+    /// the model has none. Results of different algorithms differ in rounding, so tables keep them apart.</summary>
+    public string? Algorithm { get; init; }
+
     /// <summary>A completed run with these metrics.</summary>
     public static RunSummary Completed(IReadOnlyDictionary<string, double> metrics, long steps) => new(RunStatus.Completed, metrics, TimeSpan.Zero, steps);
 

@@ -10,7 +10,7 @@ namespace MemoryLab.Experiments;
 /// <typeparam name="TKind">The family's base type (a sealed record per kind derives from it).</typeparam>
 public sealed class SpecKinds<TKind> where TKind : class
 {
-    private readonly (string Name, string Description, Func<SpecNode, TKind> Bind)[] _kinds;
+    private readonly List<(string Name, string Description, Func<SpecNode, TKind> Bind)> _kinds;
 
     /// <summary>A family whose section defaults to <paramref name="defaultKind"/>.</summary>
     /// <param name="defaultKind">The kind used when the section has no <c>kind</c> key; must be one of <paramref name="kinds"/>.</param>
@@ -21,7 +21,7 @@ public sealed class SpecKinds<TKind> where TKind : class
         if (kinds.Length == 0 || kinds.Select(k => k.Name).Distinct(StringComparer.Ordinal).Count() != kinds.Length)
             throw new ArgumentException("a kind family needs at least one kind, each named once", nameof(kinds));
         if (!kinds.Any(k => k.Name == defaultKind)) throw new ArgumentException($"default kind '{defaultKind}' is not in the family", nameof(defaultKind));
-        _kinds = kinds;
+        _kinds = [.. kinds];
         DefaultKind = defaultKind;
     }
 
@@ -30,6 +30,15 @@ public sealed class SpecKinds<TKind> where TKind : class
 
     /// <summary>The kinds' names, in declaration order.</summary>
     public IReadOnlyList<string> Names => _kinds.Select(k => k.Name).ToArray();
+
+    /// <summary>Adds a kind; throws <see cref="ArgumentException"/> when its name is taken or empty.</summary>
+    public void Register(string name, Func<SpecNode, TKind> bind, string description = "")
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(bind);
+        if (_kinds.Any(k => k.Name == name)) throw new ArgumentException($"a kind named '{name}' is already registered", nameof(name));
+        _kinds.Add((name, description, bind));
+    }
 
     /// <summary>Reads <c>kind</c> from <paramref name="section"/> and binds the rest with that kind's binder.</summary>
     public TKind Bind(SpecNode section)

@@ -102,16 +102,19 @@ public sealed class SweepPlan
     /// <param name="overrides"><c>key=value</c> overrides (<see cref="SpecOverrides.Apply"/>).</param>
     /// <param name="registry">The experiment kinds.</param>
     /// <param name="ignoreSelection">Drop <c>select:</c> (for <c>memlab run</c>, which picks nothing).</param>
-    public static SweepPlan Load(string specPath, IReadOnlyList<string> overrides, ExperimentRegistry registry, bool ignoreSelection = false)
+    /// <param name="threadsPerRun">Threads each run will compute on: choices a run makes by its thread count (the algorithm
+    /// <c>auto</c> picks) are made here and written into its spec (<see cref="IExperimentKind.ResolveChoices"/>).</param>
+    public static SweepPlan Load(string specPath, IReadOnlyList<string> overrides, ExperimentRegistry registry, bool ignoreSelection = false, int threadsPerRun = 1)
     {
         var root = SpecParser.ParseFile(specPath);
         SpecOverrides.Apply(root, overrides);
         if (ignoreSelection) root.Remove(SelectKey);
-        return FromSpec(root, Path.GetFileNameWithoutExtension(specPath), registry);
+        return FromSpec(root, Path.GetFileNameWithoutExtension(specPath), registry, threadsPerRun);
     }
 
-    /// <summary>Expands and validates an already-parsed spec (overrides applied).</summary>
-    public static SweepPlan FromSpec(SpecNode root, string name, ExperimentRegistry registry)
+    /// <summary>Expands and validates an already-parsed spec (overrides applied); each run's choices are made for
+    /// <paramref name="threadsPerRun"/> threads (see <see cref="Load"/>).</summary>
+    public static SweepPlan FromSpec(SpecNode root, string name, ExperimentRegistry registry, int threadsPerRun = 1)
     {
         if (root.Kind != SpecNodeKind.Mapping) throw root.Error("a spec must be a mapping");
         var template = root.Clone();
@@ -163,6 +166,10 @@ public sealed class SweepPlan
                     SpecOverrides.Set(spec, axisKeys[a], value, create: true);
                     point.Add(new(axisKeys[a], value.ToCanonicalJson()));
                 }
+                // The run's own choices (auto's algorithm) are part of its identity: resolved before the id is hashed.
+                var choosing = spec.Clone();
+                if (choosing.Peek(ExperimentRegistry.KindKey) is { Kind: SpecNodeKind.Scalar } kindName && registry.Has(kindName.Text))
+                    registry.Get(kindName.Text).ResolveChoices(spec, threadsPerRun);
                 string id = ResultsStore.ComputeRunId(spec);
                 if (seen.Add(id))
                 {

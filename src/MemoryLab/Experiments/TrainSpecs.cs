@@ -5,6 +5,15 @@ using MemoryLab.Training;
 
 namespace MemoryLab.Experiments;
 
+/// <summary>A data kind in one type (what a plugin exports): its name and the binder of its <c>data:</c> section.</summary>
+public interface IDataKind
+{
+    /// <summary>The name a <c>data:</c> section's <c>kind</c> gives.</summary>
+    string Name { get; }
+    /// <summary>Reads the section's keys (only its own: any other is an error at its line).</summary>
+    DataSpec Bind(SpecNode section);
+}
+
 /// <summary>
 /// Where a training run's sequences come from: the spec's <c>data:</c> section. Each kind is a record that binds its
 /// own keys, knows its feature counts and creates the dataset. Every kind reads <c>time</c> (sequence length T).
@@ -12,12 +21,16 @@ namespace MemoryLab.Experiments;
 /// <param name="Time">Sequence length T.</param>
 public abstract record DataSpec(int Time)
 {
-    /// <summary>The data kinds, by name (default <c>teacher</c>).</summary>
-    public static SpecKinds<DataSpec> Kinds { get; } = new("teacher",
+    /// <summary>The built-in data kinds, by name (default <c>teacher</c>): a new family each call, so kinds registered
+    /// in one (<see cref="IDataKind"/>) reach only the experiments given that family.</summary>
+    public static SpecKinds<DataSpec> CreateKinds() => new("teacher",
         ("teacher", "the linear teacher h_{t+1} = λ h_t + B x_t, y_t = Re(C h_t) of Zucchet & Orvieto (NeurIPS 2024) §5", TeacherDataSpec.Bind),
         ("linear-functional", "y_t = Σ_s ρ(s) x_{t−s} of a named memory kernel ρ, white-noise input (Li et al., ICLR 2021, §3)", LinearFunctionalDataSpec.Bind),
         ("tanh-teacher", "a random tanh RNN as the teacher, one input and one output", TanhTeacherDataSpec.Bind),
         ("lorenz96", "two-scale Lorenz-96: forcings in, slow variables out (Li et al., ICLR 2021, §5)", Lorenz96DataSpec.Bind));
+
+    /// <summary>The built-in data kinds (for describing and for tools that read a data section without a catalog of their own).</summary>
+    public static SpecKinds<DataSpec> Kinds { get; } = CreateKinds();
 
     /// <summary>Input features per step.</summary>
     public abstract int InputFeatures { get; }
@@ -29,7 +42,13 @@ public abstract record DataSpec(int Time)
     public abstract ISequenceDataset<T> Create<T>(ulong seed) where T : unmanaged, IFloatingPointIeee754<T>;
 
     /// <summary>Reads <c>time</c>, the key every data kind has.</summary>
-    protected static int BindTime(SpecNode d) => d.GetInt("time", 300, min: 1, doc: "sequence length T");
+    protected static int BindTime(SpecNode d) => d.GetInt("time", 300, min: 1, max: MaxTime, doc: "sequence length T");
+
+    /// <summary>Longest sequence a data kind makes.</summary>
+    public const int MaxTime = 1 << 24;
+
+    /// <summary>Largest feature or state size of a data kind.</summary>
+    public const int MaxSize = 1 << 16;
 }
 
 /// <summary><c>kind: teacher</c>: the linear teacher of Zucchet &amp; Orvieto (NeurIPS 2024) §5 (<see cref="TeacherLinearSystem{T}"/>);
@@ -43,9 +62,9 @@ public sealed record TeacherDataSpec(int Time, TeacherOptions Teacher) : DataSpe
         var defaults = new TeacherOptions();
         return new(BindTime(d), new TeacherOptions
         {
-            StateSize = d.GetInt("state_size", defaults.StateSize, min: 1, doc: "the teacher's hidden (complex) units"),
-            InputSize = d.GetInt("input_size", defaults.InputSize, min: 1, doc: "input features per step"),
-            OutputSize = d.GetInt("output_size", defaults.OutputSize, min: 1, doc: "target features per step"),
+            StateSize = d.GetInt("state_size", defaults.StateSize, min: 1, max: MaxSize, doc: "the teacher's hidden (complex) units"),
+            InputSize = d.GetInt("input_size", defaults.InputSize, min: 1, max: MaxSize, doc: "input features per step"),
+            OutputSize = d.GetInt("output_size", defaults.OutputSize, min: 1, max: MaxSize, doc: "target features per step"),
             Nu0 = d.GetDouble("nu0", defaults.Nu0, min: 0, below: 1, doc: "the teacher's eigenvalue magnitudes lie in [ν₀, 1): its memory grows as ν₀ → 1"),
             Theta0 = d.GetDouble("theta0", defaults.Theta0, above: 0, max: Math.PI, doc: "the teacher's eigenvalue phases lie in [0, θ₀]"),
             Seed = (ulong)d.GetLong("teacher_seed", (long)defaults.Seed, min: 0, doc: "the teacher's own seed (the run's seed draws the data)"),
@@ -91,7 +110,7 @@ public sealed record LinearFunctionalDataSpec(int Time, string Kernel, double Dt
 public sealed record TanhTeacherDataSpec(int Time, int Hidden, ulong TeacherSeed) : DataSpec(Time)
 {
     internal static TanhTeacherDataSpec Bind(SpecNode d) =>
-        new(BindTime(d), d.GetInt("hidden", 16, min: 1, doc: "the teacher's hidden units"),
+        new(BindTime(d), d.GetInt("hidden", 16, min: 1, max: MaxSize, doc: "the teacher's hidden units"),
             (ulong)d.GetLong("teacher_seed", 42, min: 0, doc: "the teacher's own seed (the run's seed draws the data)"));
 
     /// <inheritdoc />

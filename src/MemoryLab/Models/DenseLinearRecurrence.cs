@@ -41,9 +41,9 @@ public sealed record DenseLinearRecurrenceOptions
 /// recursion V_s = A V_{s−1}, V_0 = B, and convolves (<see cref="ToeplitzConvolution{T}"/>); the backward runs
 /// the reverse recursion R_{s−1} = ∂L/∂V_{s−1} + Aᵀ R_s with ∂L/∂A = Σ_s R_s V_{s−1}ᵀ (cost O(T·N²·in), not O(T²)).
 /// </summary>
-public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T>, ILtiLayer where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private const int ChunkSize = 16; // sequences per chunk (GEMM rows per step); fixed for determinism
+    internal const int ChunkSize = 16; // sequences per chunk (GEMM rows per step); fixed for determinism
 
     private readonly DenseLinearRecurrenceOptions _o;
     private readonly int _n, _din, _dout, _heads, _hs;
@@ -81,6 +81,10 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
     public DenseLinearRecurrenceOptions Options => _o;
     /// <summary>The algorithm the latest <see cref="Prepare"/> settled on (<see cref="LtiAlgorithm.Auto"/> resolved by <see cref="LtiCostModel.Choose"/>).</summary>
     public LtiAlgorithm ResolvedAlgorithm => _algorithm;
+    /// <inheritdoc />
+    public LtiAlgorithm AlgorithmFor(int batch, int time, int threads) => _o.Algorithm == LtiAlgorithm.Auto
+        ? LtiCostModel.Choose(LtiLayerKind.Dense, batch, time, _n, _din, _dout, _heads, threads)
+        : _o.Algorithm;
     /// <inheritdoc />
     public int InputSize => _din;
     /// <inheritdoc />
@@ -128,9 +132,7 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T> where T : unman
         ArgumentNullException.ThrowIfNull(pool);
         if (batch <= 0 || time <= 0) throw new ArgumentException($"batch and time must be positive, got batch {batch}, time {time}");
         _batch = batch; _time = time; _pool = pool;
-        _algorithm = _o.Algorithm == LtiAlgorithm.Auto
-            ? LtiCostModel.Choose(LtiLayerKind.Dense, batch, time, _n, _din, _dout, _heads)
-            : _o.Algorithm;
+        _algorithm = AlgorithmFor(batch, time, pool.Threads);
         _bt = new T[_din * _n];
         _at = new T[_a.Length];
         if (_algorithm == LtiAlgorithm.Convolution)

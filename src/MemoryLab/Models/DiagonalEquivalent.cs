@@ -19,7 +19,7 @@ public static class DiagonalEquivalent
         if (dense.Root is not DenseLinearRecurrence<double> d || diagonal.Root is not DiagonalRecurrence<double> g)
             throw new ArgumentException("expects a DenseLinearRecurrence model and a DiagonalRecurrence model");
         var o = g.Options;
-        if (o.Parametrisation != EigenvalueParametrisation.Default || o.Normalisation != InputNormalisation.None || o.Skip != SkipConnection.Full)
+        if (g.Map != EigenvalueMaps.For<double>(EigenvalueParametrisation.Default) || o.Normalisation != InputNormalisation.None || o.Skip != SkipConnection.Full)
             throw new ArgumentException("the diagonal model must use the default parametrisation, no normalisation and a full skip");
         int n = d.Options.StateSize;
         if (o.StateSize != n || g.InputSize != d.InputSize || g.OutputSize != d.OutputSize)

@@ -30,7 +30,7 @@ public sealed record DiagonalRecurrenceOptions
 {
     /// <summary>Number of complex state neurons N.</summary>
     public required int StateSize { get; init; }
-    /// <summary>How λ is parametrised.</summary>
+    /// <summary>How λ is parametrised: a built-in map (a layer given an <see cref="IEigenvalueMap{T}"/> of its own uses that instead).</summary>
     public EigenvalueParametrisation Parametrisation { get; init; } = EigenvalueParametrisation.Default;
     /// <summary>Input normalisation γ.</summary>
     public InputNormalisation Normalisation { get; init; } = InputNormalisation.None;
@@ -82,11 +82,12 @@ public sealed record DiagonalRecurrenceOptions
 /// K_s = Re(C diag(λ^s) γ⊙B) (+ D at s = 0) and convolves (<see cref="ToeplitzConvolution{T}"/>); its backward maps
 /// ∂L/∂K back through the adjoint recursion a_{s−1} = ∂L/∂λ^{s−1} + λ̄ a_s, ∂L/∂λ = Σ_s a_s conj(λ^{s−1}).
 /// </summary>
-public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
+public class DiagonalRecurrence<T> : ISequenceLayer<T>, ILtiLayer where T : unmanaged, IFloatingPointIeee754<T>
 {
-    private const int ChunkSize = 8; // sequences per parallel chunk: fixed, so results do not depend on threads
+    internal const int ChunkSize = 8; // sequences per parallel chunk: fixed, so results do not depend on threads
 
     private readonly DiagonalRecurrenceOptions _o;
+    private readonly IEigenvalueMap<T> _map;
     private readonly int _n, _din, _dout;
     private ParameterView _p = null!, _q = null!, _bRe = null!, _bIm = null!, _cRe = null!, _cIm = null!;
     private ParameterView? _gammaParameter, _d; // _gammaParameter: γ_log or γ (a learned γ)
@@ -114,10 +115,21 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
     private T[] _wr = [], _wi = [], _u = [], _v = [], _kernel = [], _dKernel = [], _dWr = [], _dWi = [], _dU = [], _dV = [];
     private T[] _dBtRe = [], _dBtIm = [], _dLr = [], _dLi = [];
 
-    /// <summary>A diagonal recurrence from <paramref name="inputSize"/> to <paramref name="outputSize"/> features.</summary>
+    /// <summary>A diagonal recurrence from <paramref name="inputSize"/> to <paramref name="outputSize"/> features, λ written in
+    /// the built-in map <see cref="DiagonalRecurrenceOptions.Parametrisation"/>.</summary>
     public DiagonalRecurrence(int inputSize, int outputSize, DiagonalRecurrenceOptions options)
+        : this(inputSize, outputSize, options, EigenvalueMaps.For<T>(options.Parametrisation))
     {
+    }
+
+    /// <summary>A diagonal recurrence whose λ is written in <paramref name="map"/> (which replaces
+    /// <see cref="DiagonalRecurrenceOptions.Parametrisation"/>).</summary>
+    public DiagonalRecurrence(int inputSize, int outputSize, DiagonalRecurrenceOptions options, IEigenvalueMap<T> map)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(map);
         options.Validate();
+        _map = map;
         if (inputSize <= 0 || outputSize <= 0) throw new ArgumentException($"input and output sizes must be positive (got {inputSize}, {outputSize})");
         if (options.Skip == SkipConnection.Diagonal && inputSize != outputSize)
             throw new ArgumentException($"a diagonal skip needs input size = output size (got {inputSize}, {outputSize})");
@@ -131,26 +143,26 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
 
     /// <summary>The settings.</summary>
     public DiagonalRecurrenceOptions Options => _o;
+    /// <summary>How λ is written in terms of the layer's two eigenvalue parameters.</summary>
+    public IEigenvalueMap<T> Map => _map;
     /// <summary>The algorithm the latest <see cref="Prepare"/> settled on (<see cref="LtiAlgorithm.Auto"/> resolved by <see cref="LtiCostModel.Choose"/>).</summary>
     public LtiAlgorithm ResolvedAlgorithm => _algorithm;
+    /// <inheritdoc />
+    public LtiAlgorithm AlgorithmFor(int batch, int time, int threads) => _o.Algorithm == LtiAlgorithm.Auto
+        ? LtiCostModel.Choose(LtiLayerKind.Diagonal, batch, time, _n, _din, _dout, threads: threads)
+        : _o.Algorithm;
     /// <inheritdoc />
     public int InputSize => _din;
     /// <inheritdoc />
     public int OutputSize => _dout;
 
     /// <summary>Names of the two eigenvalue parameters for a parametrisation (minimal-LRU's names for exp).</summary>
-    public static (string P, string Q) EigenvalueNames(EigenvalueParametrisation kind) => kind switch
-    {
-        EigenvalueParametrisation.Default => ("lambda_re", "lambda_im"),
-        EigenvalueParametrisation.Polar => ("nu", "theta"),
-        EigenvalueParametrisation.Exp => ("nu_log", "theta_log"),
-        _ => ("omega_nu", "omega_theta"),
-    };
+    public static (string P, string Q) EigenvalueNames(EigenvalueParametrisation kind) => EigenvalueMaps.For<T>(kind).ParameterNames;
 
     /// <inheritdoc />
     public void Declare(ParameterLayout layout, string prefix)
     {
-        var (pn, qn) = EigenvalueNames(_o.Parametrisation);
+        var (pn, qn) = _map.ParameterNames;
         _p = layout.Add(ParameterLayout.Join(prefix, pn), "recurrent", _n);
         _q = layout.Add(ParameterLayout.Join(prefix, qn), "recurrent", _n);
         if (_o.Normalisation == InputNormalisation.Learned)
@@ -179,7 +191,7 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
             double u1 = rng.NextDouble(), u2 = rng.NextOpenDouble();
             double nu = Math.Min(Math.Sqrt(u1 * (r2max - r2min) + r2min), 1 - 1e-7);
             double phase = _o.Init == RingInitialisation.Lru23 ? _o.MaxPhase * u2 : _o.MaxPhase * (2 * u2 - 1);
-            var (pp, qq) = EigenvalueMaps.FromPolar(_o.Parametrisation, nu, phase);
+            var (pp, qq) = _map.FromPolar(nu, phase);
             p[i] = T.CreateTruncating(pp); q[i] = T.CreateTruncating(qq);
             if (_gammaParameter != null) _gammaParameter.Of(theta)[i] = T.CreateTruncating(InitialGamma(nu, phase));
         }
@@ -207,9 +219,7 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
         ArgumentNullException.ThrowIfNull(pool);
         if (batch <= 0 || time <= 0) throw new ArgumentException($"batch and time must be positive, got batch {batch}, time {time}");
         _batch = batch; _time = time; _pool = pool;
-        _algorithm = _o.Algorithm == LtiAlgorithm.Auto
-            ? LtiCostModel.Choose(LtiLayerKind.Diagonal, batch, time, _n, _din, _dout)
-            : _o.Algorithm;
+        _algorithm = AlgorithmFor(batch, time, pool.Threads);
         _lr = new T[_n]; _li = new T[_n]; _gamma = new T[_n]; _dGamma = new T[_n];
         _btRe = new T[_din * _n]; _btIm = new T[_din * _n];
         if (_algorithm == LtiAlgorithm.Convolution)
@@ -250,7 +260,7 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
         var p = _p.Of(theta); var q = _q.Of(theta);
         for (int i = 0; i < _n; i++)
         {
-            var (r, m, _, _) = EigenvalueMaps.ToLambda(_o.Parametrisation, p[i], q[i]);
+            var (r, m) = _map.ToLambda(p[i], q[i]);
             re[i] = r; im[i] = m;
             gamma[i] = _o.Normalisation != InputNormalisation.Learned ? EigenvalueMaps.Gamma(_o.Normalisation, T.Sqrt(r * r + m * m)).Gamma
                 : _o.Gamma == GammaParametrisation.Log ? T.Exp(_gammaParameter!.Of(theta)[i])
@@ -325,7 +335,7 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T> where T : unmanaged, IFlo
                 T abs = T.Sqrt(_lr[i] * _lr[i] + _li[i] * _li[i]);
                 dAbs = dGamma[i] * EigenvalueMaps.Gamma(_o.Normalisation, abs).DGamma;
             }
-            var (dp, dq) = EigenvalueMaps.Backward(_o.Parametrisation, p[i], q[i], dLr[i], dLi[i], dAbs);
+            var (dp, dq) = _map.Backward(p[i], q[i], dLr[i], dLi[i], dAbs);
             gp[i] += dp; gq[i] += dq;
         }
     }

@@ -3,18 +3,33 @@ using System.Numerics;
 
 namespace MemoryLab.Models;
 
-/// <summary>Builds one kind of layer from its description (see <see cref="ModelFactory.Register"/>).</summary>
+/// <summary>Builds one kind of layer from its description (see <see cref="ModelFactory.Register(string, LayerBuilder{float}, LayerBuilder{double}, string)"/>).</summary>
 public delegate ISequenceLayer<T> LayerBuilder<T>(LayerBuildContext context) where T : unmanaged, IFloatingPointIeee754<T>;
+
+/// <summary>A layer kind in one type (what a plugin exports): its name, one line on its options, and one generic
+/// builder for float and double. <see cref="ModelFactory.Register(ILayerKind)"/> adds it.</summary>
+public interface ILayerKind
+{
+    /// <summary>The name a description's <c>kind</c> gives.</summary>
+    string Name { get; }
+    /// <summary>One line on what it builds and its options.</summary>
+    string Summary { get; }
+    /// <summary>Builds the layer, reading its options from <paramref name="context"/>.</summary>
+    ISequenceLayer<T> Build<T>(LayerBuildContext context) where T : unmanaged, IFloatingPointIeee754<T>;
+}
 
 /// <summary>
 /// Builds an <see cref="ISequenceLayer{T}"/> from a <see cref="ModelDescription"/> tree through a registry of
-/// kinds. A kind is registered once with a float and a double builder — usually one generic method,
+/// kinds and of eigenvalue parametrisations (<see cref="IEigenvalueMap{T}"/>, which layers look up by name with
+/// <see cref="LayerBuildContext.EigenvalueMap{T}"/>). A kind is registered once with a float and a double builder — usually one generic method,
 /// <c>factory.Register("gru", Gru&lt;float&gt;, Gru&lt;double&gt;, "…")</c>. Options a builder did not read,
 /// and children it did not use, are errors (a typo never passes silently).
 /// </summary>
 public sealed class ModelFactory
 {
     private readonly Dictionary<string, Entry> _kinds = new(StringComparer.Ordinal);
+
+    private readonly Dictionary<string, (IEigenvalueMap<float> Float, IEigenvalueMap<double> Double)> _maps = new(StringComparer.Ordinal);
 
     private sealed record Entry(LayerBuilder<float> Float, LayerBuilder<double> Double, string Summary);
 
@@ -60,6 +75,50 @@ public sealed class ModelFactory
             throw new ArgumentException($"model kind '{kind}' is already registered", nameof(kind));
     }
 
+    /// <summary>Adds a layer kind given as one type.</summary>
+    public void Register(ILayerKind kind)
+    {
+        ArgumentNullException.ThrowIfNull(kind);
+        Register(kind.Name, kind.Build<float>, kind.Build<double>, kind.Summary);
+    }
+
+    /// <summary>The registered eigenvalue parametrisations, sorted.</summary>
+    public IReadOnlyList<string> Parametrisations => _maps.Keys.Order(StringComparer.Ordinal).ToArray();
+
+    /// <summary>Adds an eigenvalue parametrisation under its <see cref="IEigenvalueMap{T}.Name"/> (the float and double
+    /// instances must agree on it); throws if the name is taken.</summary>
+    public void RegisterParametrisation(IEigenvalueMap<float> forFloat, IEigenvalueMap<double> forDouble)
+    {
+        ArgumentNullException.ThrowIfNull(forFloat);
+        ArgumentNullException.ThrowIfNull(forDouble);
+        ArgumentException.ThrowIfNullOrWhiteSpace(forFloat.Name);
+        if (forFloat.Name != forDouble.Name || forFloat.ParameterNames != forDouble.ParameterNames)
+            throw new ArgumentException($"the float and double maps disagree on their name or parameter names ('{forFloat.Name}', '{forDouble.Name}')");
+        if (!_maps.TryAdd(forFloat.Name, (forFloat, forDouble)))
+            throw new ArgumentException($"parametrisation '{forFloat.Name}' is already registered", nameof(forFloat));
+    }
+
+    /// <summary>Adds the parametrisation <paramref name="genericMap"/>, a generic type definition with one type parameter
+    /// (such as <c>typeof(LogitPolar&lt;&gt;)</c>) and a parameterless constructor, built for float and double.</summary>
+    public void RegisterParametrisation(Type genericMap)
+    {
+        ArgumentNullException.ThrowIfNull(genericMap);
+        if (!genericMap.IsGenericTypeDefinition || genericMap.GetGenericArguments().Length != 1)
+            throw new ArgumentException($"{genericMap} is not a generic type definition with one type parameter", nameof(genericMap));
+        RegisterParametrisation((IEigenvalueMap<float>)Activator.CreateInstance(genericMap.MakeGenericType(typeof(float)))!,
+            (IEigenvalueMap<double>)Activator.CreateInstance(genericMap.MakeGenericType(typeof(double)))!);
+    }
+
+    internal bool TryGetParametrisation<T>(string name, out IEigenvalueMap<T> map) where T : IFloatingPointIeee754<T>
+    {
+        map = null!;
+        if (!_maps.TryGetValue(name, out var pair)) return false;
+        if (typeof(T) == typeof(float)) map = (IEigenvalueMap<T>)pair.Float;
+        else if (typeof(T) == typeof(double)) map = (IEigenvalueMap<T>)pair.Double;
+        else throw new NotSupportedException($"models are built for float or double, not {typeof(T).Name}");
+        return true;
+    }
+
     /// <summary>Builds <paramref name="description"/> for inputs of <paramref name="inputSize"/> features.</summary>
     /// <exception cref="ModelDescriptionException">An unknown kind, a missing, malformed or unknown option, or a wrong number of children.</exception>
     public ISequenceLayer<T> Build<T>(ModelDescription description, int inputSize) where T : unmanaged, IFloatingPointIeee754<T>
@@ -82,11 +141,37 @@ public sealed class ModelFactory
         }
         catch (ArgumentException e) when (e is not ModelDescriptionException)
         {
-            // A layer constructor rejected a value: report it at this description.
-            throw new ModelDescriptionException(path, null, e.Message);
+            // A layer constructor rejected a value: report it at the option it came from when the parameter names one
+            // (hiddenSize → hidden, offDiagonalScale → off_diagonal_scale), else at this description.
+            throw new ModelDescriptionException(path, OptionOf(e.ParamName, description) ?? OptionWithValue(e, description), e.Message);
         }
         context.CheckEverythingUsed();
         return layer;
+    }
+
+    // The one option whose text is the rejected value (hidden: 0 rejected as "state size must be positive (got 0)").
+    private static string? OptionWithValue(ArgumentException e, ModelDescription description)
+    {
+        string? text = e is ArgumentOutOfRangeException { ActualValue: { } value } ? Convert.ToString(value, CultureInfo.InvariantCulture)
+            : System.Text.RegularExpressions.Regex.Match(e.Message, @"\(got ([^),\s]+)\)") is { Success: true } m ? m.Groups[1].Value : null;
+        if (string.IsNullOrEmpty(text)) return null;
+        var keys = description.Options.Where(o => o.Value.Trim() == text).Select(o => o.Key).ToArray();
+        return keys.Length == 1 ? keys[0] : null;
+    }
+
+    private static string? OptionOf(string? parameter, ModelDescription description)
+    {
+        if (string.IsNullOrEmpty(parameter)) return null;
+        var sb = new System.Text.StringBuilder();
+        foreach (char ch in parameter)
+        {
+            if (char.IsUpper(ch) && sb.Length > 0) sb.Append('_');
+            sb.Append(char.ToLowerInvariant(ch));
+        }
+        string snake = sb.ToString();
+        foreach (string candidate in new[] { snake, snake.EndsWith("_size", StringComparison.Ordinal) ? snake[..^5] : snake })
+            if (description.Options.ContainsKey(candidate)) return candidate;
+        return null;
     }
 
     private ModelDescriptionException UnknownKind(string kind, string path) =>
@@ -177,6 +262,15 @@ public sealed class LayerBuildContext
         throw Error(key, $"'{raw}' is not one of {string.Join(", ", System.Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant()))}");
     }
 
+    /// <summary>An eigenvalue parametrisation registered in the factory, named by option <paramref name="key"/> (default
+    /// <paramref name="fallback"/>); a name it does not know is an error listing the known ones.</summary>
+    public IEigenvalueMap<T> EigenvalueMap<T>(string key, string fallback) where T : IFloatingPointIeee754<T>
+    {
+        string name = String(key, fallback);
+        if (_factory.TryGetParametrisation<T>(name, out var map)) return map;
+        throw Error(key, $"'{name}' is not one of {string.Join(", ", _factory.Parametrisations)}");
+    }
+
     /// <summary>Builds child <paramref name="index"/> for inputs of <paramref name="inputSize"/> features.</summary>
     public ISequenceLayer<T> Child<T>(int index, int inputSize) where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -253,11 +347,27 @@ public sealed class LayerBuildContext
 
     private string Required(string key) => TryRaw(key, out var raw) ? raw : throw Error(key, $"required by '{Description.Kind}'");
 
-    private int ParseInt(string key, string raw) =>
-        int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : throw Error(key, $"'{raw}' is not an integer");
+    /// <summary>The largest integer option (every integer option is a size: widths, counts, chunk lengths).</summary>
+    public const int MaxSize = 1 << 24;
 
-    private double ParseDouble(string key, string raw) =>
-        double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : throw Error(key, $"'{raw}' is not a number");
+    private int ParseInt(string key, string raw)
+    {
+        if (!long.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v)) throw Error(key, $"'{raw}' is not an integer");
+        if (v > MaxSize) throw Error(key, $"{raw} is larger than any size a model here can use (at most {MaxSize})");
+        if (v < int.MinValue) throw Error(key, $"'{raw}' is out of range");
+        return (int)v;
+    }
+
+    private double ParseDouble(string key, string raw)
+    {
+        string t = raw.Trim();
+        bool special = t.EndsWith("inf", StringComparison.OrdinalIgnoreCase) || t.EndsWith("nan", StringComparison.OrdinalIgnoreCase)
+            || t.EndsWith("infinity", StringComparison.OrdinalIgnoreCase) || t.Contains('∞');
+        if (special) throw Error(key, $"must be a finite number (got {raw})");
+        if (!double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double v)) throw Error(key, $"'{raw}' is not a number");
+        if (!double.IsFinite(v)) throw Error(key, $"must be a finite number (got {raw})");
+        return v;
+    }
 
     private static string Normalise(string s) => s.Replace("_", "").Replace("-", "").Trim().ToLowerInvariant();
 }

@@ -15,9 +15,11 @@ internal static class BuiltInReproductions
         new LearnThetaExperiment(),
         new TeacherStudentExperiment(),
         new AblationExperiment(),
+        new HeadsExperiment(),
         new HessianExperiment(),
         new DeepInitExperiment(),
         new GruTheoryExperiment(),
         new CrossKernelExperiment(),
+        new PhaseConcentrationExperiment(),
     ];
 }

@@ -232,6 +232,25 @@ public sealed class ClaimSet
         return check;
     }
 
+    /// <summary>
+    /// Adds claim <paramref name="id"/> as inconclusive by design: this scale cannot decide it (e.g. an ordering that needs the
+    /// paper's seeds and steps). <paramref name="seen"/> says what was measured anyway, <paramref name="why"/> why it is not decided.
+    /// </summary>
+    public ClaimCheck NotDecidedHere(string id, string seen, string why)
+    {
+        var spec = _specs.FirstOrDefault(s => s.Id == id)
+            ?? throw new InvalidOperationException($"{_experiment}: claim '{id}' is not declared in the spec (declared: {string.Join(", ", _specs.Select(s => s.Id))})");
+        if (Placeholder.IsMatch(spec.Text)) throw new InvalidOperationException($"{_experiment}: claim '{id}' has placeholders; check its instances instead");
+        if (!_instances.Add(id)) throw new InvalidOperationException($"{_experiment}: claim '{id}' is checked twice");
+        _checkedIds.Add(id);
+        var check = new ClaimCheck(_experiment, spec.Text, double.NaN, seen, "—", ClaimStatus.Inconclusive)
+        {
+            Details = why, Id = id, Kind = spec.Kind, Source = spec.Source,
+        };
+        _section.Claims.Add(check);
+        return check;
+    }
+
     /// <summary>Adds each declared claim that was never checked as inconclusive, saying <paramref name="why"/>.</summary>
     public void Finish(string why = "the report step did not measure it")
     {

@@ -10,14 +10,14 @@ using MemoryLab.Theory;
 namespace MemoryLab.Reproductions;
 
 /// <summary>
-/// <c>zucchet24-gru-theory</c> (Zucchet24 Fig. 12; SCIENCE.md B3 E8): a GRU at initialisation fed the BERT-like mixture
+/// <c>zucchet24-gru-theory</c> (Zucchet24 Fig. 12; the authors' figures/does_theory_hold_for_GRUs.ipynb): a GRU at initialisation fed the BERT-like mixture
 /// E[x_t x_{t+Δ}] = 0.332·δ_Δ + 0.0431·0.997^{|Δ|}; measured E[h_T²] and E[(∂h_T/∂b_z)²] against the memory
 /// T = 1/(1 − σ(b_z)), compared with the leaky-integrator theory of <see cref="LeakyIntegratorSignal"/>.
 /// </summary>
 /// <remarks>
 /// Why the theory applies. With PyTorch's gates h' = (1 − z) n + z h, a unit whose update gate sits at its bias,
 /// z ≈ σ(b_z) = α, and whose candidate is nearly linear, n ≈ W_in x, is the leaky integrator h_t = α h_{t−1} + (1 − α) n_t:
-/// an AR filter of n with coefficient α = σ(b_z) = 1 − 1/T. E8's formula ρ₀(1−α)(1−β)(1−ρ²αβ)/((1−ρα)(1−ρβ)(1−αβ)) is
+/// an AR filter of n with coefficient α = σ(b_z) = 1 − 1/T. The theory's formula (figures/does_theory_hold_for_GRUs.ipynb) ρ₀(1−α)(1−β)(1−ρ²αβ)/((1−ρα)(1−ρβ)(1−αβ)) is
 /// E[h(α) h(β)] for one input part, summed over the white (ρ = 0) and AR (ρ = 0.997) parts, and Var(n) = Var(W_in x) =
 /// fan_in · (2/fan_in) · Var(x), so the theory carries the input gain 2 of the chrono init's N(0, 2/fan_in) input weights.
 /// ∂h/∂b_z = α(1−α) ∂h/∂α gives E[(∂h_T/∂b_z)²] = α²(1−α)² ∂²F/∂α∂β|_{β=α}.

@@ -12,20 +12,21 @@ using MemoryLab.Training;
 namespace MemoryLab.Reproductions;
 
 /// <summary>
-/// <c>zucchet24-hessian</c> (Zucchet24 Fig. 4; SCIENCE.md B1 "Hessian at the optimum", B3 E5).
+/// <c>zucchet24-hessian</c> (Zucchet24 Fig. 4, §4; the authors' figures/hessian_analysis.ipynb and figures/linear_system_adam_lr.ipynb).
 /// (1) A teacher with n = 4 states, two conjugate eigenvalue pairs ν e^{±iφ}, ν = 0.99 + 0.003·U, φ = 2π·U, written as
 /// A = P·blockdiag(ν R(φ))·P⁻¹ with P ~ N(0, 1/n) (so A is dense), B ~ N(0, 1), C ~ N(0, 1/n), D ~ N(0, 1).
 /// The float64 Hessian of ½·mean(ŷ − y)² on one batch of 64 white-noise sequences (T = 300) is taken at the teacher's own
 /// parameters (loss 0) for the dense RNN (A, B, C, D) and for the complex diagonal equivalent
 /// (<see cref="DiagonalEquivalent.Convert"/>: λ, B̄ = V⁻¹B, C̄ = CV, D), by 4-point differences of exact gradients
 /// (<see cref="Hessian"/>). Concentration of an eigenvector: the effective number of parameters 1/IPR
-/// (<see cref="Hessian.InverseParticipationRatio"/>). (2) Adam's effective learning rate lr/(√v̂ + ε) per parameter group
-/// during a short constant-lr training of a dense RNN and an LRU student on the E3 teacher at ν₀ = 0.99 — both with the
-/// same lr, so the difference comes from the gradients' scale alone.
+/// (<see cref="Hessian.InverseParticipationRatio"/>). (2) Adam's effective learning rate per parameter group, as the authors
+/// measure it (the step for a unit gradient, geometric mean over the group; <see cref="AuthorsEffectiveRate"/>), during a constant-lr
+/// training of a dense RNN and an LRU student on the teacher–student task at ν₀ = 0.99 — both with the same lr, so the difference
+/// comes from the gradients' scale alone.
 /// </summary>
 public sealed class HessianExperiment : ReproductionKind<HessianExperiment.Settings>
 {
-    private const int TeacherStates = 4; // the structure of the E5 teacher (two conjugate pairs), not a knob
+    private const int TeacherStates = 4; // the structure of Fig. 4's teacher (two conjugate pairs; figures/hessian_analysis.ipynb), not a knob
 
     /// <summary>Settings of one scale (spec <c>experiments/reproduce/zucchet24-hessian/</c>).</summary>
     /// <param name="HessianBatch">Sequences in the one batch whose loss the Hessian is taken of.</param>
@@ -33,9 +34,9 @@ public sealed class HessianExperiment : ReproductionKind<HessianExperiment.Setti
     /// <param name="DifferenceStep">Step of the 4-point differences of exact gradients.</param>
     /// <param name="HessianDataSeed">Seed of the white-noise batch of part (1).</param>
     /// <param name="TeacherSeed">Seed of both teachers.</param>
-    /// <param name="Nu0">ν₀ of the E3 teacher of part (2), also the LRU's ring r_min.</param>
-    /// <param name="TeacherStateSize">State size n of the E3 teacher of part (2).</param>
-    /// <param name="TeacherTheta0">Phase bound θ₀ of the E3 teacher of part (2).</param>
+    /// <param name="Nu0">ν₀ of the teacher–student teacher of part (2), also the LRU's ring r_min.</param>
+    /// <param name="TeacherStateSize">State size n of the teacher–student teacher of part (2).</param>
+    /// <param name="TeacherTheta0">Phase bound θ₀ of the teacher–student teacher of part (2).</param>
     /// <param name="TrainingDataSeed">Seed of the training batches of part (2).</param>
     /// <param name="InitSeed">Seed of both students' initialisation in part (2).</param>
     /// <param name="Hidden">Hidden units of the two students of part (2).</param>
@@ -63,8 +64,9 @@ public sealed class HessianExperiment : ReproductionKind<HessianExperiment.Setti
     /// <inheritdoc />
     public override string Method =>
         "Exact float64 Hessian (4-point differences of exact gradients) of the loss on one batch of white-noise sequences at the "
-        + "teacher's own parameters (n = 4, |λ| ≈ 0.99). Adam's effective rate lr/(√v̂+ε), median per parameter group, while a dense RNN "
-        + "and an LRU (the same constant lr) learn the E3 teacher at ν₀ = 0.99. Sizes, steps and rates: see the spec.";
+        + "teacher's own parameters (n = 4, |λ| ≈ 0.99). Adam's effective learning rate as the authors' source/train.py measures it (the step "
+        + "for a gradient of ones, geometric mean per parameter group) while a dense RNN and an LRU (the same constant lr) learn the "
+        + "teacher–student task at ν₀ = 0.99. Sizes, steps and rates: see the spec.";
 
     /// <inheritdoc />
     public override void Run(ReproductionContext ctx, Settings settings)
@@ -119,7 +121,7 @@ public sealed class HessianExperiment : ReproductionKind<HessianExperiment.Setti
         {
             StateSize = settings.TeacherStateSize, Nu0 = settings.Nu0, Theta0 = settings.TeacherTheta0, Seed = settings.TeacherSeed,
         }, dataSeed: settings.TrainingDataSeed, Time);
-        var effective = new DataTable("model", "step", "group", "median_rate", "loss");
+        var effective = new DataTable("model", "step", "group", "median_rate", "geometric_mean_step", "loss");
         var students = new (SequenceModel<double> Model, string[] Groups)[]
         {
             (new SequenceModel<double>(new DenseLinearRecurrence<double>(1, 1, new DenseLinearRecurrenceOptions { StateSize = hidden })), DenseGroups),
@@ -138,24 +140,41 @@ public sealed class HessianExperiment : ReproductionKind<HessianExperiment.Setti
         effective.Save(ctx.File("effective-rates.csv"));
     }
 
-    /// <summary>Records the median of Adam's effective rate lr/(√v̂ + ε) per parameter group after step 1 and every steps/60-th step.</summary>
+    /// <summary>Records, per parameter group, after step 1 and every steps/60-th step: the median of lr/(√v̂ + ε), and the authors' measure
+    /// (their <c>source/train.py</c>): the geometric mean over the group of Adam's step for a unit gradient, floored at 0 and shifted by 10⁻⁸
+    /// (<see cref="AuthorsEffectiveRate"/>).</summary>
     private sealed class EffectiveRates(ReproductionContext ctx, int student, ParameterLayout layout, string[] groups, Adam<double> adam, double learningRate,
         int steps, DataTable effective) : ITrainingObserver
     {
         public void OnStep(in StepRecord record)
         {
             long step = record.Step;
-            if (step % Math.Max(1, steps / 60) == 0 || step == 1)
+            if (step % Math.Max(1, steps / 60) == 0 || step == 1 || step == steps)
                 for (int g = 0; g < groups.Length; g++)
                 {
                     var view = layout[groups[g]];
                     var rates = new double[view.Length];
-                    for (int i = 0; i < rates.Length; i++) rates[i] = adam.EffectiveLearningRate(view.Offset + i, learningRate);
+                    var unit = new double[view.Length];
+                    for (int i = 0; i < rates.Length; i++)
+                    {
+                        rates[i] = adam.EffectiveLearningRate(view.Offset + i, learningRate);
+                        unit[i] = adam.UnitGradientStep(view.Offset + i, learningRate);
+                    }
                     Array.Sort(rates);
-                    effective.Add(student, step, g, rates[rates.Length / 2], record.Loss);
+                    effective.Add(student, step, g, rates[rates.Length / 2], AuthorsEffectiveRate(unit), record.Loss);
                 }
             if (step % 50 == 0) ctx.Report(0.4 + 0.3 * student + 0.3 * step / (double)steps, $"{(student == 0 ? "dense" : "LRU")} step {step}");
         }
+    }
+
+    /// <summary>The authors' summary of a group's effective rates (<c>source/train.py</c>, "Mean LR"): 10^mean(log₁₀(max(0, s) + 10⁻⁸)) over the
+    /// group's unit-gradient steps s (<see cref="Adam{T}.UnitGradientStep"/>), a geometric mean in which a step of the wrong sign counts as 10⁻⁸.</summary>
+    public static double AuthorsEffectiveRate(ReadOnlySpan<double> unitSteps)
+    {
+        if (unitSteps.Length == 0) throw new ArgumentException("a parameter group has at least one entry", nameof(unitSteps));
+        double sum = 0;
+        foreach (double x in unitSteps) sum += Math.Log10(Math.Max(0, x) + 1e-8);
+        return Math.Pow(10, sum / unitSteps.Length);
     }
 
     /// <summary>The n = 4 teacher: two conjugate pairs ν e^{±iφ}, ν = 0.99 + 0.003·U, φ = 2π·U, dense A = P M P⁻¹.</summary>
@@ -244,7 +263,7 @@ public sealed class HessianExperiment : ReproductionKind<HessianExperiment.Setti
             var rows = eigen.Where("model", m).Where(r => r["eigenvalue"] > 0);
             spec.AddPoints(labels[m], rows.Column("rank").Select(r => r + 1).ToArray(), rows.Column("eigenvalue"), null, Palette.Series(m));
         }
-        var eff = Chart.Create("Adam's effective learning rate (median per group)", "step", "lr / (\\sqrt{v} + \\epsilon)", AxisScale.Log, AxisScale.Log);
+        var eff = Chart.Create("Adam's effective learning rate (geometric mean per group)", "step", "step for a unit gradient", AxisScale.Log, AxisScale.Log);
         int colour = 0;
         for (int s = 0; s < 2; s++)
         {
@@ -253,24 +272,28 @@ public sealed class HessianExperiment : ReproductionKind<HessianExperiment.Setti
             {
                 if (s == 1 && groups[g] is "B_im" or "C_im") continue;
                 var rows = effective.Where("model", s).Where("group", g);
-                eff.AddLine($"{(s == 0 ? "RNN" : "LRU")} {groups[g].Replace("_", " ")}", rows.Column("step"), rows.Column("median_rate"), Palette.Series(colour++),
+                eff.AddLine($"{(s == 0 ? "RNN" : "LRU")} {groups[g].Replace("_", " ")}", rows.Column("step"), rows.Column("geometric_mean_step"), Palette.Series(colour++),
                     s == 0 ? LineDash.Solid : LineDash.Dashed);
             }
         }
         var row = new PanelGrid(1, 2) { Title = "Spectrum and Adam's per-parameter rescaling" };
         row[0, 0] = spec; row[0, 1] = eff;
-        section.Figures.Add(new ReportFigure(row, "Left: positive Hessian eigenvalues (the rest are ≈ 0: symmetries). Right: Adam's effective rate "
-            + $"lr/(√v̂+ε) with lr = {LearningRate} for both students on the E3 teacher at ν₀ = 0.99 (solid: dense RNN, dashed: LRU).",
+        section.Figures.Add(new ReportFigure(row, "Left: positive Hessian eigenvalues (the rest are ≈ 0: symmetries). Right: Adam's effective learning rate "
+            + "as the authors measure it (source/train.py): the step Adam would take for a gradient of ones, geometric mean over each parameter group "
+            + $"(a step of the wrong sign counts as 10⁻⁸), lr = {LearningRate} for both students on the teacher–student task at ν₀ = 0.99 "
+            + "(solid: dense RNN, dashed: LRU).",
             "hessian-spectrum-adam.svg"));
 
         // Claims (Zucchet24 §4, Fig. 4; written before measuring).
         double dDense = summary.Where("model", 0).Rows[0]["mean_effective_params"], dDiag = summary.Where("model", 1).Rows[0]["mean_effective_params"];
         claims.Check("diagonal-eigenvectors-concentrated", dDiag, $"diagonal {dDiag:F2} of {names["diagonal"].Length} parameters");
         claims.Check("dense-eigenvectors-spread", dDense / dDiag, $"dense {dDense:F2} of {names["dense"].Length} vs diagonal {dDiag:F2}");
+        // At the last recorded step, as the authors' figure shows the rates after training (figures/linear_system_adam_lr.ipynb).
         double lastStep = effective.Column("step").Max();
-        double Rate(int model, int group) => effective.Where("model", model).Where("group", group).Where(r => r["step"] >= 0.8 * lastStep).Column("median_rate").Average();
-        double rA = Rate(0, 0), rNu = Rate(1, 0);
-        claims.Check("adam-rate-of-dense-a-far-below-lru", rNu / rA, $"A {rA:E2} vs ν_log {rNu:E2} (ratio {rNu / rA:G3}, last 20% of {lastStep:F0} steps)");
+        double Rate(int model, int group, string column) => effective.Where("model", model).Where("group", group).Where(r => r["step"] == lastStep).Rows[0][column];
+        double rA = Rate(0, 0, "geometric_mean_step"), rNu = Rate(1, 0, "geometric_mean_step");
+        claims.Check("adam-rate-of-dense-a-far-below-lru", rNu / rA, $"A {rA:E2} vs ν_log {rNu:E2} (ratio {rNu / rA:G3}) after {lastStep:F0} steps; "
+            + $"median lr/(√v̂+ε): A {Rate(0, 0, "median_rate"):E2}, ν_log {Rate(1, 0, "median_rate"):E2}");
         double maxLoss = summary.Column("loss").Max();
         claims.Check("models-at-the-optimum", maxLoss, $"max loss {maxLoss:E2}; Hessian asymmetry {summary.Column("asymmetry").Max():E2}");
     }

@@ -9,7 +9,7 @@ using MemoryLab.Targets;
 namespace MemoryLab.Reproductions;
 
 /// <summary>
-/// <c>memory-function</c> (Wang24; SCIENCE.md A3): the memory function M(H)(t) = sup_x |d/dt H_t(x·1_{[0,∞)})| / |x|∞ of trained
+/// <c>memory-function</c> (Wang, Li &amp; Li, ICLR 2024, §3): the memory function M(H)(t) = sup_x |d/dt H_t(x·1_{[0,∞)})| / |x|∞ of trained
 /// models (<see cref="MemoryFunction"/>, Heaviside probes) against the target's |ρ(t)|. A linear RNN (Elman, identity activation)
 /// and a tanh RNN (Elman, tanh), each with a linear readout, are trained by Adam on the linear functionals
 /// y_t = Σ_{s≤t} x_{t−s} ρ(s) of ρ(t) = 0.9^t (Wang24's exponential) and ρ(t) = Ai(t − 6) (Li21's Airy).

@@ -8,7 +8,7 @@ using MemoryLab.Theory;
 namespace MemoryLab.Reproductions;
 
 /// <summary>
-/// <c>li21-plateau-scaling</c> (Li21 optimisation theorem, JMLR Thm 20; SCIENCE.md A3): exact gradient flow
+/// <c>li21-plateau-scaling</c> (Li, Han, E &amp; Li, ICLR 2021 §4; JMLR 2022 Thm 20): exact gradient flow
 /// dθ/dτ = −∇J(θ) of the reduced model ρ̂ = Σ a_i e^{−w_i t} (<see cref="ReducedModelObjective"/>, direct rates) on the
 /// delayed-bump family ρ_ω(t) = e^{−0.5t} + exp(−(t − L)²/(2·0.5²)), L = 1/ω, started where ρ̂(θ₀) = ρ̄ = e^{−0.5t}:
 /// a = (1, 0, …, 0), w = geomspace(0.5, 4, m) (the published reproduction's constants). Escape times

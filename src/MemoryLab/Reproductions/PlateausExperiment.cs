@@ -10,14 +10,16 @@ using MemoryLab.Theory;
 namespace MemoryLab.Reproductions;
 
 /// <summary>
-/// <c>li21-plateaus</c> (Li21 Fig. 1; SCIENCE.md A4): loss against step (log y), mean ± std over random initialisations,
-/// for (a) a continuous-time linear RNN trained by plain gradient descent on an exponential-sum target, (b) the same on the
-/// Airy target Ai(t − 6), and a tanh RNN (Elman, 16 hidden, linear readout) trained by Adam on (c) the Airy linear
+/// <c>li21-plateaus</c> (Li, Han, E &amp; Li, ICLR 2021, §4 and Fig. 1): loss against step (linear step axis, log loss), mean ± std
+/// over random initialisations, for (a) a continuous-time linear RNN trained by plain gradient descent on an exponential-sum
+/// target, (b) the same on the Airy target Ai(t − t₀), and a tanh RNN (Elman, linear readout) trained by Adam on (c) the Airy linear
 /// functional (white-noise inputs, T = 100) and (d) two-scale Lorenz-96 (K = 8 forcings in, K slow variables out).
 /// (a)/(b) descend the exact population loss J = ∫|ρ̂ − ρ|² (<see cref="LinearRnnKernelObjective"/>: full W, U, c, so ρ̂ may
 /// oscillate as the Airy kernel does; with white-noise inputs J is the expected squared error, so GD on J is the
-/// large-batch limit of the paper's sampled GD). <see cref="PlateauDetector"/> counts plateaus in every run's curve.
-/// Li21 claim: short (exponential-sum) memory trains without plateaus; long-memory targets show plateaus.
+/// large-batch limit of the paper's sampled GD). <see cref="PlateauDetector"/> counts plateaus on the linear step axis.
+/// Li21's claim: short (exponential-sum) memory trains without plateaus; targets whose memory exceeds the model's initial
+/// memory show plateaus (the escape time grows like e^{w₀L} with the delay L, Li21 §4), so the delay t₀ and the tanh RNN's
+/// initial spectral radius are settings chosen so that the target's memory exceeds the model's.
 /// </summary>
 public sealed class PlateausExperiment : ReproductionKind<PlateausExperiment.Settings>
 {
@@ -41,8 +43,10 @@ public sealed class PlateausExperiment : ReproductionKind<PlateausExperiment.Set
     /// <param name="LorenzBatch">Batch of panel (d).</param>
     /// <param name="AdamRate">Adam's constant learning rate, panels (c)/(d).</param>
     /// <param name="Detector">Thresholds of the plateau definition.</param>
+    /// <param name="AiryDelay">Delay t₀ of the Airy target Ai(t − t₀), panels (b)/(c).</param>
+    /// <param name="TanhSpectralRadius">Initial spectral radius g of the tanh RNN's recurrent weights, panels (c)/(d).</param>
     public sealed record Settings(int Runs, int LinearWidth, long LinearSteps, double LinearRate, int Hidden, long AiryTanhSteps, int AiryTime,
-        long LorenzSteps, int LorenzTime, int Batch, int LorenzBatch, double AdamRate, PlateauDetectorOptions Detector);
+        long LorenzSteps, int LorenzTime, int Batch, int LorenzBatch, double AdamRate, PlateauDetectorOptions Detector, double AiryDelay, double TanhSpectralRadius);
 
     /// <inheritdoc />
     public override Settings Bind(SpecNode s)
@@ -50,15 +54,16 @@ public sealed class PlateausExperiment : ReproductionKind<PlateausExperiment.Set
         var d = s.Child("plateau_detector");
         var detector = new PlateauDetectorOptions
         {
-            MaxDecreasePerDecade = d.GetDouble("max_decrease_per_decade", above: 0, below: 1),
-            NoiseAllowance = d.GetDouble("noise_allowance", min: 0),
-            MinLengthDecades = d.GetDouble("min_length_decades", above: 0),
+            MaxFall = d.GetDouble("max_fall", above: 0, below: 1),
+            MinLengthFraction = d.GetDouble("min_length_fraction", above: 0, below: 1),
             MinDropAfter = d.GetDouble("min_drop_after", above: 0, below: 1),
             MinAcceleration = d.GetDouble("min_acceleration", min: 1),
+            SmoothingFraction = d.GetDouble("smoothing_fraction", min: 0, below: 0.5),
         };
         return new Settings(s.GetInt("runs", min: 1), s.GetInt("linear_width", min: 1), s.GetLong("linear_steps", min: 2), s.GetDouble("linear_rate", above: 0),
             s.GetInt("hidden", min: 1), s.GetLong("airy_tanh_steps", min: 2), s.GetInt("airy_time", min: 2), s.GetLong("lorenz_steps", min: 2),
-            s.GetInt("lorenz_time", min: 2), s.GetInt("batch", min: 1), s.GetInt("lorenz_batch", min: 1), s.GetDouble("adam_rate", above: 0), detector);
+            s.GetInt("lorenz_time", min: 2), s.GetInt("batch", min: 1), s.GetInt("lorenz_batch", min: 1), s.GetDouble("adam_rate", above: 0), detector,
+            s.GetDouble("airy_delay", min: 0, max: 1000), s.GetDouble("tanh_spectral_radius", above: 0));
     }
 
     /// <summary>Random initial θ = (W, U, c) of the width-m linear RNN: W = −I + 0.5·G/√m (G standard normal, so W is
@@ -85,17 +90,19 @@ public sealed class PlateausExperiment : ReproductionKind<PlateausExperiment.Set
     /// <inheritdoc />
     public override string Method =>
         "(a)/(b): continuous-time linear RNN (full W, U, c) trained by plain GD on the exact population loss J = ∫|ρ̂−ρ|² "
-        + "for ρ = e^{−t} + 0.5e^{−0.5t} + 0.25e^{−2t} and ρ = Ai(t − 6); steps that would make W non-Hurwitz are retried with η halved. "
+        + "for ρ = e^{−t} + 0.5e^{−0.5t} + 0.25e^{−2t} and ρ = Ai(t − t₀) (t₀ in the spec); steps that would make W non-Hurwitz are retried with η halved. "
         + "Init W = −I + 0.5G/√m, U, c ~ N(0, 1/m). (c)/(d): Elman tanh RNN + linear readout, Adam (constant rate), all-steps MSE, "
         + "on the Airy linear functional (white noise) and on two-scale Lorenz-96 (K = 8, J = 4). "
-        + "Plateaus by PlateauDetector (thresholds in the spec) on every run's per-step loss. Runs, steps, batches and rates: see the spec (quick: "
+        + "The tanh RNN's recurrent weights start with spectral radius g (spec). "
+        + "Plateaus by PlateauDetector on the linear step axis (a flat stretch of ≥ a set fraction of the run followed by a faster drop; thresholds in "
+        + "the spec) on every run's per-step loss. Runs, steps, batches and rates: see the spec (quick: "
         + "fewer runs and steps, a shorter Lorenz-96 window; paper: 10 runs, as Li21 Fig. 1).";
 
     /// <inheritdoc />
     public override void Run(ReproductionContext ctx, Settings s)
     {
         var curves = new DataTable("panel", "run", "step", "loss");
-        var plateaus = new DataTable("panel", "run", "count", "total_steps", "total_decades", "initial_loss", "final_loss", "first_start", "first_end", "seconds");
+        var plateaus = new DataTable("panel", "run", "count", "total_steps", "total_fraction", "initial_loss", "final_loss", "first_start", "first_end", "seconds");
         int total = Panels.Length * s.Runs, done = 0;
         for (int panel = 0; panel < Panels.Length; panel++)
             for (int run = 0; run < s.Runs; run++)
@@ -105,15 +112,18 @@ public sealed class PlateausExperiment : ReproductionKind<PlateausExperiment.Set
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 double[] losses = panel switch
                 {
-                    0 or 1 => LinearRun(panel == 0 ? ExponentialSumTarget() : MemoryKernel.Airy(), s, seed, ctx.Cancellation),
-                    2 => TanhRun(new LinearFunctionalDataset<double>(MemoryKernel.Airy(), s.AiryTime, 1, seed), s, s.AiryTanhSteps, s.Batch, seed, ctx),
+                    0 or 1 => LinearRun(panel == 0 ? ExponentialSumTarget() : MemoryKernel.Airy(delay: s.AiryDelay), s, seed, ctx.Cancellation),
+                    2 => TanhRun(new LinearFunctionalDataset<double>(MemoryKernel.Airy(delay: s.AiryDelay), s.AiryTime, 1, seed), s, s.AiryTanhSteps, s.Batch, seed, ctx),
                     _ => TanhRun(new Lorenz96Dataset<double>(s.LorenzTime, seed), s, s.LorenzSteps, s.LorenzBatch, seed, ctx),
                 };
                 var summary = PlateauDetector.Detect(losses, s.Detector);
-                foreach (long step in ReproductionTraining.LogSpacedSteps(losses.Length))
+                // The chart's step axis is linear (Li21 Fig. 1): 200 equally spaced steps, plus the log-spaced early ones.
+                var saved = new SortedSet<long>(ReproductionTraining.LogSpacedSteps(losses.Length));
+                for (int k = 1; k <= 200; k++) saved.Add(Math.Max(1, (long)Math.Round(k * losses.Length / 200.0)));
+                foreach (long step in saved)
                     curves.Add(panel, run, step, losses[step - 1]);
                 var first = summary.Plateaus.FirstOrDefault();
-                plateaus.Add(panel, run, summary.Count, summary.TotalSteps, summary.TotalDecades, losses[0], losses[^1],
+                plateaus.Add(panel, run, summary.Count, summary.TotalSteps, summary.TotalFraction, losses[0], losses[^1],
                     first?.StartStep ?? double.NaN, first?.EndStep ?? double.NaN, clock.Elapsed.TotalSeconds);
                 ctx.Report(++done / (double)total, $"{Panels[panel]}, run {run}: {summary.Count} plateau(s), loss {losses[0]:G3} → {losses[^1]:G3}");
             }
@@ -131,7 +141,7 @@ public sealed class PlateausExperiment : ReproductionKind<PlateausExperiment.Set
     private static double[] TanhRun(ISequenceDataset<double> data, Settings s, long steps, int batch, ulong seed, ReproductionContext ctx)
     {
         var layer = new LayerStack<double>(["rnn", "readout"],
-            [new ElmanRecurrence<double>(data.InputFeatures, s.Hidden), new Dense<double>(s.Hidden, data.OutputFeatures)]);
+            [new ElmanRecurrence<double>(data.InputFeatures, s.Hidden, recurrentGain: s.TanhSpectralRadius), new Dense<double>(s.Hidden, data.OutputFeatures)]);
         var model = new SequenceModel<double>(layer);
         model.Initialize(seed);
         return ReproductionTraining.TrainAdam(model, data, steps, batch, s.AdamRate, ctx.Pool, ctx.Cancellation);
@@ -169,7 +179,7 @@ public sealed class PlateausExperiment : ReproductionKind<PlateausExperiment.Set
             }
             grid[panel / 2, panel % 2] = chart;
         }
-        section.Figures.Add(new ReportFigure(grid, "Loss against step (log y): grey, single runs; colour, mean ± std over random initialisations. "
+        section.Figures.Add(new ReportFigure(grid, "Loss against step (linear x, log y, as Li21 Fig. 1): grey, single runs; colour, mean ± std over random initialisations. "
             + "(a)/(b) GD on the exact population loss of a linear RNN; (c)/(d) Adam on a tanh RNN. Li21 Fig. 1: the exponential sum trains "
             + "smoothly, the Airy and Lorenz-96 targets show plateaus.", "li21-plateaus.svg"));
 

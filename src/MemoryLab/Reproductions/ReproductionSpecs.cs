@@ -5,14 +5,19 @@ namespace MemoryLab.Reproductions;
 
 /// <summary>
 /// The <c>reproduction:</c> section of a reproduction's spec: <c>name</c> (the reproduction that reports the runs),
-/// <c>scale</c> (<c>quick</c> or <c>paper</c>) and <c>claims</c> (<see cref="ClaimSpec"/>; usually in the <c>common.yaml</c>
-/// both scales include). It belongs to no run, so it changes no run's identity.
+/// <c>scale</c> (<c>quick</c> or <c>paper</c>), <c>claims</c> (<see cref="ClaimSpec"/>; usually in the <c>common.yaml</c>
+/// both scales include) and, optionally, <c>analysis</c>: the settings of a closed-form computation the report step makes
+/// itself beside the runs (e.g. a theory panel next to trained students), which the reproduction binds strictly.
+/// It belongs to no run, so it changes no run's identity.
 /// </summary>
 /// <param name="Name">The reproduction's name.</param>
 /// <param name="Scale">The scale this spec file is.</param>
 /// <param name="Claims">The claims the report checks.</param>
 public sealed record ReproductionSection(string Name, ReproductionScale Scale, IReadOnlyList<ClaimSpec> Claims)
 {
+    /// <summary>The <c>analysis:</c> mapping, or null when the spec has none.</summary>
+    public SpecNode? Analysis { get; init; }
+
     /// <summary>The paper reproduced (<c>paper:</c>; empty when the spec does not say).</summary>
     public string Paper { get; init; } = "";
 
@@ -27,9 +32,12 @@ public sealed record ReproductionSection(string Name, ReproductionScale Scale, I
     {
         ArgumentNullException.ThrowIfNull(section);
         var s = section.Clone();
-        if (s.Kind != SpecNodeKind.Mapping) throw s.Error($"must be a mapping of name, scale and claims (got a {s.KindWord})");
+        if (s.Kind != SpecNodeKind.Mapping) throw s.Error($"must be a mapping of name, scale, claims and optionally paper, figure, run_time and analysis (got a {s.KindWord})");
+        var analysis = s.GetNode("analysis");
+        if (analysis is not null && analysis.Kind != SpecNodeKind.Mapping) throw analysis.Error($"must be a mapping of settings (got {analysis.Describe()})");
         var bound = new ReproductionSection(s.GetString("name"), s.GetEnum<ReproductionScale>("scale"), ClaimSpec.BindAll(s, "claims"))
         {
+            Analysis = analysis?.Clone(),
             Paper = s.GetString("paper", "", doc: "the paper reproduced (authors, venue, year)"),
             Figure = s.GetString("figure", "", doc: "the figure, table or theorem reproduced"),
             RunTime = s.GetString("run_time", "", doc: "how long this scale takes, with the date and command that measured it"),

@@ -10,7 +10,7 @@ using MemoryLab.Theory;
 namespace MemoryLab.Reproductions;
 
 /// <summary>
-/// <c>zucchet24-signal-propagation</c> (Zucchet24 Figs. 1 left, 2; SCIENCE.md B1, B3 E1): the state variance E[h²] and
+/// <c>zucchet24-signal-propagation</c> (Zucchet24 Figs. 1 left, 2, §2.2–3; the authors' figures/1D-case.ipynb): the state variance E[h²] and
 /// the sensitivity E[(dh/dλ)²] of h_t = λh_{t−1} + x_t against λ = 1 − 10^{−k} for inputs with correlation ρ^{|Δ|},
 /// theory beside Monte Carlo. Monte Carlo uses the library's own <see cref="DiagonalRecurrence{T}"/>: N neurons with the
 /// same λ, each fed its own input feature (B = C = I), one backward pass from the last step's outputs gives
@@ -153,7 +153,7 @@ public sealed class SignalPropagationExperiment : ReproductionKind<SignalPropaga
         }
         left.Legend = LegendPosition.None;
         grid[0, 0] = left; grid[0, 1] = right;
-        section.Figures.Add(new ReportFigure(grid, "Lines: closed forms (SCIENCE.md B1). Points: Monte Carlo through the layer's backward pass (± 1 SE). "
+        section.Figures.Add(new ReportFigure(grid, "Lines: closed forms (Zucchet24 §2.2). Points: Monte Carlo through the layer's backward pass (± 1 SE). "
             + "The state grows like (1−λ)^−1 but its sensitivity to λ like (1−λ)^−3: the curse of memory.", "signal-propagation.svg"));
 
         var chart = Chart.Create("γ-normalised sensitivity, white noise", "1 − \\nu", "E[(d_\\omega \\gamma h)^2]", AxisScale.Log, AxisScale.Log);

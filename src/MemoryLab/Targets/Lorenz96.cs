@@ -4,14 +4,15 @@ using MemoryLab.Numerics;
 namespace MemoryLab.Targets;
 
 /// <summary>
-/// Settings of the two-scale Lorenz-96 target (SCIENCE.md A2, [assumed] generator of Li21's group):
+/// Settings of the two-scale Lorenz-96 target (Lorenz, 1996; used as a nonlinear target by Li, Han, E &amp; Li, ICLR 2021,
+/// Fig. 1, whose constants are not published: the defaults below are chosen):
 /// <c>dx_k/dt = x_{k−1}(x_{k+1} − x_{k−2}) − x_k + F_k + h_x·mean_j y_{j,k}</c>,
 /// <c>dy_{j,k}/dt = [y_{j+1,k}(y_{j−1,k} − y_{j+2,k}) − y_{j,k} + h_y·x_k]/ε</c>.
 /// Slow variables x_k are cyclic in k (K of them); the J·K fast variables form one ring in the order
 /// y_{0,0}, y_{1,0}, …, y_{J−1,0}, y_{0,1}, … (the usual convention: y_{J,k} = y_{0,k+1}).
 /// </summary>
-/// <param name="K">Number of slow variables (≥ 4 so the stencil k−2..k+1 is distinct). Default 8 [assumed].</param>
-/// <param name="J">Fast variables per slow variable (≥ 1). Default 4 [assumed].</param>
+/// <param name="K">Number of slow variables (≥ 4 so the stencil k−2..k+1 is distinct). Default 8 (chosen).</param>
+/// <param name="J">Fast variables per slow variable (≥ 1). Default 4 (chosen).</param>
 /// <param name="Epsilon">Time-scale separation ε (0.5).</param>
 /// <param name="Hx">Coupling of fast into slow h_x (−1).</param>
 /// <param name="Hy">Coupling of slow into fast h_y (1).</param>
@@ -41,7 +42,7 @@ public sealed record Lorenz96Settings(int K = 8, int J = 4, double Epsilon = 0.5
 }
 
 /// <summary>
-/// The two-scale Lorenz-96 system integrated with classical RK4 (SCIENCE.md A2). State layout: x_0..x_{K−1},
+/// The two-scale Lorenz-96 system (Lorenz, 1996) integrated with classical RK4. State layout: x_0..x_{K−1},
 /// then y in ring order (index K + k·J + j). Holds its RK4 scratch, so one instance per thread.
 /// </summary>
 public sealed class Lorenz96System
@@ -112,7 +113,7 @@ public sealed class Lorenz96System
 }
 
 /// <summary>
-/// Lorenz-96 sequence pairs (SCIENCE.md A2; Li21 Fig. 1c): input = forcing F_k(n) ~ U(0.6, 1.2) redrawn each sample
+/// Lorenz-96 sequence pairs (Li, Han, E &amp; Li, ICLR 2021, Fig. 1): input = forcing F_k(n) ~ U(0.6, 1.2) redrawn each sample
 /// step n, output = slow variables x_k after integrating that sample (10 RK4 steps of 0.01), so y_n depends on
 /// F_0..F_n only. Shapes [batch, T, K] → [batch, T, K]. Sequence b of step s draws from
 /// <c>CounterRng(seed, Data, s).Fork(b)</c>. Throws <see cref="InvalidOperationException"/> if the state blows up.

@@ -4,7 +4,7 @@ using MemoryLab.Numerics;
 namespace MemoryLab.Training;
 
 /// <summary>Per-group optimiser settings: parameters whose <see cref="ParameterView.Group"/> equals <paramref name="Group"/>
-/// get lr × <paramref name="LearningRateFactor"/> and weight decay <paramref name="WeightDecay"/> (LRU23 recipe, SCIENCE.md B4).</summary>
+/// get lr × <paramref name="LearningRateFactor"/> and weight decay <paramref name="WeightDecay"/> (the LRU training recipe of Orvieto et al., ICML 2023).</summary>
 public sealed record ParameterGroupRule(string Group, double LearningRateFactor = 1.0, double? WeightDecay = null);
 
 /// <summary>
@@ -141,6 +141,34 @@ public sealed class Adam<T> : Optimizer<T> where T : unmanaged, IFloatingPointIe
         long t = Math.Max(1, StepCount);
         double vhat = double.CreateTruncating(_v[index]) / (1 - Math.Pow(_beta2, t));
         return learningRate / (1 - Math.Pow(_beta1, t)) / (Math.Sqrt(vhat) + _eps);
+    }
+
+    /// <summary>
+    /// The step Adam would take on entry i for a unit gradient, from its current state: the next step's update with
+    /// g = 1 entering both moments, m' = β₁m + (1−β₁), v' = β₂v + (1−β₂), t' = t + 1, step = lr·(m'/(1−β₁ᵗ'))/(√(v'/(1−β₂ᵗ')) + ε).
+    /// This is the probe of Zucchet &amp; Orvieto (NeurIPS 2024) for Fig. 11 (their source/train.py passes a tree of ones through
+    /// the optimiser's update); unlike <see cref="EffectiveLearningRate"/> its sign follows m', so it can be ≤ 0.
+    /// </summary>
+    public double UnitGradientStep(int index, double learningRate)
+    {
+        Span<double> one = stackalloc double[1];
+        UnitGradientSteps([index], learningRate, one);
+        return one[0];
+    }
+
+    /// <summary><see cref="UnitGradientStep"/> for each of <paramref name="entries"/>, into <paramref name="steps"/>.</summary>
+    public void UnitGradientSteps(ReadOnlySpan<int> entries, double learningRate, Span<double> steps)
+    {
+        if (steps.Length < entries.Length) throw new ArgumentException("one result per entry", nameof(steps));
+        long t = StepCount + 1;
+        double bc1 = 1 - Math.Pow(_beta1, t), bc2 = 1 - Math.Pow(_beta2, t);
+        for (int k = 0; k < entries.Length; k++)
+        {
+            int i = entries[k];
+            double m = _beta1 * double.CreateTruncating(_m[i]) + (1 - _beta1);
+            double v = _beta2 * double.CreateTruncating(_v[i]) + (1 - _beta2);
+            steps[k] = learningRate * (m / bc1) / (Math.Sqrt(v / bc2) + _eps);
+        }
     }
 
     /// <inheritdoc />

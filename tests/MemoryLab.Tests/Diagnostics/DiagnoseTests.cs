@@ -288,6 +288,85 @@ public class DiagnoseTests
         Assert.Equal(60, json.RootElement.GetProperty("memory_function").GetProperty("target").GetArrayLength());
     }
 
+    [Fact]
+    public void ElmanLstmAndGruLayersAreReadThroughTheirLinearisationAndGates()
+    {
+        // Elman with σ = identity and b = 0: the Jacobian is W itself.
+        var elman = new SequenceModel<double>(new ElmanRecurrence<double>(2, 6, Activation.Identity, recurrentGain: 0.7));
+        elman.Initialize(4);
+        var w = Matrix<double>.Build.Dense(6, 6, (i, j) => elman.Layout["weight_hh"].Of(elman.Theta)[i * 6 + j]);
+        var wanted = w.Evd().EigenValues;
+        var e = Assert.Single(Diagnoser.Run(Subject(elman), NoCurvature).Layers);
+        foreach (var l in wanted) Assert.True(e.Modes.Min(m => (m.Lambda - l).Magnitude) < 1e-10, $"eigenvalue {l} of W missing");
+        // LSTM: λ = σ(b_if + b_hf); GRU: α = σ(b_iz + b_hz), with the memory time 1 + e^{b} of GatedRecurrentUnit.MemoryTime.
+        var stack = new SequenceModel<double>(new LayerStack<double>(["lstm", "gru"],
+            [new LongShortTermMemory<double>(1, 3, forgetBias: 2.0), new GatedRecurrentUnit<double>(3, 4)]));
+        stack.Initialize(2);
+        var d = Diagnoser.Run(Subject(stack), NoCurvature);
+        Assert.Equal(["lstm", "gru"], d.Layers.Select(l => l.Path));
+        var bih = stack.Layout["lstm.bias_ih"].Of(stack.Theta); var bhh = stack.Layout["lstm.bias_hh"].Of(stack.Theta);
+        for (int j = 0; j < 3; j++) Assert.Equal(1 / (1 + Math.Exp(-(bih[3 + j] + bhh[3 + j]))), d.Layers[0].Modes[j].Lambda.Real, 1e-14);
+        var gih = stack.Layout["gru.bias_ih"].Of(stack.Theta); var ghh = stack.Layout["gru.bias_hh"].Of(stack.Theta);
+        for (int j = 0; j < 4; j++)
+            Assert.Equal(GatedRecurrentUnit<double>.MemoryTime(gih[4 + j] + ghh[4 + j]), d.Layers[1].Modes[j].TimeScale, 1e-9);
+        Assert.Equal("forget_gate_bias", d.Layers[0].HeadlineName);
+        Assert.Equal("update_gate_bias", d.Layers[1].HeadlineName);
+    }
+
+    [Fact]
+    public void ADeepStackIsDiagnosedPerBlockOnEachBlocksOwnInput()
+    {
+        var model = new SequenceModel<double>(ModelFactory.CreateDefault().Build<double>(
+            ModelDescription.Of("deep_stack", ("d_model", 6), ("blocks", 3), ("out", 1)).With(ModelDescription.Of("lru", ("hidden", 5))), 1));
+        model.Initialize(3);
+        var d = Diagnoser.Run(Subject(model, time: 50), NoCurvature);
+        Assert.Equal(["blocks.0.rnn", "blocks.1.rnn", "blocks.2.rnn"], d.Layers.Select(l => l.Path));
+        // Block 0's input is the encoder's output W x + b of unit white noise: E|B̃ u|² = |B̃ W|² + |B̃ b|² per mode, up to sampling.
+        var enc = model.Layout["encoder.weight"].Of(model.Theta).ToArray();
+        var bias = model.Layout["encoder.bias"].Of(model.Theta).ToArray();
+        var bRe = model.Layout["blocks.0.rnn.B_re"].Of(model.Theta).ToArray();
+        var bIm = model.Layout["blocks.0.rnn.B_im"].Of(model.Theta).ToArray();
+        for (int j = 0; j < 5; j++)
+        {
+            double cr = 0, ci = 0, mr = 0, mi = 0;
+            for (int k = 0; k < 6; k++) { cr += bRe[j * 6 + k] * enc[k]; ci += bIm[j * 6 + k] * enc[k]; mr += bRe[j * 6 + k] * bias[k]; mi += bIm[j * 6 + k] * bias[k]; }
+            double expected = cr * cr + ci * ci + mr * mr + mi * mi;
+            Assert.InRange(d.Layers[0].Modes[j].InputVariance / expected, 0.9, 1.1); // 32 × 50 samples
+        }
+    }
+
+    [Fact]
+    public void AFileWithMinimalLruNamesIsMappedAndCheckedAgainstItsOutputPair()
+    {
+        using var dir = new TempDirectory();
+        // An LRU written as a JAX user would flatten minimal-LRU's parameters, with an input/output pair from the model itself.
+        var lru = new SequenceModel<double>(new LinearRecurrentUnit<double>(2, 7, rMin: 0.9, rMax: 0.99));
+        lru.Initialize(8);
+        var x = new SequenceTensor<double>(2, 30, 2);
+        new CounterRng(1, RandomPurpose.Data).FillNormal<double>(x.Data);
+        lru.Prepare(2, 30, WorkerPool.Shared);
+        var y = lru.Forward(x, training: false);
+        var layout = new ParameterLayout();
+        var values = new List<double>();
+        foreach (var v in lru.Layout.Views) { layout.Add("params/layers_0/seq/" + v.Name, "p", v.Shape); values.AddRange(v.Of(lru.Theta).ToArray()); }
+        layout.Add("input", "data", 2, 30, 2); values.AddRange(x.Data);
+        layout.Add("output", "data", 2, 30, 2); values.AddRange(y.Data);
+        string file = Path.Combine(dir.Path, "lru.safetensors");
+        SafeTensors.Save(file, layout, (ReadOnlySpan<double>)values.ToArray());
+        var subject = DiagnosisLoader.Load(file);
+        Assert.StartsWith("minimal-LRU names", subject.Reading);
+        Assert.True(subject.Mapping!.RelativeError < 1e-12);
+        Assert.Equal(30, subject.Time);
+        var d = Diagnoser.Run(subject, NoCurvature);
+        Assert.Equal("lru", Assert.Single(d.Layers).Kind);
+        // Swapping B_re and B_im still loads (same shapes) but no longer reproduces the outputs.
+        var e = Assert.Throws<InvalidDataException>(() => DiagnosisLoader.Load(file, maps: new Dictionary<string, string>
+        {
+            ["params/layers_0/seq/B_re"] = "params/layers_0/seq/B_im", ["params/layers_0/seq/B_im"] = "params/layers_0/seq/B_re",
+        }));
+        Assert.Contains("does not reproduce 'output'", e.Message);
+    }
+
     [TorchFact]
     public void ATorchGruCheckpointLoadsAndGivesTheSameOutputs()
     {

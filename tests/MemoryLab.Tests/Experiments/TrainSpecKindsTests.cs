@@ -62,6 +62,31 @@ public class TrainSpecKindsTests
             (layer.Options.Gamma, layer.Options.GammaInit));
     }
 
+    /// <summary>A data kind of a researcher's own: a two-neuron teacher with only <c>time</c> to set.</summary>
+    private sealed class SmallTeacher : IDataKind
+    {
+        public string Name => "small-teacher";
+        public DataSpec Bind(SpecNode d) => new TeacherDataSpec(d.GetInt("time", 5, min: 1), new MemoryLab.Targets.TeacherOptions { StateSize = 2 });
+    }
+
+    [Fact]
+    public void A_data_kind_registered_in_a_family_reaches_only_the_train_kind_given_that_family()
+    {
+        var kinds = DataSpec.CreateKinds();
+        var mine = new SmallTeacher();
+        kinds.Register(mine.Name, mine.Bind);
+        Assert.Throws<ArgumentException>(() => kinds.Register("teacher", mine.Bind));
+        const string text = "kind: train\ndata: {kind: small-teacher, time: 7}\nmodel: {kind: lru, hidden: 4}\n";
+        var spec = SpecParser.ParseText(text, "s.yaml");
+        spec.GetString("kind");
+        var data = Assert.IsType<TeacherDataSpec>(new TrainExperiment(data: kinds).BindStrict(spec).Data);
+        Assert.Equal((7, 2), (data.Time, data.Teacher.StateSize));
+        var plain = SpecParser.ParseText(text, "s.yaml");
+        plain.GetString("kind");
+        var e = Assert.Throws<SpecException>(() => new TrainExperiment().BindStrict(plain));
+        Assert.Contains("must be one of teacher, linear-functional, tanh-teacher, lorenz96 (got small-teacher)", e.Message);
+    }
+
     [Fact]
     public void Data_keys_belong_to_their_kind()
     {

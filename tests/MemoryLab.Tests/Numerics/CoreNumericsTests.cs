@@ -68,6 +68,23 @@ public class CoreNumericsTests
     }
 
     [Fact]
+    public void Vectorized_Philox_matches_the_scalar_one()
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) return;   // nothing to compare on this CPU
+        // Positions straddling 2³² exercise the carry into the counter's second word.
+        foreach (ulong position in new ulong[] { 0, 5, 0xFFFFFFFCUL, 1UL << 40 })
+        {
+            var rng = new CounterRng(3, RandomPurpose.Data, 0x1234_5678_9ABCUL);
+            float[] r1 = new float[128], a1 = new float[128], r2 = new float[128], a2 = new float[128];
+            rng.UniformPairsScalar(position, r1, a1, 8);
+            rng.UniformPairsAvx2(position, r2, a2, 8);
+            Assert.Equal(r1, r2);
+            Assert.Equal(a1, a2);
+            Assert.Contains(r1, v => v != 0);
+        }
+    }
+
+    [Fact]
     public void Worker_pool_runs_every_chunk_once()
     {
         using var pool = new WorkerPool(3);

@@ -110,34 +110,29 @@ public sealed class PackagingTests(PackedPackages packages, ITestOutputHelper lo
     }
 
     [Fact]
-    public void Example_custom_parametrisation_passes_its_gradient_check_and_writes_the_comparison_table()
+    public void Example_custom_parametrisation_is_a_plugin_map_with_exact_gradients_that_a_spec_runs_beside_the_lru()
     {
+        // The example is the map alone (LogitPolar.cs); built as a plugin, its map has exact gradients in the library's layer, and
+        // its compare.yaml runs through MEMLAB_PLUGINS beside the LRU.
+        string project = Path.Combine(Repo.Root, "examples", "custom-parametrisation");
+        Repo.DotnetOrThrow(project, null, ["build", "-c", Repo.Configuration, "-p:BuildProjectReferences=false", .. Quiet]);
+        string plugin = Path.Combine(project, "bin", Repo.Configuration, "net10.0", "LogitPolar.dll");
+        var map = System.Reflection.Assembly.LoadFrom(plugin).GetType("LogitPolarExample.LogitPolar`1")!;
+        var factory = MemoryLab.Models.ModelFactory.CreateDefault();
+        factory.RegisterParametrisation(map);
+        var layer = factory.Build<double>(MemoryLab.Models.ModelDescription.Of("complex_diagonal", ("parametrisation", "logit_polar"),
+            ("normalisation", "learned"), ("skip", "diagonal"), ("hidden", 4), ("r_min", 0.5), ("r_max", 0.99)), 1);
+        var (parameters, input) = MemoryLab.Models.LayerGradientCheck.Check(layer);
+        Assert.True(parameters.MaxRelativeError < 1e-6 && input.MaxRelativeError < 1e-6, $"{parameters} / {input}");
+
         using var dir = new ScratchFolder("compare");
-        string outDir = Path.Combine(dir.Path, "table");
-        string output = BuildAndRunExample("custom-parametrisation", "CustomParametrisation",
-            "--steps", "40", "--batch", "8", "--time", "30", "--hidden", "8", "--seeds", "2", "--out", outDir);
-        Assert.Contains("gradient check: parameters", output);
-
-        var csv = File.ReadAllLines(Path.Combine(outDir, "comparison.csv"));
-        Assert.Equal("kind,seed,initial_loss,final_loss,status,seconds", csv[0]);
-        var rows = csv.Skip(1).Select(l => l.Split(',')).ToArray();
-        Assert.Equal(new[] { "lru/0", "lru/1", "logit_polar/0", "logit_polar/1" }, rows.Select(r => $"{r[0]}/{r[1]}"));
-        foreach (var r in rows)
-        {
-            Assert.Equal("completed", r[4]);
-            double initial = double.Parse(r[2], CultureInfo.InvariantCulture), final = double.Parse(r[3], CultureInfo.InvariantCulture);
-            Assert.True(double.IsFinite(initial) && double.IsFinite(final) && final > 0, string.Join(",", r));
-        }
-
-        string table = File.ReadAllText(Path.Combine(outDir, "comparison.md"));
-        Assert.Contains("| parametrisation | λ | final loss (mean over seeds) | best seed | worst seed |", table);
-        foreach (string kind in new[] { "lru", "logit_polar" })
-        {
-            var finals = rows.Where(r => r[0] == kind).Select(r => double.Parse(r[3], CultureInfo.InvariantCulture)).ToArray();
-            string row = table.Split('\n').Single(l => l.StartsWith($"| {kind} |", StringComparison.Ordinal));
-            double mean = double.Parse(row.Split('|')[3].Trim(), CultureInfo.InvariantCulture);
-            Assert.Equal(finals.Average(), mean, finals.Average() * 1e-3); // the table shows four significant digits
-        }
+        string memlab = Path.Combine(AppContext.BaseDirectory, "memlab.dll");
+        var (code, output) = Repo.Run(Repo.Dotnet, dir.Path, [memlab, "sweep", Path.Combine(project, "compare.yaml"),
+            "steps=20", "batch=4", "data.time=20", "--out", "runs"], new Dictionary<string, string> { ["MEMLAB_PLUGINS"] = plugin });
+        log.WriteLine(output);
+        Assert.True(code == 0, output);
+        Assert.Contains("done completed=6 diverged=0 failed=0", output);
+        Assert.Equal(3, output.Split('\n').Count(l => l.StartsWith("start", StringComparison.Ordinal) && l.Contains("\"parametrisation\":\"logit_polar\"")));
     }
 
     [Fact]

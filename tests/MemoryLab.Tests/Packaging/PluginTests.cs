@@ -2,13 +2,16 @@ using Xunit.Abstractions;
 
 namespace MemoryLab.Tests.Packaging;
 
-/// <summary>A researcher's own experiment kind and reproduction, compiled outside the repository and loaded by the
-/// memlab tool through MEMLAB_PLUGINS: runnable by `memlab run` and included in `memlab report`.</summary>
+/// <summary>A researcher's own experiment kind, reproduction, layer kind, eigenvalue parametrisation and data kind,
+/// compiled outside the repository and loaded by the memlab tool through MEMLAB_PLUGINS: runnable by `memlab run`
+/// (a train spec uses the layer, the map and the data kind) and included in `memlab report`.</summary>
 [Trait("Category", "Packaging")]
 public sealed class PluginTests(ITestOutputHelper log)
 {
     private const string Source = """
+        using System.Numerics;
         using MemoryLab.Experiments;
+        using MemoryLab.Models;
         using MemoryLab.Reporting;
         using MemoryLab.Reporting.Charts;
         using MemoryLab.Reproductions;
@@ -33,6 +36,41 @@ public sealed class PluginTests(ITestOutputHelper log)
                 for (int i = 0; i < c.Steps; i++) { x -= 0.1 * 2 * (x - c.Target); ctx.Metrics.Log(i, "loss", (x - c.Target) * (x - c.Target)); }
                 return RunSummary.Completed(new Dictionary<string, double> { ["final_loss"] = (x - c.Target) * (x - c.Target) }, c.Steps);
             }
+        }
+
+        /// <summary>λ = σ(p)·e^{iq}, a user's own eigenvalue parametrisation.</summary>
+        public sealed class SigmoidPolar<T> : PolarEigenvalueMap<T> where T : IFloatingPointIeee754<T>
+        {
+            /// <inheritdoc />
+            public override string Name => "sigmoid_polar";
+            /// <inheritdoc />
+            public override (string P, string Q) ParameterNames => ("nu_logit", "theta");
+            /// <inheritdoc />
+            public override (T Nu, T Theta) ToPolar(T p, T q) => (T.One / (T.One + T.Exp(-p)), q);
+            /// <inheritdoc />
+            protected override (T DP, T DQ) PolarBackward(T p, T q, T nu, T theta, T dNu, T dTheta) => (dNu * nu * (T.One - nu), dTheta);
+            /// <inheritdoc />
+            public override (double P, double Q) FromPolar(double nu, double theta) { double n = Math.Clamp(nu, 1e-7, 1 - 1e-7); return (Math.Log(n / (1 - n)), theta); }
+        }
+
+        /// <summary>A user's own layer kind: a bias-free square dense layer.</summary>
+        public sealed class Mixing : ILayerKind
+        {
+            /// <inheritdoc />
+            public string Name => "mixing";
+            /// <inheritdoc />
+            public string Summary => "y = W x";
+            /// <inheritdoc />
+            public ISequenceLayer<T> Build<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T> => new Dense<T>(c.InputSize, c.InputSize, bias: false);
+        }
+
+        /// <summary>A user's own data kind: a two-neuron linear teacher.</summary>
+        public sealed class SmallTeacher : IDataKind
+        {
+            /// <inheritdoc />
+            public string Name => "small-teacher";
+            /// <inheritdoc />
+            public DataSpec Bind(SpecNode d) => new TeacherDataSpec(d.GetInt("time", 5, min: 1), new MemoryLab.Targets.TeacherOptions { StateSize = 2 });
         }
 
         /// <summary>A user's own reproduction with one figure and one claim: an experiment kind whose run writes its data, and the report
@@ -105,6 +143,17 @@ public sealed class PluginTests(ITestOutputHelper log)
         log.WriteLine(runOutput);
         Assert.True(ran == 0, runOutput);
         Assert.Contains("status=completed", runOutput);
+
+        // The plugin's layer kind, eigenvalue parametrisation and data kind, in an ordinary train spec.
+        dir.Write("m.yaml", "kind: train\ndata: {kind: small-teacher, time: 10}\n"
+            + "model: {kind: stack, layers: [{kind: mixing}, {kind: complex_diagonal, parametrisation: sigmoid_polar, hidden: 4}]}\nsteps: 5\nbatch: 4\n");
+        var (trained, trainOutput) = Repo.Run(Repo.Dotnet, dir.Path, [memlab, "run", "m.yaml", "--out", "models"], env);
+        log.WriteLine(trainOutput);
+        Assert.True(trained == 0, trainOutput);
+        Assert.Contains("status=completed", trainOutput);
+        var (unplugged, unpluggedOutput) = Repo.Run(Repo.Dotnet, dir.Path, [memlab, "run", "m.yaml", "--out", "models"]);
+        Assert.Equal(2, unplugged);
+        Assert.Contains("small-teacher", unpluggedOutput);
 
         var (reproduced, reproduceOutput) = Repo.Run(Repo.Dotnet, dir.Path, [memlab, "reproduce", "--only", "my-halving", "--out", "results"], env);
         log.WriteLine(reproduceOutput);

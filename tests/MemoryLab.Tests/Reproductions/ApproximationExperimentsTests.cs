@@ -33,32 +33,65 @@ public class ApproximationExperimentsTests
         string dir = Directory.CreateTempSubdirectory("approx-rate-").FullName;
         try
         {
-            var t = new DataTable("target", "omega", "width", "relative_error", "min_rate", "max_rate");
+            var t = new DataTable("target", "omega", "width", "relative_error", "l1_error", "min_rate", "max_rate");
             var targets = ApproximationRateExperiment.Targets([0.25, 0.5, 1, 2]);
             for (int i = 0; i < targets.Count; i++)
-                for (int m = 1; m <= 8; m++)
+                for (int m = 1; m <= 12; m++)
                 {
-                    double e = i == 0 ? Math.Exp(-2.0 * m) : Math.Pow(m, -(0.5 + targets[i].Omega)) * 0.1;
-                    t.Add(i, targets[i].Omega, m, e, 0.1, 1);
+                    // Exponential memory: geometric down to a floor of 1e−9 from m = 8 on (unresolved, left out); power laws: algebraic.
+                    double e = i == 0 ? Math.Max(Math.Exp(-2.0 * m), 1e-9) : Math.Pow(m, -(0.5 + targets[i].Omega)) * 0.1;
+                    t.Add(i, targets[i].Omega, m, e, 3 * e, 0.1, 1);
                 }
             t.Save(Path.Combine(dir, "approximation-error.csv"));
             var exp = new ApproximationRateExperiment();
             var section = Specs.Report(exp, dir);
             Assert.Single(section.Figures);
-            Assert.Equal(3, section.Claims.Count);
-            Assert.Equal(ClaimStatus.Holds, section.Claims[0].Status); // geometric decay steepens on log-log axes
+            Assert.Equal(4, section.Claims.Count);
+            var byId = section.Claims.ToDictionary(c => c.Id!);
+            Assert.Equal(ClaimStatus.Holds, byId["exponential-memory-error-falls-fast"].Status); // geometric decay steepens on log-log axes
+            Assert.Equal(ClaimStatus.Holds, byId["exponential-memory-geometric"].Status);        // the floor is left out, so ln e is linear
+            Assert.Equal(ClaimStatus.Holds, byId["power-law-converges-slower"].Status);
+            // L¹ = 0.3·m^{−(0.5+ω)}: ω = 2 reaches 10^−3 at m = 10, ω = 0.25 not by 12 → ratio 13/10 < 3.
+            Assert.Equal(ClaimStatus.Fails, byId["power-law-width-grows-as-omega-falls"].Status);
         }
         finally { Directory.Delete(dir, true); }
     }
 
     [Fact]
-    public void PerturbationErrorIsZeroAtAnExactFitAndBreakingPointIsFirstCrossing()
+    public void L1ErrorMatchesClosedForms()
+    {
+        // Li21's error ∫_0^∞|ρ − ρ̂|: e^{−t} against 0 is 1; against e^{−2t} it is 1 − 1/2; against 2e^{−2t} (sign change at
+        // t = ln 2) it is 1/4 + 1/4; (1+t)^{−2} against 0 is 1, 1% of it beyond the horizon T = 100 (the mapped tail).
+        var e = KernelQuadrature.FromFunction(t => Math.Exp(-t), 100);
+        Assert.Equal(1.0, ApproximationRateExperiment.L1Error(e, [0.0], [1.0]), 8);
+        Assert.Equal(0.5, ApproximationRateExperiment.L1Error(e, [1.0], [2.0]), 8);
+        Assert.Equal(0.5, ApproximationRateExperiment.L1Error(e, [2.0], [2.0]), 3);
+        var pol = KernelQuadrature.FromFunction(t => Math.Pow(1 + t, -2), 100);
+        Assert.Equal(1.0, ApproximationRateExperiment.L1Error(pol, [0.0], [1.0]), 6);
+        Assert.Equal(Math.Exp(-2), ApproximationRateExperiment.MeanRatio([1, Math.Exp(-1), Math.Exp(-4)]), 12);
+    }
+
+    [Fact]
+    public void PerturbationErrorIsZeroAtAnExactFit()
     {
         var k = KernelQuadrature.FromFunction(t => 2 * Math.Exp(-0.5 * t) - Math.Exp(-3 * t), 100, new KernelQuadratureOptions { Tail = KernelTail.Truncate });
         var map = RateParametrisation.Exp;
         double[] theta = [2, -1, map.Inverse(0.5), map.Inverse(3.0)];
         Assert.True(StableApproximationExperiment.RelativeError(k, map, theta) < 1e-20);
-        Assert.Equal(0.2, StableApproximationExperiment.BreakingPoint([0, 0.1, 0.2, 0.4], [0.5, 0.01, 0.2, 0.5], 0.1));
+    }
+
+    [Fact]
+    public void CrossingPointOfTwoKnownCurves()
+    {
+        // E_narrow = 0.1 + β², E_wide = 0.01 + 10β²: equal at β² = 0.09/9, β = 0.1, on Wang24's grid (steps of √2).
+        var betas = PerturbationAnalysis.Wang24Betas();
+        var narrow = betas.Select(b => 0.1 + b * b).ToArray();
+        var wide = betas.Select(b => 0.01 + 10 * b * b).ToArray();
+        Assert.Equal(0.1, StableApproximationExperiment.CrossingPoint(betas, narrow, wide), 0.1 * 0.1);
+        // A wider model that stays more accurate never crosses; one no better at β = 0 has no crossing.
+        Assert.True(double.IsPositiveInfinity(StableApproximationExperiment.CrossingPoint(betas, narrow, narrow.Select(x => 0.5 * x).ToArray())));
+        Assert.True(double.IsNaN(StableApproximationExperiment.CrossingPoint(betas, narrow, narrow)));
+        Assert.True(double.IsNaN(StableApproximationExperiment.CrossingPoint(betas, betas.Select(_ => 0.0).ToArray(), betas.Select(_ => 0.0).ToArray())));
     }
 
     [Fact]
@@ -74,14 +107,17 @@ public class ApproximationExperimentsTests
                     foreach (int m in new[] { 2, 4, 8, 16 })
                         foreach (double b in betas)
                         {
-                            double scale = i == 1 && p == 0 ? m : 1; // only pol/direct drifts left
-                            t.Add(i, p, m, b, 1e-4 + b * b * scale * 10, 0.1, 1);
+                            // E_m(β) = 0.1/m + c_m β²: widths m and 2m cross at β² = 0.05/(m(c_2m − c_m)). c_m = 1 − 1/m keeps
+                            // every crossing at β = √0.1 (and the jump at β = 10^−3 below 10^−6); c_m = m⁴ (power law, direct)
+                            // moves them left as m^{−5/2} and makes the jump at m = 16 0.066 ≥ 10^−3.
+                            double c = i == 1 && p == 0 ? Math.Pow(m, 4) : 1 - 1.0 / m;
+                            t.Add(i, p, m, b, 0.1 / m + c * b * b, 0.1, 1);
                         }
             t.Save(Path.Combine(dir, "perturbation-error.csv"));
             var exp = new StableApproximationExperiment();
             var section = Specs.Report(exp, dir);
             Assert.Single(section.Figures);
-            Assert.Equal(7, section.Claims.Count);
+            Assert.Equal(14, section.Claims.Count);
             Assert.All(section.Claims, c => Assert.Equal(ClaimStatus.Holds, c.Status));
         }
         finally { Directory.Delete(dir, true); }

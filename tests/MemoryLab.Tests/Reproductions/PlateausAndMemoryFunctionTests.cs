@@ -65,7 +65,7 @@ public class PlateausAndMemoryFunctionTests
         try
         {
             var curves = new DataTable("panel", "run", "step", "loss");
-            var plateaus = new DataTable("panel", "run", "count", "total_steps", "total_decades", "initial_loss", "final_loss", "first_start", "first_end", "seconds");
+            var plateaus = new DataTable("panel", "run", "count", "total_steps", "total_fraction", "initial_loss", "final_loss", "first_start", "first_end", "seconds");
             for (int panel = 0; panel < 4; panel++)
                 for (int run = 0; run < 3; run++)
                 {
@@ -74,7 +74,7 @@ public class PlateausAndMemoryFunctionTests
                     var summary = PlateauDetector.Detect(losses);
                     foreach (long step in ReproductionTraining.LogSpacedSteps(losses.Length))
                         curves.Add(panel, run, step, losses[step - 1]);
-                    plateaus.Add(panel, run, summary.Count, summary.TotalSteps, summary.TotalDecades, losses[0], losses[^1], double.NaN, double.NaN, 0.1);
+                    plateaus.Add(panel, run, summary.Count, summary.TotalSteps, summary.TotalFraction, losses[0], losses[^1], double.NaN, double.NaN, 0.1);
                 }
             curves.Save(Path.Combine(dir, "curves.csv"));
             plateaus.Save(Path.Combine(dir, "plateaus.csv"));

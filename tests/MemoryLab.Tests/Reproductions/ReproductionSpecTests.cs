@@ -28,7 +28,7 @@ public class ReproductionSpecTests
     public void Every_registered_reproduction_has_embedded_quick_and_paper_specs_that_expand_and_validate()
     {
         var all = Specs.Reproductions.All;
-        Assert.Equal(14, all.Count);
+        Assert.Equal(16, all.Count);
         foreach (var scale in new[] { ReproductionScale.Quick, ReproductionScale.Paper })
         {
             // Both scales of every reproduction are planned (and validated) from the embedded copies and from the repository folder alike.
@@ -58,7 +58,8 @@ public class ReproductionSpecTests
         var paper = Specs.Settings(plateaus, ReproductionScale.Paper);
         Assert.Equal(10, paper.Runs);            // Li21 Fig. 1: 10 initialisations
         Assert.True(quick.Runs < paper.Runs);
-        Assert.Equal(0.10, quick.Detector.MaxDecreasePerDecade);
+        Assert.Equal(0.10, quick.Detector.MaxFall);
+        Assert.Equal(9, quick.AiryDelay);        // Airy memory beyond the initial model (Li21 §4)
         var ts = Specs.Plan(new TeacherStudentExperiment(), ReproductionScale.Paper);
         Assert.Equal(["0.36", "0.68", "0.84", "0.92", "0.96", "0.98", "0.99"],
             ts.Runs.Select(r => r.Spec.Flatten().First(p => p.Key == "data.nu0").Value).Distinct().Order());

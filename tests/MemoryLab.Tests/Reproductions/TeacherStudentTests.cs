@@ -58,7 +58,7 @@ public class TeacherStudentTests
     public void PaperScaleAblationSpecHasSixStudentsAtNu099()
     {
         var plan = SweepPlan.Load(SpecFile("zucchet24-ablation", "paper"), [], Specs.Kinds);
-        Assert.Equal(10 * (3 * 5 + 3 * 7), plan.Runs.Count);
+        Assert.Equal(10 * (5 + 2 * 4 + 3 * 7), plan.Runs.Count); // the authors' grids: RNN 5 rates, block diagonal / more neurons 4, diagonal 7
         var names = plan.Runs.Select(r => r.Spec.Flatten().First(p => p.Key == "model.name").Value).Distinct().ToArray();
         Assert.Equal(AblationExperiment.Students.Select(s => $"\"{s.Name}\""), names);
         Assert.All(plan.Runs, r => Assert.Equal("0.99", r.Spec.Flatten().First(p => p.Key == "data.nu0").Value));
@@ -71,7 +71,11 @@ public class TeacherStudentTests
         // The ablation's RNN and LRU at ν₀ = 0.99 are the teacher–student runs at ν₀ = 0.99: same resolved spec, same id.
         var ts = Specs.Plan(new TeacherStudentExperiment()).Runs.Select(r => r.Id).ToHashSet();
         var ablation = Specs.Plan(new AblationExperiment()).Runs;
-        Assert.Equal(2 * 2 * 3, ablation.Count(r => ts.Contains(r.Id)));
+        // RNN at its 5 rates and LRU at the 4 rates both grids hold (0.1 … 0.0032), 3 seeds each.
+        Assert.Equal((5 + 4) * 3, ablation.Count(r => ts.Contains(r.Id)));
+        // "+ γ" is the authors' lru_param=default, which_gamma=learned: γ learned directly from √(1 − (Re λ)²).
+        var gamma = ablation.First(r => r.Spec.Flatten().Any(p => p.Key == "model.name" && p.Value == "\"complex_diagonal_gamma\"")).Spec.Flatten().ToDictionary(p => p.Key, p => p.Value);
+        Assert.Equal(("\"learned\"", "\"direct\"", "\"real_part\""), (gamma["model.normalisation"], gamma["model.gamma"], gamma["model.gamma_init"]));
     }
 
     [Fact]
@@ -132,11 +136,11 @@ public class TeacherStudentTests
         var plans = ReproductionPlan.Create(selected, ReproductionScale.Quick, Specs.Kinds, null, overrides);
         var counts = new CountingObserver();
         var outcomes = Reproducer.Run(plans, dir.Path, Specs.Kinds, new SweepOptions { Workers = 3 }, counts);
-        Assert.Equal([90, 36], outcomes.Select(o => o.Ran));
-        // The 12 runs both share (RNN and LRU at ν₀ = 0.99) ran once and were copied: 114 started, 126 finished.
-        Assert.Equal((114, 126), (counts.Started, counts.Finished));
+        Assert.Equal([90, 102], outcomes.Select(o => o.Ran));
+        // The 27 runs both share (RNN and LRU at ν₀ = 0.99) ran once and were copied: 165 started, 192 finished.
+        Assert.Equal((165, 192), (counts.Started, counts.Finished));
         var shared = plans[1].Sweep.Runs.Where(r => plans[0].Sweep.Runs.Any(t => t.Id == r.Id)).ToArray();
-        Assert.Equal(12, shared.Length);
+        Assert.Equal(27, shared.Length);
         foreach (var run in shared)
             Assert.Equal(File.ReadAllText(Path.Combine(dir.Path, "zucchet24-teacher-student", run.Id, "metrics.csv")),
                 File.ReadAllText(Path.Combine(dir.Path, "zucchet24-ablation", run.Id, "metrics.csv")));
@@ -151,7 +155,7 @@ public class TeacherStudentTests
         // Again: every run is found finished; nothing runs.
         var again = Reproducer.Run(plans, dir.Path, Specs.Kinds, new SweepOptions { Workers = 3 });
         Assert.Equal([0, 0], again.Select(o => o.Ran));
-        Assert.Equal([90, 36], again.Select(o => o.Skipped));
+        Assert.Equal([90, 102], again.Select(o => o.Skipped));
     }
 
     private sealed class CountingObserver : ISweepObserver
@@ -213,16 +217,36 @@ public class TeacherStudentTests
         Assert.Equal(ClaimStatus.Inconclusive, ReportTs(short_).Claims[2].Status);
     }
 
-    [Fact]
-    public void AblationReportChecksEachStepTowardTheLru()
+    private static ReportSection ReportAblation(double[] losses, double[] sems, ReproductionScale scale)
     {
-        double[] losses = [10, 8, 9, 1, 0.1, 0.5]; // the exp step makes it worse here
-        var points = AblationExperiment.Students.Select((s, i) => new SelectedPoint(s.Name, 0.99, 1e-3, new MetricStats(1, losses[i], double.NaN, losses[i], losses[i]), 700, 1, 1)).ToList();
+        var points = AblationExperiment.Students.Select((s, i) => new SelectedPoint(s.Name, 0.99, 1e-3, new MetricStats(10, losses[i], sems[i], losses[i], losses[i]), 700, 10, 10)).ToList();
         var section = new ReportSection("ablation");
         var claims = Specs.Claims(new AblationExperiment(), section);
-        AblationExperiment.Report(points, section, claims);
+        AblationExperiment.Report(points, section, claims, scale);
         claims.Finish();
         Assert.Single(section.Figures);
-        Assert.Equal([ClaimStatus.Holds, ClaimStatus.Holds, ClaimStatus.Fails], section.Claims.Select(c => c.Status));
+        Assert.Equal(["near-diagonal-far-below-rnn", "gamma-and-exp-change-little", "normalisation-lowers-complex-diagonal"], section.Claims.Select(c => c.Id));
+        return section;
+    }
+
+    [Fact]
+    public void AblationReportChecksTheOrdersOfMagnitudeAndTheOrderingOnlyAtPaperScale()
+    {
+        // The paper's Fig. 3 right read by eye, with SEMs a tenth of the means.
+        double[] paper = AblationExperiment.Students.Select(s => s.Paper).ToArray();
+        double[] tenth = paper.Select(p => p / 10).ToArray();
+        Assert.Equal([ClaimStatus.Holds, ClaimStatus.Holds, ClaimStatus.Holds], ReportAblation(paper, tenth, ReproductionScale.Paper).Claims.Select(c => c.Status));
+        // At quick scale the ordering is not decided, whatever the numbers.
+        var quick = ReportAblation(paper, tenth, ReproductionScale.Quick).Claims;
+        Assert.Equal([ClaimStatus.Holds, ClaimStatus.Holds, ClaimStatus.Inconclusive], quick.Select(c => c.Status));
+        Assert.Contains("paper scale", quick[2].Details);
+        Assert.Contains("complex diagonal 4.2E-05", quick[2].MeasuredText);
+        // Means a factor 2 apart but SEMs as large: not separated.
+        double[] wide = paper.Select(p => p).ToArray();
+        Assert.Equal(ClaimStatus.Fails, ReportAblation(paper, wide, ReproductionScale.Paper).Claims[2].Status);
+        // One near-diagonal student only 10× below the RNN, and a γ step of 30×: both order-of-magnitude claims fail.
+        double[] bad = [0.4, 0.04, 2e-5, 1e-3, 3.3e-5, 2.4e-5];
+        var failing = ReportAblation(bad, tenth, ReproductionScale.Paper).Claims;
+        Assert.Equal([ClaimStatus.Fails, ClaimStatus.Fails, ClaimStatus.Holds], failing.Select(c => c.Status));
     }
 }

@@ -4,6 +4,7 @@ using MemoryLab.Numerics;
 using MemoryLab.Reporting;
 using MemoryLab.Reproductions;
 using MemoryLab.Theory;
+using MemoryLab.Training;
 using Xunit;
 
 namespace MemoryLab.Tests.Reproductions;
@@ -125,5 +126,29 @@ public sealed class ZucchetLandscapeHessianTests : IDisposable
         Assert.Equal(2, section.Figures.Count);
         Assert.Equal(4, section.Claims.Count);
         Assert.Equal(ClaimStatus.Holds, section.Claims[3].Status);   // loss 0 at the teacher for both models
+    }
+
+    [Fact]
+    public void AuthorsEffectiveRateIsTheUnitGradientStepOfAdamAndItsFlooredGeometricMean()
+    {
+        // Known answers. Before any step, Adam's step for a unit gradient is lr·1/(1 + ε) (m̂ = v̂ = 1).
+        var layout = new ParameterLayout();
+        layout.Add("w", "weights", 3);
+        var adam = new Adam<double>(layout);
+        Assert.Equal(1e-3 / (1 + 1e-8), adam.UnitGradientStep(0, 1e-3), 15);
+        // After one step with gradient g = (−2, 0.5, 0): m = 0.1g, v = 0.001g², t = 1; the next unit-gradient step at t = 2 is
+        // lr·m̂/(√v̂ + ε), m̂ = (0.09g + 0.1)/(1 − 0.81), v̂ = (0.000999g² + 0.001)/(1 − 0.998001).
+        var theta = new double[3];
+        double[] g = [-2, 0.5, 0];
+        adam.Step(theta, g, 1e-3);
+        for (int i = 0; i < 3; i++)
+        {
+            double mhat = (0.09 * g[i] + 0.1) / (1 - 0.81), vhat = (0.999 * 0.001 * g[i] * g[i] + 0.001) / (1 - 0.999 * 0.999);
+            Assert.Equal(1e-3 * mhat / (Math.Sqrt(vhat) + 1e-8), adam.UnitGradientStep(i, 1e-3), 12);
+        }
+        Assert.True(adam.UnitGradientStep(0, 1e-3) < 0);   // the accumulated gradient points the other way: a negative step
+        // The authors' summary: a geometric mean in which negative steps count as 10⁻⁸.
+        Assert.Equal(Math.Sqrt((1e-3 + 1e-8) * 1e-8), HessianExperiment.AuthorsEffectiveRate([1e-3, -5e-4]), 15);
+        Assert.Equal(1e-4 + 1e-8, HessianExperiment.AuthorsEffectiveRate([1e-4]), 15);
     }
 }

@@ -14,7 +14,10 @@ public sealed class JsonLinesMetricSink : IMetricSink
     private readonly StringBuilder _line = new();
 
     /// <summary>Creates (or truncates) the file at <paramref name="path"/>.</summary>
-    public JsonLinesMetricSink(string path) => _writer = new StreamWriter(path, append: false, new UTF8Encoding(false));
+    public JsonLinesMetricSink(string path) : this(path, append: false) { }
+
+    /// <summary>Creates the file at <paramref name="path"/>, or with <paramref name="append"/> adds lines to an existing one.</summary>
+    public JsonLinesMetricSink(string path, bool append) => _writer = new StreamWriter(path, append, new UTF8Encoding(false));
 
     /// <inheritdoc/>
     public void Log(long step, ReadOnlySpan<MetricValue> values)

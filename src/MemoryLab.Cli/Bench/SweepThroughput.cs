@@ -1,0 +1,205 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using MemoryLab.Experiments;
+using MemoryLab.Models;
+using MemoryLab.Numerics;
+
+namespace MemoryLab.Cli.Bench;
+
+/// <summary>One row of <see cref="SweepThroughput"/>: a student at one batch size, its bench model step beside a full training
+/// step of <c>memlab train</c> (data from the teacher, loss, Adam, logging every step, checkpoints), and the run-steps per second
+/// of a sweep of such runs on each worker count.</summary>
+/// <param name="Model">Bench model name (<c>lru</c>, <c>complex_diagonal</c>, <c>linear_rnn</c>).</param>
+/// <param name="Batch">Sequences per step.</param>
+/// <param name="Algorithm">The algorithm <c>auto</c> picked on one thread.</param>
+/// <param name="ModelStepMs">Median bench model step (forward, loss, backward, Adam on a fixed batch), mean of the timings just before and after the training run.</param>
+/// <param name="TrainStepMs">Wall ms per step of a training run (steady state, from its steps_per_second).</param>
+/// <param name="TrainCpuMsPerStep">Process CPU ms per step of the same run (insensitive to other processes on the machine).</param>
+/// <param name="Sweeps">Per worker count: run-steps per second (wall) and CPU ms per run-step.</param>
+internal sealed record SweepRow(string Model, int Batch, string Algorithm, double ModelStepMs, double TrainStepMs, double TrainCpuMsPerStep,
+    IReadOnlyList<(int Workers, double RunStepsPerSecond, double CpuMsPerRunStep)> Sweeps)
+{
+    /// <summary>Train step over model step.</summary>
+    public double Ratio => TrainStepMs / ModelStepMs;
+}
+
+/// <summary>
+/// <c>memlab bench --sweep</c>: the throughput of the Zucchet &amp; Orvieto (NeurIPS 2024, §5) teacher–student sweep. For each
+/// student (LRU, complex diagonal, dense linear RNN) and batch size it times the bench model step, a real training run
+/// (<c>kind: train</c> through the results store, as <c>memlab sweep</c> runs it) and sweeps of such runs on 1 … N workers, and
+/// projects the paper-scale grids from the measured rates. Load from other processes is recorded beside each figure
+/// (<c>/proc/loadavg</c>), and CPU times are given too, since they do not depend on it.
+/// </summary>
+internal static class SweepThroughput
+{
+    /// <summary>Paper-scale run counts of the teacher–student grid (7 ν₀ × 10 seeds × 5 / 7 / 5 learning rates) and the ablation at ν₀ = 0.99
+    /// (10 seeds × 5 rates × 3 dense students; 10 seeds × 7 rates × 3 diagonal students), 10,000 steps each, batch 128.</summary>
+    public static readonly (string Name, (string Model, int Runs)[] Runs)[] PaperGrids =
+    [
+        ("zucchet24-teacher-student (paper)", [("linear_rnn", 350), ("complex_diagonal", 490), ("lru", 350)]),
+        ("zucchet24-ablation (paper)", [("linear_rnn", 150), ("complex_diagonal", 140), ("lru", 70)]),
+    ];
+
+    /// <summary>Steps of a paper-scale run.</summary>
+    public const int PaperSteps = 10_000;
+
+    /// <summary>Measures every (model, batch) row; <paramref name="steps"/> steps per training run, <paramref name="runsPerWorker"/> runs per worker in each sweep.</summary>
+    public static IReadOnlyList<SweepRow> Run(IReadOnlyList<string> models, IReadOnlyList<int> batches, IReadOnlyList<int> workerCounts,
+        int steps, int runsPerWorker, string scratch, Action<string> log, CancellationToken ct)
+    {
+        var registry = ExperimentRegistry.CreateDefault();
+        var rows = new List<SweepRow>();
+        foreach (int batch in batches)
+            foreach (string model in models)
+            {
+                ct.ThrowIfCancellationRequested();
+                var shape = BenchShape.TeacherStudent.With(batch: batch);
+                var description = BenchModel.All.Single(m => m.Name == model).Describe(shape);
+                string algorithm = ModelFactory.CreateDefault().Build<float>(description, 1) is ILtiLayer lti
+                    ? lti.AlgorithmFor(batch, shape.Time, 1).ToString().ToLowerInvariant() : "–";
+                double before = ModelStep(description, shape);
+                var (trainMs, trainCpu) = TrainOnce(registry, model, batch, steps, Path.Combine(scratch, $"train-{model}-{batch}"), ct);
+                double after = ModelStep(description, shape);
+                double modelMs = 0.5 * (before + after);
+                log($"train model={model} batch={batch} algorithm={algorithm} model_step_ms={modelMs:F3} (before {before:F3}, after {after:F3}) train_step_ms={trainMs:F3} train_cpu_ms={trainCpu:F3} ratio={trainMs / modelMs:F2} load={Load()}");
+                var sweeps = new List<(int, double, double)>();
+                foreach (int w in workerCounts)
+                {
+                    var (rate, cpu) = SweepOnce(registry, model, batch, steps, w, runsPerWorker * w, Path.Combine(scratch, $"sweep-{model}-{batch}-{w}"), ct);
+                    log($"sweep model={model} batch={batch} workers={w} run_steps_per_s={rate:F0} cpu_ms_per_run_step={cpu:F3} load={Load()}");
+                    sweeps.Add((w, rate, cpu));
+                }
+                rows.Add(new SweepRow(model, batch, algorithm, modelMs, trainMs, trainCpu, sweeps));
+            }
+        return rows;
+    }
+
+    /// <summary>The 1-, 5- and 15-minute load averages (Linux), or "n/a".</summary>
+    public static string Load()
+    {
+        try { return string.Join('/', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
+        catch (IOException) { return "n/a"; }
+        catch (UnauthorizedAccessException) { return "n/a"; }
+    }
+
+    private static double ModelStep(ModelDescription description, BenchShape shape)
+    {
+        using var pool = new WorkerPool(1);
+        var timer = new TrainingStepTimer(description, shape, pool);
+        return TrainingStepTimer.Median(timer.Time(3, 21));
+    }
+
+    /// <summary>The teacher–student training spec (experiments/reproduce/zucchet24-teacher-student/training.yaml at ν₀ = 0.99) for a bench model.</summary>
+    public static string Spec(string model, int batch, int steps, ulong seed = 0)
+    {
+        string student = model switch
+        {
+            "lru" => "{kind: lru, hidden: 64, r_min: 0.99, r_max: 1.0, max_phase: 3.14, init: teacher_student}",
+            "complex_diagonal" => "{kind: complex_diagonal, hidden: 64, r_min: 0.99, r_max: 1.0, max_phase: 3.14, init: teacher_student}",
+            "linear_rnn" => "{kind: linear_rnn, hidden: 64}",
+            _ => throw new ArgumentException($"no teacher–student student '{model}' (lru, complex_diagonal, linear_rnn)"),
+        };
+        return string.Create(CultureInfo.InvariantCulture, $$"""
+            kind: train
+            seed: {{seed}}
+            data: {kind: teacher, time: 300, state_size: 10, nu0: 0.99, theta0: 3.14, teacher_seed: 42}
+            model: {{student}}
+            optimizer: {kind: adam, lr: 0.001}
+            schedule: {kind: cosine, initial: 1.0e-7, end: 1.0e-7, warmup_fraction: 0}
+            loss: all_steps
+            steps: {{steps}}
+            batch: {{batch}}
+            log_every: 1
+            checkpoint_every: 1000
+            """);
+    }
+
+    private static (double WallMs, double CpuMs) TrainOnce(ExperimentRegistry registry, string model, int batch, int steps, string dir, CancellationToken ct)
+    {
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        var plan = SweepPlan.FromSpec(SpecParser.ParseText(Spec(model, batch, steps), "bench-sweep.yaml"), "bench", registry);
+        var store = new ResultsStore(dir);
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        SweepRunner.Run(plan.Runs, store, registry, new SweepOptions { Workers = 1 }, null, ct);
+        double cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / steps;
+        var summary = store.ReadRun(plan.Runs[0].Id)!.Summary;
+        if (summary.Status != RunStatus.Completed) throw new InvalidOperationException($"bench training run {model} batch {batch}: {summary.Status} {summary.Message}");
+        return (1000 / summary.Metrics["steps_per_second"], cpuMs);
+    }
+
+    private static (double RunStepsPerSecond, double CpuMsPerRunStep) SweepOnce(ExperimentRegistry registry, string model, int batch, int steps,
+        int workers, int runs, string dir, CancellationToken ct)
+    {
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+        var planned = new List<PlannedRun>();
+        for (int i = 0; i < runs; i++)
+        {
+            var p = SweepPlan.FromSpec(SpecParser.ParseText(Spec(model, batch, steps, (ulong)i), "bench-sweep.yaml"), "bench", registry);
+            planned.Add(p.Runs[0] with { Index = i });
+        }
+        var store = new ResultsStore(dir);
+        var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+        var clock = Stopwatch.StartNew();
+        SweepRunner.Run(planned, store, registry, new SweepOptions { Workers = workers }, null, ct);
+        double wall = clock.Elapsed.TotalSeconds;
+        double cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / ((double)runs * steps);
+        return ((double)runs * steps / wall, cpuMs);
+    }
+
+    /// <summary>The table and the projections as Markdown.</summary>
+    public static string Markdown(IReadOnlyList<SweepRow> rows, string command, DateTimeOffset when, string loadBefore, string loadAfter, int steps)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        sb.AppendLine(inv, $"Measured {when:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} logical cores, with `{command}`; load average (1/5/15 min) {loadBefore} before, {loadAfter} after.");
+        sb.AppendLine();
+        var workers = rows.SelectMany(r => r.Sweeps.Select(s => s.Workers)).Distinct().Order().ToArray();
+        sb.Append("| model | batch | algorithm | bench model step ms | train ms/step | train / model | train CPU ms/step | train steps/s |");
+        foreach (int w in workers) sb.Append(inv, $" {w}-worker run-steps/s | {w}-worker CPU ms/run-step |");
+        sb.AppendLine();
+        sb.Append("|---|---:|---|---:|---:|---:|---:|---:|");
+        foreach (int _ in workers) sb.Append("---:|---:|");
+        sb.AppendLine();
+        foreach (var r in rows)
+        {
+            sb.Append(inv, $"| {r.Model} | {r.Batch} | {r.Algorithm} | {r.ModelStepMs:F3} | {r.TrainStepMs:F3} | {r.Ratio:F2} | {r.TrainCpuMsPerStep:F3} | {1000 / r.TrainStepMs:F0} |");
+            foreach (int w in workers)
+            {
+                var s = r.Sweeps.FirstOrDefault(x => x.Workers == w);
+                sb.Append(inv, $" {s.RunStepsPerSecond:F0} | {s.CpuMsPerRunStep:F3} |");
+            }
+            sb.AppendLine();
+        }
+        sb.AppendLine();
+        sb.AppendLine(inv, $"Each training run is {steps} steps of `kind: train` at the teacher–student shape (T = 300, hidden 64, teacher n = 10, ν₀ = 0.99), logging every step and checkpointing every 1,000, run through the results store as `memlab sweep` runs it; train ms/step is its steady-state rate (steps_per_second), the bench model step is the median `memlab bench` step of the same model and algorithm (mean of the timings just before and after the run). CPU times count this process's CPU, so they do not grow with other processes' load; run-steps/s is wall-clock.");
+        var at128 = rows.Where(r => r.Batch == 128).ToDictionary(r => r.Model);
+        if (at128.Count > 0)
+        {
+            sb.AppendLine();
+            sb.AppendLine("Paper-scale projections (10,000 steps a run, batch 128), from the measured rates:");
+            sb.AppendLine();
+            sb.Append("| grid | runs |");
+            foreach (int w in workers) sb.Append(inv, $" {w} workers (wall rate) | {w} workers (CPU rate, dedicated cores) |");
+            sb.AppendLine();
+            sb.Append("|---|---:|");
+            foreach (int _ in workers) sb.Append("---:|---:|");
+            sb.AppendLine();
+            foreach (var (name, runs) in PaperGrids)
+            {
+                if (runs.Any(x => !at128.ContainsKey(x.Model))) continue;
+                sb.Append(inv, $"| {name} | {runs.Sum(x => x.Runs):N0} |");
+                foreach (int w in workers)
+                {
+                    double wallS = runs.Sum(x => x.Runs * (double)PaperSteps / at128[x.Model].Sweeps.First(s => s.Workers == w).RunStepsPerSecond);
+                    double cpuS = runs.Sum(x => x.Runs * (double)PaperSteps * at128[x.Model].Sweeps.First(s => s.Workers == w).CpuMsPerRunStep / 1000) / w;
+                    sb.Append(inv, $" {wallS / 60:F0} min | {cpuS / 60:F0} min |");
+                }
+                sb.AppendLine();
+            }
+            sb.AppendLine();
+            sb.AppendLine("The wall projection divides the grid's run-steps by the measured sweep rate of each student; the CPU projection assumes the workers have their cores to themselves (CPU ms per run-step × run-steps ÷ workers). Dense students of the ablation with 32 or 64 heads and 128 neurons are counted at the dense linear RNN's rate.");
+        }
+        return sb.ToString();
+    }
+}
