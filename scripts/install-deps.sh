@@ -15,6 +15,8 @@ need+=(python3-torch)
 # unless an optimised one is installed. A skilled PyTorch user would have OpenBLAS, and the benchmark compares against
 # the best PyTorch can do here (the OpenMP build follows torch.set_num_threads).
 need+=(libopenblas0-openmp)
+# numpy + pandas for Debian's python3: the Python snippets of docs/result-files.md, run by ResultFilesPythonTests.
+need+=(python3-numpy python3-pandas)
 if [ ${#need[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

@@ -31,13 +31,19 @@ internal static class Plugins
             {
                 return $"{Variable}: cannot load '{path}': {e.Message}".ReplaceLineEndings(" ");
             }
-            foreach (var type in assembly.GetExportedTypes())
+            Type[] types;
+            try { types = assembly.GetExportedTypes(); }
+            catch (Exception e) when (e is FileNotFoundException or FileLoadException or TypeLoadException or ReflectionTypeLoadException or BadImageFormatException)
             {
-                if (type.IsAbstract || type.GetConstructor(Type.EmptyTypes) is null) continue;
+                return $"{Variable}: cannot load '{path}': {MissingDependency(e)}".ReplaceLineEndings(" ");
+            }
+            foreach (var type in types)
+            {
                 try
                 {
                     if (IsEigenvalueMap(type)) { models.RegisterParametrisation(type); continue; }
                     if (type.IsGenericTypeDefinition) continue;
+                    if (type.IsAbstract || type.GetConstructor(Type.EmptyTypes) is null) continue;
                     if (typeof(IExperimentKind).IsAssignableFrom(type)) kinds.Register((IExperimentKind)Activator.CreateInstance(type)!);
                     if (typeof(IReproduction).IsAssignableFrom(type)) reproductions.Register((IReproduction)Activator.CreateInstance(type)!);
                     if (typeof(ILayerKind).IsAssignableFrom(type)) models.Register((ILayerKind)Activator.CreateInstance(type)!);
@@ -51,10 +57,21 @@ internal static class Plugins
                 {
                     return $"{Variable}: '{path}': {type.FullName}: {e.Message}".ReplaceLineEndings(" ");
                 }
+                catch (Exception e) when (e is FileNotFoundException or FileLoadException or TypeLoadException or BadImageFormatException or TargetInvocationException or MissingMethodException)
+                {
+                    return $"{Variable}: '{path}': {type.FullName} cannot be created: {MissingDependency(e.InnerException ?? e)}".ReplaceLineEndings(" ");
+                }
             }
         }
         return null;
     }
+
+    private static string MissingDependency(Exception e) => e switch
+    {
+        FileNotFoundException f when f.FileName is not null => $"a dependency is missing: {f.FileName} (put it beside the plugin)",
+        ReflectionTypeLoadException r when r.LoaderExceptions.FirstOrDefault(x => x is not null) is { } inner => MissingDependency(inner),
+        _ => e.Message,
+    };
 
     private static bool IsEigenvalueMap(Type type) =>
         type.IsGenericTypeDefinition && type.GetGenericArguments().Length == 1

@@ -41,11 +41,92 @@ internal static class CommandSupport
             Console.Error.WriteLine(e.Message.ReplaceLineEndings(" "));
             return ExitBadInput;
         }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Never a stack trace: one line saying what failed (set MEMLAB_DEBUG=1 to see where).
+            Console.Error.WriteLine($"memlab: {e.GetType().Name}: {e.Message}".ReplaceLineEndings(" "));
+            if (Environment.GetEnvironmentVariable("MEMLAB_DEBUG") is { Length: > 0 }) Console.Error.WriteLine(e);
+            return ExitRunsFailed;
+        }
         finally
         {
             Console.CancelKeyPress -= onCancel;
         }
     }
+
+    /// <summary>A thread or worker count given as <paramref name="option"/>: from 1 to <see cref="Numerics.WorkerPool.MaxThreads"/>.</summary>
+    public static int CheckThreads(int n, string option) =>
+        n >= 1 && n <= Numerics.WorkerPool.MaxThreads ? n
+            : throw new SpecException(SourcePosition.CommandLine, option, $"must be from 1 to {Numerics.WorkerPool.MaxThreads} (got {n})");
+
+    /// <summary>The full path of the results folder <paramref name="path"/> given as <paramref name="option"/>, checked before anything is
+    /// written: not a file or device, not under a file, and in a folder this process can write to. Writes nothing.</summary>
+    public static string RequireOutputFolder(string path, string option)
+    {
+        string full = Full(path, option);
+        if (!Directory.Exists(full) && Path.Exists(full)) throw Bad(option, $"'{path}' is a file, not a folder");
+        CheckWritable(NearestFolder(full, path, option), path, option);
+        return full;
+    }
+
+    /// <summary>The full path of the output file <paramref name="path"/> given as <paramref name="option"/>, checked before anything is
+    /// written: not a folder or device, not under a file, in a folder this process can write to. Writes nothing.</summary>
+    public static string RequireOutputFile(string path, string option)
+    {
+        string full = Full(path, option);
+        if (Directory.Exists(full)) throw Bad(option, $"'{path}' is a folder, not a file");
+        if (Path.Exists(full) && IsSpecial(full)) throw Bad(option, $"'{path}' is not a regular file");
+        string parent = Path.GetDirectoryName(full) ?? throw Bad(option, $"'{path}' has no folder");
+        string folder = Directory.Exists(parent) ? parent : NearestFolder(parent, path, option);
+        CheckWritable(folder, path, option);
+        return full;
+    }
+
+    private static string Full(string path, string option)
+    {
+        if (string.IsNullOrWhiteSpace(path)) throw Bad(option, "must name a path");
+        try { return Path.GetFullPath(path); }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException) { throw Bad(option, $"'{path}' is not a valid path ({e.Message})"); }
+    }
+
+    // Device and kernel files: writing a result "into" /dev/null would replace it, not discard the result.
+    private static bool IsSpecial(string full) =>
+        OperatingSystem.IsLinux() || OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD()
+            ? full.StartsWith("/dev/", StringComparison.Ordinal) || full.StartsWith("/proc/", StringComparison.Ordinal) || full.StartsWith("/sys/", StringComparison.Ordinal)
+            : false;
+
+    /// <summary>The nearest existing folder at or above <paramref name="full"/>; an error when a file or device lies on the way.</summary>
+    private static string NearestFolder(string full, string path, string option)
+    {
+        if (IsSpecial(full) && Path.Exists(full) && !Directory.Exists(full)) throw Bad(option, $"'{path}' is not a regular folder");
+        string? p = full;
+        while (p is not null && !Directory.Exists(p))
+        {
+            if (Path.Exists(p)) throw Bad(option, $"'{path}' lies under '{p}', which is a file");
+            p = Path.GetDirectoryName(p);
+        }
+        return p ?? throw Bad(option, $"'{path}' has no existing folder above it");
+    }
+
+    private static void CheckWritable(string folder, string path, string option)
+    {
+        if (IsSpecial(folder + "/")) throw Bad(option, $"'{path}' is in '{folder}', where results cannot be written");
+        string probe = Path.Combine(folder, $".memlab-write-check-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        try
+        {
+            using (new FileStream(probe, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose)) { }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw Bad(option, $"cannot write in '{folder}' ({e.Message.ReplaceLineEndings(" ")})");
+        }
+        finally
+        {
+            try { if (File.Exists(probe)) File.Delete(probe); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    private static SpecException Bad(string option, string reason) => new(SourcePosition.CommandLine, option, reason);
 
     /// <summary>Whether to draw live progress (a terminal) rather than plain lines (redirected output).</summary>
     public static bool Interactive =>
@@ -56,10 +137,12 @@ internal static class CommandSupport
     public static IReadOnlyList<string> MemlabInvocation()
     {
         string? process = Environment.ProcessPath;
-        string dll = Assembly.GetEntryAssembly()?.Location ?? typeof(CommandSupport).Assembly.Location;
-        if (process is null) return new[] { "dotnet", dll };
-        string name = Path.GetFileNameWithoutExtension(process);
-        return name.Equals("dotnet", StringComparison.OrdinalIgnoreCase) ? new[] { process, dll } : new[] { process };
+        // The apphost, a self-contained or a single-file build starts itself; only `dotnet memlab.dll` needs the dll, found beside
+        // the app (Assembly.Location is empty in a single-file bundle: IL3000).
+        if (process is not null && !Path.GetFileNameWithoutExtension(process).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
+            return new[] { process };
+        string dll = Path.Combine(AppContext.BaseDirectory, (Assembly.GetEntryAssembly()?.GetName().Name ?? "memlab") + ".dll");
+        return new[] { process ?? "dotnet", dll };
     }
 
     /// <summary>Seconds with millisecond resolution, invariant.</summary>
@@ -70,14 +153,4 @@ internal static class CommandSupport
 
     /// <summary>A value for a plain log line: quoted when it has spaces or quotes.</summary>
     public static string Word(string s) => s.Length > 0 && s.All(c => !char.IsWhiteSpace(c) && c != '"') ? s : "\"" + s.Replace("\"", "\\\"") + "\"";
-
-    /// <summary>Writes a file atomically (temporary file, then rename).</summary>
-    public static void WriteAtomically(string path, string text)
-    {
-        string full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        string tmp = full + $".{Environment.ProcessId}.tmp";
-        File.WriteAllText(tmp, text);
-        File.Move(tmp, full, overwrite: true);
-    }
 }

@@ -43,11 +43,10 @@ internal static class ReproduceCommand
                 ReproduceListing.Print(selected, kinds, parse.GetValue(specs));
                 return CommandSupport.ExitOk;
             }
-            int w = parse.GetValue(workers) ?? WorkerPool.DefaultThreadCount(), t = parse.GetValue(threads);
-            if (w < 1) throw new SpecException(SourcePosition.CommandLine, null, $"--workers must be at least 1 (got {w})");
-            if (t < 1) throw new SpecException(SourcePosition.CommandLine, null, $"--threads-per-run must be at least 1 (got {t})");
+            int w = CommandSupport.CheckThreads(parse.GetValue(workers) ?? WorkerPool.DefaultThreadCount(), "--workers");
+            int t = CommandSupport.CheckThreads(parse.GetValue(threads), "--threads-per-run");
             var s = parse.GetValue(scale) == "paper" ? ReproductionScale.Paper : ReproductionScale.Quick;
-            string output = Path.GetFullPath(parse.GetValue(outDir)!);
+            string output = CommandSupport.RequireOutputFolder(parse.GetValue(outDir)!, "--out");
             // Every spec is read, overridden and validated before anything runs or is written.
             var plans = ReproductionPlan.Create(selected, s, kinds, parse.GetValue(specs), parse.GetValue(set) ?? []);
             var view = new ReproduceProgressView(CommandSupport.Interactive, plans);
@@ -101,7 +100,7 @@ internal static class ReproduceCommand
             var folders = parse.GetValue(dirs)!.Select(Path.GetFullPath).ToArray();
             foreach (string f in folders)
                 if (!Directory.Exists(f)) throw new SpecException(SourcePosition.CommandLine, null, $"no results folder '{f}'");
-            string output = Path.GetFullPath(parse.GetValue(outDir) ?? folders[0]);
+            string output = CommandSupport.RequireOutputFolder(parse.GetValue(outDir) ?? folders[0], "--out");
             if (Reproducer.FindStores(folders).Count == 0)
             {
                 // A user's own sweep or run: figures and tables, no claims. Everything is read before anything is written.

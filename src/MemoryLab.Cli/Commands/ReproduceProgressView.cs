@@ -98,6 +98,11 @@ internal sealed class ReproduceProgressView : ISweepObserver
         }
     }
 
+    public void Warning(string line)
+    {
+        lock (_gate) Console.Error.WriteLine(line);
+    }
+
     public void RunFinished(PlannedRun run, int worker, RunSummary summary, bool skipped)
     {
         lock (_gate)

@@ -21,11 +21,15 @@ internal static class ResultsCommand
         command.SetAction(parse => CommandSupport.Guard(_ =>
         {
             var folders = parse.GetValue(dirs)!;
+            string? outFile = parse.GetValue(output) is { } o ? CommandSupport.RequireOutputFile(o, "--out") : null;
             var table = ResultsTable.Load(folders);
+            foreach (string problem in table.Unreadable) Console.Error.WriteLine($"warning: {problem}; the run is left out of the table");
+            if (table.Selection is { } rule && table.Rows.Count > 0 && !table.Metrics.Contains(rule.Metric))
+                Console.Error.WriteLine($"warning: select.metric '{rule.Metric}' is no metric of these runs (they have: {string.Join(", ", table.Metrics)}); nothing is selected");
             int runs = table.Rows.Sum(r => r.Runs.Count);
             if (runs == 0) throw new SpecException(SourcePosition.CommandLine, null, $"no finished runs in {string.Join(", ", folders)}");
             string csv = table.ToCsv(parse.GetValue(selectedOnly));
-            if (parse.GetValue(output) is { } file) CommandSupport.WriteAtomically(file, csv);
+            if (outFile is not null) AtomicFile.WriteAllText(outFile, csv);
             else Console.Out.Write(csv);
 
             foreach (var r in table.Problems)

@@ -20,15 +20,14 @@ internal static class RunCommand
         var command = new Command(name, description) { spec, overrides, outDir, threads, resume };
         command.SetAction(parse => CommandSupport.Guard(ct =>
         {
-            int t = parse.GetValue(threads) ?? WorkerPool.DefaultThreadCount();
-            if (t < 1) throw new SpecException(SourcePosition.CommandLine, null, $"--threads must be at least 1 (got {t})");
+            int t = CommandSupport.CheckThreads(parse.GetValue(threads) ?? WorkerPool.DefaultThreadCount(), "--threads");
             // The run's choices by thread count (auto's algorithm) are made for t threads and become part of its id.
             var plan = SweepPlan.Load(parse.GetValue(spec)!, parse.GetValue(overrides) ?? Array.Empty<string>(), registry, ignoreSelection: true, threadsPerRun: t);
             if (plan.Runs.Count != 1)
             {
                 throw new SpecException(plan.Spec.KeyPosition(SweepPlan.GridKey), SweepPlan.GridKey, $"this spec's grid makes {plan.Runs.Count} runs; run it with `memlab sweep`, or fix the axes with key=value");
             }
-            string output = Path.GetFullPath(parse.GetValue(outDir)!);
+            string output = CommandSupport.RequireOutputFolder(parse.GetValue(outDir)!, "--out");
             var store = new ResultsStore(output) { Resume = parse.GetValue(resume) };
             bool live = CommandSupport.Interactive;
             var view = new SweepProgressView(live, 1);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MemoryLab.Experiments;
+using MemoryLab.Numerics;
 using MemoryLab.Reproductions;
 
 namespace MemoryLab.Cli.Commands;
@@ -36,8 +37,10 @@ internal static class SweepCommand
             string specPath = parse.GetValue(spec)!;
             string[] ovs = parse.GetValue(overrides) ?? Array.Empty<string>();
             int w = parse.GetValue(workers), t = parse.GetValue(threads);
-            if (w < 1) throw new SpecException(SourcePosition.CommandLine, null, $"--workers must be at least 1 (got {w})");
-            if (t < 1) throw new SpecException(SourcePosition.CommandLine, null, $"--threads-per-run must be at least 1 (got {t})");
+            CommandSupport.CheckThreads(w, "--workers");
+            CommandSupport.CheckThreads(t, "--threads-per-run");
+            if ((long)w * t > 4 * WorkerPool.MaxThreads)
+                throw new SpecException(SourcePosition.CommandLine, "--threads-per-run", $"--workers {w} × --threads-per-run {t} = {(long)w * t} threads; at most {4 * WorkerPool.MaxThreads}");
             var plan = SweepPlan.Load(specPath, ovs, registry);
             string name = plan.Name;
             if (plan.Reproduction is not null)
@@ -50,7 +53,9 @@ internal static class SweepCommand
                         $"unknown reproduction '{section.Name}'; known: {string.Join(", ", reproductions.All.Select(r => r.Name))}");
                 name = section.Name;
             }
-            string output = Path.GetFullPath(parse.GetValue(outDir) ?? Path.Combine("results", name));
+            string output = parse.GetValue(emit) is null
+                ? CommandSupport.RequireOutputFolder(parse.GetValue(outDir) ?? Path.Combine("results", name), "--out")
+                : Path.GetFullPath(parse.GetValue(outDir) ?? Path.Combine("results", name));
 
             if (parse.GetValue(emit) is { } target)
             {

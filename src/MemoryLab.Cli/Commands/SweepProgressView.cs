@@ -155,6 +155,11 @@ internal sealed class SweepProgressView : ISweepObserver
         WriteLine($"{verb} id={run.Id} status={status} wall_s={CommandSupport.Seconds(summary.WallTime)} steps={summary.Steps} done={done}/{_total} {metrics}{message}".TrimEnd());
     }
 
+    public void Warning(string line)
+    {
+        lock (_gate) Console.Error.WriteLine(line);
+    }
+
     private void WriteLine(string line)
     {
         lock (_gate) Console.Out.WriteLine(line);

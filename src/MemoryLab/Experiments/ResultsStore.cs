@@ -69,13 +69,7 @@ public sealed class ResultsStore
     public bool IsFinished(string id) => Directory.Exists(RunDirectory(id));
 
     /// <summary>Writes the sweep spec as <c>sweep.yaml</c> (atomically: shards of one sweep may write it at once).</summary>
-    public void WriteSweepSpec(SpecNode sweepSpec)
-    {
-        Directory.CreateDirectory(Root);
-        string tmp = Path.Combine(Root, $".{SweepSpecFileName}.{Environment.ProcessId}.tmp");
-        File.WriteAllText(tmp, SpecYamlWriter.ToYaml(sweepSpec));
-        File.Move(tmp, Path.Combine(Root, SweepSpecFileName), overwrite: true);
-    }
+    public void WriteSweepSpec(SpecNode sweepSpec) => AtomicFile.WriteAllText(Path.Combine(Root, SweepSpecFileName), SpecYamlWriter.ToYaml(sweepSpec));
 
     /// <summary>
     /// Removes temporary run folders whose writer is gone: those made on this host by a process that no longer
@@ -91,11 +85,17 @@ public sealed class ResultsStore
             var m = TempName.Match(Path.GetFileName(dir));
             if (!m.Success || !int.TryParse(m.Groups[2].Value, out int pid)) continue;
             if (pid == Environment.ProcessId && m.Groups[3].Length == 0) continue;
-            string owner = File.Exists(Path.Combine(dir, OwnerFileName)) ? File.ReadAllText(Path.Combine(dir, OwnerFileName)).Trim() : Environment.MachineName;
+            string ownerPath = Path.Combine(dir, OwnerFileName);
+            string? owner = null;
+            try { if (File.Exists(ownerPath)) owner = File.ReadAllText(ownerPath).Trim(); }
+            catch (IOException) { }
             DateTime created = Directory.GetCreationTimeUtc(dir);
-            bool stale = owner == Environment.MachineName
-                ? !IsAlive(pid, created)
-                : DateTime.UtcNow - Directory.GetLastWriteTimeUtc(dir) > TimeSpan.FromDays(1);
+            TimeSpan age = DateTime.UtcNow - Directory.GetLastWriteTimeUtc(dir);
+            // A writer names its host in .owner right after making the folder: a folder without one was left by a writer killed
+            // in between (stale once that writer is gone here, or after a minute whoever made it).
+            bool stale = owner is null ? !IsAlive(pid, created) || age > TimeSpan.FromMinutes(1)
+                : owner == Environment.MachineName ? !IsAlive(pid, created)
+                : age > TimeSpan.FromDays(1);
             if (!stale) continue;
             try
             {
@@ -139,7 +139,25 @@ public sealed class ResultsStore
 
     /// <summary>Where run <paramref name="runId"/> keeps its periodic checkpoint: <c>ROOT/.resume/&lt;id&gt;.safetensors</c>
     /// (outside the temporary folder, so it survives a killed process; deleted when the run completes).</summary>
-    public string ResumeCheckpointPath(string runId) => Path.Combine(Root, ".resume", runId + ".safetensors");
+    public string ResumeCheckpointPath(string runId) => Path.Combine(Root, ResumeFolderName, runId + ".safetensors");
+
+    private const string ResumeFolderName = ".resume";
+
+    /// <summary>Removes run <paramref name="runId"/>'s periodic checkpoint and any torn temporary of it, and the <c>.resume</c>
+    /// folder once it is empty.</summary>
+    private void DeleteResumeCheckpoint(string runId)
+    {
+        string path = ResumeCheckpointPath(runId);
+        try
+        {
+            AtomicFile.DeleteTemporaries(path);
+            if (File.Exists(path)) File.Delete(path);
+            string dir = Path.GetDirectoryName(path)!;
+            if (Directory.Exists(dir) && !Directory.EnumerateFileSystemEntries(dir).Any()) Directory.Delete(dir);
+        }
+        catch (IOException) { } // another run's checkpoint appeared meanwhile: the folder stays
+        catch (UnauthorizedAccessException) { }
+    }
 
     /// <summary>
     /// Runs <paramref name="run"/> unless its folder exists: writes into <c>.tmp-&lt;id&gt;-&lt;pid&gt;</c> (spec,
@@ -148,10 +166,10 @@ public sealed class ResultsStore
     /// rethrows. Returns the summary and whether the run was already there.
     /// </summary>
     public (RunSummary Summary, bool Skipped) Execute(PlannedRun run, ExperimentRegistry registry, WorkerPool pool,
-        Action<RunProgress>? progress = null, CancellationToken cancellation = default)
+        Action<RunProgress>? progress = null, CancellationToken cancellation = default, Action<string>? warnings = null)
     {
         string final = RunDirectory(run.Id);
-        if (Directory.Exists(final)) return (ReadSummary(final), true);
+        if (Directory.Exists(final)) return (ReadSummaryOrFailed(final), true);
         Directory.CreateDirectory(Root);
         string temp = Path.Combine(Root, $".tmp-{run.Id}-{Environment.ProcessId}");
         if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
@@ -165,16 +183,17 @@ public sealed class ResultsStore
         var clock = Stopwatch.StartNew();
         RunSummary summary;
         OperationCanceledException? cancelled = null;
-        var sink = new CompositeMetricSink(
-            new CsvMetricSink(Path.Combine(temp, MetricsCsvFileName)),
-            new JsonLinesMetricSink(Path.Combine(temp, MetricsJsonLinesFileName)),
-            new TensorBoardMetricSink(temp));
+        var sink = new RunMetricFiles(temp);
+        // A writer killed mid-checkpoint leaves a temporary beside it; the checkpoint itself is whole or absent.
+        AtomicFile.DeleteTemporaries(ResumeCheckpointPath(run.Id));
         try
         {
             var context = new RunContext(run.Id, temp, seed, sink, pool, cancellation, progress)
             {
                 ResumeCheckpointPath = ResumeCheckpointPath(run.Id),
                 Resume = Resume,
+                MetricFiles = sink,
+                Warnings = warnings,
             };
             summary = kind.Run(spec, context);
         }
@@ -193,14 +212,15 @@ public sealed class ResultsStore
         }
         if (cancelled != null)
         {
-            // An interrupted run is not a result: leave nothing behind.
+            // An interrupted run is not a result: leave nothing behind (but its periodic checkpoint, for --resume).
             TryDelete(temp);
+            if (!File.Exists(ResumeCheckpointPath(run.Id))) DeleteResumeCheckpoint(run.Id);
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(cancelled);
         }
         summary = summary with { WallTime = clock.Elapsed };
         WriteSummary(Path.Combine(temp, SummaryFileName), run, seed, summary, started, DateTimeOffset.UtcNow);
         File.Delete(Path.Combine(temp, OwnerFileName));
-        if (File.Exists(ResumeCheckpointPath(run.Id))) File.Delete(ResumeCheckpointPath(run.Id));
+        DeleteResumeCheckpoint(run.Id);
         try
         {
             Directory.Move(temp, final);
@@ -209,7 +229,7 @@ public sealed class ResultsStore
         {
             // Another process finished the same run meanwhile: keep its folder.
             TryDelete(temp);
-            return (ReadSummary(final), true);
+            return (ReadSummaryOrFailed(final), true);
         }
         return (summary, false);
     }
@@ -268,48 +288,103 @@ public sealed class ResultsStore
         w.WriteEndObject();
     }
 
-    /// <summary>Reads <c>summary.json</c> of the run folder <paramref name="runDirectory"/>.</summary>
-    public static RunSummary ReadSummary(string runDirectory)
+    /// <summary>Reads <c>summary.json</c> of the run folder <paramref name="runDirectory"/>; throws <see cref="InvalidDataException"/>
+    /// (one line naming the file and what is wrong) when it is missing, not JSON or not a summary.</summary>
+    public static RunSummary ReadSummary(string runDirectory) =>
+        TryReadSummary(runDirectory, out var summary, out string? problem) ? summary! : throw new InvalidDataException(problem);
+
+    /// <summary>Reads <c>summary.json</c> of <paramref name="runDirectory"/>; false with a one-line <paramref name="problem"/>
+    /// (the file and what is wrong) when it cannot be read as a summary: garbage, truncated, <c>{}</c>, an unknown status, a metric
+    /// that is neither a number nor <c>"NaN"</c>/<c>"Infinity"</c>/<c>"-Infinity"</c>.</summary>
+    public static bool TryReadSummary(string runDirectory, out RunSummary? summary, out string? problem)
     {
         string path = Path.Combine(runDirectory, SummaryFileName);
-        using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
-        var root = doc.RootElement;
-        var status = Enum.Parse<RunStatus>(root.GetProperty("status").GetString()!, ignoreCase: true);
-        var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var p in root.GetProperty("metrics").EnumerateObject())
-            metrics[p.Name] = p.Value.ValueKind == JsonValueKind.Number ? p.Value.GetDouble()
-                : p.Value.GetString() switch { "Infinity" => double.PositiveInfinity, "-Infinity" => double.NegativeInfinity, _ => double.NaN };
-        string? message = root.TryGetProperty("message", out var msg) && msg.ValueKind == JsonValueKind.String ? msg.GetString() : null;
-        string? algorithm = root.TryGetProperty("algorithm", out var alg) && alg.ValueKind == JsonValueKind.String ? alg.GetString() : null;
-        return new RunSummary(status, metrics, TimeSpan.FromSeconds(root.GetProperty("wall_time_s").GetDouble()), root.GetProperty("steps").GetInt64(), message)
-            { Algorithm = algorithm };
+        summary = null;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) return Fail("is not a JSON object", out problem);
+            if (!root.TryGetProperty("status", out var st) || st.ValueKind != JsonValueKind.String) return Fail("has no status", out problem);
+            RunStatus? status = st.GetString() switch { "completed" => RunStatus.Completed, "diverged" => RunStatus.Diverged, "failed" => RunStatus.Failed, _ => null };
+            if (status is null) return Fail($"has unknown status '{st.GetString()}' (completed, diverged or failed)", out problem);
+            if (!root.TryGetProperty("metrics", out var ms) || ms.ValueKind != JsonValueKind.Object) return Fail("has no metrics object", out problem);
+            var metrics = new Dictionary<string, double>(StringComparer.Ordinal);
+            foreach (var p in ms.EnumerateObject())
+            {
+                double? v = p.Value.ValueKind == JsonValueKind.Number ? p.Value.GetDouble()
+                    : p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString() switch { "NaN" => double.NaN, "Infinity" => double.PositiveInfinity, "-Infinity" => double.NegativeInfinity, _ => null }
+                    : null;
+                if (v is null) return Fail($"metric '{p.Name}' is {p.Value.GetRawText()}, not a number", out problem);
+                metrics[p.Name] = v.Value;
+            }
+            if (!root.TryGetProperty("wall_time_s", out var wall) || wall.ValueKind != JsonValueKind.Number || !double.IsFinite(wall.GetDouble()) || wall.GetDouble() < 0)
+                return Fail("has no valid wall_time_s", out problem);
+            if (!root.TryGetProperty("steps", out var steps) || !steps.TryGetInt64(out long n) || n < 0) return Fail("has no valid steps", out problem);
+            string? message = root.TryGetProperty("message", out var msg) && msg.ValueKind == JsonValueKind.String ? msg.GetString() : null;
+            string? algorithm = root.TryGetProperty("algorithm", out var alg) && alg.ValueKind == JsonValueKind.String ? alg.GetString() : null;
+            summary = new RunSummary(status.Value, metrics, TimeSpan.FromSeconds(wall.GetDouble()), n, message) { Algorithm = algorithm };
+            problem = null;
+            return true;
+        }
+        catch (JsonException e) { return Fail($"is not valid JSON ({e.Message.ReplaceLineEndings(" ")})", out problem); }
+        catch (IOException e) { return Fail($"cannot be read ({e.Message.ReplaceLineEndings(" ")})", out problem); }
+        catch (UnauthorizedAccessException e) { return Fail($"cannot be read ({e.Message.ReplaceLineEndings(" ")})", out problem); }
+
+        bool Fail(string what, out string? p)
+        {
+            p = $"{path}: {what}";
+            return false;
+        }
     }
 
-    /// <summary>Every finished run in the folder (temporary folders and other files ignored), in id order.</summary>
-    public IReadOnlyList<RunRecord> ReadAll()
+    /// <summary>The summary, or a failed one whose message says why it cannot be read.</summary>
+    private static RunSummary ReadSummaryOrFailed(string runDirectory) =>
+        TryReadSummary(runDirectory, out var s, out string? problem) ? s! : RunSummary.Failed(problem!);
+
+    /// <summary>Every finished run in the folder (temporary folders and other files ignored), in id order. A run whose
+    /// <c>summary.json</c> or <c>spec.yaml</c> cannot be read is left out, with one line about it in <paramref name="problems"/>.</summary>
+    public IReadOnlyList<RunRecord> ReadAll(ICollection<string>? problems = null)
     {
         var records = new List<RunRecord>();
         if (!Directory.Exists(Root)) return records;
         foreach (var dir in Directory.EnumerateDirectories(Root).Order(StringComparer.Ordinal))
         {
             string name = Path.GetFileName(dir);
-            if (!IdName.IsMatch(name) || !File.Exists(Path.Combine(dir, SummaryFileName))) continue;
-            records.Add(ReadRun(name)!);
+            if (!IdName.IsMatch(name)) continue;
+            if (TryReadRun(name, out var record, out string? problem)) records.Add(record!);
+            else if (problem is not null) problems?.Add(problem);
         }
         return records;
     }
 
-    /// <summary>The finished run <paramref name="id"/> (its spec, summary and folder), or null when it is not finished here.</summary>
-    public RunRecord? ReadRun(string id)
+    /// <summary>The finished run <paramref name="id"/> (its spec, summary and folder), or null when it is not finished here or
+    /// its files cannot be read.</summary>
+    public RunRecord? ReadRun(string id) => TryReadRun(id, out var record, out _) ? record : null;
+
+    /// <summary>Reads the finished run <paramref name="id"/>: false when there is none (<paramref name="problem"/> null) or when its
+    /// summary or spec cannot be read (<paramref name="problem"/> says which file and why, in one line).</summary>
+    public bool TryReadRun(string id, out RunRecord? record, out string? problem)
     {
+        record = null;
+        problem = null;
         string dir = RunDirectory(id);
-        if (!File.Exists(Path.Combine(dir, SummaryFileName))) return null;
-        var spec = SpecParser.ParseFile(Path.Combine(dir, SpecFileName));
-        var summary = ReadSummary(dir);
+        if (!Directory.Exists(dir)) return false;
+        if (!TryReadSummary(dir, out var summary, out problem)) return false;
+        SpecNode spec;
+        try { spec = SpecParser.ParseFile(Path.Combine(dir, SpecFileName)); }
+        catch (Exception e) when (e is SpecException or IOException or UnauthorizedAccessException)
+        {
+            problem = e is SpecException ? e.Message : $"{Path.Combine(dir, SpecFileName)}: cannot be read ({e.Message.ReplaceLineEndings(" ")})";
+            return false;
+        }
         string kind = spec.Peek(ExperimentRegistry.KindKey)?.Text ?? "";
         var seedNode = spec.Peek(ExperimentRegistry.SeedKey);
-        ulong seed = seedNode is null ? 0 : (ulong)seedNode.AsInteger();
-        return new RunRecord(id, dir, kind, seed, summary, spec);
+        ulong seed = 0;
+        try { if (seedNode is not null) seed = (ulong)seedNode.AsInteger(); }
+        catch (SpecException e) { problem = e.Message; return false; }
+        record = new RunRecord(id, dir, kind, seed, summary!, spec);
+        return true;
     }
 
     /// <summary>The sweep spec stored in the folder (<c>sweep.yaml</c>), or null.</summary>

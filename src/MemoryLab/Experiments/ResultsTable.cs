@@ -91,20 +91,26 @@ public sealed class ResultsTable
     public static ResultsTable Load(IEnumerable<string> directories, SelectionRule? rule = null)
     {
         var runs = new List<RunRecord>();
+        var unreadable = new List<string>();
         IReadOnlyList<string>? axisOrder = null;
         foreach (string dir in directories)
         {
             if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"no results folder '{dir}'");
             var store = new ResultsStore(dir);
-            runs.AddRange(store.ReadAll());
+            runs.AddRange(store.ReadAll(unreadable));
             var sweep = store.ReadSweepSpec();
             if (sweep is null) continue;
             if (rule is null && sweep.Peek(SweepPlan.SelectKey) is { Kind: SpecNodeKind.Mapping } sel) rule = SelectionRule.Read(sel.Clone());
             if (axisOrder is null && sweep.Peek(SweepPlan.GridKey) is { } grid)
                 axisOrder = (grid.Kind == SpecNodeKind.Sequence ? grid.Items : new[] { grid }).SelectMany(g => g.Keys).Distinct().ToList();
         }
-        return Build(runs, rule, axisOrder);
+        var table = Build(runs, rule, axisOrder);
+        table.Unreadable = unreadable;
+        return table;
     }
+
+    /// <summary>Runs left out because their <c>summary.json</c> or <c>spec.yaml</c> cannot be read: one line each, naming the file and what is wrong.</summary>
+    public IReadOnlyList<string> Unreadable { get; private set; } = Array.Empty<string>();
 
     /// <summary>Builds the table from <paramref name="runs"/>; <paramref name="axisOrder"/> orders the axis columns
     /// (the grid's order), other differing settings follow alphabetically.</summary>

@@ -59,6 +59,16 @@ public sealed class RunContext
     /// (<c>memlab train --resume</c>); otherwise a stale periodic checkpoint is ignored and overwritten.</summary>
     public bool Resume { get; init; }
 
+    /// <summary>The run's metric files when the store writes them (a resumable kind snapshots them into its periodic
+    /// checkpoint and restores them on resume); null otherwise.</summary>
+    public RunMetricFiles? MetricFiles { get; init; }
+
+    /// <summary>Where one-line warnings go (a checkpoint that cannot be used, …); null drops them.</summary>
+    public Action<string>? Warnings { get; init; }
+
+    /// <summary>Reports a one-line warning to whoever watches the run.</summary>
+    public void Warn(string line) => Warnings?.Invoke(line.ReplaceLineEndings(" "));
+
     /// <summary>Path of the final checkpoint in the run's folder.</summary>
     public string CheckpointPath => Path.Combine(RunDirectory, ResultsStore.CheckpointFileName);
 

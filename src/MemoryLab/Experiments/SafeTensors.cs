@@ -36,6 +36,11 @@ public static class SafeTensors
     /// <summary>Writes θ (float → F32, double → F64) under the names of <paramref name="layout"/>, with optional
     /// extra string metadata.</summary>
     public static void Save<T>(string path, ParameterLayout layout, ReadOnlySpan<T> theta, IReadOnlyDictionary<string, string>? metadata = null)
+        where T : unmanaged, IFloatingPointIeee754<T> => Save(path, layout, theta, metadata, killAfterBytes: null);
+
+    /// <summary>As <see cref="Save{T}(string, ParameterLayout, ReadOnlySpan{T}, IReadOnlyDictionary{string, string}?)"/>, written atomically
+    /// (<see cref="AtomicFile"/>); <paramref name="killAfterBytes"/> is the tests' torn-write fault.</summary>
+    internal static void Save<T>(string path, ParameterLayout layout, ReadOnlySpan<T> theta, IReadOnlyDictionary<string, string>? metadata, long? killAfterBytes)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
         ArgumentNullException.ThrowIfNull(layout);
@@ -77,14 +82,17 @@ public static class SafeTensors
         }
         int headerLength = (int)headerStream.Length;
         int padded = (headerLength + 7) / 8 * 8;
-        using var file = new FileStream(path, FileMode.Create, FileAccess.Write);
-        Span<byte> prefix = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(prefix, (ulong)padded);
-        file.Write(prefix);
-        file.Write(headerStream.GetBuffer().AsSpan(0, headerLength));
-        for (int i = headerLength; i < padded; i++) file.WriteByte((byte)' ');
+        var header = new byte[8 + padded];
+        BinaryPrimitives.WriteUInt64LittleEndian(header, (ulong)padded);
+        headerStream.GetBuffer().AsSpan(0, headerLength).CopyTo(header.AsSpan(8));
+        header.AsSpan(8 + headerLength).Fill((byte)' ');
         // Views tile θ in order, so the data section is θ itself.
-        file.Write(MemoryMarshal.AsBytes(theta));
+        var data = MemoryMarshal.AsBytes(theta).ToArray();
+        AtomicFile.Write(path, file =>
+        {
+            file.Write(header);
+            file.Write(data);
+        }, killAfterBytes);
     }
 
     /// <summary>Reads and validates a safetensors file (see <see cref="SafeTensorsFile"/>).</summary>

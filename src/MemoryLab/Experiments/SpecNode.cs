@@ -664,7 +664,9 @@ public sealed class SpecNode
 
     private static void CheckBounds(SpecNode node, double x, double? min, double? max, double? above, double? below)
     {
-        if (double.IsNaN(x) && (min ?? max ?? above ?? below) is not null) throw node.Error("must be a number, not NaN");
+        // Every real setting is finite: NaN and ±∞ are rejected alike, bounded or not.
+        if (double.IsNaN(x)) throw node.Error("must be a number, not NaN");
+        if (double.IsInfinity(x)) throw node.Error($"must be a finite number (got {node._text})");
         if (min is { } a && !(x >= a)) throw node.Error($"must be >= {FormatBound(a)} (got {node._text})");
         if (max is { } b && !(x <= b)) throw node.Error($"must be <= {FormatBound(b)} (got {node._text})");
         if (above is { } c && !(x > c)) throw node.Error($"must be > {FormatBound(c)} (got {node._text})");

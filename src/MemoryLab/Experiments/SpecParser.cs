@@ -112,6 +112,26 @@ public static class SpecParser
     private sealed class EventReader(string file, SourcePosition? fixedPosition)
     {
         private readonly Dictionary<string, SpecNode> _anchors = new(StringComparer.Ordinal);
+        private long _nodes;
+
+        /// <summary>Most values a spec may expand to: aliases copy their anchor, so a kilobyte of nested aliases could otherwise
+        /// expand to billions of nodes (the "billion laughs").</summary>
+        public const long MaxNodes = 100_000;
+
+        private void Count(long added, Mark at, string path)
+        {
+            _nodes += added;
+            if (_nodes > MaxNodes)
+                throw new SpecException(Pos(at), path.Length == 0 ? null : path, $"the spec expands to more than {MaxNodes} values (aliases of aliases?)");
+        }
+
+        private static long Size(SpecNode node, long limit)
+        {
+            long n = 1;
+            foreach (var item in node.Items) { n += Size(item, limit - n); if (n > limit) return n; }
+            foreach (var key in node.Keys) { n += Size(node.Peek(key)!, limit - n); if (n > limit) return n; }
+            return n;
+        }
 
         public SourcePosition LastPosition { get; private set; } = fixedPosition ?? new SourcePosition(file, 1, 1);
 
@@ -123,10 +143,12 @@ public static class SpecParser
             {
                 if (!_anchors.TryGetValue(alias.Value.Value, out var target))
                     throw new SpecException(Pos(alias.Start), path.Length == 0 ? null : path, $"unknown alias *{alias.Value.Value}");
+                Count(Size(target, MaxNodes - _nodes + 1), alias.Start, path);
                 return target.Clone(path);
             }
             SpecNode node;
             AnchorName anchor;
+            if (parser.Current is { } current) Count(1, current.Start, path);
             if (parser.TryConsume<Scalar>(out var scalar))
             {
                 bool quoted = scalar.Style is ScalarStyle.SingleQuoted or ScalarStyle.DoubleQuoted or ScalarStyle.Literal or ScalarStyle.Folded
@@ -166,7 +188,11 @@ public static class SpecParser
                 // Merge keys: earlier sources win, explicit keys win over all (YAML merge-key semantics).
                 foreach (var source in merges)
                     foreach (var k in source.Keys)
-                        if (!node.Has(k)) node.Add(k, source.KeyPosition(k), source.Peek(k)!.Clone(node.ChildPath(k)));
+                        if (!node.Has(k))
+                        {
+                            Count(Size(source.Peek(k)!, MaxNodes - _nodes + 1), mapStart.Start, path);
+                            node.Add(k, source.KeyPosition(k), source.Peek(k)!.Clone(node.ChildPath(k)));
+                        }
                 anchor = mapStart.Anchor;
             }
             else

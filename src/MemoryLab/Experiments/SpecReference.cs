@@ -142,7 +142,10 @@ public static class SpecReference
         `layer:` (one) or `layers:` (a list). Any model may carry `name:` (the prefix of its parameters' names inside a
         `stack`). The layer's input width comes from the data; a recurrent layer outputs its state, so a model whose
         output width must match the data ends in a readout (`{kind: stack, layers: [{kind: continuous_time, hidden: 16},
-        {kind: dense, out: 1}]}`), or uses a kind with an `out` option.
+        {kind: dense, out: 1}]}`), or uses a kind with an `out` option. The linear time-invariant kinds (`linear_rnn`,
+        `complex_diagonal`, `lru`) compute by `algorithm: scan` (the recurrence, the default), `convolution` (the kernel
+        K_s and a causal convolution) or `auto` (a cost model picks per shape), e.g.
+        `model: {kind: lru, hidden: 64, algorithm: auto}`; both paths give the same numbers up to rounding.
 
         Each table below lists a key's type, its default (`required` when it has none, `—` when it is optional and unset
         means off), its range, and what it means. `memlab kinds NAME` prints the same for one kind or family.

@@ -17,6 +17,10 @@ public interface ISweepObserver
 
     /// <summary>A run ended (or was found finished, <paramref name="skipped"/>).</summary>
     void RunFinished(PlannedRun run, int worker, RunSummary summary, bool skipped);
+
+    /// <summary>Something the user should know that does not stop the sweep, in one line (a stored run that cannot be read
+    /// and runs again, a checkpoint that cannot be resumed from).</summary>
+    void Warning(string line) { }
 }
 
 /// <summary>How a sweep runs on this machine.</summary>
@@ -82,15 +86,22 @@ public static class SweepRunner
             var (run, store) = (job.Run, job.Store);
             if (store.IsFinished(run.Id))
             {
-                var summary = ResultsStore.ReadSummary(store.RunDirectory(run.Id));
-                if (options.RetryFailed && summary.Status == RunStatus.Failed)
+                if (!ResultsStore.TryReadSummary(store.RunDirectory(run.Id), out var summary, out string? problem))
+                {
+                    // A corrupt or foreign summary.json: the run is not done; it runs again and its folder is replaced.
+                    observer?.Warning($"warning: {problem}; the run is treated as not done and runs again");
+                    store.Discard(run.Id);
+                    todo.Add(job);
+                    continue;
+                }
+                if (options.RetryFailed && summary!.Status == RunStatus.Failed)
                 {
                     store.Discard(run.Id);
                     todo.Add(job);
                     continue;
                 }
                 skipped++;
-                done.Add((run, summary));
+                done.Add((run, summary!));
             }
             else todo.Add(job);
         }
@@ -125,7 +136,8 @@ public static class SweepRunner
                 {
                     observer?.RunStarted(run, worker);
                     var (summary, wasSkipped) = store.Execute(run, registry, pool,
-                        observer is null ? null : p => observer.RunProgress(run, worker, p), cancellation);
+                        observer is null ? null : p => observer.RunProgress(run, worker, p), cancellation,
+                        observer is null ? null : observer.Warning);
                     if (wasSkipped) Interlocked.Increment(ref lateSkips);
                     else if (summary.Status == RunStatus.Completed) Interlocked.Increment(ref completed);
                     else if (summary.Status == RunStatus.Diverged) Interlocked.Increment(ref diverged);

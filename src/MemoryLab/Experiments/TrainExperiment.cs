@@ -80,15 +80,15 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
             OptimizerSpec.Kinds.Bind(Section(spec, "optimizer", "the optimiser kind and its keys (lr is the peak learning rate)")),
             ScheduleSpec.Kinds.Bind(Section(spec, "schedule", "the learning-rate schedule kind and its keys")),
             spec.GetEnum<TrainLoss>("loss", TrainLoss.AllSteps, doc: "which steps' squared error the loss averages: every step, or the last"),
-            spec.GetLong("steps", 10_000, min: 1, doc: "optimiser steps"),
-            spec.GetInt("batch", 128, min: 1, doc: "sequences per step"),
+            spec.GetLong("steps", 10_000, min: 1, max: MaxSteps, doc: "optimiser steps"),
+            spec.GetInt("batch", 128, min: 1, max: MaxBatch, doc: "sequences per step"),
             spec.GetInt("log_every", 10, min: 1, doc: "log metrics every this many steps (and at the last step, and at a non-finite loss)"),
             spec.GetLong("checkpoint_every", 1000, min: 1, doc: "write a resumable checkpoint every this many steps (memlab train --resume)"),
             spec.GetStringList("effective_lr", [], doc: "parameter groups whose effective Adam learning rate is logged as effective_lr.GROUP "
                 + "(geometric mean over the group of Adam's step for a unit gradient; Zucchet & Orvieto 2024 Fig. 11)"));
         if (model is not null)
         {
-            int modelOutputs = ModelSpec.Validate(_models, model, data.InputFeatures, modelNode);
+            var (modelOutputs, parameters, width) = ModelSpec.Measure(_models, model, data.InputFeatures, modelNode);
             if (modelOutputs != data.OutputFeatures)
                 throw modelNode.Error($"the model outputs {modelOutputs} features but the data has {data.OutputFeatures} "
                     + "(set the model's output size, e.g. stack it with a dense readout: {kind: stack, layers: [{kind: …}, {kind: dense, out: N}]})");
@@ -100,8 +100,35 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
                 foreach (var g in groupsWanted)
                     if (!groups.Contains(g)) throw spec.Error("effective_lr", $"the model has no parameter group '{g}' (groups: {string.Join(", ", groups)})");
             }
+            CheckFits(config, parameters, width, spec, modelNode);
         }
         return config;
+    }
+
+    /// <summary>Most optimiser steps a spec may ask for.</summary>
+    public const long MaxSteps = 1L << 40;
+    /// <summary>Most sequences per step.</summary>
+    public const int MaxBatch = 1 << 20;
+
+    /// <summary>Says before anything runs when a run cannot fit: one activation of batch × time × width values must fit in an array
+    /// (2³¹ − 1 elements), and θ, its gradient, the optimiser's two moments and a few activations must fit in this machine's memory.</summary>
+    private static void CheckFits(TrainConfig c, long parameters, long width, SpecNode spec, SpecNode modelNode)
+    {
+        long bytesPerValue = c.Precision == Precision.Float64 ? 8 : 4;
+        long dataWidth = Math.Max(c.Data.InputFeatures, c.Data.OutputFeatures);
+        var timeNode = spec.OptionalChild("data") is { } d && d.Has("time") ? d : null;
+        double dataValues = (double)c.Batch * c.Data.Time * dataWidth;
+        if (dataValues > int.MaxValue)
+            throw (timeNode?.Error("time", $"the data cannot fit: batch {c.Batch} × time {c.Data.Time} × {dataWidth} features = {dataValues:G4} values, more than one array holds ({int.MaxValue})")
+                   ?? spec.Error("batch", $"the data cannot fit: batch {c.Batch} × time {c.Data.Time} × {dataWidth} features = {dataValues:G4} values, more than one array holds ({int.MaxValue})"));
+        double activation = (double)c.Batch * c.Data.Time * width;
+        if (activation > int.MaxValue)
+            throw modelNode.Error($"the model cannot fit: batch {c.Batch} × time {c.Data.Time} × width {width} = {activation:G4} values per activation, more than one array holds ({int.MaxValue})");
+        // At least: θ, gradient, two optimiser moments and a scratch copy; one activation and its gradient.
+        double bytes = bytesPerValue * (5.0 * parameters + 2.0 * activation);
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (available > 0 && bytes > available)
+            throw modelNode.Error($"the model cannot fit: {parameters} parameters and batch {c.Batch} × time {c.Data.Time} × width {width} activations need at least {bytes / (1L << 30):F1} GiB, this machine has {available / (double)(1L << 30):F1} GiB");
     }
 
     /// <summary>Writes the algorithm <c>auto</c> picks for a linear time-invariant model (<c>lru</c>, <c>complex_diagonal</c>,
@@ -147,11 +174,27 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
         var schedule = c.Schedule.Create(c.Optimizer.LearningRate, c.Steps);
 
         long start = 0;
-        if (ctx.ResumeCheckpointPath is { } resumePath && ctx.Resume && File.Exists(resumePath))
-            start = TrainingCheckpoint.Load(resumePath, model, optimizer);
         var probes = EffectiveLrProbe<T>.For(c.EffectiveLr, model.Layout, optimizer, schedule);
         var observer = new Observer(ctx, c.Steps, c.LogEvery, probes);
-        TrainingResult result = new(TrainingStatus.Completed, 0, double.NaN, double.NaN, 0, null);
+        double initialLoss = double.NaN;
+        if (ctx.ResumeCheckpointPath is { } resumePath && ctx.Resume && File.Exists(resumePath))
+        {
+            // A checkpoint that cannot be used (torn, corrupt, of another model, out of range) is never fatal: the run starts over.
+            try
+            {
+                var state = TrainingCheckpoint.ReadResume(resumePath, model, optimizer, c.Steps, c.CheckpointEvery, needMetrics: ctx.MetricFiles is not null);
+                ctx.MetricFiles?.Restore(state.Metadata);
+                state.Apply(model, optimizer);
+                observer.Restore(state.Metadata);
+                initialLoss = state.InitialLoss;
+                start = state.Step;
+            }
+            catch (InvalidDataException e)
+            {
+                ctx.Warn($"warning: {resumePath}: {TrainingCheckpoint.WithoutPath(e.Message, resumePath)}; the run starts over from step 0");
+            }
+        }
+        TrainingResult result = new(TrainingStatus.Completed, 0, double.NaN, initialLoss, 0, null);
         // Train in segments between periodic checkpoints, so a killed run can resume from the latest one.
         for (long segmentEnd = Math.Min(c.Steps, (start / c.CheckpointEvery + 1) * c.CheckpointEvery); ; segmentEnd = Math.Min(c.Steps, segmentEnd + c.CheckpointEvery))
         {
@@ -161,7 +204,15 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
             ctx.Cancellation.ThrowIfCancellationRequested();
             if (part.Status != TrainingStatus.Completed || segmentEnd >= c.Steps) break;
             start = segmentEnd;
-            if (ctx.ResumeCheckpointPath is { } path) TrainingCheckpoint.Save(path, model, optimizer, segmentEnd);
+            if (ctx.ResumeCheckpointPath is { } path)
+            {
+                var meta = new Dictionary<string, string>(StringComparer.Ordinal) { [TrainingCheckpoint.InitialLossKey] = Number(result.InitialLoss) };
+                observer.SaveTo(meta);
+                if (ctx.MetricFiles is { } files) foreach (var (k, v) in files.Snapshot()) meta[k] = v;
+                long? kill = AtomicFile.KillPointAt(segmentEnd);
+                TrainingCheckpoint.Save(path, model, optimizer, segmentEnd, meta, kill == long.MaxValue ? null : kill);
+                if (kill == long.MaxValue) AtomicFile.KillSelf();
+            }
         }
         var metrics = new Dictionary<string, double>
         {
@@ -181,11 +232,13 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
     /// <c>logEvery</c>-th step (and the last, and any non-finite one) to the run's metric sink and progress.</summary>
     private sealed class Observer(RunContext ctx, long total, int logEvery, IReadOnlyList<IEffectiveLrProbe> probes) : ITrainingObserver
     {
+        private const string StateKey = "memlab.observer";
         private readonly MetricValue[] _row = new MetricValue[5];
         private readonly MetricValue[] _probeRow = new MetricValue[probes.Count];
         private readonly double[] _window = new double[100];
-        // One clock over the whole run: the trainer's restarts with each segment between checkpoints.
+        // Its own clock, so elapsed_s runs on across checkpoint segments and, offset by the checkpoint's, across a resume.
         private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+        private double _offset;
         private int _count;
         private long _firstStep = -1;
         private double _firstWall, _lastWall;
@@ -196,7 +249,7 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
 
         public void OnStep(in StepRecord r)
         {
-            double wall = _clock.Elapsed.TotalSeconds;
+            double wall = _offset + _clock.Elapsed.TotalSeconds;
             if (_firstStep < 0) { _firstStep = r.Step; _firstWall = wall; }
             _lastStep = r.Step; _lastWall = wall;
             _window[_count++ % _window.Length] = r.Loss;
@@ -211,7 +264,49 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
             }
             ctx.ReportProgress(r.Step + 1, total, r.Loss);
         }
+
+        /// <summary>The final-loss window (in slot order, so its mean has the same bits), the timing and the step counters.</summary>
+        public void SaveTo(Dictionary<string, string> metadata)
+        {
+            double now = _offset + _clock.Elapsed.TotalSeconds;
+            metadata[StateKey] = string.Join(";", Number(now), _count.ToString(CultureInfo.InvariantCulture), _firstStep.ToString(CultureInfo.InvariantCulture),
+                Number(_firstWall), _lastStep.ToString(CultureInfo.InvariantCulture), Number(_lastWall), string.Join(",", _window.Select(Number)));
+        }
+
+        /// <summary>Continues from <see cref="SaveTo"/>'s state (checked by <see cref="TrainingCheckpoint.ReadResume{T}"/>).</summary>
+        public void Restore(IReadOnlyDictionary<string, string> metadata)
+        {
+            var parts = metadata[StateKey].Split(';');
+            _offset = Parse(parts[0]);
+            _count = int.Parse(parts[1], CultureInfo.InvariantCulture);
+            _firstStep = long.Parse(parts[2], CultureInfo.InvariantCulture);
+            _firstWall = Parse(parts[3]);
+            _lastStep = long.Parse(parts[4], CultureInfo.InvariantCulture);
+            _lastWall = Parse(parts[5]);
+            var w = parts[6].Split(',');
+            for (int i = 0; i < _window.Length; i++) _window[i] = Parse(w[i]);
+            _clock.Restart();
+        }
+
+        /// <summary>Whether <paramref name="metadata"/> holds a state <see cref="Restore"/> reads.</summary>
+        public static bool IsValidState(IReadOnlyDictionary<string, string> metadata)
+        {
+            if (!metadata.TryGetValue(StateKey, out var text)) return false;
+            var parts = text.Split(';');
+            if (parts.Length != 7) return false;
+            var w = parts[6].Split(',');
+            return w.Length == 100 && w.All(x => double.TryParse(x, NumberStyles.Float, CultureInfo.InvariantCulture, out _))
+                && int.TryParse(parts[1], NumberStyles.Integer, CultureInfo.InvariantCulture, out int count) && count >= 0
+                && long.TryParse(parts[2], NumberStyles.Integer, CultureInfo.InvariantCulture, out _) && long.TryParse(parts[4], NumberStyles.Integer, CultureInfo.InvariantCulture, out _)
+                && new[] { parts[0], parts[3], parts[5] }.All(x => double.TryParse(x, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v) && v >= 0);
+        }
+
+        private static double Parse(string s) => double.Parse(s, NumberStyles.Float, CultureInfo.InvariantCulture);
     }
+
+    internal static string Number(double x) => x.ToString("R", CultureInfo.InvariantCulture);
+
+    internal static bool IsObserverState(IReadOnlyDictionary<string, string> metadata) => Observer.IsValidState(metadata);
 }
 
 internal interface IEffectiveLrProbe
@@ -247,11 +342,20 @@ internal sealed class EffectiveLrProbe<T>(string group, int[] entries, Adam<T> a
     }
 }
 
-/// <summary>Checkpoints of a training run: θ, the optimiser's state and the step, in one safetensors file.</summary>
+/// <summary>Checkpoints of a training run: θ, the optimiser's state and the step, in one safetensors file, written atomically
+/// (a temporary file renamed over the previous checkpoint, which stays until the new one is complete). A periodic checkpoint
+/// also holds what a resumed run needs to continue its files exactly: the metric rows so far, the initial loss, the final-loss
+/// window and the elapsed time.</summary>
 public static class TrainingCheckpoint
 {
+    internal const string StepKey = "memlab.step", OptimizerStepsKey = "memlab.optimizer_steps", InitialLossKey = "memlab.initial_loss";
+
     /// <summary>Saves θ (under its parameter names), the optimiser state (under <c>optimizer.&lt;state&gt;.&lt;name&gt;</c>) and the step.</summary>
-    public static void Save<T>(string path, SequenceModel<T> model, Optimizer<T> optimizer, long step) where T : unmanaged, IFloatingPointIeee754<T>
+    public static void Save<T>(string path, SequenceModel<T> model, Optimizer<T> optimizer, long step) where T : unmanaged, IFloatingPointIeee754<T> =>
+        Save(path, model, optimizer, step, null, null);
+
+    internal static void Save<T>(string path, SequenceModel<T> model, Optimizer<T> optimizer, long step, IReadOnlyDictionary<string, string>? extra, long? killAfterBytes)
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
         var layout = new ParameterLayout();
         int total = model.Layout.Count * (1 + optimizer.State.Count);
@@ -264,23 +368,94 @@ public static class TrainingCheckpoint
             foreach (var v in model.Layout.Views) layout.Add($"optimizer.{name}.{v.Name}", "optimizer", v.Shape);
             values.CopyTo(all, offset); offset += values.Length;
         }
-        string dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(dir);
-        SafeTensors.Save(path, layout, (ReadOnlySpan<T>)all, new Dictionary<string, string>
+        var meta = new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            ["memlab.step"] = step.ToString(CultureInfo.InvariantCulture),
-            ["memlab.optimizer_steps"] = optimizer.StepCount.ToString(CultureInfo.InvariantCulture),
-        });
+            [StepKey] = step.ToString(CultureInfo.InvariantCulture),
+            [OptimizerStepsKey] = optimizer.StepCount.ToString(CultureInfo.InvariantCulture),
+        };
+        if (extra is not null) foreach (var (k, v) in extra) meta[k] = v;
+        SafeTensors.Save(path, layout, (ReadOnlySpan<T>)all, meta, killAfterBytes);
     }
 
-    /// <summary>Restores θ and the optimiser state from <paramref name="path"/>; returns the step to continue from.</summary>
+    /// <summary>Restores θ and the optimiser state from <paramref name="path"/>; returns the step to continue from.
+    /// Throws <see cref="InvalidDataException"/> (naming what is wrong) when the file does not match the model, and changes nothing then.</summary>
     public static long Load<T>(string path, SequenceModel<T> model, Optimizer<T> optimizer) where T : unmanaged, IFloatingPointIeee754<T>
     {
-        var file = SafeTensors.Load(path);
-        foreach (var v in model.Layout.Views) file.Read<T>(v.Name).CopyTo(v.Of(model.Theta));
-        foreach (var (name, values) in optimizer.State)
-            foreach (var v in model.Layout.Views) file.Read<T>($"optimizer.{name}.{v.Name}").CopyTo(v.Of(values));
-        optimizer.RestoreStepCount(long.Parse(file.Metadata["memlab.optimizer_steps"], CultureInfo.InvariantCulture));
-        return long.Parse(file.Metadata["memlab.step"], CultureInfo.InvariantCulture);
+        var state = ReadResume(path, model, optimizer, long.MaxValue, 1, needMetrics: false, needObserver: false);
+        state.Apply(model, optimizer);
+        return state.Step;
+    }
+
+    /// <summary>Reads and checks a periodic checkpoint of a run of <paramref name="steps"/> steps checkpointed every
+    /// <paramref name="every"/>: every tensor of the model and optimiser with its shape and this run's dtype and nothing else, finite
+    /// values, a step in range, and (when asked) the metric rows and observer state. Throws <see cref="InvalidDataException"/> with one
+    /// line; changes nothing.</summary>
+    internal static ResumeState<T> ReadResume<T>(string path, SequenceModel<T> model, Optimizer<T> optimizer, long steps, long every,
+        bool needMetrics, bool needObserver = true) where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        SafeTensorsFile file;
+        try { file = SafeTensors.Load(path); }
+        catch (IOException e) { throw new InvalidDataException($"cannot be read ({e.Message})", e); }
+        catch (UnauthorizedAccessException e) { throw new InvalidDataException($"cannot be read ({e.Message})", e); }
+        string dtype = SafeTensors.DTypeOf<T>();
+        var expected = new List<(string Name, int[] Shape)>();
+        foreach (var v in model.Layout.Views) expected.Add((v.Name, v.Shape));
+        foreach (var (name, _) in optimizer.State)
+            foreach (var v in model.Layout.Views) expected.Add(($"optimizer.{name}.{v.Name}", v.Shape));
+        var names = expected.Select(e => e.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var t in file.Tensors)
+            if (!names.Contains(t.Name)) throw new InvalidDataException($"holds tensor '{t.Name}', which this run's model and optimiser do not have (a checkpoint of another model?)");
+        foreach (var (name, shape) in expected)
+        {
+            if (!file.Tensors.Any(t => t.Name == name)) throw new InvalidDataException($"lacks tensor '{name}' of this run's model (a checkpoint of another model?)");
+            var info = file[name];
+            if (!info.Shape.SequenceEqual(shape))
+                throw new InvalidDataException($"tensor '{name}' has shape [{string.Join(", ", info.Shape)}] but this run's model has [{string.Join(", ", shape)}] (a checkpoint of another model?)");
+            if (info.DType != dtype) throw new InvalidDataException($"tensor '{name}' is {info.DType} but this run trains in {dtype}");
+        }
+        long step = Integer(file, StepKey);
+        if (step < 0 || step > steps || (steps != long.MaxValue && (step == 0 || step >= steps || step % every != 0)))
+            throw new InvalidDataException($"{StepKey} = {step} is not a checkpoint step of this run (a multiple of {every} between 1 and {steps - 1})");
+        long optimizerSteps = Integer(file, OptimizerStepsKey);
+        if (optimizerSteps < 0 || optimizerSteps > step) throw new InvalidDataException($"{OptimizerStepsKey} = {optimizerSteps} is not between 0 and the step {step}");
+        double initial = double.NaN;
+        if (needObserver)
+        {
+            if (!file.Metadata.TryGetValue(InitialLossKey, out var text) || !double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out initial))
+                throw new InvalidDataException($"has no valid {InitialLossKey}");
+            if (!TrainExperiment.IsObserverState(file.Metadata)) throw new InvalidDataException("has no valid training-loop state (memlab.observer)");
+        }
+        if (needMetrics && !RunMetricFiles.HasSnapshot(file.Metadata)) throw new InvalidDataException("holds no metric rows (not a periodic checkpoint of memlab train)");
+        var values = new Dictionary<string, T[]>(StringComparer.Ordinal);
+        foreach (var (name, _) in expected)
+        {
+            var data = file.Read<T>(name);
+            for (int i = 0; i < data.Length; i++)
+                if (!T.IsFinite(data[i])) throw new InvalidDataException($"tensor '{name}' holds a non-finite value at index {i}");
+            values[name] = data;
+        }
+        return new ResumeState<T>(step, optimizerSteps, initial, file.Metadata, values);
+    }
+
+    /// <summary><paramref name="message"/> without a leading "<paramref name="path"/>: " (the warning names the file once).</summary>
+    internal static string WithoutPath(string message, string path) =>
+        (message.StartsWith(path + ": ", StringComparison.Ordinal) ? message[(path.Length + 2)..] : message).ReplaceLineEndings(" ");
+
+    private static long Integer(SafeTensorsFile file, string key) =>
+        file.Metadata.TryGetValue(key, out var text) && long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long n)
+            ? n : throw new InvalidDataException($"has no integer {key} (got {(text is null ? "nothing" : $"'{text}'")})");
+}
+
+/// <summary>A checked periodic checkpoint, ready to apply.</summary>
+internal sealed record ResumeState<T>(long Step, long OptimizerSteps, double InitialLoss, IReadOnlyDictionary<string, string> Metadata,
+    IReadOnlyDictionary<string, T[]> Values) where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Copies θ and the optimiser state in.</summary>
+    public void Apply(SequenceModel<T> model, Optimizer<T> optimizer)
+    {
+        foreach (var v in model.Layout.Views) Values[v.Name].CopyTo(v.Of(model.Theta));
+        foreach (var (name, state) in optimizer.State)
+            foreach (var v in model.Layout.Views) Values[$"optimizer.{name}.{v.Name}"].CopyTo(v.Of(state));
+        optimizer.RestoreStepCount(OptimizerSteps);
     }
 }

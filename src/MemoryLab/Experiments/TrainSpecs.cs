@@ -42,7 +42,13 @@ public abstract record DataSpec(int Time)
     public abstract ISequenceDataset<T> Create<T>(ulong seed) where T : unmanaged, IFloatingPointIeee754<T>;
 
     /// <summary>Reads <c>time</c>, the key every data kind has.</summary>
-    protected static int BindTime(SpecNode d) => d.GetInt("time", 300, min: 1, doc: "sequence length T");
+    protected static int BindTime(SpecNode d) => d.GetInt("time", 300, min: 1, max: MaxTime, doc: "sequence length T");
+
+    /// <summary>Longest sequence a data kind makes.</summary>
+    public const int MaxTime = 1 << 24;
+
+    /// <summary>Largest feature or state size of a data kind.</summary>
+    public const int MaxSize = 1 << 16;
 }
 
 /// <summary><c>kind: teacher</c>: the linear teacher of Zucchet &amp; Orvieto (NeurIPS 2024) §5 (<see cref="TeacherLinearSystem{T}"/>);
@@ -56,9 +62,9 @@ public sealed record TeacherDataSpec(int Time, TeacherOptions Teacher) : DataSpe
         var defaults = new TeacherOptions();
         return new(BindTime(d), new TeacherOptions
         {
-            StateSize = d.GetInt("state_size", defaults.StateSize, min: 1, doc: "the teacher's hidden (complex) units"),
-            InputSize = d.GetInt("input_size", defaults.InputSize, min: 1, doc: "input features per step"),
-            OutputSize = d.GetInt("output_size", defaults.OutputSize, min: 1, doc: "target features per step"),
+            StateSize = d.GetInt("state_size", defaults.StateSize, min: 1, max: MaxSize, doc: "the teacher's hidden (complex) units"),
+            InputSize = d.GetInt("input_size", defaults.InputSize, min: 1, max: MaxSize, doc: "input features per step"),
+            OutputSize = d.GetInt("output_size", defaults.OutputSize, min: 1, max: MaxSize, doc: "target features per step"),
             Nu0 = d.GetDouble("nu0", defaults.Nu0, min: 0, below: 1, doc: "the teacher's eigenvalue magnitudes lie in [ν₀, 1): its memory grows as ν₀ → 1"),
             Theta0 = d.GetDouble("theta0", defaults.Theta0, above: 0, max: Math.PI, doc: "the teacher's eigenvalue phases lie in [0, θ₀]"),
             Seed = (ulong)d.GetLong("teacher_seed", (long)defaults.Seed, min: 0, doc: "the teacher's own seed (the run's seed draws the data)"),
@@ -82,7 +88,7 @@ public sealed record LinearFunctionalDataSpec(int Time, string Kernel, double Dt
     internal static LinearFunctionalDataSpec Bind(SpecNode d)
     {
         var spec = new LinearFunctionalDataSpec(BindTime(d),
-            d.GetString("kernel", "exp", doc: "the memory kernel ρ by name: exp, exp:RATE, power-law:ALPHA, airy, … (see docs/memory-kernels.md)"),
+            d.GetString("kernel", "exp", doc: "the memory kernel ρ by name: exp, pol, shift, twoparts, airy, sin, geometric, pol-wang, pol-tanh (docs/memory-kernels.md)"),
             d.GetDouble("dt", 1.0, above: 0, doc: "sampling step of the kernel: ρ is read at s·dt"));
         try { MemoryKernel.FromName(spec.Kernel); }
         catch (ArgumentException e) { throw d.Error("kernel", e.Message); }
@@ -104,7 +110,7 @@ public sealed record LinearFunctionalDataSpec(int Time, string Kernel, double Dt
 public sealed record TanhTeacherDataSpec(int Time, int Hidden, ulong TeacherSeed) : DataSpec(Time)
 {
     internal static TanhTeacherDataSpec Bind(SpecNode d) =>
-        new(BindTime(d), d.GetInt("hidden", 16, min: 1, doc: "the teacher's hidden units"),
+        new(BindTime(d), d.GetInt("hidden", 16, min: 1, max: MaxSize, doc: "the teacher's hidden units"),
             (ulong)d.GetLong("teacher_seed", 42, min: 0, doc: "the teacher's own seed (the run's seed draws the data)"));
 
     /// <inheritdoc />

@@ -55,12 +55,25 @@ public sealed class WorkerPool : IDisposable
         }
     }
 
-    /// <summary>The thread count from <c>MEMLAB_THREADS</c>, else <see cref="Environment.ProcessorCount"/>.</summary>
+    /// <summary>The most threads a pool may have (far more than any machine's cores; beyond it a typo would start thousands of threads).</summary>
+    public const int MaxThreads = 1024;
+
+    /// <summary>The environment variable that sets the default thread count.</summary>
+    public const string ThreadsVariable = "MEMLAB_THREADS";
+
+    /// <summary>The thread count from <c>MEMLAB_THREADS</c>, else <see cref="Environment.ProcessorCount"/> (at most <see cref="MaxThreads"/>).
+    /// An invalid <c>MEMLAB_THREADS</c> is an <see cref="ArgumentException"/> (see <see cref="CheckThreadsVariable"/>).</summary>
     public static int DefaultThreadCount()
     {
-        string? env = Environment.GetEnvironmentVariable("MEMLAB_THREADS");
-        return int.TryParse(env, out int n) && n >= 1 ? n : Environment.ProcessorCount;
+        string? env = Environment.GetEnvironmentVariable(ThreadsVariable);
+        if (string.IsNullOrEmpty(env)) return Math.Min(Environment.ProcessorCount, MaxThreads);
+        return CheckThreadsVariable(env) is { } error ? throw new ArgumentException(error) : int.Parse(env.Trim(), System.Globalization.CultureInfo.InvariantCulture);
     }
+
+    /// <summary>Null when <paramref name="value"/> (of <c>MEMLAB_THREADS</c>) is a thread count from 1 to <see cref="MaxThreads"/>, else the one-line error.</summary>
+    public static string? CheckThreadsVariable(string value) =>
+        int.TryParse(value.Trim(), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int n) && n >= 1 && n <= MaxThreads
+            ? null : $"{ThreadsVariable}: must be a whole number of threads from 1 to {MaxThreads} (got '{value}')";
 
     /// <summary>Runs chunks 0..<paramref name="chunkCount"/>−1 of <paramref name="body"/> and returns when all are done.
     /// Re-throws the first exception a chunk threw. Not re-entrant: a chunk must not call <see cref="Run"/> on the same pool.</summary>

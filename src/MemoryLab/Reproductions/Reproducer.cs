@@ -87,6 +87,8 @@ public static class Reproducer
 
         public void RunProgress(PlannedRun run, int worker, RunProgress progress) => inner?.RunProgress(run, worker, progress);
 
+        public void Warning(string line) => inner?.Warning(line);
+
         public void RunFinished(PlannedRun run, int worker, RunSummary summary, bool skipped)
         {
             inner?.RunFinished(run, worker, summary, skipped);

@@ -21,11 +21,28 @@ public sealed class CsvMetricSink : IMetricSink
     private readonly StringBuilder _line = new();
 
     /// <summary>Creates (or truncates) the CSV file at <paramref name="path"/>.</summary>
-    public CsvMetricSink(string path)
+    public CsvMetricSink(string path) : this(path, append: false) { }
+
+    /// <summary>Creates the CSV file at <paramref name="path"/>, or with <paramref name="append"/> continues an existing one
+    /// (its header gives the columns): a resumed run adds its rows after those of the checkpoint it resumed from.</summary>
+    public CsvMetricSink(string path, bool append)
     {
         _path = path;
-        _writer = new StreamWriter(path, append: false, new UTF8Encoding(false));
-        _writer.Write("step\n");
+        string? header = append && File.Exists(path) ? File.ReadLines(path).FirstOrDefault() : null;
+        if (header is null)
+        {
+            _writer = new StreamWriter(path, append: false, new UTF8Encoding(false));
+            _writer.Write("step\n");
+            return;
+        }
+        foreach (string name in header.Split(',').Skip(1))
+        {
+            _index[name] = _columns.Count;
+            _columns.Add(name);
+        }
+        _row = new double[_columns.Count];
+        _has = new bool[_columns.Count];
+        _writer = new StreamWriter(path, append: true, new UTF8Encoding(false));
     }
 
     /// <inheritdoc/>

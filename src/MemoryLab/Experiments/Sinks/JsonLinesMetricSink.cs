@@ -4,8 +4,9 @@ namespace MemoryLab.Experiments;
 
 /// <summary>
 /// Metrics as JSON lines: one object per <see cref="Log"/> call,
-/// <c>{"step": 10, "wall_time": 1718000000.123, "loss": 0.25}</c>. <c>wall_time</c> is Unix seconds. Non-finite
-/// values are written as the strings <c>"NaN"</c>, <c>"Infinity"</c>, <c>"-Infinity"</c> so every line is strict JSON.
+/// <c>{"step": 10, "wall_time": 1718000000.123, "loss": 0.25}</c>. <c>wall_time</c> is the Unix time (seconds) when the
+/// row was written. A non-finite value (NaN, ±∞: a diverging run's last row) is written as <c>null</c>, so every line is
+/// strict JSON and pandas/numpy read the column as floats (null → NaN); metrics.csv keeps which non-finite value it was.
 /// </summary>
 public sealed class JsonLinesMetricSink : IMetricSink
 {
@@ -13,7 +14,10 @@ public sealed class JsonLinesMetricSink : IMetricSink
     private readonly StringBuilder _line = new();
 
     /// <summary>Creates (or truncates) the file at <paramref name="path"/>.</summary>
-    public JsonLinesMetricSink(string path) => _writer = new StreamWriter(path, append: false, new UTF8Encoding(false));
+    public JsonLinesMetricSink(string path) : this(path, append: false) { }
+
+    /// <summary>Creates the file at <paramref name="path"/>, or with <paramref name="append"/> adds lines to an existing one.</summary>
+    public JsonLinesMetricSink(string path, bool append) => _writer = new StreamWriter(path, append, new UTF8Encoding(false));
 
     /// <inheritdoc/>
     public void Log(long step, ReadOnlySpan<MetricValue> values)
@@ -27,7 +31,7 @@ public sealed class JsonLinesMetricSink : IMetricSink
             MetricFormat.AppendJsonString(_line, v.Name);
             _line.Append(':');
             if (double.IsFinite(v.Value)) _line.Append(MetricFormat.Number(v.Value));
-            else _line.Append('"').Append(MetricFormat.Number(v.Value)).Append('"');
+            else _line.Append("null");
         }
         _line.Append("}\n");
         _writer.Write(_line);

@@ -92,8 +92,18 @@ public sealed class TensorBoardMetricSink : IMetricSink
     private readonly Dictionary<string, byte[]> _tagBytes = new(StringComparer.Ordinal);
 
     /// <summary>Creates a new event file in <paramref name="directory"/>; <see cref="FilePath"/> tells its name.</summary>
-    public TensorBoardMetricSink(string directory)
+    public TensorBoardMetricSink(string directory) : this(directory, null) { }
+
+    /// <summary>With <paramref name="existingFile"/> (an event file this sink wrote before), adds events to it instead of
+    /// starting a new file: a resumed run continues its event file.</summary>
+    public TensorBoardMetricSink(string directory, string? existingFile)
     {
+        if (existingFile is not null && File.Exists(existingFile))
+        {
+            FilePath = existingFile;
+            _stream = new FileStream(FilePath, FileMode.Append, FileAccess.Write, FileShare.Read);
+            return;
+        }
         long unix = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         string host = Environment.MachineName;
         FilePath = Path.Combine(directory, $"events.out.tfevents.{unix}.{host}");
