@@ -16,8 +16,8 @@ public sealed record DenseLinearRecurrenceOptions
     public double Nu0 { get; init; }
     /// <summary>θ₀ of the spectral initialisation of A (π keeps the phases as drawn).</summary>
     public double Theta0 { get; init; } = Math.PI;
-    /// <summary>Scan, convolution, or chosen per shape by <see cref="LtiCostModel"/> (default: the scan, whose
-    /// rounding the saved results were made with).</summary>
+    /// <summary>Scan, convolution, or chosen per shape and thread count by <see cref="LtiCostModel"/> (default in code: the
+    /// scan; a spec's default is <c>auto</c>, resolved into the run's spec when the run is planned).</summary>
     public LtiAlgorithm Algorithm { get; init; } = LtiAlgorithm.Scan;
 
     /// <summary>Throws <see cref="ArgumentException"/> for out-of-range settings.</summary>

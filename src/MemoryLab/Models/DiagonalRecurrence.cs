@@ -48,8 +48,8 @@ public sealed record DiagonalRecurrenceOptions
     public double MaxPhase { get; init; } = DefaultMaxPhase;
     /// <summary>Which variant of the ring initialisation draws the weights.</summary>
     public RingInitialisation Init { get; init; } = RingInitialisation.Lru23;
-    /// <summary>Scan, convolution, or chosen per shape by <see cref="LtiCostModel"/> (default: the scan, whose
-    /// rounding the saved results were made with).</summary>
+    /// <summary>Scan, convolution, or chosen per shape and thread count by <see cref="LtiCostModel"/> (default in code: the
+    /// scan; a spec's default is <c>auto</c>, resolved into the run's spec when the run is planned).</summary>
     public LtiAlgorithm Algorithm { get; init; } = LtiAlgorithm.Scan;
 
     /// <summary>Default of <see cref="RMin"/>: the whole disc (Orvieto et al. 2023, §3.2).</summary>
