@@ -128,10 +128,17 @@ internal sealed record Options(int Steps, double Tolerance, int MaxWidth)
     public static Options Parse(string[] args)
     {
         var o = new Options(Steps: 400, Tolerance: 1e-4, MaxWidth: 8);
+        const string known = "--steps, --tolerance, --max-width, --help";
         for (int i = 0; i < args.Length; i++)
         {
-            string value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
             string option = args[i];
+            if (option is "--help" or "-h")
+            {
+                Console.WriteLine($"usage: kernel-width [--steps N] [--tolerance X] [--max-width N] (defaults: {o.Steps}, {o.Tolerance}, {o.MaxWidth})");
+                Environment.Exit(0);
+            }
+            if (!known.Split(", ").Contains(option)) throw new ArgumentException($"unknown option {option} (known: {known})");
+            string value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{option} needs a value (known: {known})");
             int Int() => int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0
                 ? v : throw new ArgumentException($"{option} needs a positive integer (got '{value}')");
             o = args[i] switch
@@ -140,7 +147,7 @@ internal sealed record Options(int Steps, double Tolerance, int MaxWidth)
                 "--tolerance" => o with { Tolerance = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double t) && t > 0
                     ? t : throw new ArgumentException($"--tolerance needs a positive number (got '{value}')") },
                 "--max-width" => o with { MaxWidth = Int() },
-                _ => throw new ArgumentException($"unknown option {args[i]} (known: --steps, --tolerance, --max-width)"),
+                _ => throw new ArgumentException($"unknown option {args[i]} (known: {known})"),
             };
             i++;
         }

@@ -12,7 +12,18 @@ using MemoryLab.Numerics;
 using MemoryLab.Targets;
 using MemoryLab.Training;
 
-int steps = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 300;
+const string usage = "usage: package-consumer [STEPS] (a positive integer, default 300; --help prints this)";
+if (args is ["--help"] or ["-h"])
+{
+    Console.WriteLine(usage);
+    return 0;
+}
+if (args.Length > 1 || (args.Length == 1 && !(int.TryParse(args[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out int parsed) && parsed > 0)))
+{
+    Console.Error.WriteLine($"package-consumer: unknown argument '{string.Join(' ', args)}' ({usage})");
+    return 2;
+}
+int steps = args.Length == 1 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 300;
 var inv = CultureInfo.InvariantCulture;
 string version = typeof(SequenceModel<>).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "?";
 Console.WriteLine($"MemoryLab {version}");

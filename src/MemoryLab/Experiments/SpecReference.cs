@@ -28,8 +28,9 @@ public static class SpecReference
         ("model", "the `model:` section of a `train` spec, and each child under `layer:` / `layers:`"),
     ];
 
-    /// <summary>Every kind of every family.</summary>
-    public static IReadOnlyList<KindReference> All(ExperimentRegistry experiments, ModelFactory models)
+    /// <summary>Every kind of every family: the model kinds of <paramref name="models"/> and the data kinds of
+    /// <paramref name="data"/> (default: the built-in ones), so a catalog extended by plugins is described whole.</summary>
+    public static IReadOnlyList<KindReference> All(ExperimentRegistry experiments, ModelFactory models, SpecKinds<DataSpec>? data = null)
     {
         ArgumentNullException.ThrowIfNull(experiments);
         ArgumentNullException.ThrowIfNull(models);
@@ -37,7 +38,7 @@ public static class SpecReference
         foreach (var kind in experiments.Kinds.Values.OrderBy(k => k.Name == "train" ? 0 : 1).ThenBy(k => k.Name, StringComparer.Ordinal))
             all.Add(new("experiment", kind.Name, kind.Description, TopLevel(SpecKeyRecorder.Describe(kind.Validate))));
         foreach (var (family, kinds) in new (string, IReadOnlyList<(string Name, string Description, IReadOnlyList<SpecKeyInfo> Keys)>)[]
-                 { ("data", DataSpec.Kinds.Describe()), ("optimizer", OptimizerSpec.Kinds.Describe()), ("schedule", ScheduleSpec.Kinds.Describe()) })
+                 { ("data", (data ?? DataSpec.Kinds).Describe()), ("optimizer", OptimizerSpec.Kinds.Describe()), ("schedule", ScheduleSpec.Kinds.Describe()) })
             foreach (var k in kinds) all.Add(new(family, k.Name, k.Description, k.Keys));
         foreach (var name in models.Kinds)
             all.Add(new("model", name, models.Summary(name),
@@ -141,7 +142,10 @@ public static class SpecReference
         `layer:` (one) or `layers:` (a list). Any model may carry `name:` (the prefix of its parameters' names inside a
         `stack`). The layer's input width comes from the data; a recurrent layer outputs its state, so a model whose
         output width must match the data ends in a readout (`{kind: stack, layers: [{kind: continuous_time, hidden: 16},
-        {kind: dense, out: 1}]}`), or uses a kind with an `out` option.
+        {kind: dense, out: 1}]}`), or uses a kind with an `out` option. The linear time-invariant kinds (`linear_rnn`,
+        `complex_diagonal`, `lru`) compute by `algorithm: scan` (the recurrence, the default), `convolution` (the kernel
+        K_s and a causal convolution) or `auto` (a cost model picks per shape), e.g.
+        `model: {kind: lru, hidden: 64, algorithm: auto}`; both paths give the same numbers up to rounding.
 
         Each table below lists a key's type, its default (`required` when it has none, `—` when it is optional and unset
         means off), its range, and what it means. `memlab kinds NAME` prints the same for one kind or family.

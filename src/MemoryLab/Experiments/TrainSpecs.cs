@@ -88,7 +88,7 @@ public sealed record LinearFunctionalDataSpec(int Time, string Kernel, double Dt
     internal static LinearFunctionalDataSpec Bind(SpecNode d)
     {
         var spec = new LinearFunctionalDataSpec(BindTime(d),
-            d.GetString("kernel", "exp", doc: "the memory kernel ρ by name: exp, exp:RATE, power-law:ALPHA, airy, … (see docs/memory-kernels.md)"),
+            d.GetString("kernel", "exp", doc: "the memory kernel ρ by name: exp, pol, shift, twoparts, airy, sin, geometric, pol-wang, pol-tanh (docs/memory-kernels.md)"),
             d.GetDouble("dt", 1.0, above: 0, doc: "sampling step of the kernel: ρ is read at s·dt"));
         try { MemoryKernel.FromName(spec.Kernel); }
         catch (ArgumentException e) { throw d.Error("kernel", e.Message); }

@@ -33,9 +33,10 @@ internal static class LinearLayerKinds
     private static ISequenceLayer<T> ComplexDiagonal<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var defaults = new DiagonalRecurrenceOptions { StateSize = 1 };
-        var map = c.EigenvalueMap<T>("parametrisation", EigenvalueMaps.For<T>(defaults.Parametrisation).Name);
+        var map = c.EigenvalueMap<T>("parametrisation", EigenvalueMaps.For<T>(defaults.Parametrisation).Name,
+            "how λ is written in two trainable numbers: a built-in map or one a plugin registers (IEigenvalueMap)");
         var normalisation = c.Enum("normalisation", defaults.Normalisation,
-            "input normalisation γ(λ): none, l2 √(1−|λ|²), l1 1−|λ|, learned (LRU)");
+            "input normalisation γ(λ): none, l2 √(1−|λ|²), l1 1−|λ|, learned (LRU; then gamma and gamma_init, as for lru)");
         return new DiagonalRecurrence<T>(c.InputSize, c.IntOrInputWidth("out", "output features"), Ring(c, defaults with
         {
             // A built-in map is also named in the options (what Options.Parametrisation reports).
