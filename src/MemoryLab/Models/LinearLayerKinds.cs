@@ -33,7 +33,8 @@ internal static class LinearLayerKinds
     private static ISequenceLayer<T> ComplexDiagonal<T>(LayerBuildContext c) where T : unmanaged, IFloatingPointIeee754<T>
     {
         var defaults = new DiagonalRecurrenceOptions { StateSize = 1 };
-        var map = c.EigenvalueMap<T>("parametrisation", EigenvalueMaps.For<T>(defaults.Parametrisation).Name);
+        var map = c.EigenvalueMap<T>("parametrisation", EigenvalueMaps.For<T>(defaults.Parametrisation).Name,
+            "how λ is written in two trainable numbers: default (Re, Im), polar (ν, θ), exp (LRU), tanh, opt (Zucchet & Orvieto, NeurIPS 2024, §4), or a plugin's map");
         var normalisation = c.Enum("normalisation", defaults.Normalisation,
             "input normalisation γ(λ): none, l2 √(1−|λ|²), l1 1−|λ|, learned (LRU)");
         return new DiagonalRecurrence<T>(c.InputSize, c.IntOrInputWidth("out", "output features"), Ring(c, defaults with

@@ -264,9 +264,9 @@ public sealed class LayerBuildContext
 
     /// <summary>An eigenvalue parametrisation registered in the factory, named by option <paramref name="key"/> (default
     /// <paramref name="fallback"/>); a name it does not know is an error listing the known ones.</summary>
-    public IEigenvalueMap<T> EigenvalueMap<T>(string key, string fallback) where T : IFloatingPointIeee754<T>
+    public IEigenvalueMap<T> EigenvalueMap<T>(string key, string fallback, string? doc = null) where T : IFloatingPointIeee754<T>
     {
-        string name = String(key, fallback);
+        string name = Record(key, "name", fallback, string.Join(" | ", _factory.Parametrisations), doc) ? fallback : String(key, fallback);
         if (_factory.TryGetParametrisation<T>(name, out var map)) return map;
         throw Error(key, $"'{name}' is not one of {string.Join(", ", _factory.Parametrisations)}");
     }

@@ -50,6 +50,8 @@ public class ResultFilesPythonTests(ITestOutputHelper output)
             "log_every=5", "checkpoint_every=10", "--out", "runs");
         Assert.True(train.ExitCode == 0, train.Stderr);
         string runId = Regex.Match(train.Stdout, @"run id=([0-9a-f]{12})").Groups[1].Value;
+        var diagnose = Memlab.Run(dir.Path, "diagnose", "runs/" + runId, "--out", "diag");
+        Assert.True(diagnose.ExitCode == 0, diagnose.Stderr);
         var sweep = Memlab.Run(dir.Path, "sweep", dir.File("s.yaml", DemoSpecs.Sweep(steps: 20)), "--out", "results/ts-sweep");
         Assert.True(sweep.ExitCode == 0, sweep.Stderr);
         ReportWriter.Write(SampleFigures.Report(), Path.Combine(dir.Path, "results"));
