@@ -42,7 +42,8 @@ internal static class Plugins
                 try
                 {
                     if (IsEigenvalueMap(type)) { models.RegisterParametrisation(type); continue; }
-                    if (type.IsAbstract || type.IsGenericTypeDefinition || type.GetConstructor(Type.EmptyTypes) is null) continue;
+                    if (type.IsGenericTypeDefinition) continue;
+                    if (type.IsAbstract || type.GetConstructor(Type.EmptyTypes) is null) continue;
                     if (typeof(IExperimentKind).IsAssignableFrom(type)) kinds.Register((IExperimentKind)Activator.CreateInstance(type)!);
                     if (typeof(IReproduction).IsAssignableFrom(type)) reproductions.Register((IReproduction)Activator.CreateInstance(type)!);
                     if (typeof(ILayerKind).IsAssignableFrom(type)) models.Register((ILayerKind)Activator.CreateInstance(type)!);
@@ -65,14 +66,14 @@ internal static class Plugins
         return null;
     }
 
-    private static bool IsEigenvalueMap(Type type) =>
-        type.IsGenericTypeDefinition && type.GetGenericArguments().Length == 1
-        && type.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IEigenvalueMap<>));
-
     private static string MissingDependency(Exception e) => e switch
     {
         FileNotFoundException f when f.FileName is not null => $"a dependency is missing: {f.FileName} (put it beside the plugin)",
         ReflectionTypeLoadException r when r.LoaderExceptions.FirstOrDefault(x => x is not null) is { } inner => MissingDependency(inner),
         _ => e.Message,
     };
+
+    private static bool IsEigenvalueMap(Type type) =>
+        type.IsGenericTypeDefinition && type.GetGenericArguments().Length == 1
+        && type.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IEigenvalueMap<>));
 }

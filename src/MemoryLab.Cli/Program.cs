@@ -46,7 +46,7 @@ internal static class Program
             ReproduceCommand.CreateReport(reproductions, registry),
             DiagnoseCommand.Create(),
             BenchCommand.Create(),
-            KindsCommand.Create(registry),
+            KindsCommand.Create(registry, models, data),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

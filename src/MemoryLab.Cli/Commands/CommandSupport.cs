@@ -137,10 +137,12 @@ internal static class CommandSupport
     public static IReadOnlyList<string> MemlabInvocation()
     {
         string? process = Environment.ProcessPath;
-        string dll = Assembly.GetEntryAssembly()?.Location ?? typeof(CommandSupport).Assembly.Location;
-        if (process is null) return new[] { "dotnet", dll };
-        string name = Path.GetFileNameWithoutExtension(process);
-        return name.Equals("dotnet", StringComparison.OrdinalIgnoreCase) ? new[] { process, dll } : new[] { process };
+        // The apphost, a self-contained or a single-file build starts itself; only `dotnet memlab.dll` needs the dll, found beside
+        // the app (Assembly.Location is empty in a single-file bundle: IL3000).
+        if (process is not null && !Path.GetFileNameWithoutExtension(process).Equals("dotnet", StringComparison.OrdinalIgnoreCase))
+            return new[] { process };
+        string dll = Path.Combine(AppContext.BaseDirectory, (Assembly.GetEntryAssembly()?.GetName().Name ?? "memlab") + ".dll");
+        return new[] { process ?? "dotnet", dll };
     }
 
     /// <summary>Seconds with millisecond resolution, invariant.</summary>

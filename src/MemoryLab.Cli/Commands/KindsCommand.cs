@@ -9,8 +9,9 @@ namespace MemoryLab.Cli.Commands;
 /// <c>--markdown</c> writes <c>docs/spec-reference.md</c>.</summary>
 internal static class KindsCommand
 {
-    /// <summary>The <c>kinds</c> command over <paramref name="registry"/>'s experiment kinds (plugins' included).</summary>
-    public static Command Create(ExperimentRegistry registry)
+    /// <summary>The <c>kinds</c> command over <paramref name="registry"/>'s experiment kinds and the model and data kinds of
+    /// <paramref name="models"/> and <paramref name="data"/> (plugins' included).</summary>
+    public static Command Create(ExperimentRegistry registry, ModelFactory models, SpecKinds<DataSpec> data)
     {
         var name = new Argument<string?>("kind")
         {
@@ -21,7 +22,7 @@ internal static class KindsCommand
         var command = new Command("kinds", "List the kinds a spec can name and each key's type, default, range and meaning") { name, markdown };
         command.SetAction(parse => CommandSupport.Guard(_ =>
         {
-            var all = SpecReference.All(registry, ModelFactory.CreateDefault());
+            var all = SpecReference.All(registry, models, data);
             if (parse.GetValue(markdown))
             {
                 Console.Out.Write(SpecReference.Markdown(all));

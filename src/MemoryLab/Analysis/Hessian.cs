@@ -45,7 +45,7 @@ public sealed record SymmetricEigenDecomposition(int N, double[] Eigenvalues, do
 
 /// <summary>
 /// Float64 Hessians of an <see cref="IObjective{T}"/> from differences of its exact gradients (Zucchet24
-/// Fig. 4, SCIENCE.md B3 E5: the Hessian of the loss at the teacher's own parameters), Hessian-vector
+/// Fig. 4: the Hessian of the loss at the teacher's own parameters), Hessian-vector
 /// products, the symmetric eigen-decomposition, and how concentrated an eigenvector is on few parameters
 /// (diagonal recurrences give near-axis-aligned eigenvectors, dense ones spread their mass).
 /// </summary>

@@ -68,7 +68,7 @@ public enum KernelTail
 }
 
 /// <summary>
-/// A memory kernel ρ discretised for kernel-space losses J = ∫(ρ̂ − ρ)² (Li21, SCIENCE.md A1): nodes t_q, weights ω_q,
+/// A memory kernel ρ discretised for kernel-space losses J = ∫(ρ̂ − ρ)² (Li21 §2): nodes t_q, weights ω_q,
 /// values ρ(t_q), and optionally a horizon T beyond which ρ = 0 and the model's own tail is integrated in closed
 /// form. Made from a function (composite Gauss–Legendre on panels graded towards 0, plus a mapped tail to ∞) or
 /// from samples with weights of the caller's choosing (e.g. unit weights on t = 1..100 for Wang24's discrete kernels).

@@ -36,7 +36,7 @@ public sealed record MemoryFunctionOptions
 public sealed record MemoryFunctionResult(double[] Values, double[] MeanValues, int Probes);
 
 /// <summary>
-/// Memory function of any sequence model (Wang24; SCIENCE.md A3): M(H)(t) = sup_x |d/dt H_t(x·1_{[0,∞)})| / |x|∞,
+/// Memory function of any sequence model (Wang24 §5): M(H)(t) = sup_x |d/dt H_t(x·1_{[0,∞)})| / |x|∞,
 /// estimated with Heaviside inputs x_s = x for all s ≥ 0 over a set of amplitudes and directions. Discrete time:
 /// d/dt is the backward difference, with the model's response to zero input subtracted first (so biases and the
 /// free transient from h = 0 do not count), i.e. Δ_t = [y_t(x) − y_t(0)] − [y_{t−1}(x) − y_{t−1}(0)], y_{−1} ≡ 0;

@@ -45,7 +45,7 @@ public sealed record PerturbationOptions
 public sealed record PerturbationCurve(double[] Betas, double[] Error, double[] MaxPerBeta, double[] MeanPerBeta, int NonFiniteCount);
 
 /// <summary>
-/// The stable-approximation protocol of Wang24 (SCIENCE.md A3): perturbation error
+/// The stable-approximation protocol of Wang24 (§5): perturbation error
 /// E_m(β) = sup_{‖θ̃ − θ_m‖∞ ≤ β} ‖H − Ĥ(θ̃)‖, estimated by adding to θ_m Gaussian noise rescaled to max-norm
 /// exactly β, repeating, and keeping the running maximum over repeats and over smaller β (so E is
 /// monotone, as the sup over growing balls must be). A stable approximation has E continuous at β = 0.

@@ -473,18 +473,26 @@ public static class Diagnoser
             closed[j] = Stable(l) ? s2 * SignalPropagation.ParameterSensitivity(l, derivative[j].DLambda, gamma[j], derivative[j].DGamma, s2 > 0 ? c / s2 : 0) : double.PositiveInfinity;
             compared[j] = Stable(l) && TimeScale(l.Magnitude) <= time / 20.0;
         }
+        // The same layer on its scan path (per-sequence passes of thousands of steps are where the convolution is slowest), with
+        // its own copy of the parameters, so the model's layer keeps its prepared shape.
+        var scan = new DiagonalRecurrence<double>(f, fo, layer.Options with { Algorithm = LtiAlgorithm.Scan });
+        var own = new ParameterLayout();
+        scan.Declare(own, "");
+        var mine = new double[own.Count];
+        foreach (var v in own.Views) layout[ParameterLayout.Join(path, v.Name)].Of(theta).CopyTo(v.Of(mine));
+        pView = own[parameter];
         // Readouts that expose the state: y₀ = Σ_j Re h_j (C = 1) and y₀ = Σ_j Im h_j (C = −i); the gradient at the last step then
         // holds Re ∂h_j/∂ω_j and Im ∂h_j/∂ω_j (only h_j depends on ω_j).
-        var thetaRe = (double[])theta.Clone(); var thetaIm = (double[])theta.Clone();
-        var cRe = layout[ParameterLayout.Join(path, "C_re")]; var cIm = layout[ParameterLayout.Join(path, "C_im")];
+        var thetaRe = (double[])mine.Clone(); var thetaIm = (double[])mine.Clone();
+        var cRe = own["C_re"]; var cIm = own["C_im"];
         cRe.Of(thetaRe).Clear(); cIm.Of(thetaRe).Clear(); cRe.Of(thetaIm).Clear(); cIm.Of(thetaIm).Clear();
         for (int j = 0; j < n; j++) { cRe.Of(thetaRe)[j] = 1; cIm.Of(thetaIm)[j] = -1; }
-        layer.Prepare(1, time, pool);
+        scan.Prepare(1, time, pool);
         var x = new SequenceTensor<double>(1, time, f);
         var y = new SequenceTensor<double>(1, time, fo);
         var dy = new SequenceTensor<double>(1, time, fo);
         dy[0, time - 1, 0] = 1;
-        var grad = new double[theta.Length];
+        var grad = new double[mine.Length];
         var mc = new double[n];
         var rng = new CounterRng(o.Seed, RandomPurpose.MonteCarlo);
         var noise = new double[time * f];
@@ -501,8 +509,8 @@ public static class Diagnoser
             foreach (var th in new[] { thetaRe, thetaIm })
             {
                 Array.Clear(grad);
-                layer.Forward(th, x, y, training: false);
-                layer.Backward(th, dy, null, grad);
+                scan.Forward(th, x, y, training: false);
+                scan.Backward(th, dy, null, grad);
                 var g = pView.Of(grad);
                 for (int j = 0; j < n; j++) mc[j] += g[j] * g[j] / o.CheckSequences;
             }

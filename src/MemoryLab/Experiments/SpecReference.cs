@@ -28,8 +28,9 @@ public static class SpecReference
         ("model", "the `model:` section of a `train` spec, and each child under `layer:` / `layers:`"),
     ];
 
-    /// <summary>Every kind of every family.</summary>
-    public static IReadOnlyList<KindReference> All(ExperimentRegistry experiments, ModelFactory models)
+    /// <summary>Every kind of every family: the model kinds of <paramref name="models"/> and the data kinds of
+    /// <paramref name="data"/> (default: the built-in ones), so a catalog extended by plugins is described whole.</summary>
+    public static IReadOnlyList<KindReference> All(ExperimentRegistry experiments, ModelFactory models, SpecKinds<DataSpec>? data = null)
     {
         ArgumentNullException.ThrowIfNull(experiments);
         ArgumentNullException.ThrowIfNull(models);
@@ -37,7 +38,7 @@ public static class SpecReference
         foreach (var kind in experiments.Kinds.Values.OrderBy(k => k.Name == "train" ? 0 : 1).ThenBy(k => k.Name, StringComparer.Ordinal))
             all.Add(new("experiment", kind.Name, kind.Description, TopLevel(SpecKeyRecorder.Describe(kind.Validate))));
         foreach (var (family, kinds) in new (string, IReadOnlyList<(string Name, string Description, IReadOnlyList<SpecKeyInfo> Keys)>)[]
-                 { ("data", DataSpec.Kinds.Describe()), ("optimizer", OptimizerSpec.Kinds.Describe()), ("schedule", ScheduleSpec.Kinds.Describe()) })
+                 { ("data", (data ?? DataSpec.Kinds).Describe()), ("optimizer", OptimizerSpec.Kinds.Describe()), ("schedule", ScheduleSpec.Kinds.Describe()) })
             foreach (var k in kinds) all.Add(new(family, k.Name, k.Description, k.Keys));
         foreach (var name in models.Kinds)
             all.Add(new("model", name, models.Summary(name),

@@ -20,7 +20,7 @@ public sealed record PlannedRun(int Index, string Id, string Kind, ulong Seed, S
 /// <summary>
 /// How <c>memlab results</c> picks the best setting: per group of runs that agree on <see cref="Per"/> (and on
 /// every other axis not in <see cref="Over"/>), the grid point whose mean <see cref="Metric"/> over seeds is lowest
-/// (or highest) — e.g. "per (model, ν₀) take the best lr" (SCIENCE.md B3 E3). Grid points where every run
+/// (or highest) — e.g. "per (model, ν₀) take the best lr" (Zucchet24 §5, Fig. 3 left). Grid points where every run
 /// completed are preferred to those with diverged or failed seeds.
 /// </summary>
 /// <param name="Metric">Final metric to compare (e.g. <c>final_loss</c>).</param>
@@ -53,7 +53,7 @@ public sealed record SelectionRule(string Metric, bool Minimize, IReadOnlyList<s
 /// <para><c>grid:</c> is a mapping of axis → list of values (a dotted axis such as <c>model.nu0</c> sets that nested
 /// key; a value may be any YAML node), expanded as a cartesian product with the first axis outermost; or a list
 /// of such mappings, whose products are concatenated — so different models can sweep different learning-rate
-/// lists, as SCIENCE.md B3 E3 needs. Runs with identical resolved specs are kept once.</para>
+/// lists, as Zucchet24 §5, Fig. 3 left needs. Runs with identical resolved specs are kept once.</para>
 /// <para>Every run is validated by its kind before anything is written, so bad input fails fast with the file,
 /// line and key. A <c>reproduction:</c> section (a reproduction's name, scale and claims) belongs to no run.</para>
 /// </summary>

@@ -8,7 +8,7 @@ namespace MemoryLab.Models;
 /// <c>nn.BatchNorm1d</c> on <c>[batch·time, features]</c>): <c>y = γ ⊙ (x − μ)/√(σ² + ε) + β</c>.
 /// Training: μ, σ² are the statistics of the current batch (biased variance), and the running statistics
 /// move by <c>r ← (1 − m) r + m·stat</c> (the variance term unbiased, N/(N−1)); evaluation
-/// (<c>training = false</c>) uses the running statistics. A norm option of the deep block (SCIENCE.md B2, B3 E7).
+/// (<c>training = false</c>) uses the running statistics. A norm option of the deep block (Zucchet24 §5, Fig. 13).
 /// </summary>
 /// <remarks>
 /// Training backward with N = batch·time rows: <c>∂β = Σ ∂y</c>, <c>∂γ = Σ ∂y ⊙ x̂</c>,

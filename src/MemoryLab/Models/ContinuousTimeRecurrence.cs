@@ -7,8 +7,8 @@ namespace MemoryLab.Models;
 /// The residual (forward-Euler) continuous-time RNN of Li21/Wang24:
 /// <c>h_{t+1} = h_t + dt·σ(W h_t + U x_t + b)</c>, h₀ = 0; the output at step t is the state after
 /// reading x_t. W's diagonal goes through a stable parametrisation,
-/// <c>W_ii = φ(w_i)</c> with φ ∈ {direct w, exp −e^w, softplus −log(1+e^w), best −1/(w²+b)} (Wang24 §5,
-/// SCIENCE.md A3/B2); off-diagonal entries are used as stored.
+/// <c>W_ii = φ(w_i)</c> with φ ∈ {direct w, exp −e^w, softplus −log(1+e^w), best −1/(w²+b)} (Wang24 §5);
+/// off-diagonal entries are used as stored.
 /// </summary>
 /// <remarks>
 /// θ holds W as one <c>[hidden, hidden]</c> view <c>weight_hh</c> whose diagonal entries are the raw w_i

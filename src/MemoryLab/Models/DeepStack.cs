@@ -4,7 +4,7 @@ using MemoryLab.Numerics;
 namespace MemoryLab.Models;
 
 /// <summary>
-/// The deep recurrent network of SCIENCE.md B2 / Zucchet24 §5 (B3 E7): an encoder
+/// The deep recurrent network of Zucchet24 §5 (Figs. 5, 13): an encoder
 /// <c>Dense(d_in → d_model)</c>, K <see cref="ResidualBlock{T}"/>s around any recurrent layer, and a decoder
 /// <c>Dense(d_model → d_out)</c>. Parameters sit under <c>encoder</c>, <c>blocks.k</c> and <c>decoder</c>.
 /// </summary>

@@ -5,7 +5,7 @@ namespace MemoryLab.Models;
 
 /// <summary>
 /// A linear map applied at every step: <c>y_t = W x_t + b</c> (rows: <c>Y = X Wᵀ + b</c>), W <c>[out, in]</c>,
-/// optional bias. LeCun-normal init (variance 1/fan_in, SCIENCE.md B2), b = 0. Used as encoder, decoder
+/// optional bias. LeCun-normal init (variance 1/fan_in, Zucchet24 §5), b = 0. Used as encoder, decoder
 /// and readout (PyTorch <c>nn.Linear</c>).
 /// </summary>
 /// <remarks>Parallel work: the forward pass and ∂x run over fixed blocks of rows (batch·time); ∂W and ∂b run

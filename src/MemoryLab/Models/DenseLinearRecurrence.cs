@@ -12,7 +12,7 @@ public sealed record DenseLinearRecurrenceOptions
     public int Heads { get; init; } = 1;
     /// <summary>Whether y has the D x term.</summary>
     public bool Skip { get; init; } = true;
-    /// <summary>ν₀ of the spectral initialisation of A (SCIENCE.md B2: 0, so |λ| ≲ 0.8).</summary>
+    /// <summary>ν₀ of the spectral initialisation of A (Zucchet24 §5: 0, so |λ| ≲ 0.8).</summary>
     public double Nu0 { get; init; }
     /// <summary>θ₀ of the spectral initialisation of A (π keeps the phases as drawn).</summary>
     public double Theta0 { get; init; } = Math.PI;
@@ -30,7 +30,7 @@ public sealed record DenseLinearRecurrenceOptions
 }
 
 /// <summary>
-/// Dense linear recurrence (Zucchet24 §3, SCIENCE.md B2):
+/// Dense linear recurrence (Zucchet24 §3):
 /// <code>
 ///   h_t = A h_{t−1} + B x_t,   h_{−1} = 0
 ///   y_t = C h_t + D x_t

@@ -4,7 +4,7 @@ using Complex = System.Numerics.Complex;
 namespace MemoryLab.Models;
 
 /// <summary>
-/// The complex diagonal system equivalent to a dense linear recurrence (Zucchet24 §3, SCIENCE.md B3 E5):
+/// The complex diagonal system equivalent to a dense linear recurrence (Zucchet24 §3; its Fig. 4 Hessian compares the two):
 /// with A = V diag(λ) V⁻¹, the state z = V⁻¹h obeys z_t = λ ⊙ z_{t−1} + B̄ x_t with B̄ = V⁻¹B, and
 /// y = C h + D x = Re(C̄ z) + D x with C̄ = C V (the imaginary part cancels over conjugate pairs).
 /// </summary>

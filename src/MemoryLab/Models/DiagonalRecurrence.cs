@@ -16,7 +16,7 @@ public enum SkipConnection
     Diagonal,
 }
 
-/// <summary>How the ring initialisation draws B, C, D and the phase (SCIENCE.md B2).</summary>
+/// <summary>How the ring initialisation draws B, C, D and the phase (LRU23 §3.2; Zucchet24 §5, in the authors' code).</summary>
 public enum RingInitialisation
 {
     /// <summary>LRU23: θ ~ U[0, max_phase]; B_re, B_im ~ N(0, 1/(2·in)); C_re, C_im ~ N(0, 1/N); D ~ N(0, 1).</summary>

@@ -5,7 +5,7 @@ namespace MemoryLab.Models;
 
 /// <summary>
 /// The Elman (vanilla, "tanh") RNN: <c>h_t = σ(W h_{t−1} + U x_t + b)</c>, h₋₁ = 0, output y_t = h_t
-/// (Li21 §5 tanh RNN; SCIENCE.md B2). Put a <see cref="Dense{T}"/> after it for a linear readout.
+/// (Li21 §5 tanh RNN). Put a <see cref="Dense{T}"/> after it for a linear readout.
 /// </summary>
 /// <remarks>Initialisation [assumed; PyTorch uses U(±1/√H) everywhere]: U LeCun normal (variance 1/in),
 /// W ~ N(0, g²/H) so its spectral radius is about the gain g (default 0.9: near the edge of chaos but

@@ -8,7 +8,7 @@ namespace MemoryLab.Models;
 /// <summary>How a <see cref="GatedRecurrentUnit{T}"/> is initialised.</summary>
 public enum GruInitialization
 {
-    /// <summary>Zucchet24 / SCIENCE.md B2: update-gate bias <c>log U[T_min, T_max]</c> ("chrono", Tallec &amp;
+    /// <summary>Zucchet24 §5 (the authors' code): update-gate bias <c>log U[T_min, T_max]</c> ("chrono", Tallec &amp;
     /// Ollivier 2018), each recurrent gate block orthogonal, input weights N(0, 2/in), other biases 0.</summary>
     Chrono,
     /// <summary>PyTorch's default: every weight and bias U[−1/√H, 1/√H].</summary>
@@ -24,7 +24,7 @@ public enum GruInitialization
 ///   h' = (1 − z) ⊙ n + z ⊙ h
 /// </code>
 /// z multiplies the <i>old</i> state, so a large positive update bias means long memory: with b_z the
-/// total update-gate bias, the memory time is <c>T = 1/(1 − σ(b_z))</c> (SCIENCE.md B3 E8).
+/// total update-gate bias, the memory time is <c>T = 1/(1 − σ(b_z))</c> (Zucchet24 Fig. 12).
 /// </summary>
 /// <remarks>
 /// Parameters, PyTorch's names and layouts (gate order r, z, n): <c>weight_ih</c> [3H, in] (group
@@ -48,7 +48,7 @@ public sealed class GatedRecurrentUnit<T> : ChunkedRecurrence<T> where T : unman
     /// <summary>A GRU with <paramref name="hiddenSize"/> units.</summary>
     /// <param name="inputSize">Features per input step.</param>
     /// <param name="hiddenSize">Width of h.</param>
-    /// <param name="initialization">Chrono (default, SCIENCE.md B2) or PyTorch's uniform init.</param>
+    /// <param name="initialization">Chrono (default, Zucchet24 §5) or PyTorch's uniform init.</param>
     /// <param name="chronoMin">T_min of the chrono update bias log U[T_min, T_max].</param>
     /// <param name="chronoMax">T_max of the chrono update bias.</param>
     /// <param name="chunkSize">Sequences per parallel chunk.</param>
@@ -80,7 +80,7 @@ public sealed class GatedRecurrentUnit<T> : ChunkedRecurrence<T> where T : unman
     public ParameterView RecurrentBias => _bhh;
 
     /// <summary>Memory time of a unit whose total update-gate bias is <paramref name="updateBias"/>:
-    /// <c>T = 1/(1 − σ(b_z)) = 1 + e^{b_z}</c> (h' ≈ σ(b_z) h + …, SCIENCE.md B3 E8).</summary>
+    /// <c>T = 1/(1 − σ(b_z)) = 1 + e^{b_z}</c> (h' ≈ σ(b_z) h + …, Zucchet24 Fig. 12).</summary>
     public static double MemoryTime(double updateBias) => 1 + Math.Exp(updateBias);
 
     /// <inheritdoc />

@@ -15,7 +15,7 @@ public enum GeluApproximation
 
 /// <summary>
 /// The Gaussian error linear unit, elementwise (Hendrycks &amp; Gimpel 2016): <c>GELU(x) = x·Φ(x)</c>,
-/// <c>∂GELU/∂x = Φ(x) + x·φ(x)</c>; used in the deep block (SCIENCE.md B2). No parameters.
+/// <c>∂GELU/∂x = Φ(x) + x·φ(x)</c>; used in the deep block (Zucchet24 §5). No parameters.
 /// </summary>
 /// <remarks>Exact form: in float64, Φ(x) = ½·erfc(−x/√2) from MathNet (accurate to rounding, so the
 /// float64 gradient checks are exact); in float32, a vectorised erfc with absolute error below 1.5·10⁻⁷

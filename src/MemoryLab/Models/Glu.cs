@@ -6,7 +6,7 @@ namespace MemoryLab.Models;
 
 /// <summary>
 /// Gated linear unit with its own linear maps (Dauphin et al. 2017; the deep block's output stage,
-/// SCIENCE.md B2): <c>GLU(z) = (W₁z + b₁) ⊙ σ(W₂z + b₂)</c>. W₁ and W₂ are the two halves of one
+/// Zucchet24 §5): <c>GLU(z) = (W₁z + b₁) ⊙ σ(W₂z + b₂)</c>. W₁ and W₂ are the two halves of one
 /// <see cref="Dense{T}"/> to 2·out features (as PyTorch's <c>Linear(d, 2d)</c> followed by <c>nn.GLU</c>),
 /// so both come from one GEMM. Backward with a = W₁z + b₁, s = σ(W₂z + b₂):
 /// <c>∂a = ∂y ⊙ s</c>, <c>∂(W₂z + b₂) = ∂y ⊙ a ⊙ s(1 − s)</c>, then the dense backward.

@@ -14,7 +14,7 @@ public static class Initializers
     public static void Normal<T>(Span<T> destination, CounterRng rng, double std) where T : unmanaged, IFloatingPointIeee754<T> =>
         rng.FillNormal(destination, 0, std);
 
-    /// <summary>LeCun normal: N(0, 1/fan_in) (SCIENCE.md B2: B, C, D of the linear RNN; Dense layers).</summary>
+    /// <summary>LeCun normal: N(0, 1/fan_in) (Zucchet24 §5: B, C, D of the linear RNN; Dense layers).</summary>
     public static void LecunNormal<T>(Span<T> destination, CounterRng rng, int fanIn) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (fanIn <= 0) throw new ArgumentOutOfRangeException(nameof(fanIn), fanIn, "fan-in must be positive");

@@ -8,7 +8,7 @@ namespace MemoryLab.Models;
 /// Layer normalisation over the features of each step (Ba et al. 2016; PyTorch <c>nn.LayerNorm</c>):
 /// <c>x̂ = (x − μ)/√(σ² + ε)</c> with μ, σ² the mean and biased variance of the row, <c>y = γ ⊙ x̂ + β</c>.
 /// Backward: <c>∂x = (1/√(σ²+ε))·(ĝ − mean(ĝ) − x̂·mean(ĝ ⊙ x̂))</c> with ĝ = γ ⊙ ∂y;
-/// <c>∂γ = Σ ∂y ⊙ x̂</c>, <c>∂β = Σ ∂y</c> over batch and time. A norm option of the deep block (SCIENCE.md B2).
+/// <c>∂γ = Σ ∂y ⊙ x̂</c>, <c>∂β = Σ ∂y</c> over batch and time. A norm option of the deep block (Zucchet24 §5).
 /// </summary>
 /// <remarks>Parameters <c>weight</c> γ (init 1) and <c>bias</c> β (init 0), group <c>norm</c>. Rows run in
 /// parallel over fixed row blocks; ∂γ, ∂β over fixed feature blocks, each summing its rows in order.</remarks>

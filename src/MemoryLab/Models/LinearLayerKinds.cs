@@ -34,9 +34,9 @@ internal static class LinearLayerKinds
     {
         var defaults = new DiagonalRecurrenceOptions { StateSize = 1 };
         var map = c.EigenvalueMap<T>("parametrisation", EigenvalueMaps.For<T>(defaults.Parametrisation).Name,
-            "how λ is written in two trainable numbers: default (Re, Im), polar (ν, θ), exp (LRU), tanh, opt (Zucchet & Orvieto, NeurIPS 2024, §4), or a plugin's map");
+            "how λ is written in two trainable numbers: a built-in map or one a plugin registers (IEigenvalueMap)");
         var normalisation = c.Enum("normalisation", defaults.Normalisation,
-            "input normalisation γ(λ): none, l2 √(1−|λ|²), l1 1−|λ|, learned (LRU)");
+            "input normalisation γ(λ): none, l2 √(1−|λ|²), l1 1−|λ|, learned (LRU; then gamma and gamma_init, as for lru)");
         return new DiagonalRecurrence<T>(c.InputSize, c.IntOrInputWidth("out", "output features"), Ring(c, defaults with
         {
             // A built-in map is also named in the options (what Options.Parametrisation reports).

@@ -11,7 +11,7 @@ namespace MemoryLab.Models;
 ///   [i, f, g, o] = W_ih x + b_ih + W_hh h + b_hh   (then σ, σ, tanh, σ)
 ///   c' = f ⊙ c + i ⊙ g,   h' = o ⊙ tanh(c')
 /// </code>
-/// (SCIENCE.md B2.) Initialisation: PyTorch's U[−1/√H, 1/√H] for every weight and bias; with a
+/// (Zucchet24 §5.) Initialisation: PyTorch's U[−1/√H, 1/√H] for every weight and bias; with a
 /// <c>forgetBias</c>, b_if is set to it and b_hf to 0 (Gers et al. 2000; Jozefowicz et al. 2015 use 1).
 /// </summary>
 /// <remarks>

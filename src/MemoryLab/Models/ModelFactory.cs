@@ -141,37 +141,11 @@ public sealed class ModelFactory
         }
         catch (ArgumentException e) when (e is not ModelDescriptionException)
         {
-            // A layer constructor rejected a value: report it at the option it came from when the parameter names one
-            // (hiddenSize → hidden, offDiagonalScale → off_diagonal_scale), else at this description.
-            throw new ModelDescriptionException(path, OptionOf(e.ParamName, description) ?? OptionWithValue(e, description), e.Message);
+            // A layer constructor rejected a value: report it at this description.
+            throw new ModelDescriptionException(path, null, e.Message);
         }
         context.CheckEverythingUsed();
         return layer;
-    }
-
-    // The one option whose text is the rejected value (hidden: 0 rejected as "state size must be positive (got 0)").
-    private static string? OptionWithValue(ArgumentException e, ModelDescription description)
-    {
-        string? text = e is ArgumentOutOfRangeException { ActualValue: { } value } ? Convert.ToString(value, CultureInfo.InvariantCulture)
-            : System.Text.RegularExpressions.Regex.Match(e.Message, @"\(got ([^),\s]+)\)") is { Success: true } m ? m.Groups[1].Value : null;
-        if (string.IsNullOrEmpty(text)) return null;
-        var keys = description.Options.Where(o => o.Value.Trim() == text).Select(o => o.Key).ToArray();
-        return keys.Length == 1 ? keys[0] : null;
-    }
-
-    private static string? OptionOf(string? parameter, ModelDescription description)
-    {
-        if (string.IsNullOrEmpty(parameter)) return null;
-        var sb = new System.Text.StringBuilder();
-        foreach (char ch in parameter)
-        {
-            if (char.IsUpper(ch) && sb.Length > 0) sb.Append('_');
-            sb.Append(char.ToLowerInvariant(ch));
-        }
-        string snake = sb.ToString();
-        foreach (string candidate in new[] { snake, snake.EndsWith("_size", StringComparison.Ordinal) ? snake[..^5] : snake })
-            if (description.Options.ContainsKey(candidate)) return candidate;
-        return null;
     }
 
     private ModelDescriptionException UnknownKind(string kind, string path) =>
@@ -266,7 +240,8 @@ public sealed class LayerBuildContext
     /// <paramref name="fallback"/>); a name it does not know is an error listing the known ones.</summary>
     public IEigenvalueMap<T> EigenvalueMap<T>(string key, string fallback, string? doc = null) where T : IFloatingPointIeee754<T>
     {
-        string name = Record(key, "name", fallback, string.Join(" | ", _factory.Parametrisations), doc) ? fallback : String(key, fallback);
+        string name = Record(key, "name", fallback, string.Join(" | ", _factory.Parametrisations), doc) ? fallback
+            : TryRaw(key, out var raw) ? raw : fallback;
         if (_factory.TryGetParametrisation<T>(name, out var map)) return map;
         throw Error(key, $"'{name}' is not one of {string.Join(", ", _factory.Parametrisations)}");
     }
@@ -347,27 +322,11 @@ public sealed class LayerBuildContext
 
     private string Required(string key) => TryRaw(key, out var raw) ? raw : throw Error(key, $"required by '{Description.Kind}'");
 
-    /// <summary>The largest integer option (every integer option is a size: widths, counts, chunk lengths).</summary>
-    public const int MaxSize = 1 << 24;
+    private int ParseInt(string key, string raw) =>
+        int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : throw Error(key, $"'{raw}' is not an integer");
 
-    private int ParseInt(string key, string raw)
-    {
-        if (!long.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out long v)) throw Error(key, $"'{raw}' is not an integer");
-        if (v > MaxSize) throw Error(key, $"{raw} is larger than any size a model here can use (at most {MaxSize})");
-        if (v < int.MinValue) throw Error(key, $"'{raw}' is out of range");
-        return (int)v;
-    }
-
-    private double ParseDouble(string key, string raw)
-    {
-        string t = raw.Trim();
-        bool special = t.EndsWith("inf", StringComparison.OrdinalIgnoreCase) || t.EndsWith("nan", StringComparison.OrdinalIgnoreCase)
-            || t.EndsWith("infinity", StringComparison.OrdinalIgnoreCase) || t.Contains('∞');
-        if (special) throw Error(key, $"must be a finite number (got {raw})");
-        if (!double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double v)) throw Error(key, $"'{raw}' is not a number");
-        if (!double.IsFinite(v)) throw Error(key, $"must be a finite number (got {raw})");
-        return v;
-    }
+    private double ParseDouble(string key, string raw) =>
+        double.TryParse(raw, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) ? v : throw Error(key, $"'{raw}' is not a number");
 
     private static string Normalise(string s) => s.Replace("_", "").Replace("-", "").Trim().ToLowerInvariant();
 }

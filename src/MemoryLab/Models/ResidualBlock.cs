@@ -4,7 +4,7 @@ using MemoryLab.Numerics;
 
 namespace MemoryLab.Models;
 
-/// <summary>Which normalisation a <see cref="ResidualBlock{T}"/> uses (SCIENCE.md B2; Zucchet24 Fig. 13 compares them).</summary>
+/// <summary>Which normalisation a <see cref="ResidualBlock{T}"/> uses (Zucchet24 Fig. 13 compares them).</summary>
 public enum NormKind
 {
     /// <summary>No normalisation (identity).</summary>
@@ -16,7 +16,7 @@ public enum NormKind
 }
 
 /// <summary>
-/// The deep block of SCIENCE.md B2 (Zucchet24 §5, after the LRU23 / S5 blocks):
+/// The deep block of Zucchet24 (§5, after the LRU23 / S5 blocks):
 /// <code>
 ///   y = x + GLU(norm₂(gelu(RNN(norm₁(x)))))
 /// </code>

@@ -4,7 +4,7 @@ using Complex = System.Numerics.Complex;
 
 namespace MemoryLab.Models;
 
-/// <summary>Random recurrent matrices with a prescribed spectrum (Zucchet24 teacher construction, SCIENCE.md B3 E3).</summary>
+/// <summary>Random recurrent matrices with a prescribed spectrum (the teacher of Zucchet24 §5, Fig. 3 left).</summary>
 public static class SpectralInit
 {
     /// <summary>

@@ -6,7 +6,7 @@ namespace MemoryLab.Models;
 /// <summary>
 /// How a trainable scalar w becomes a continuous-time rate λ = φ(w) (a diagonal entry of the recurrent
 /// matrix W of <c>dh/dt = W h + …</c>). Wang24 §5 / StableSSM: a "stable" map keeps λ &lt; 0 for every w,
-/// which restores stable approximation of long (polynomial) memory. SCIENCE.md A3, B2.
+/// which restores stable approximation of long (polynomial) memory. (Wang24 §5.)
 /// </summary>
 public enum StableParametrisation
 {

@@ -186,7 +186,7 @@ public enum ConvolutionMethod
 
 /// <summary>
 /// Causal convolution with a fixed kernel over sequences of fixed length T:
-/// <c>y_t = Σ_{s=0}^{t} k_s x_{t−s}</c>, t = 0..T−1 (the sampled linear functional of SCIENCE.md A1).
+/// <c>y_t = Σ_{s=0}^{t} k_s x_{t−s}</c>, t = 0..T−1 (the sampled linear functional of Li21 §2).
 /// The FFT path pads to a power of two N ≥ 2T−1 (no wrap-around), precomputes the kernel's transform, and
 /// convolves two real sequences per complex transform (x₁ + i x₂). Both paths agree to rounding.
 /// Thread-safe: scratch comes from <see cref="ArrayPool{T}"/>.

@@ -31,7 +31,7 @@ public enum Transpose
 /// sums in another fixed order). A steady-state call allocates nothing: the packing buffer is
 /// allocated once per thread.
 /// </remarks>
-public static class Gemm
+internal static class Gemm
 {
     /// <summary>Depth of one k-block: a panel of op(B) (KBlock × 2 vectors: 8 KiB of float at 256 bits,
     /// 16 KiB at 512) stays in L1 (32 KiB on Zen 3/4 and most Intel cores) with room for the A rows

@@ -11,7 +11,7 @@ namespace MemoryLab.Numerics;
 /// on this machine, now (not read from a spec sheet), as the best of a few repetitions, so they are
 /// what code here can actually reach.
 /// </summary>
-public static class MachinePeaks
+internal static class MachinePeaks
 {
     /// <summary>Independent accumulator chains per thread: at least FMA latency × FMA ports (4 × 2 on
     /// current x86 cores), and few enough (12 + 2 constants) to stay in 16 vector registers.</summary>

@@ -10,7 +10,7 @@ namespace MemoryLab.Numerics;
 /// Each gives exactly the bits of the <see cref="Gemm.Multiply{T}"/> call it replaces, so a layer can switch
 /// to it without changing any result (on FMA hardware, where the GEMM takes its blocked path).
 /// </summary>
-public static class NarrowProducts
+internal static class NarrowProducts
 {
     /// <summary>dest[r, j] = α·(x[r]·b[j]) for <paramref name="rows"/> rows of width b.Length (row stride b.Length):
     /// <c>Gemm.Multiply(No, No, rows, n, 1, α, x, 1, b, n, 0, dest, n)</c>. The GEMM forms each entry as

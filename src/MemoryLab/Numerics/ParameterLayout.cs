@@ -5,7 +5,7 @@ namespace MemoryLab.Numerics;
 /// view reads a parameter and its gradient.
 /// </summary>
 /// <param name="Name">Full dotted name, e.g. <c>blocks.0.rnn.nu_log</c>.</param>
-/// <param name="Group">Optimiser group tag (e.g. <c>recurrent</c>, <c>input</c>, <c>readout</c>): per-group learning-rate factors and weight decay key on it (LRU23 recipe, SCIENCE.md B4).</param>
+/// <param name="Group">Optimiser group tag (e.g. <c>recurrent</c>, <c>input</c>, <c>readout</c>): per-group learning-rate factors and weight decay key on it (LRU23 recipe).</param>
 /// <param name="Offset">Start of the slice in θ.</param>
 /// <param name="Length">Number of scalars (product of <paramref name="Shape"/>).</param>
 /// <param name="Shape">Row-major shape.</param>

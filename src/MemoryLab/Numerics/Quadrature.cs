@@ -16,7 +16,7 @@ public readonly record struct QuadratureResult(double Value, double ErrorEstimat
 /// finite intervals of doubling length whose remainder is estimated from the decay of ∫|f| per interval
 /// (this handles exponential and slow algebraic tails alike, e.g. t^(−1.1), where a mapped [0,1) interval
 /// would leave an endpoint singularity). Rule constants and the error estimate are those of QUADPACK's qk21
-/// (Piessens et al. 1983). Used for memory-kernel integrals b(w), b¹(w), ‖ρ‖² (SCIENCE.md A1), aiming at
+/// (Piessens et al. 1983). Used for memory-kernel integrals b(w), b¹(w), ‖ρ‖² (Li21 §2), aiming at
 /// 1e−10 relative accuracy or better; the default tolerance is tighter (1e−12) so finite differences of
 /// quadrature-based objectives stay smooth.
 /// </summary>

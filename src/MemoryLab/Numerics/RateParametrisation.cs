@@ -3,7 +3,7 @@ using System.Numerics;
 namespace MemoryLab.Numerics;
 
 /// <summary>Scalar maps from an unconstrained parameter v to a decay rate w (the recurrent weight is W = −w),
-/// Wang24's stable reparametrisations (SCIENCE.md A3, B2).</summary>
+/// Wang24's stable reparametrisations (Wang24 §5).</summary>
 public enum RateMap
 {
     /// <summary><c>w = v</c>: no constraint; the model is unstable when v ≤ 0.</summary>
@@ -18,12 +18,12 @@ public enum RateMap
 
 /// <summary>
 /// A stable parametrisation of a positive decay rate, <c>w = r(v)</c>, with its derivative and inverse
-/// (Wang24; SCIENCE.md A3 "Stable approximation", B2). Used by the reduced-model objective
+/// (Wang24 §5). Used by the reduced-model objective
 /// (θ = (a, v), w = r(v)) and by layers with W = −r(V). Generic over float and double.
 /// </summary>
 /// <param name="Map">Which map.</param>
 /// <param name="BestOffset">The offset b of <see cref="RateMap.Best"/> (ignored otherwise). Wang24's value is not
-/// stated in SCIENCE.md; 0.5 is our [assumed] default, exposed as a setting.</param>
+/// stated by Wang24; 0.5 is our [assumed] default, exposed as a setting.</param>
 public readonly record struct RateParametrisation(RateMap Map, double BestOffset = 0.5)
 {
     /// <summary><c>w = v</c>.</summary>

@@ -90,7 +90,7 @@ public sealed class DeepInitExperiment : ReproductionKind<DeepInitExperiment.Set
     /// <summary>The LRU's eigenvalue and normalisation parameters, by the last segment of their layout name.</summary>
     public static readonly string[] LruParameters = ["nu_log", "theta_log", "gamma_log"];
 
-    /// <summary>The recurrent layer of a block for memory <paramref name="memory"/> (B3 E7 initialisation).</summary>
+    /// <summary>The recurrent layer of a block for memory <paramref name="memory"/>: |λ| ∈ [1 − 1/T, 1 − 1/(2T)], GRU chrono on [T, 2T] (the authors' figures/signal_propagation.ipynb).</summary>
     public static ISequenceLayer<float> RecurrentLayer(string layer, int width, double memory) => layer switch
     {
         "crnn" => new DiagonalRecurrence<float>(width, width, new DiagonalRecurrenceOptions

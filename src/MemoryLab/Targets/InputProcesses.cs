@@ -23,7 +23,7 @@ public interface IInputProcess
     double SecondMoment(int t, int s);
 }
 
-/// <summary>Factories for the input processes of SCIENCE.md A1, B1, B3, and the batch filler they share.</summary>
+/// <summary>Factories for the input processes of Li21 §2 and Zucchet24 §3 and §5, and the batch filler they share.</summary>
 public static class InputProcess
 {
     /// <summary>i.i.d. N(mean, std²); Li21's sampled functional uses std = dt (x_t ~ dt·N(0,1)).</summary>
@@ -38,10 +38,10 @@ public static class InputProcess
     /// <summary>x_t = a·1[t ≥ start], a ~ N(mean, std²) per sequence (Wang24's memory-function probe).</summary>
     public static HeavisideProcess Step(int start = 0, double mean = 0, double std = 1) => new(start, mean, std);
 
-    /// <summary>White + AR(1) mixture with E[x_t x_{t+Δ}] = a·δ_Δ + b·r^{|Δ|} (SCIENCE.md B3 E7).</summary>
+    /// <summary>White + AR(1) mixture with E[x_t x_{t+Δ}] = a·δ_Δ + b·r^{|Δ|} (Zucchet24 §5, Figs. 5, 13).</summary>
     public static MixtureProcess Mixture(double whiteVariance, double arVariance, double arCorrelation) => new(whiteVariance, arVariance, arCorrelation);
 
-    /// <summary>The autocorrelation Zucchet24 fitted to BERT input embeddings: 0.332·δ_Δ + 0.0431·0.997^{|Δ|} (B3 E7).</summary>
+    /// <summary>The autocorrelation Zucchet24 fitted to BERT input embeddings: 0.332·δ_Δ + 0.0431·0.997^{|Δ|} (Zucchet24 §5, Fig. 5).</summary>
     public static MixtureProcess BertLike() => new(0.332, 0.0431, 0.997);
 
     /// <summary>
@@ -212,7 +212,7 @@ public sealed class HeavisideProcess : IInputProcess
 }
 
 /// <summary>x_t = √a·ε_t + √b·z_t with ε white and z a unit stationary AR(1) of correlation r, independent:
-/// E[x_t x_{t+Δ}] = a·δ_Δ + b·r^{|Δ|} (Zucchet24's BERT-embedding surrogate, SCIENCE.md B3 E7).</summary>
+/// E[x_t x_{t+Δ}] = a·δ_Δ + b·r^{|Δ|} (Zucchet24's BERT-embedding surrogate, §5, Fig. 5).</summary>
 public sealed class MixtureProcess : IInputProcess
 {
     private readonly AutoregressiveProcess _ar;

@@ -104,7 +104,7 @@ public sealed class ExponentialSumKernel : MemoryKernel
 }
 
 /// <summary><c>ρ(t) = A·(1 + c·t)^{−p}</c>, c &gt; 0, p &gt; 0 (the "pol" target (1+0.1t)^{−1.1}; Wang24's 1/(t+1)^p).
-/// Power-law memory ~ t^{−p} is the curse-of-memory case (Li21 Thm; SCIENCE.md A3). ‖ρ‖² = A²/(c(2p−1)) for
+/// Power-law memory ~ t^{−p} is the curse-of-memory case (Li21 §3). ‖ρ‖² = A²/(c(2p−1)) for
 /// p &gt; 1/2 (∞ otherwise); b, b¹ by quadrature (the tail integrator follows the t^{−p} decay).</summary>
 public sealed class PowerLawKernel : MemoryKernel
 {
@@ -389,7 +389,7 @@ public enum TableInterpolation
     CubicSpline,
 }
 
-/// <summary>A sampled kernel ("custom" target, SCIENCE.md A2): knots t_0 &lt; … &lt; t_{n−1} (t_0 ≥ 0) with values,
+/// <summary>A sampled kernel ("custom" target, Li21 §5 and the Curse-of-memory code, src/data/lf_datamodule.py): knots t_0 &lt; … &lt; t_{n−1} (t_0 ≥ 0) with values,
 /// interpolated between knots, held at the first value on [0, t_0), and zero after the last knot.
 /// Linear interpolation has exact closed-form integrals (segment by segment).</summary>
 public sealed class TableKernel : MemoryKernel
@@ -547,7 +547,7 @@ public sealed class TableKernel : MemoryKernel
     }
 }
 
-/// <summary>A user-supplied kernel ρ(t) = f(t) ("custom", SCIENCE.md A2). Integrals by quadrature, using the
+/// <summary>A user-supplied kernel ρ(t) = f(t) ("custom", Li21 §5 and the Curse-of-memory code, src/data/lf_datamodule.py). Integrals by quadrature, using the
 /// hints given (time scale, breakpoints, support end). f must be thread-safe if the kernel is shared.</summary>
 public sealed class FunctionKernel : MemoryKernel
 {

@@ -54,7 +54,7 @@ public static class SequenceDataset
 }
 
 /// <summary>
-/// The sampled linear functional of Li21 (SCIENCE.md A1, [code]): inputs from an <see cref="IInputProcess"/>
+/// The sampled linear functional of Li21 (Li21 §2; the Curse-of-memory code, src/data/lf_datamodule.py): inputs from an <see cref="IInputProcess"/>
 /// (default x_t ~ dt·N(0,1)), target <c>y_t = Σ_k Σ_{s=0}^{t} x_{t−s,k} ρ_k(s·dt)</c> — one kernel per input feature,
 /// one output feature. The causal convolution uses FFT for long sequences and direct sums for short ones
 /// (<see cref="CausalConvolution"/>; both agree to rounding). Data of step k come from
@@ -182,7 +182,7 @@ public sealed class LinearFunctionalDataset<T> : ISequenceDataset<T> where T : u
     /// The exact expected squared error at step <paramref name="step"/> of a linear model with kernels
     /// <paramref name="model"/> (one per feature) on this dataset's input process:
     /// <c>E[(y_t − ŷ_t)²] = Σ_k Σ_{s,s'≤t} Δ_k(s)Δ_k(s') E[x_{t−s} x_{t−s'}]</c>, Δ_k(s) = ρ_k(s·dt) − ρ̂_k(s·dt).
-    /// For white noise of std dt this is dt²·Σ_s Δ(s)² ≈ dt·J with J = ∫(ρ̂−ρ)² the population loss (SCIENCE.md A1).
+    /// For white noise of std dt this is dt²·Σ_s Δ(s)² ≈ dt·J with J = ∫(ρ̂−ρ)² the population loss (Li21 §2).
     /// O(t²) per feature.
     /// </summary>
     public double ExpectedSquaredError(IReadOnlyList<MemoryKernel> model, int step)

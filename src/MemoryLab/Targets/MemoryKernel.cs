@@ -4,8 +4,8 @@ using MemoryLab.Numerics;
 namespace MemoryLab.Targets;
 
 /// <summary>
-/// A memory kernel ρ(t), t ≥ 0, of a linear functional <c>H_t(x) = ∫_0^∞ x(t−s) ρ(s) ds</c> (Li21; SCIENCE.md A1, A2).
-/// Besides its values it knows the integrals the exact population loss needs (SCIENCE.md A1):
+/// A memory kernel ρ(t), t ≥ 0, of a linear functional <c>H_t(x) = ∫_0^∞ x(t−s) ρ(s) ds</c> (Li21 §2).
+/// Besides its values it knows the integrals the exact population loss needs (Li21 §2):
 /// <list type="bullet">
 /// <item><c>b(z) = ∫_0^∞ e^{−zt} ρ(t) dt</c> (<see cref="Laplace(double)"/>),</item>
 /// <item><c>b¹(z) = ∫_0^∞ t e^{−zt} ρ(t) dt = −b'(z)</c> (<see cref="LaplaceMoment(double)"/>),</item>
@@ -152,7 +152,7 @@ public abstract class MemoryKernel
         return product.Laplace(0.0);
     }
 
-    /// <summary>Writes ρ(s·dt), s = 0..values.Length−1 (the sampled kernel of SCIENCE.md A1).</summary>
+    /// <summary>Writes ρ(s·dt), s = 0..values.Length−1 (the sampled kernel of Li21 §2).</summary>
     public void Sample(Span<double> values, double dt)
     {
         if (!(dt > 0) || !double.IsFinite(dt)) throw new ArgumentOutOfRangeException(nameof(dt), dt, "time step must be positive and finite");
@@ -214,7 +214,7 @@ public abstract class MemoryKernel
     /// <summary>A readable description.</summary>
     public override string ToString() => Name;
 
-    // ------------------------------------------------------------------ factories (SCIENCE.md A2)
+    // ------------------------------------------------------------------ factories (Li21 §5 and the Curse-of-memory code, src/data/lf_datamodule.py)
 
     /// <summary><c>ρ(t) = amplitude·e^{−rate·t}</c> (the "exp" target; rate &gt; 0).</summary>
     public static ExponentialSumKernel Exponential(double rate = 1, double amplitude = 1) => new([amplitude], [rate], "exp");
@@ -257,7 +257,7 @@ public abstract class MemoryKernel
     /// <summary><c>ρ(t) = amplitude·exp(−(t − centre)²/(2·width²))</c>.</summary>
     public static GaussianBumpKernel GaussianBump(double centre, double width, double amplitude = 1) => new(centre, width, amplitude);
 
-    /// <summary><c>ρ_ω(t) = ρ̄(t) + ρ₀(t − delay)</c>, ρ₀(s) = exp(−s²/(2·width²)) (Li21 JMLR Thm 20; SCIENCE.md A2/A3):
+    /// <summary><c>ρ_ω(t) = ρ̄(t) + ρ₀(t − delay)</c>, ρ₀(s) = exp(−s²/(2·width²)) (Li21, JMLR 2022 version, Thm 20):
     /// a fitted short-memory part plus a bump at delay L = 1/ω.</summary>
     public static SumKernel DelayedBump(MemoryKernel baseline, double delay, double width = 0.5)
     {
@@ -290,7 +290,7 @@ public abstract class MemoryKernel
     /// <summary>The sum of two kernels.</summary>
     public static MemoryKernel operator +(MemoryKernel a, MemoryKernel b) => Sum(a, b);
 
-    /// <summary>The group's named targets with their default constants (SCIENCE.md A2): exp, pol, shift,
+    /// <summary>The group's named targets with their default constants (Li21 §5 and the Curse-of-memory code, src/data/lf_datamodule.py): exp, pol, shift,
     /// twoparts, airy, sin; plus expsum-free names geometric, pol-wang (1/(t+1)^1.1), pol-tanh (1/(t+1)^1.5).</summary>
     public static MemoryKernel FromName(string name)
     {

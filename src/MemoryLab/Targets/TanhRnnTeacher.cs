@@ -7,7 +7,7 @@ namespace MemoryLab.Targets;
 /// A random tanh (Elman) RNN teacher: <c>h_t = tanh(W h_{t−1} + U x_t)</c>, <c>h_{−1} = 0</c>, <c>y_t = C h_t</c>,
 /// a nonlinear target functional for the curse-of-memory experiments (Li21 Fig. 1c; Wang24). Weights are
 /// drawn once from <c>CounterRng(teacherSeed, Teacher)</c>: W ~ N(0, gain²/n) (gain near 1 gives long
-/// memory, &gt; 1 chaotic), U ~ N(0, inputScale²/d_in), C ~ N(0, 1/n) [assumed: SCIENCE.md gives no constants
+/// memory, &gt; 1 chaotic), U ~ N(0, inputScale²/d_in), C ~ N(0, 1/n) [assumed: the papers give no constants
 /// for this teacher; all are settings]. Inputs come from an <see cref="IInputProcess"/> per feature.
 /// </summary>
 public sealed class TanhRnnTeacher<T> : ISequenceDataset<T> where T : unmanaged, IFloatingPointIeee754<T>

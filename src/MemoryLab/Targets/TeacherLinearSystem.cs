@@ -4,7 +4,7 @@ using MemoryLab.Numerics;
 
 namespace MemoryLab.Targets;
 
-/// <summary>Settings of the linear teacher (Zucchet24 §5 teacher–student; SCIENCE.md B3 E3).</summary>
+/// <summary>Settings of the linear teacher (Zucchet24 §5, Fig. 3 left: the teacher–student task).</summary>
 public sealed record TeacherOptions
 {
     /// <summary>Teacher state size n.</summary>

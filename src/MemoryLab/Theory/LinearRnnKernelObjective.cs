@@ -266,7 +266,7 @@ internal static class DenseMath
 
 /// <summary>
 /// The exact population loss of the general continuous-time linear RNN <c>dh/dt = Wh + Ux, ŷ = cᵀh</c> on a
-/// d-input linear functional with kernels ρ_k (Li21; SCIENCE.md A1): ρ̂(t)ᵀ = cᵀe^{Wt}U and
+/// d-input linear functional with kernels ρ_k (Li21 §2): ρ̂(t)ᵀ = cᵀe^{Wt}U and
 /// <c>J = ∫_0^∞ |cᵀe^{Wt}U − ρ(t)ᵀ|² dt = cᵀPc − 2Σ_k cᵀF_k u_k + Σ_k‖ρ_k‖²</c>, where P solves the Lyapunov
 /// equation <c>WP + PWᵀ + UUᵀ = 0</c> and F_k = ∫e^{Wt}ρ_k(t)dt = V diag(b_k(−λ_j)) V⁻¹ (eigendecomposition W = VΛV⁻¹,
 /// kernel Laplace transforms at complex points). Gradients are exact: the model–model term through the adjoint

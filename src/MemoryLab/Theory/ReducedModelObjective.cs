@@ -8,7 +8,7 @@ namespace MemoryLab.Theory;
 public sealed class UnstableModelException(string message) : ArgumentException(message);
 
 /// <summary>
-/// The exact population loss of Li21's reduced continuous-time model (SCIENCE.md A1): ρ̂(t) = Σ_i a_i e^{−w_i t},
+/// The exact population loss of Li21's reduced continuous-time model (Li21 §2): ρ̂(t) = Σ_i a_i e^{−w_i t},
 /// <c>J = ∫_0^∞ (ρ̂ − ρ)² dt = aᵀGa − 2aᵀb + ‖ρ‖²</c>, G_ij = 1/(w_i+w_j), b_i = b(w_i);
 /// <c>∂J/∂a = 2(Ga − b)</c>, <c>∂J/∂w_i = −2a_i[(G¹a)_i − b¹_i]</c>, G¹_ij = 1/(w_i+w_j)², b¹_i = b¹(w_i);
 /// with w_i = r(v_i) under a <see cref="RateParametrisation"/> (Wang24), ∂J/∂v_i = r'(v_i)·∂J/∂w_i.

@@ -12,7 +12,7 @@ public interface ISequenceLoss<T> where T : unmanaged, IFloatingPointIeee754<T>
 
 /// <summary>
 /// Temporally weighted half mean squared error: <c>L = ½ Σ_t w_t · mean_{b,f} (ŷ_{b,t,f} − y_{b,t,f})²</c>.
-/// Uniform weights w_t = 1/T give the shared loss of SCIENCE.md B3 (½·mean over batch and all steps);
+/// Uniform weights w_t = 1/T give the loss of Zucchet24 §5 in the authors' code (½·mean over batch and all steps);
 /// weight 1 on the last step gives the last-step loss. Sums run in float64 in a fixed order.
 /// </summary>
 public sealed class MeanSquaredError<T> : ISequenceLoss<T> where T : unmanaged, IFloatingPointIeee754<T>
@@ -29,7 +29,7 @@ public sealed class MeanSquaredError<T> : ISequenceLoss<T> where T : unmanaged, 
     /// <summary>What the loss is (for specs and logs).</summary>
     public string Name { get; }
 
-    /// <summary>½ · mean over batch, steps and features (SCIENCE.md B3).</summary>
+    /// <summary>½ · mean over batch, steps and features (Zucchet24 §5).</summary>
     public static MeanSquaredError<T> AllSteps() => new(t => Enumerable.Repeat(1.0 / t, t).ToArray(), "all_steps");
 
     /// <summary>½ · mean over batch and features of the last step only.</summary>

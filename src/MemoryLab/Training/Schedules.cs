@@ -16,7 +16,7 @@ public sealed record ConstantSchedule(double LearningRate) : ISchedule
 
 /// <summary>
 /// Linear warm-up from <see cref="Initial"/> to <see cref="Peak"/> over <see cref="WarmupSteps"/>, then cosine decay
-/// to <see cref="End"/> at <see cref="TotalSteps"/> (optax's warmup_cosine_decay_schedule; LRU23 recipe, SCIENCE.md B4).
+/// to <see cref="End"/> at <see cref="TotalSteps"/> (optax's warmup_cosine_decay_schedule; LRU23 recipe).
 /// With no warm-up it starts at the peak.
 /// </summary>
 public sealed record WarmupCosineSchedule(double Initial, double Peak, double End, long WarmupSteps, long TotalSteps) : ISchedule

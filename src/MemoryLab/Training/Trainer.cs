@@ -33,7 +33,7 @@ public interface ITrainingObserver
 /// <summary>What a training run produced.</summary>
 /// <param name="Status">How it ended.</param>
 /// <param name="StepsRun">Number of optimiser steps taken (in this call).</param>
-/// <param name="FinalLoss">Mean training loss over the last <see cref="TrainerOptions.FinalWindow"/> steps (SCIENCE.md B3 E3 metric).</param>
+/// <param name="FinalLoss">Mean training loss over the last <see cref="TrainerOptions.FinalWindow"/> steps (the metric of Zucchet24 §5, Fig. 3).</param>
 /// <param name="InitialLoss">Loss at the first step of this call.</param>
 /// <param name="WallSeconds">Wall time.</param>
 /// <param name="DivergedAtStep">The step whose loss was non-finite, if any.</param>

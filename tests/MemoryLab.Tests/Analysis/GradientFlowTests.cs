@@ -194,7 +194,7 @@ public class GradientFlowTests
     [Fact]
     public void Li21_delayed_bump_escape_time_grows_exponentially_with_the_delay()
     {
-        // Li21 JMLR Thm 20 set-up (SCIENCE.md A3): ρ = e^{−t/2} + exp(−(t − L)²/(2·0.5²)), m = 5, started at ρ̂ = ρ̄ with
+        // Li21 JMLR Thm 20 set-up: ρ = e^{−t/2} + exp(−(t − L)²/(2·0.5²)), m = 5, started at ρ̂ = ρ̄ with
         // a = (1, 0, …), w = geomspace(0.5, 4, 5); population loss J = ∫(ρ̂ − ρ)² by quadrature; δ = 0.05.
         var times = new List<double>();
         foreach (var delay in new[] { 8.0, 10.0, 12.0 })

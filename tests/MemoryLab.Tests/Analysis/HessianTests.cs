@@ -112,7 +112,7 @@ public class HessianTests
     [Fact]
     public void Hessian_of_a_model_objective_is_symmetric_and_matches_hessian_vector_products()
     {
-        // The real use (Zucchet24 E5): the loss of a linear recurrence on one batch, θ ↦ (J, ∇J) through the layer's backward.
+        // The real use (Zucchet24 §5, Fig. 4): the loss of a linear recurrence on one batch, θ ↦ (J, ∇J) through the layer's backward.
         var model = new SequenceModel<double>(new DenseLinearRecurrence<double>(1, 1, new DenseLinearRecurrenceOptions { StateSize = 3 }));
         model.Initialize(4);
         using var pool = new WorkerPool(1);

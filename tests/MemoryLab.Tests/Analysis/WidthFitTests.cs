@@ -29,7 +29,7 @@ public class WidthFitTests
     [InlineData(KernelTail.Mapped)]
     public void Quadrature_with_tail_reproduces_the_closed_form_loss(KernelTail tail)
     {
-        // ∫₀^∞ e^{−(w_i+w_j)t} dt = 1/(w_i + w_j) (SCIENCE.md A1): quadrature on [0, T] plus the tail (closed form or mapped).
+        // ∫₀^∞ e^{−(w_i+w_j)t} dt = 1/(w_i + w_j) (Li21 §2): quadrature on [0, T] plus the tail (closed form or mapped).
         var kernel = KernelQuadrature.FromFunction(t => t * Math.Exp(-t), 30, new KernelQuadratureOptions { Tail = tail });
         double[] rates = [0.01, 0.07, 0.5, 3.0, 40.0, 900.0];
         double[] a = [1.0, -0.5, 2.0, 0.3, -1.2, 0.8];

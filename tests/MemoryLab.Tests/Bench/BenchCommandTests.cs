@@ -6,7 +6,7 @@ using MemoryLab.Tests.Peers;
 
 namespace MemoryLab.Tests.Bench;
 
-/// <summary><c>memlab bench</c> (issue 9): the table and JSON it writes, bad input, the scaling report's linearity checks.</summary>
+/// <summary><c>memlab bench</c>: the table and JSON it writes, bad input, the scaling report's linearity checks.</summary>
 public class BenchCommandTests
 {
     [Fact]
@@ -22,7 +22,7 @@ public class BenchCommandTests
         Assert.Contains("| linear_rnn | teacher-student | 1 |", stdout);
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "bench.json")));
         var row = Assert.Single(json.RootElement.GetProperty("results").EnumerateArray());
-        // The cost model picks the convolution at d = 1, T = 300 (issue 9); both algorithms were timed.
+        // The cost model picks the convolution at d = 1, T = 300; both algorithms were timed.
         Assert.Equal("convolution", row.GetProperty("algorithm").GetString());
         var ms = row.GetProperty("memlab_ms");
         Assert.True(ms.GetProperty("scan").GetDouble() > 0 && ms.GetProperty("convolution").GetDouble() > 0);

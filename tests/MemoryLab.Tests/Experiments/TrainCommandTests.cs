@@ -46,7 +46,7 @@ public class TrainCommandTests
         var cases = new (string[] Args, string Expected)[]
         {
             (["train", spec, "data.nu0=1.0"], "<command line>: key 'data.nu0': must be < 1 (got 1.0)"),
-            (["train", spec, "model.hidden=0"], "<command line>: key 'model.hidden': "),
+            (["train", spec, "model.hidden=0"], "<command line>: key 'model.hidden': model lru, option 'hidden': must be at least 1 (got 0)"),
             (["train", spec, "batch=0"], "<command line>: key 'batch': must be >= 1 (got 0)"),
             (["train", SmallSpec(dir, "lossy: 1")], $"{spec}:10: key 'lossy'"),
             (["train", spec, "model.kind=transformer"], "unknown kind 'transformer'"),

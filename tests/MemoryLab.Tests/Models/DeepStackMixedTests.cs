@@ -2,7 +2,7 @@ using MemoryLab.Models;
 
 namespace MemoryLab.Tests.Models;
 
-/// <summary>The 4-block deep stack of Zucchet24 (SCIENCE.md B2) with the engine's linear layers and a GRU, under each norm.</summary>
+/// <summary>The 4-block deep stack of Zucchet24 §5 with the engine's linear layers and a GRU, under each norm.</summary>
 public class DeepStackMixedTests
 {
     [Theory]

@@ -88,7 +88,7 @@ public class EigenvalueMapTests
     {
         string name = EigenvalueMaps.For<float>(kind).Name;
         var fromSpec = (DiagonalRecurrence<float>)ModelFactory.CreateDefault().Build<float>(ModelDescription.Of("complex_diagonal",
-            ("parametrisation", name), ("normalisation", "l2"), ("hidden", 6), ("r_min", 0.5)), 2);
+            ("parametrisation", name), ("normalisation", "l2"), ("hidden", 6), ("r_min", 0.5), ("algorithm", "scan")), 2);
         var fromOptions = new DiagonalRecurrence<float>(2, 2, new DiagonalRecurrenceOptions
         {
             StateSize = 6, Parametrisation = kind, Normalisation = InputNormalisation.L2, RMin = 0.5,

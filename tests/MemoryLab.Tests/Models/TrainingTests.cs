@@ -49,7 +49,7 @@ public class TrainingTests
                 for (int t = 0; t < time; t++) y[b, t, 0] = acc = 0.5f * acc + x[b, t, 0];
             }
             var yhat = model.Forward(x);
-            // Loss ½·mean over batch and steps of (ŷ − y)² (SCIENCE.md B3), gradient (ŷ − y)/N.
+            // Loss ½·mean over batch and steps of (ŷ − y)² (Zucchet24 §5), gradient (ŷ − y)/N.
             double loss = 0;
             float n = batch * time;
             for (int i = 0; i < dy.Data.Length; i++)

@@ -29,7 +29,7 @@ public sealed class TorchFactAttribute : FactAttribute
 }
 
 /// <summary>
-/// MemoryLab against PyTorch (issue 9): each model's loss (½·mean over all steps) and the gradient of every parameter
+/// MemoryLab against PyTorch (memlab bench --peers): each model's loss (½·mean over all steps) and the gradient of every parameter
 /// agree with every PyTorch variant of benchmarks/peers/memlab_peers.py — the Python time loop, the kernel + FFT
 /// convolution of the linear time-invariant layers, and nn.RNN/GRU/LSTM (which pins our gate order and bias
 /// conventions to PyTorch's). Tolerance: 1e-4 relative in float32, 1e-10 in float64, norm-wise per tensor.

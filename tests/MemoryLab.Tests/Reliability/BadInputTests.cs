@@ -36,8 +36,9 @@ public sealed class BadInputTests(ITestOutputHelper log)
         C("output", "<command line>: key '--out': 'afile/table.csv' lies under", "results", "done", "--out", "afile/table.csv"),
         C("output", "<command line>: key '--out': '/proc/table.csv' is in '/proc'", "results", "done", "--out", "/proc/table.csv"),
         C("output", "<command line>: key '--out': 'afile' is a file, not a folder", "reproduce", "--only", "li21-plateaus", "--out", "afile"),
-        C("output", "<command line>: no reproduction results in", "report", "empty"),
-        C("output", "<command line>: no reproduction results in", "report", "done"),
+        C("output", "<command line>: no finished runs in", "report", "empty"),
+        C("output", "<command line>: key '--out': 'afile' is a file, not a folder", "report", "done", "--out", "afile"),
+        C("output", "<command line>: key '--out': 'afile/sub' lies under", "report", "done", "--out", "afile/sub"),
         C("output", "<command line>: no results folder", "report", "missing"),
 
         // Sizes: every size has a range, and a run that cannot fit says so before it starts.

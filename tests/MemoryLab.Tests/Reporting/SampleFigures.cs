@@ -115,18 +115,18 @@ internal static class SampleFigures
         {
             Introduction = "Figures drawn from closed forms, to test the report.",
         };
-        var e1 = doc.AddSection("E1 signal propagation", "Closed form and Monte Carlo estimates of E[(dh/dλ)²].");
+        var e1 = doc.AddSection("Signal propagation", "Closed form and Monte Carlo estimates of E[(dh/dλ)²].");
         e1.Figures.Add(new ReportFigure(Sensitivity(), "Sensitivity grows like (1−λ)⁻³; dashed: closed form, points: Monte Carlo ± SEM.", "e1-sensitivity.svg"));
         e1.Figures.Add(new ReportFigure(Landscape(), "Loss landscape with an Adam trajectory.", "e1-landscape.svg"));
-        e1.Claims.Add(ClaimCheck.Near("E1 signal propagation", "E[(dh/dλ)²] ~ (1−λ)⁻³ for white noise", 2.97, 3, 0.05, "slope 2.97"));
+        e1.Claims.Add(ClaimCheck.Near("Signal propagation", "E[(dh/dλ)²] ~ (1−λ)⁻³ for white noise", 2.97, 3, 0.05, "slope 2.97"));
         var li = doc.AddSection("Li21 plateaus", "Loss curves of a linear RNN on two targets.");
         li.Figures.Add(new ReportFigure(LossCurves(), "Mean ± std over 10 initialisations.", "li21-loss.svg"));
         li.Claims.Add(ClaimCheck.GreaterThan("Li21 plateaus", "log τ grows linearly in the delay | slope > 0", -0.1, 0));
         li.Claims.Add(ClaimCheck.LessThan("Li21 plateaus", "exponential-sum target trains without a plateau", double.NaN, 100));
-        var e5 = doc.AddSection("E5 Hessian", "Hessian at the optimum; teacher–student sweep.");
+        var e5 = doc.AddSection("Hessian", "Hessian at the optimum; teacher–student sweep.");
         e5.Figures.Add(new ReportFigure(Hessian(), "Symlog Hessian of the dense RNN.", "e5-hessian.svg"));
         e5.Figures.Add(new ReportFigure(Grid(), "Final loss and best learning rate against ν₀.", "e3-grid.svg"));
-        e5.Claims.Add(ClaimCheck.LessThan("E5 Hessian", "diagonal Hessian is near axis-aligned", 0.08, 0.2, "off-diagonal mass 0.08"));
+        e5.Claims.Add(ClaimCheck.LessThan("Hessian", "diagonal Hessian is near axis-aligned", 0.08, 0.2, "off-diagonal mass 0.08"));
         return doc;
     }
 }

@@ -150,7 +150,7 @@ public class MemoryKernelTests
         Assert.Equal(1 / (0.1 * 1.2), pol.SquaredNorm, 1e-12);
         // b(0) = ∫(1+0.1t)^{−1.1} = 1/(0.1·0.1) = 100: the tail integrator must follow t^{−1.1} to ~1e120
         Assert.True(Math.Abs(pol.Laplace(0.0) - 100) < 1e-8, $"b(0) = {pol.Laplace(0.0):R}");
-        // the two forms of SCIENCE.md A2 describe one family: 1/(t+1)^p = (1+t)^{−p}
+        // the two forms of the power law (Li21 §5; the Curse-of-memory code) describe one family: 1/(t+1)^p = (1+t)^{−p}
         var wang = MemoryKernel.InversePowerLaw(1.1, 1);
         Assert.Equal(Math.Pow(4.0, -1.1), wang.Value(3), 1e-15);
         Assert.True(double.IsPositiveInfinity(MemoryKernel.PowerLaw(0.4).SquaredNorm));

@@ -82,7 +82,7 @@ public class KernelObjectiveTests
     [Fact]
     public void Sampled_linear_functional_loss_matches_the_population_loss()
     {
-        // x_t ~ dt·N(0,1): E[(y_T − ŷ_T)²] = dt²Σ_s Δ(s·dt)² ≈ dt·J (SCIENCE.md A1)
+        // x_t ~ dt·N(0,1): E[(y_T − ŷ_T)²] = dt²Σ_s Δ(s·dt)² ≈ dt·J (Li21 §2)
         const double dt = 0.05;
         const int time = 600, batch = 4000;
         var target = MemoryKernel.TwoParts();

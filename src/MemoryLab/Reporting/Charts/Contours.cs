@@ -4,14 +4,14 @@ namespace MemoryLab.Reporting.Charts;
 /// <param name="X">x of the vertices.</param>
 /// <param name="Y">y of the vertices.</param>
 /// <param name="Closed">True when the line is a loop (last vertex joins the first; not repeated).</param>
-public sealed record ContourLine(double[] X, double[] Y, bool Closed);
+internal sealed record ContourLine(double[] X, double[] Y, bool Closed);
 
 /// <summary>
 /// Contour extraction by marching squares: each grid cell's corners are classed above/below the level,
 /// crossings are placed on cell edges by linear interpolation, saddle cells are resolved by the cell-centre
 /// average, and the pieces are joined into polylines through the shared edges (so joins are exact).
 /// </summary>
-public static class Contours
+internal static class Contours
 {
     /// <summary>
     /// Lines where <c>Z[j, i] = f(x[i], y[j])</c> equals <paramref name="level"/>. Cells with a NaN corner are

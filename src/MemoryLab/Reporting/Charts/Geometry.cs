@@ -5,7 +5,7 @@ namespace MemoryLab.Reporting.Charts;
 /// <param name="Y">Top edge.</param>
 /// <param name="Width">Width (≥ 0).</param>
 /// <param name="Height">Height (≥ 0).</param>
-public readonly record struct PixelRect(double X, double Y, double Width, double Height)
+internal readonly record struct PixelRect(double X, double Y, double Width, double Height)
 {
     /// <summary>Right edge.</summary>
     public double Right => X + Width;

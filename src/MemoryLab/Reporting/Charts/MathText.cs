@@ -3,7 +3,7 @@ using System.Text;
 namespace MemoryLab.Reporting.Charts;
 
 /// <summary>Vertical placement of a run of math text.</summary>
-public enum ScriptShift
+internal enum ScriptShift
 {
     /// <summary>On the baseline.</summary>
     Normal,
@@ -16,7 +16,7 @@ public enum ScriptShift
 /// <summary>One run of math text: characters sharing a vertical placement.</summary>
 /// <param name="Text">The characters (markup already resolved).</param>
 /// <param name="Shift">Baseline, subscript or superscript.</param>
-public readonly record struct MathRun(string Text, ScriptShift Shift);
+internal readonly record struct MathRun(string Text, ScriptShift Shift);
 
 /// <summary>
 /// A small TeX-like markup for figure text: <c>_x</c> / <c>_{…}</c> subscripts, <c>^x</c> / <c>^{…}</c>
@@ -26,7 +26,7 @@ public readonly record struct MathRun(string Text, ScriptShift Shift);
 /// <c>\_</c>, <c>\^</c>, <c>\{</c>, <c>\}</c> and <c>\\</c> give the literal characters. Examples:
 /// <c>ν_0</c> (ν₀), <c>\tau_0'</c> (τ₀′), <c>E[(dh/d\lambda)^2]</c>, <c>10^{-3}</c>.
 /// </summary>
-public sealed class MathText
+internal sealed class MathText
 {
     /// <summary>Script font size relative to the surrounding text.</summary>
     public const double ScriptScale = 0.72;

@@ -4,7 +4,7 @@ using System.Text;
 namespace MemoryLab.Reporting.Charts;
 
 /// <summary>Small helpers for writing SVG and HTML text: escaping and compact invariant number formatting.</summary>
-public static class Svg
+internal static class Svg
 {
     /// <summary>Escapes <c>&amp; &lt; &gt; " '</c> for XML/HTML text and attribute values.</summary>
     public static string Escape(string text)

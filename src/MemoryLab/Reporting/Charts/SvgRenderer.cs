@@ -9,7 +9,7 @@ namespace MemoryLab.Reporting.Charts;
 /// outside legends, then aligned across rows and columns; tick density is reduced until labels do not collide.
 /// Elements carry classes (<c>plot-area</c>, <c>series-line</c>, <c>legend-box</c> …) so tests and CSS can find them.
 /// </summary>
-public static class SvgRenderer
+internal static class SvgRenderer
 {
     /// <summary>Tick-label font size in px.</summary>
     public const double TickFont = 11;

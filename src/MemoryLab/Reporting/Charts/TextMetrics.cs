@@ -1,7 +1,7 @@
 namespace MemoryLab.Reporting.Charts;
 
 /// <summary>Generic font families a figure may use: the browser picks the face, so text renders everywhere.</summary>
-public enum FontFamily
+internal enum FontFamily
 {
     /// <summary>CSS <c>sans-serif</c>.</summary>
     SansSerif,
@@ -15,7 +15,7 @@ public enum FontFamily
 /// the common faces a browser maps <c>sans-serif</c> to: Arial, Helvetica and Liberation Sans are narrower),
 /// so an estimate errs towards too much room rather than clipped labels.
 /// </summary>
-public static class TextMetrics
+internal static class TextMetrics
 {
     // Advance widths in 1/2048 em for ASCII 0x20..0x7E (DejaVu Sans).
     private static readonly short[] Ascii =

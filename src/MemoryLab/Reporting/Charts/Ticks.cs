@@ -10,14 +10,14 @@ public readonly record struct Tick(double Value, string Label);
 /// <summary>The ticks of one axis: labelled major ticks and unlabelled minor ticks.</summary>
 /// <param name="Major">Labelled ticks, increasing.</param>
 /// <param name="Minor">Unlabelled ticks, increasing, none at a major position.</param>
-public sealed record AxisTicks(IReadOnlyList<Tick> Major, IReadOnlyList<double> Minor);
+internal sealed record AxisTicks(IReadOnlyList<Tick> Major, IReadOnlyList<double> Minor);
 
 /// <summary>
 /// Tick placement. Linear axes get ticks at multiples of a step from {1, 2, 5}×10^k; log axes get decades
 /// (every s-th decade when there are many, the others as minor ticks; 2…9×10^k minor ticks when there is
 /// room) and fall back to 1-2-5 or linear ticks inside a single decade.
 /// </summary>
-public static class TickGenerator
+internal static class TickGenerator
 {
     /// <summary>The smallest step from {1, 2, 5}×10^k that is ≥ <paramref name="rough"/> (&gt; 0).</summary>
     public static double NiceStep(double rough)

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Throughput of the teacher–student sweep on a many-core machine (Zucchet & Orvieto, NeurIPS 2024, §5 shape: batch 128,
+# T = 300, hidden 64). Builds a self-contained memlab (no .NET needed on the machine where it runs), then records:
+#   1. the bench model step on 1 and all threads (memlab bench),
+#   2. memlab bench --sweep: a real training step beside the model step, and sweep run-steps/s on 1, 2, 4, … all cores,
+#      with the paper-scale projections,
+#   3. the quick reproduction of the two teacher–student reproductions on 2 workers and on all cores (wall seconds).
+# Usage: scripts/device-throughput.sh [OUT_DIR]   (default: device-throughput/); everything it measures goes to OUT_DIR.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${1:-device-throughput}"
+mkdir -p "$out"
+cores="$(nproc)"
+export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 MEMLAB_PLAIN=1
+if [ -x publish/memlab ]; then
+  memlab="$PWD/publish/memlab"          # built elsewhere and carried here
+else
+  dotnet publish src/MemoryLab.Cli -c Release -r linux-x64 --self-contained -p:PublishSingleFile=true -o publish >"$out/publish.log" 2>&1
+  memlab="$PWD/publish/memlab"
+fi
+workers="1"; w=2; while [ "$w" -lt "$cores" ]; do workers="$workers $w"; w=$((w * 2)); done; workers="$workers $cores"
+{ echo "date: $(date -u +%FT%TZ)"; echo "cores: $cores"; echo "load before: $(cat /proc/loadavg)"; lscpu | grep -E 'Model name|^CPU\(s\)|Thread' || true; } >"$out/machine.txt"
+"$memlab" bench --models lru complex_diagonal linear_rnn --threads 1 "$cores" --out "$out/bench" >"$out/bench.out" 2>"$out/bench.log"
+"$memlab" bench --sweep --workers $workers --batches 128 16 --sweep-steps 2000 --runs-per-worker 1 --out "$out/sweep" >"$out/sweep.out" 2>"$out/sweep.log"
+for w in 2 "$cores"; do
+  rm -rf "$out/reproduce-$w"
+  start=$(date +%s.%N)
+  "$memlab" reproduce --only zucchet24-teacher-student zucchet24-ablation --workers "$w" --out "$out/reproduce-$w" >"$out/reproduce-$w.log" 2>&1
+  echo "reproduce quick (teacher-student + ablation) workers=$w wall_s=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')" | tee -a "$out/reproduce.txt"
+done
+echo "load after: $(cat /proc/loadavg)" >>"$out/machine.txt"
+cat "$out/sweep/sweep.md" "$out/reproduce.txt"
