@@ -200,7 +200,14 @@ public sealed class LayerBuildContext
             : TryRaw(key, out var raw) ? CheckMin(key, ParseInt(key, raw), min) : fallback;
     /// <summary>An integer option that defaults to the layer's input width (<see cref="InputSize"/>).</summary>
     public int IntOrInputWidth(string key, string? doc = null) =>
-        Record(key, "integer", "input width", "≥ 1", doc) ? InputSize : TryRaw(key, out var raw) ? CheckMin(key, ParseInt(key, raw), 1) : InputSize;
+        Record(key, "integer", "input width", "[1, 1048576]", doc) ? InputSize
+            : TryRaw(key, out var raw) ? CheckMax(key, CheckMin(key, ParseInt(key, raw), 1), MaxWidth) : InputSize;
+
+    // The widest state or output a layer takes: wider ones cannot fit one activation of a useful batch in an array.
+    private const int MaxWidth = 1 << 20;
+
+    private int CheckMax(string key, int value, int max) =>
+        value > max ? throw Error(key, $"must be at most {max} (got {value})") : value;
     /// <summary>A required real option.</summary>
     public double Double(string key, string? doc = null) => Record(key, "real", null, "", doc) ? 1.0 : ParseDouble(key, Required(key));
     /// <summary>A real option with a default.</summary>
