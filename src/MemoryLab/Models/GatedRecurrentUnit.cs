@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using MemoryLab.Numerics;
 
@@ -184,41 +183,8 @@ public sealed class GatedRecurrentUnit<T> : ChunkedRecurrence<T> where T : unman
     /// and is overwritten with (r, z, n); an empty <paramref name="hPrev"/> means h = 0.</summary>
     private static void Cell(int H, Span<T> g, ReadOnlySpan<T> gh, ReadOnlySpan<T> bhn, ReadOnlySpan<T> hPrev, Span<T> hOut, Span<T> hnOut)
     {
-        ref T rg = ref MemoryMarshal.GetReference(g);
-        ref T rgh = ref MemoryMarshal.GetReference(gh);
-        ref T rb = ref MemoryMarshal.GetReference(bhn);
-        ref T rh = ref MemoryMarshal.GetReference(hOut);
-        ref T rhn = ref MemoryMarshal.GetReference(hnOut);
-        bool first = hPrev.IsEmpty;
-        ref T rp = ref MemoryMarshal.GetReference(hPrev);
-        int j = 0, w = Vector<T>.Count;
-        for (; j <= H - w; j += w)
-        {
-            nuint jr = (nuint)j, jz = (nuint)(H + j), jn = (nuint)(2 * H + j);
-            var r = Elementwise.Sigmoid(Vector.LoadUnsafe(ref rg, jr) + Vector.LoadUnsafe(ref rgh, jr));
-            var z = Elementwise.Sigmoid(Vector.LoadUnsafe(ref rg, jz) + Vector.LoadUnsafe(ref rgh, jz));
-            var hn = Vector.LoadUnsafe(ref rgh, jn) + Vector.LoadUnsafe(ref rb, jr);
-            var nn = Elementwise.Tanh(Vector.LoadUnsafe(ref rg, jn) + r * hn);
-            var hp = first ? Vector<T>.Zero : Vector.LoadUnsafe(ref rp, jr);
-            r.StoreUnsafe(ref rg, jr);
-            z.StoreUnsafe(ref rg, jz);
-            nn.StoreUnsafe(ref rg, jn);
-            hn.StoreUnsafe(ref rhn, jr);
-            (nn + z * (hp - nn)).StoreUnsafe(ref rh, jr);
-        }
-        for (; j < H; j++)
-        {
-            T r = Elementwise.Sigmoid(Unsafe.Add(ref rg, j) + Unsafe.Add(ref rgh, j));
-            T z = Elementwise.Sigmoid(Unsafe.Add(ref rg, H + j) + Unsafe.Add(ref rgh, H + j));
-            T hn = Unsafe.Add(ref rgh, 2 * H + j) + Unsafe.Add(ref rb, j);
-            T nn = Elementwise.Tanh(Unsafe.Add(ref rg, 2 * H + j) + r * hn);
-            T hp = first ? T.Zero : Unsafe.Add(ref rp, j);
-            Unsafe.Add(ref rg, j) = r;
-            Unsafe.Add(ref rg, H + j) = z;
-            Unsafe.Add(ref rg, 2 * H + j) = nn;
-            Unsafe.Add(ref rhn, j) = hn;
-            Unsafe.Add(ref rh, j) = nn + z * (hp - nn);
-        }
+        var cell = new CellForward(H, g, gh, bhn, hPrev, hOut, hnOut);
+        Lanes.ForEach<CellForward, T>(ref cell, H);
     }
 
     /// <inheritdoc />
@@ -278,62 +244,111 @@ public sealed class GatedRecurrentUnit<T> : ChunkedRecurrence<T> where T : unman
     private static void CellBackward(int H, ReadOnlySpan<T> dy, bool hasCarry, Span<T> carry, ReadOnlySpan<T> gates, ReadOnlySpan<T> hn,
         ReadOnlySpan<T> hPrev, Span<T> dgh, Span<T> dn, Span<T> biasIh, Span<T> biasHh)
     {
-        ref T rbi = ref MemoryMarshal.GetReference(biasIh);
-        ref T rbh = ref MemoryMarshal.GetReference(biasHh);
-        ref T rdy = ref MemoryMarshal.GetReference(dy);
-        ref T rc = ref MemoryMarshal.GetReference(carry);
-        ref T rg = ref MemoryMarshal.GetReference(gates);
-        ref T rhn = ref MemoryMarshal.GetReference(hn);
-        ref T rd = ref MemoryMarshal.GetReference(dgh);
-        ref T rdn = ref MemoryMarshal.GetReference(dn);
-        bool first = hPrev.IsEmpty;
-        ref T rp = ref MemoryMarshal.GetReference(hPrev);
-        int j = 0, w = Vector<T>.Count;
-        var one = Vector<T>.One;
-        for (; j <= H - w; j += w)
+        var cell = new CellBackwardKernel(H, dy, hasCarry, carry, gates, hn, hPrev, dgh, dn, biasIh, biasHh);
+        Lanes.ForEach<CellBackwardKernel, T>(ref cell, H);
+    }
+
+    /// <summary>
+    /// The GRU cell, forward, for lanes j of one sequence and step (PyTorch's form of Cho et al. 2014, eq. 5–8,
+    /// with the reset gate applied after the recurrent product, as cuDNN does):
+    /// <code>
+    ///   r  = σ(a_r + (W_hr h)),   z = σ(a_z + (W_hz h))        a_· = W_i· x + b_i· (+ b_h· for r, z)
+    ///   hn = W_hn h + b_hn,        n = tanh(a_n + r ⊙ hn)
+    ///   h' = n + z ⊙ (h − n)       (= (1 − z) ⊙ n + z ⊙ h)
+    /// </code>
+    /// </summary>
+    private readonly ref struct CellForward : ILaneKernel<T>
+    {
+        private readonly ref T _gates, _gh, _bhn, _hPrev, _h, _hn;
+        private readonly nuint _width;
+        private readonly bool _first;
+
+        public CellForward(int H, Span<T> gates, ReadOnlySpan<T> gh, ReadOnlySpan<T> bhn, ReadOnlySpan<T> hPrev, Span<T> h, Span<T> hn)
         {
-            nuint jr = (nuint)j, jz = (nuint)(H + j), jn = (nuint)(2 * H + j);
-            var g = Vector.LoadUnsafe(ref rdy, jr);
-            if (hasCarry) g += Vector.LoadUnsafe(ref rc, jr);
-            var r = Vector.LoadUnsafe(ref rg, jr);
-            var z = Vector.LoadUnsafe(ref rg, jz);
-            var nn = Vector.LoadUnsafe(ref rg, jn);
-            var hp = first ? Vector<T>.Zero : Vector.LoadUnsafe(ref rp, jr);
-            var dan = g * (one - z) * (one - nn * nn);
-            var dar = dan * Vector.LoadUnsafe(ref rhn, jr) * r * (one - r);
-            var daz = g * (hp - nn) * z * (one - z);
-            var dhn = dan * r;
-            dar.StoreUnsafe(ref rd, jr);
-            daz.StoreUnsafe(ref rd, jz);
-            dhn.StoreUnsafe(ref rd, jn);
-            dan.StoreUnsafe(ref rdn, jr);
-            (g * z).StoreUnsafe(ref rc, jr);
-            (Vector.LoadUnsafe(ref rbi, jr) + dar).StoreUnsafe(ref rbi, jr);
-            (Vector.LoadUnsafe(ref rbi, jz) + daz).StoreUnsafe(ref rbi, jz);
-            (Vector.LoadUnsafe(ref rbi, jn) + dan).StoreUnsafe(ref rbi, jn);
-            (Vector.LoadUnsafe(ref rbh, jr) + dar).StoreUnsafe(ref rbh, jr);
-            (Vector.LoadUnsafe(ref rbh, jz) + daz).StoreUnsafe(ref rbh, jz);
-            (Vector.LoadUnsafe(ref rbh, jn) + dhn).StoreUnsafe(ref rbh, jn);
+            _gates = ref MemoryMarshal.GetReference(gates);
+            _gh = ref MemoryMarshal.GetReference(gh);
+            _bhn = ref MemoryMarshal.GetReference(bhn);
+            _hPrev = ref MemoryMarshal.GetReference(hPrev);
+            _h = ref MemoryMarshal.GetReference(h);
+            _hn = ref MemoryMarshal.GetReference(hn);
+            _width = (nuint)H;
+            _first = hPrev.IsEmpty;
         }
-        for (; j < H; j++)
+
+        public void At<TS, TV>(nuint j) where TS : ISimd<TV, T> where TV : struct
         {
-            T g = Unsafe.Add(ref rdy, j);
-            if (hasCarry) g += Unsafe.Add(ref rc, j);
-            T r = Unsafe.Add(ref rg, j), z = Unsafe.Add(ref rg, H + j), nn = Unsafe.Add(ref rg, 2 * H + j);
-            T hp = first ? T.Zero : Unsafe.Add(ref rp, j);
-            T dan = g * (T.One - z) * (T.One - nn * nn);
-            T dar = dan * Unsafe.Add(ref rhn, j) * r * (T.One - r), daz = g * (hp - nn) * z * (T.One - z), dhn = dan * r;
-            Unsafe.Add(ref rd, j) = dar;
-            Unsafe.Add(ref rd, H + j) = daz;
-            Unsafe.Add(ref rd, 2 * H + j) = dhn;
-            Unsafe.Add(ref rdn, j) = dan;
-            Unsafe.Add(ref rc, j) = g * z;
-            Unsafe.Add(ref rbi, j) += dar;
-            Unsafe.Add(ref rbi, H + j) += daz;
-            Unsafe.Add(ref rbi, 2 * H + j) += dan;
-            Unsafe.Add(ref rbh, j) += dar;
-            Unsafe.Add(ref rbh, H + j) += daz;
-            Unsafe.Add(ref rbh, 2 * H + j) += dhn;
+            nuint jr = j, jz = _width + j, jn = 2 * _width + j;
+            var r = SimdMath.Sigmoid(Lane<TS, TV, T>.Load(ref _gates, jr) + Lane<TS, TV, T>.Load(ref _gh, jr));
+            var z = SimdMath.Sigmoid(Lane<TS, TV, T>.Load(ref _gates, jz) + Lane<TS, TV, T>.Load(ref _gh, jz));
+            var hn = Lane<TS, TV, T>.Load(ref _gh, jn) + Lane<TS, TV, T>.Load(ref _bhn, j);
+            var n = SimdMath.Tanh(Lane<TS, TV, T>.Load(ref _gates, jn) + r * hn);
+            var h = _first ? Lane<TS, TV, T>.Zero : Lane<TS, TV, T>.Load(ref _hPrev, j);
+            r.Store(ref _gates, jr);
+            z.Store(ref _gates, jz);
+            n.Store(ref _gates, jn);
+            hn.Store(ref _hn, j);
+            (n + z * (h - n)).Store(ref _h, j);
+        }
+    }
+
+    /// <summary>
+    /// The GRU cell, backward, for lanes j of one sequence and step; g = ∂loss/∂h' (the output gradient plus
+    /// the carried ∂h):
+    /// <code>
+    ///   ∂a_n = g (1 − z)(1 − n²)            ∂a_r = ∂a_n hn r (1 − r)
+    ///   ∂a_z = g (h − n) z (1 − z)          ∂hn  = ∂a_n r
+    ///   ∂h   = g z + W_hhᵀ [∂a_r, ∂a_z, ∂hn]   (the GEMM adds the second term)
+    ///   ∂b_ih += [∂a_r, ∂a_z, ∂a_n],  ∂b_hh += [∂a_r, ∂a_z, ∂hn]
+    /// </code>
+    /// </summary>
+    private readonly ref struct CellBackwardKernel : ILaneKernel<T>
+    {
+        private readonly ref T _dy, _carry, _gates, _hn, _hPrev, _dgh, _dn, _biasIh, _biasHh;
+        private readonly nuint _width;
+        private readonly bool _hasCarry, _first;
+
+        public CellBackwardKernel(int H, ReadOnlySpan<T> dy, bool hasCarry, Span<T> carry, ReadOnlySpan<T> gates, ReadOnlySpan<T> hn,
+            ReadOnlySpan<T> hPrev, Span<T> dgh, Span<T> dn, Span<T> biasIh, Span<T> biasHh)
+        {
+            _dy = ref MemoryMarshal.GetReference(dy);
+            _carry = ref MemoryMarshal.GetReference(carry);
+            _gates = ref MemoryMarshal.GetReference(gates);
+            _hn = ref MemoryMarshal.GetReference(hn);
+            _hPrev = ref MemoryMarshal.GetReference(hPrev);
+            _dgh = ref MemoryMarshal.GetReference(dgh);
+            _dn = ref MemoryMarshal.GetReference(dn);
+            _biasIh = ref MemoryMarshal.GetReference(biasIh);
+            _biasHh = ref MemoryMarshal.GetReference(biasHh);
+            _width = (nuint)H;
+            _hasCarry = hasCarry;
+            _first = hPrev.IsEmpty;
+        }
+
+        public void At<TS, TV>(nuint j) where TS : ISimd<TV, T> where TV : struct
+        {
+            nuint jr = j, jz = _width + j, jn = 2 * _width + j;
+            var one = Lane<TS, TV, T>.One;
+            var g = Lane<TS, TV, T>.Load(ref _dy, j);
+            if (_hasCarry) g += Lane<TS, TV, T>.Load(ref _carry, j);
+            var r = Lane<TS, TV, T>.Load(ref _gates, jr);
+            var z = Lane<TS, TV, T>.Load(ref _gates, jz);
+            var n = Lane<TS, TV, T>.Load(ref _gates, jn);
+            var h = _first ? Lane<TS, TV, T>.Zero : Lane<TS, TV, T>.Load(ref _hPrev, j);
+            var dan = g * (one - z) * (one - n * n);
+            var dar = dan * Lane<TS, TV, T>.Load(ref _hn, j) * r * (one - r);
+            var daz = g * (h - n) * z * (one - z);
+            var dhn = dan * r;
+            dar.Store(ref _dgh, jr);
+            daz.Store(ref _dgh, jz);
+            dhn.Store(ref _dgh, jn);
+            dan.Store(ref _dn, j);
+            (g * z).Store(ref _carry, j);
+            (Lane<TS, TV, T>.Load(ref _biasIh, jr) + dar).Store(ref _biasIh, jr);
+            (Lane<TS, TV, T>.Load(ref _biasIh, jz) + daz).Store(ref _biasIh, jz);
+            (Lane<TS, TV, T>.Load(ref _biasIh, jn) + dan).Store(ref _biasIh, jn);
+            (Lane<TS, TV, T>.Load(ref _biasHh, jr) + dar).Store(ref _biasHh, jr);
+            (Lane<TS, TV, T>.Load(ref _biasHh, jz) + daz).Store(ref _biasHh, jz);
+            (Lane<TS, TV, T>.Load(ref _biasHh, jn) + dhn).Store(ref _biasHh, jn);
         }
     }
 }

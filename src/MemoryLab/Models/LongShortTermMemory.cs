@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using MemoryLab.Numerics;
 
@@ -139,48 +138,8 @@ public sealed class LongShortTermMemory<T> : ChunkedRecurrence<T> where T : unma
     /// an empty <paramref name="cPrev"/> means c = 0.</summary>
     private static void Cell(int H, Span<T> g, ReadOnlySpan<T> cPrev, Span<T> cOut, Span<T> tcOut, Span<T> hOut)
     {
-        ref T rg = ref MemoryMarshal.GetReference(g);
-        ref T rcp = ref MemoryMarshal.GetReference(cPrev);
-        ref T rc = ref MemoryMarshal.GetReference(cOut);
-        ref T rtc = ref MemoryMarshal.GetReference(tcOut);
-        ref T rh = ref MemoryMarshal.GetReference(hOut);
-        bool first = cPrev.IsEmpty;
-        int j = 0, w = Vector<T>.Count;
-        for (; j <= H - w; j += w)
-        {
-            nuint ji = (nuint)j, jf = (nuint)(H + j), jg = (nuint)(2 * H + j), jo = (nuint)(3 * H + j);
-            var i = Elementwise.Sigmoid(Vector.LoadUnsafe(ref rg, ji));
-            var f = Elementwise.Sigmoid(Vector.LoadUnsafe(ref rg, jf));
-            var gg = Elementwise.Tanh(Vector.LoadUnsafe(ref rg, jg));
-            var o = Elementwise.Sigmoid(Vector.LoadUnsafe(ref rg, jo));
-            var cn = i * gg;
-            if (!first) cn += f * Vector.LoadUnsafe(ref rcp, ji);
-            var t = Elementwise.Tanh(cn);
-            i.StoreUnsafe(ref rg, ji);
-            f.StoreUnsafe(ref rg, jf);
-            gg.StoreUnsafe(ref rg, jg);
-            o.StoreUnsafe(ref rg, jo);
-            cn.StoreUnsafe(ref rc, ji);
-            t.StoreUnsafe(ref rtc, ji);
-            (o * t).StoreUnsafe(ref rh, ji);
-        }
-        for (; j < H; j++)
-        {
-            T i = Elementwise.Sigmoid(Unsafe.Add(ref rg, j));
-            T f = Elementwise.Sigmoid(Unsafe.Add(ref rg, H + j));
-            T gg = Elementwise.Tanh(Unsafe.Add(ref rg, 2 * H + j));
-            T o = Elementwise.Sigmoid(Unsafe.Add(ref rg, 3 * H + j));
-            T cn = i * gg;
-            if (!first) cn += f * Unsafe.Add(ref rcp, j);
-            T t = Elementwise.Tanh(cn);
-            Unsafe.Add(ref rg, j) = i;
-            Unsafe.Add(ref rg, H + j) = f;
-            Unsafe.Add(ref rg, 2 * H + j) = gg;
-            Unsafe.Add(ref rg, 3 * H + j) = o;
-            Unsafe.Add(ref rc, j) = cn;
-            Unsafe.Add(ref rtc, j) = t;
-            Unsafe.Add(ref rh, j) = o * t;
-        }
+        var cell = new CellForward(H, g, cPrev, cOut, tcOut, hOut);
+        Lanes.ForEach<CellForward, T>(ref cell, H);
     }
 
     /// <inheritdoc />
@@ -233,70 +192,118 @@ public sealed class LongShortTermMemory<T> : ChunkedRecurrence<T> where T : unma
     private static void CellBackward(int H, ReadOnlySpan<T> dy, bool hasCarry, ReadOnlySpan<T> carryH, Span<T> carryC,
         ReadOnlySpan<T> gates, ReadOnlySpan<T> tc, ReadOnlySpan<T> cPrev, Span<T> dg, Span<T> bias)
     {
-        ref T rb = ref MemoryMarshal.GetReference(bias);
-        ref T rdy = ref MemoryMarshal.GetReference(dy);
-        ref T rch = ref MemoryMarshal.GetReference(carryH);
-        ref T rcc = ref MemoryMarshal.GetReference(carryC);
-        ref T rg = ref MemoryMarshal.GetReference(gates);
-        ref T rtc = ref MemoryMarshal.GetReference(tc);
-        ref T rcp = ref MemoryMarshal.GetReference(cPrev);
-        ref T rd = ref MemoryMarshal.GetReference(dg);
-        bool first = cPrev.IsEmpty;
-        int j = 0, w = Vector<T>.Count;
-        var one = Vector<T>.One;
-        for (; j <= H - w; j += w)
+        var cell = new CellBackwardKernel(H, dy, hasCarry, carryH, carryC, gates, tc, cPrev, dg, bias);
+        Lanes.ForEach<CellBackwardKernel, T>(ref cell, H);
+    }
+
+    /// <summary>
+    /// The LSTM cell, forward, for lanes j of one sequence and step (Hochreiter &amp; Schmidhuber 1997 with the
+    /// forget gate of Gers, Schmidhuber &amp; Cummins 2000; PyTorch's gate order i, f, g, o):
+    /// <code>
+    ///   i = σ(a_i),  f = σ(a_f),  g = tanh(a_g),  o = σ(a_o)     a = W_ih x + b_ih + W_hh h + b_hh
+    ///   c' = i ⊙ g + f ⊙ c,   h' = o ⊙ tanh(c')
+    /// </code>
+    /// </summary>
+    private readonly ref struct CellForward : ILaneKernel<T>
+    {
+        private readonly ref T _gates, _cPrev, _c, _tc, _h;
+        private readonly nuint _width;
+        private readonly bool _first;
+
+        public CellForward(int H, Span<T> gates, ReadOnlySpan<T> cPrev, Span<T> c, Span<T> tc, Span<T> h)
         {
-            nuint ji = (nuint)j, jf = (nuint)(H + j), jg = (nuint)(2 * H + j), jo = (nuint)(3 * H + j);
-            var g = Vector.LoadUnsafe(ref rdy, ji);
-            var k = Vector<T>.Zero;
-            if (hasCarry)
+            _gates = ref MemoryMarshal.GetReference(gates);
+            _cPrev = ref MemoryMarshal.GetReference(cPrev);
+            _c = ref MemoryMarshal.GetReference(c);
+            _tc = ref MemoryMarshal.GetReference(tc);
+            _h = ref MemoryMarshal.GetReference(h);
+            _width = (nuint)H;
+            _first = cPrev.IsEmpty;
+        }
+
+        public void At<TS, TV>(nuint j) where TS : ISimd<TV, T> where TV : struct
+        {
+            nuint ji = j, jf = _width + j, jg = 2 * _width + j, jo = 3 * _width + j;
+            var i = SimdMath.Sigmoid(Lane<TS, TV, T>.Load(ref _gates, ji));
+            var f = SimdMath.Sigmoid(Lane<TS, TV, T>.Load(ref _gates, jf));
+            var g = SimdMath.Tanh(Lane<TS, TV, T>.Load(ref _gates, jg));
+            var o = SimdMath.Sigmoid(Lane<TS, TV, T>.Load(ref _gates, jo));
+            var c = i * g;
+            if (!_first) c += f * Lane<TS, TV, T>.Load(ref _cPrev, j);
+            var tc = SimdMath.Tanh(c);
+            i.Store(ref _gates, ji);
+            f.Store(ref _gates, jf);
+            g.Store(ref _gates, jg);
+            o.Store(ref _gates, jo);
+            c.Store(ref _c, j);
+            tc.Store(ref _tc, j);
+            (o * tc).Store(ref _h, j);
+        }
+    }
+
+    /// <summary>
+    /// The LSTM cell, backward, for lanes j of one sequence and step; g = ∂loss/∂h' (output gradient plus the
+    /// carried ∂h), k = ∂loss/∂c' carried from the step after:
+    /// <code>
+    ///   k   += g o (1 − tanh²c')
+    ///   ∂a_i = k g_gate i (1 − i)      ∂a_f = k c f (1 − f)
+    ///   ∂a_g = k i (1 − g_gate²)       ∂a_o = g tanh(c') o (1 − o)
+    ///   ∂c   = k f (carried),  ∂h = W_hhᵀ ∂a (the GEMM),  ∂b += ∂a
+    /// </code>
+    /// </summary>
+    private readonly ref struct CellBackwardKernel : ILaneKernel<T>
+    {
+        private readonly ref T _dy, _carryH, _carryC, _gates, _tc, _cPrev, _dg, _bias;
+        private readonly nuint _width;
+        private readonly bool _hasCarry, _first;
+
+        public CellBackwardKernel(int H, ReadOnlySpan<T> dy, bool hasCarry, ReadOnlySpan<T> carryH, Span<T> carryC,
+            ReadOnlySpan<T> gates, ReadOnlySpan<T> tc, ReadOnlySpan<T> cPrev, Span<T> dg, Span<T> bias)
+        {
+            _dy = ref MemoryMarshal.GetReference(dy);
+            _carryH = ref MemoryMarshal.GetReference(carryH);
+            _carryC = ref MemoryMarshal.GetReference(carryC);
+            _gates = ref MemoryMarshal.GetReference(gates);
+            _tc = ref MemoryMarshal.GetReference(tc);
+            _cPrev = ref MemoryMarshal.GetReference(cPrev);
+            _dg = ref MemoryMarshal.GetReference(dg);
+            _bias = ref MemoryMarshal.GetReference(bias);
+            _width = (nuint)H;
+            _hasCarry = hasCarry;
+            _first = cPrev.IsEmpty;
+        }
+
+        public void At<TS, TV>(nuint j) where TS : ISimd<TV, T> where TV : struct
+        {
+            nuint ji = j, jf = _width + j, jg = 2 * _width + j, jo = 3 * _width + j;
+            var one = Lane<TS, TV, T>.One;
+            var g = Lane<TS, TV, T>.Load(ref _dy, j);
+            var k = Lane<TS, TV, T>.Zero;
+            if (_hasCarry)
             {
-                g += Vector.LoadUnsafe(ref rch, ji);
-                k = Vector.LoadUnsafe(ref rcc, ji);
+                g += Lane<TS, TV, T>.Load(ref _carryH, j);
+                k = Lane<TS, TV, T>.Load(ref _carryC, j);
             }
-            var i = Vector.LoadUnsafe(ref rg, ji);
-            var f = Vector.LoadUnsafe(ref rg, jf);
-            var gg = Vector.LoadUnsafe(ref rg, jg);
-            var o = Vector.LoadUnsafe(ref rg, jo);
-            var t = Vector.LoadUnsafe(ref rtc, ji);
+            var i = Lane<TS, TV, T>.Load(ref _gates, ji);
+            var f = Lane<TS, TV, T>.Load(ref _gates, jf);
+            var gg = Lane<TS, TV, T>.Load(ref _gates, jg);
+            var o = Lane<TS, TV, T>.Load(ref _gates, jo);
+            var t = Lane<TS, TV, T>.Load(ref _tc, j);
             k += g * o * (one - t * t);
-            var cp = first ? Vector<T>.Zero : Vector.LoadUnsafe(ref rcp, ji);
+            var c = _first ? Lane<TS, TV, T>.Zero : Lane<TS, TV, T>.Load(ref _cPrev, j);
             var dai = k * gg * i * (one - i);
-            var daf = k * cp * f * (one - f);
+            var daf = k * c * f * (one - f);
             var dag = k * i * (one - gg * gg);
             var dao = g * t * o * (one - o);
-            dai.StoreUnsafe(ref rd, ji);
-            daf.StoreUnsafe(ref rd, jf);
-            dag.StoreUnsafe(ref rd, jg);
-            dao.StoreUnsafe(ref rd, jo);
-            (k * f).StoreUnsafe(ref rcc, ji);
-            (Vector.LoadUnsafe(ref rb, ji) + dai).StoreUnsafe(ref rb, ji);
-            (Vector.LoadUnsafe(ref rb, jf) + daf).StoreUnsafe(ref rb, jf);
-            (Vector.LoadUnsafe(ref rb, jg) + dag).StoreUnsafe(ref rb, jg);
-            (Vector.LoadUnsafe(ref rb, jo) + dao).StoreUnsafe(ref rb, jo);
-        }
-        for (; j < H; j++)
-        {
-            T g = Unsafe.Add(ref rdy, j), k = T.Zero;
-            if (hasCarry)
-            {
-                g += Unsafe.Add(ref rch, j);
-                k = Unsafe.Add(ref rcc, j);
-            }
-            T i = Unsafe.Add(ref rg, j), f = Unsafe.Add(ref rg, H + j), gg = Unsafe.Add(ref rg, 2 * H + j), o = Unsafe.Add(ref rg, 3 * H + j);
-            T t = Unsafe.Add(ref rtc, j);
-            k += g * o * (T.One - t * t);
-            T cp = first ? T.Zero : Unsafe.Add(ref rcp, j);
-            T dai = k * gg * i * (T.One - i), daf = k * cp * f * (T.One - f), dag = k * i * (T.One - gg * gg), dao = g * t * o * (T.One - o);
-            Unsafe.Add(ref rd, j) = dai;
-            Unsafe.Add(ref rd, H + j) = daf;
-            Unsafe.Add(ref rd, 2 * H + j) = dag;
-            Unsafe.Add(ref rd, 3 * H + j) = dao;
-            Unsafe.Add(ref rcc, j) = k * f;
-            Unsafe.Add(ref rb, j) += dai;
-            Unsafe.Add(ref rb, H + j) += daf;
-            Unsafe.Add(ref rb, 2 * H + j) += dag;
-            Unsafe.Add(ref rb, 3 * H + j) += dao;
+            dai.Store(ref _dg, ji);
+            daf.Store(ref _dg, jf);
+            dag.Store(ref _dg, jg);
+            dao.Store(ref _dg, jo);
+            (k * f).Store(ref _carryC, j);
+            (Lane<TS, TV, T>.Load(ref _bias, ji) + dai).Store(ref _bias, ji);
+            (Lane<TS, TV, T>.Load(ref _bias, jf) + daf).Store(ref _bias, jf);
+            (Lane<TS, TV, T>.Load(ref _bias, jg) + dag).Store(ref _bias, jg);
+            (Lane<TS, TV, T>.Load(ref _bias, jo) + dao).Store(ref _bias, jo);
         }
     }
 }

@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using MemoryLab.Numerics;
 
@@ -76,9 +75,9 @@ public abstract class SimpleRecurrence<T> : ChunkedRecurrence<T> where T : unman
     {
         switch (Activation)
         {
-            case Activation.Tanh: ForwardScan<TanhOperator<T>>(b0, rows); break;
-            case Activation.HardTanh: ForwardScan<HardTanhOperator<T>>(b0, rows); break;
-            default: ForwardScan<IdentityOperator<T>>(b0, rows); break;
+            case Activation.Tanh: ForwardScan<TanhActivation>(b0, rows); break;
+            case Activation.HardTanh: ForwardScan<HardTanhActivation>(b0, rows); break;
+            default: ForwardScan<IdentityActivation>(b0, rows); break;
         }
     }
 
@@ -87,13 +86,13 @@ public abstract class SimpleRecurrence<T> : ChunkedRecurrence<T> where T : unman
     {
         switch (Activation)
         {
-            case Activation.Tanh: BackwardScan<TanhOperator<T>>(chunk, b0, rows, partial); break;
-            case Activation.HardTanh: BackwardScan<HardTanhOperator<T>>(chunk, b0, rows, partial); break;
-            default: BackwardScan<IdentityOperator<T>>(chunk, b0, rows, partial); break;
+            case Activation.Tanh: BackwardScan<TanhActivation>(chunk, b0, rows, partial); break;
+            case Activation.HardTanh: BackwardScan<HardTanhActivation>(chunk, b0, rows, partial); break;
+            default: BackwardScan<IdentityActivation>(chunk, b0, rows, partial); break;
         }
     }
 
-    private void ForwardScan<TOp>(int b0, int rows) where TOp : struct, IActivationOperator<T>
+    private void ForwardScan<TOp>(int b0, int rows) where TOp : struct, IActivation
     {
         int H = HiddenSize, D = InputSize, steps = Time, ld = steps * H, n = rows * steps;
         var s = _s.AsSpan(b0 * ld, rows * ld);
@@ -122,29 +121,13 @@ public abstract class SimpleRecurrence<T> : ChunkedRecurrence<T> where T : unman
     }
 
     /// <summary>s ← σ(s); for the residual form also h = h_prev + dt·s (h_prev empty at t = 0).</summary>
-    private void ActivateRow<TOp>(Span<T> s, ReadOnlySpan<T> hPrev, Span<T> h) where TOp : struct, IActivationOperator<T>
+    private void ActivateRow<TOp>(Span<T> s, ReadOnlySpan<T> hPrev, Span<T> h) where TOp : struct, IActivation
     {
-        ref T rs = ref MemoryMarshal.GetReference(s);
-        ref T rp = ref MemoryMarshal.GetReference(hPrev);
-        ref T rh = ref MemoryMarshal.GetReference(h);
-        bool residual = _residual, first = hPrev.IsEmpty;
-        var dt = new Vector<T>(_dt);
-        int j = 0, w = Vector<T>.Count, H = s.Length;
-        for (; j <= H - w; j += w)
-        {
-            var a = TOp.Apply(Vector.LoadUnsafe(ref rs, (nuint)j));
-            a.StoreUnsafe(ref rs, (nuint)j);
-            if (residual) (first ? dt * a : Vector.LoadUnsafe(ref rp, (nuint)j) + dt * a).StoreUnsafe(ref rh, (nuint)j);
-        }
-        for (; j < H; j++)
-        {
-            T a = TOp.Apply(Unsafe.Add(ref rs, j));
-            Unsafe.Add(ref rs, j) = a;
-            if (residual) Unsafe.Add(ref rh, j) = first ? _dt * a : Unsafe.Add(ref rp, j) + _dt * a;
-        }
+        var kernel = new Activate<TOp>(s, hPrev, h, _residual, _dt);
+        Lanes.ForEach<Activate<TOp>, T>(ref kernel, s.Length);
     }
 
-    private void BackwardScan<TOp>(int chunk, int b0, int rows, Span<T> partial) where TOp : struct, IActivationOperator<T>
+    private void BackwardScan<TOp>(int chunk, int b0, int rows, Span<T> partial) where TOp : struct, IActivation
     {
         int H = HiddenSize, D = InputSize, steps = Time, ld = steps * H, n = rows * steps;
         var s = _s.AsSpan(b0 * ld, rows * ld);
@@ -186,34 +169,67 @@ public abstract class SimpleRecurrence<T> : ChunkedRecurrence<T> where T : unman
     /// <summary>One reverse step of one sequence: g = ∂y + c (c only when <paramref name="hasCarry"/>),
     /// δ = dt·g ⊙ σ'(a), ∂b += δ; the residual form keeps c ← g for the GEMM to add Wᵀδ to.</summary>
     private void DeltaRow<TOp>(ReadOnlySpan<T> dy, bool hasCarry, Span<T> carry, ReadOnlySpan<T> s, Span<T> delta, Span<T> pb)
-        where TOp : struct, IActivationOperator<T>
+        where TOp : struct, IActivation
     {
-        ref T rdy = ref MemoryMarshal.GetReference(dy);
-        ref T rc = ref MemoryMarshal.GetReference(carry);
-        ref T rs = ref MemoryMarshal.GetReference(s);
-        ref T rd = ref MemoryMarshal.GetReference(delta);
-        ref T rb = ref MemoryMarshal.GetReference(pb);
-        bool residual = _residual;
-        var dt = new Vector<T>(_dt);
-        int j = 0, w = Vector<T>.Count, H = dy.Length;
-        for (; j <= H - w; j += w)
+        var kernel = new Delta<TOp>(dy, hasCarry, carry, s, delta, pb, _residual, _dt);
+        Lanes.ForEach<Delta<TOp>, T>(ref kernel, dy.Length);
+    }
+
+    /// <summary>Forward, one sequence and step: <c>s = σ(a)</c> in place; residual form <c>h = h_{t−1} + dt·s</c>.</summary>
+    private readonly ref struct Activate<TOp> : ILaneKernel<T> where TOp : struct, IActivation
+    {
+        private readonly ref T _s, _hPrev, _h;
+        private readonly bool _residual, _first;
+        private readonly T _dt;
+
+        public Activate(Span<T> s, ReadOnlySpan<T> hPrev, Span<T> h, bool residual, T dt)
         {
-            nuint k = (nuint)j;
-            var g = Vector.LoadUnsafe(ref rdy, k);
-            if (hasCarry) g += Vector.LoadUnsafe(ref rc, k);
-            if (residual) g.StoreUnsafe(ref rc, k);
-            var d = dt * g * TOp.DerivativeFromOutput(Vector.LoadUnsafe(ref rs, k));
-            d.StoreUnsafe(ref rd, k);
-            (Vector.LoadUnsafe(ref rb, k) + d).StoreUnsafe(ref rb, k);
+            _s = ref MemoryMarshal.GetReference(s);
+            _hPrev = ref MemoryMarshal.GetReference(hPrev);
+            _h = ref MemoryMarshal.GetReference(h);
+            _residual = residual;
+            _first = hPrev.IsEmpty;
+            _dt = dt;
         }
-        for (; j < H; j++)
+
+        public void At<TS, TV>(nuint j) where TS : ISimd<TV, T> where TV : struct
         {
-            T g = Unsafe.Add(ref rdy, j);
-            if (hasCarry) g += Unsafe.Add(ref rc, j);
-            if (residual) Unsafe.Add(ref rc, j) = g;
-            T d = _dt * g * TOp.DerivativeFromOutput(Unsafe.Add(ref rs, j));
-            Unsafe.Add(ref rd, j) = d;
-            Unsafe.Add(ref rb, j) += d;
+            var s = TOp.Apply(Lane<TS, TV, T>.Load(ref _s, j));
+            s.Store(ref _s, j);
+            if (!_residual) return;
+            var dt = Lane<TS, TV, T>.Splat(_dt);
+            (_first ? dt * s : Lane<TS, TV, T>.Load(ref _hPrev, j) + dt * s).Store(ref _h, j);
+        }
+    }
+
+    /// <summary>Backward, one sequence and step: <c>g = ∂y_t + c_t</c>, <c>δ = dt·g ⊙ σ'(a)</c>, <c>∂b += δ</c>;
+    /// the residual form keeps <c>c ← g</c> (the GEMM adds Wᵀδ).</summary>
+    private readonly ref struct Delta<TOp> : ILaneKernel<T> where TOp : struct, IActivation
+    {
+        private readonly ref T _dy, _carry, _s, _delta, _bias;
+        private readonly bool _hasCarry, _residual;
+        private readonly T _dt;
+
+        public Delta(ReadOnlySpan<T> dy, bool hasCarry, Span<T> carry, ReadOnlySpan<T> s, Span<T> delta, Span<T> bias, bool residual, T dt)
+        {
+            _dy = ref MemoryMarshal.GetReference(dy);
+            _carry = ref MemoryMarshal.GetReference(carry);
+            _s = ref MemoryMarshal.GetReference(s);
+            _delta = ref MemoryMarshal.GetReference(delta);
+            _bias = ref MemoryMarshal.GetReference(bias);
+            _hasCarry = hasCarry;
+            _residual = residual;
+            _dt = dt;
+        }
+
+        public void At<TS, TV>(nuint j) where TS : ISimd<TV, T> where TV : struct
+        {
+            var g = Lane<TS, TV, T>.Load(ref _dy, j);
+            if (_hasCarry) g += Lane<TS, TV, T>.Load(ref _carry, j);
+            if (_residual) g.Store(ref _carry, j);
+            var d = Lane<TS, TV, T>.Splat(_dt) * g * TOp.DerivativeFromOutput(Lane<TS, TV, T>.Load(ref _s, j));
+            d.Store(ref _delta, j);
+            (Lane<TS, TV, T>.Load(ref _bias, j) + d).Store(ref _bias, j);
         }
     }
 }
