@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using MemoryLab.Numerics;
 
@@ -275,19 +276,23 @@ public sealed class GatedRecurrentUnit<T> : ChunkedRecurrence<T> where T : unman
             _first = hPrev.IsEmpty;
         }
 
-        public void At<TS, TV>(nuint j) where TS : ISimd<TV, T> where TV : struct
+        [MethodImpl(MethodImplOptions.NoInlining)] // its own JIT root: every sigmoid and tanh inlined
+        public void Run<TS, TV>(nuint from, nuint to) where TS : ISimd<TV, T> where TV : struct
         {
-            nuint jr = j, jz = _width + j, jn = 2 * _width + j;
-            var r = SimdMath.Sigmoid(Lane<TS, TV, T>.Load(ref _gates, jr) + Lane<TS, TV, T>.Load(ref _gh, jr));
-            var z = SimdMath.Sigmoid(Lane<TS, TV, T>.Load(ref _gates, jz) + Lane<TS, TV, T>.Load(ref _gh, jz));
-            var hn = Lane<TS, TV, T>.Load(ref _gh, jn) + Lane<TS, TV, T>.Load(ref _bhn, j);
-            var n = SimdMath.Tanh(Lane<TS, TV, T>.Load(ref _gates, jn) + r * hn);
-            var h = _first ? Lane<TS, TV, T>.Zero : Lane<TS, TV, T>.Load(ref _hPrev, j);
-            r.Store(ref _gates, jr);
-            z.Store(ref _gates, jz);
-            n.Store(ref _gates, jn);
-            hn.Store(ref _hn, j);
-            (n + z * (h - n)).Store(ref _h, j);
+            for (nuint j = from; j < to; j += (nuint)TS.Count)
+            {
+                nuint jr = j, jz = _width + j, jn = 2 * _width + j;
+                var r = SimdMath.Sigmoid(Lane<TS, TV, T>.Load(ref _gates, jr) + Lane<TS, TV, T>.Load(ref _gh, jr));
+                var z = SimdMath.Sigmoid(Lane<TS, TV, T>.Load(ref _gates, jz) + Lane<TS, TV, T>.Load(ref _gh, jz));
+                var hn = Lane<TS, TV, T>.Load(ref _gh, jn) + Lane<TS, TV, T>.Load(ref _bhn, j);
+                var n = SimdMath.Tanh(Lane<TS, TV, T>.Load(ref _gates, jn) + r * hn);
+                var h = _first ? Lane<TS, TV, T>.Zero : Lane<TS, TV, T>.Load(ref _hPrev, j);
+                r.Store(ref _gates, jr);
+                z.Store(ref _gates, jz);
+                n.Store(ref _gates, jn);
+                hn.Store(ref _hn, j);
+                (n + z * (h - n)).Store(ref _h, j);
+            }
         }
     }
 
@@ -324,31 +329,35 @@ public sealed class GatedRecurrentUnit<T> : ChunkedRecurrence<T> where T : unman
             _first = hPrev.IsEmpty;
         }
 
-        public void At<TS, TV>(nuint j) where TS : ISimd<TV, T> where TV : struct
+        [MethodImpl(MethodImplOptions.NoInlining)] // its own JIT root: every sigmoid and tanh inlined
+        public void Run<TS, TV>(nuint from, nuint to) where TS : ISimd<TV, T> where TV : struct
         {
-            nuint jr = j, jz = _width + j, jn = 2 * _width + j;
-            var one = Lane<TS, TV, T>.One;
-            var g = Lane<TS, TV, T>.Load(ref _dy, j);
-            if (_hasCarry) g += Lane<TS, TV, T>.Load(ref _carry, j);
-            var r = Lane<TS, TV, T>.Load(ref _gates, jr);
-            var z = Lane<TS, TV, T>.Load(ref _gates, jz);
-            var n = Lane<TS, TV, T>.Load(ref _gates, jn);
-            var h = _first ? Lane<TS, TV, T>.Zero : Lane<TS, TV, T>.Load(ref _hPrev, j);
-            var dan = g * (one - z) * (one - n * n);
-            var dar = dan * Lane<TS, TV, T>.Load(ref _hn, j) * r * (one - r);
-            var daz = g * (h - n) * z * (one - z);
-            var dhn = dan * r;
-            dar.Store(ref _dgh, jr);
-            daz.Store(ref _dgh, jz);
-            dhn.Store(ref _dgh, jn);
-            dan.Store(ref _dn, j);
-            (g * z).Store(ref _carry, j);
-            (Lane<TS, TV, T>.Load(ref _biasIh, jr) + dar).Store(ref _biasIh, jr);
-            (Lane<TS, TV, T>.Load(ref _biasIh, jz) + daz).Store(ref _biasIh, jz);
-            (Lane<TS, TV, T>.Load(ref _biasIh, jn) + dan).Store(ref _biasIh, jn);
-            (Lane<TS, TV, T>.Load(ref _biasHh, jr) + dar).Store(ref _biasHh, jr);
-            (Lane<TS, TV, T>.Load(ref _biasHh, jz) + daz).Store(ref _biasHh, jz);
-            (Lane<TS, TV, T>.Load(ref _biasHh, jn) + dhn).Store(ref _biasHh, jn);
+            for (nuint j = from; j < to; j += (nuint)TS.Count)
+            {
+                nuint jr = j, jz = _width + j, jn = 2 * _width + j;
+                var one = Lane<TS, TV, T>.One;
+                var g = Lane<TS, TV, T>.Load(ref _dy, j);
+                if (_hasCarry) g += Lane<TS, TV, T>.Load(ref _carry, j);
+                var r = Lane<TS, TV, T>.Load(ref _gates, jr);
+                var z = Lane<TS, TV, T>.Load(ref _gates, jz);
+                var n = Lane<TS, TV, T>.Load(ref _gates, jn);
+                var h = _first ? Lane<TS, TV, T>.Zero : Lane<TS, TV, T>.Load(ref _hPrev, j);
+                var dan = g * (one - z) * (one - n * n);
+                var dar = dan * Lane<TS, TV, T>.Load(ref _hn, j) * r * (one - r);
+                var daz = g * (h - n) * z * (one - z);
+                var dhn = dan * r;
+                dar.Store(ref _dgh, jr);
+                daz.Store(ref _dgh, jz);
+                dhn.Store(ref _dgh, jn);
+                dan.Store(ref _dn, j);
+                (g * z).Store(ref _carry, j);
+                (Lane<TS, TV, T>.Load(ref _biasIh, jr) + dar).Store(ref _biasIh, jr);
+                (Lane<TS, TV, T>.Load(ref _biasIh, jz) + daz).Store(ref _biasIh, jz);
+                (Lane<TS, TV, T>.Load(ref _biasIh, jn) + dan).Store(ref _biasIh, jn);
+                (Lane<TS, TV, T>.Load(ref _biasHh, jr) + dar).Store(ref _biasHh, jr);
+                (Lane<TS, TV, T>.Load(ref _biasHh, jz) + daz).Store(ref _biasHh, jz);
+                (Lane<TS, TV, T>.Load(ref _biasHh, jn) + dhn).Store(ref _biasHh, jn);
+            }
         }
     }
 }

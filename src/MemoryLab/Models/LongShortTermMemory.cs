@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using MemoryLab.Numerics;
 
@@ -221,23 +222,27 @@ public sealed class LongShortTermMemory<T> : ChunkedRecurrence<T> where T : unma
             _first = cPrev.IsEmpty;
         }
 
-        public void At<TS, TV>(nuint j) where TS : ISimd<TV, T> where TV : struct
+        [MethodImpl(MethodImplOptions.NoInlining)] // its own JIT root: every sigmoid and tanh inlined
+        public void Run<TS, TV>(nuint from, nuint to) where TS : ISimd<TV, T> where TV : struct
         {
-            nuint ji = j, jf = _width + j, jg = 2 * _width + j, jo = 3 * _width + j;
-            var i = SimdMath.Sigmoid(Lane<TS, TV, T>.Load(ref _gates, ji));
-            var f = SimdMath.Sigmoid(Lane<TS, TV, T>.Load(ref _gates, jf));
-            var g = SimdMath.Tanh(Lane<TS, TV, T>.Load(ref _gates, jg));
-            var o = SimdMath.Sigmoid(Lane<TS, TV, T>.Load(ref _gates, jo));
-            var c = i * g;
-            if (!_first) c += f * Lane<TS, TV, T>.Load(ref _cPrev, j);
-            var tc = SimdMath.Tanh(c);
-            i.Store(ref _gates, ji);
-            f.Store(ref _gates, jf);
-            g.Store(ref _gates, jg);
-            o.Store(ref _gates, jo);
-            c.Store(ref _c, j);
-            tc.Store(ref _tc, j);
-            (o * tc).Store(ref _h, j);
+            for (nuint j = from; j < to; j += (nuint)TS.Count)
+            {
+                nuint ji = j, jf = _width + j, jg = 2 * _width + j, jo = 3 * _width + j;
+                var i = SimdMath.Sigmoid(Lane<TS, TV, T>.Load(ref _gates, ji));
+                var f = SimdMath.Sigmoid(Lane<TS, TV, T>.Load(ref _gates, jf));
+                var g = SimdMath.Tanh(Lane<TS, TV, T>.Load(ref _gates, jg));
+                var o = SimdMath.Sigmoid(Lane<TS, TV, T>.Load(ref _gates, jo));
+                var c = i * g;
+                if (!_first) c += f * Lane<TS, TV, T>.Load(ref _cPrev, j);
+                var tc = SimdMath.Tanh(c);
+                i.Store(ref _gates, ji);
+                f.Store(ref _gates, jf);
+                g.Store(ref _gates, jg);
+                o.Store(ref _gates, jo);
+                c.Store(ref _c, j);
+                tc.Store(ref _tc, j);
+                (o * tc).Store(ref _h, j);
+            }
         }
     }
 
@@ -273,37 +278,41 @@ public sealed class LongShortTermMemory<T> : ChunkedRecurrence<T> where T : unma
             _first = cPrev.IsEmpty;
         }
 
-        public void At<TS, TV>(nuint j) where TS : ISimd<TV, T> where TV : struct
+        [MethodImpl(MethodImplOptions.NoInlining)] // its own JIT root: every sigmoid and tanh inlined
+        public void Run<TS, TV>(nuint from, nuint to) where TS : ISimd<TV, T> where TV : struct
         {
-            nuint ji = j, jf = _width + j, jg = 2 * _width + j, jo = 3 * _width + j;
-            var one = Lane<TS, TV, T>.One;
-            var g = Lane<TS, TV, T>.Load(ref _dy, j);
-            var k = Lane<TS, TV, T>.Zero;
-            if (_hasCarry)
+            for (nuint j = from; j < to; j += (nuint)TS.Count)
             {
-                g += Lane<TS, TV, T>.Load(ref _carryH, j);
-                k = Lane<TS, TV, T>.Load(ref _carryC, j);
+                nuint ji = j, jf = _width + j, jg = 2 * _width + j, jo = 3 * _width + j;
+                var one = Lane<TS, TV, T>.One;
+                var g = Lane<TS, TV, T>.Load(ref _dy, j);
+                var k = Lane<TS, TV, T>.Zero;
+                if (_hasCarry)
+                {
+                    g += Lane<TS, TV, T>.Load(ref _carryH, j);
+                    k = Lane<TS, TV, T>.Load(ref _carryC, j);
+                }
+                var i = Lane<TS, TV, T>.Load(ref _gates, ji);
+                var f = Lane<TS, TV, T>.Load(ref _gates, jf);
+                var gg = Lane<TS, TV, T>.Load(ref _gates, jg);
+                var o = Lane<TS, TV, T>.Load(ref _gates, jo);
+                var t = Lane<TS, TV, T>.Load(ref _tc, j);
+                k += g * o * (one - t * t);
+                var c = _first ? Lane<TS, TV, T>.Zero : Lane<TS, TV, T>.Load(ref _cPrev, j);
+                var dai = k * gg * i * (one - i);
+                var daf = k * c * f * (one - f);
+                var dag = k * i * (one - gg * gg);
+                var dao = g * t * o * (one - o);
+                dai.Store(ref _dg, ji);
+                daf.Store(ref _dg, jf);
+                dag.Store(ref _dg, jg);
+                dao.Store(ref _dg, jo);
+                (k * f).Store(ref _carryC, j);
+                (Lane<TS, TV, T>.Load(ref _bias, ji) + dai).Store(ref _bias, ji);
+                (Lane<TS, TV, T>.Load(ref _bias, jf) + daf).Store(ref _bias, jf);
+                (Lane<TS, TV, T>.Load(ref _bias, jg) + dag).Store(ref _bias, jg);
+                (Lane<TS, TV, T>.Load(ref _bias, jo) + dao).Store(ref _bias, jo);
             }
-            var i = Lane<TS, TV, T>.Load(ref _gates, ji);
-            var f = Lane<TS, TV, T>.Load(ref _gates, jf);
-            var gg = Lane<TS, TV, T>.Load(ref _gates, jg);
-            var o = Lane<TS, TV, T>.Load(ref _gates, jo);
-            var t = Lane<TS, TV, T>.Load(ref _tc, j);
-            k += g * o * (one - t * t);
-            var c = _first ? Lane<TS, TV, T>.Zero : Lane<TS, TV, T>.Load(ref _cPrev, j);
-            var dai = k * gg * i * (one - i);
-            var daf = k * c * f * (one - f);
-            var dag = k * i * (one - gg * gg);
-            var dao = g * t * o * (one - o);
-            dai.Store(ref _dg, ji);
-            daf.Store(ref _dg, jf);
-            dag.Store(ref _dg, jg);
-            dao.Store(ref _dg, jo);
-            (k * f).Store(ref _carryC, j);
-            (Lane<TS, TV, T>.Load(ref _bias, ji) + dai).Store(ref _bias, ji);
-            (Lane<TS, TV, T>.Load(ref _bias, jf) + daf).Store(ref _bias, jf);
-            (Lane<TS, TV, T>.Load(ref _bias, jg) + dag).Store(ref _bias, jg);
-            (Lane<TS, TV, T>.Load(ref _bias, jo) + dao).Store(ref _bias, jo);
         }
     }
 }

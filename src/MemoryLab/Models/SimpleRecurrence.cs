@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using MemoryLab.Numerics;
 
@@ -192,13 +193,17 @@ public abstract class SimpleRecurrence<T> : ChunkedRecurrence<T> where T : unman
             _dt = dt;
         }
 
-        public void At<TS, TV>(nuint j) where TS : ISimd<TV, T> where TV : struct
+        [MethodImpl(MethodImplOptions.NoInlining)] // its own JIT root: every sigmoid and tanh inlined
+        public void Run<TS, TV>(nuint from, nuint to) where TS : ISimd<TV, T> where TV : struct
         {
-            var s = TOp.Apply(Lane<TS, TV, T>.Load(ref _s, j));
-            s.Store(ref _s, j);
-            if (!_residual) return;
-            var dt = Lane<TS, TV, T>.Splat(_dt);
-            (_first ? dt * s : Lane<TS, TV, T>.Load(ref _hPrev, j) + dt * s).Store(ref _h, j);
+            for (nuint j = from; j < to; j += (nuint)TS.Count)
+            {
+                var s = TOp.Apply(Lane<TS, TV, T>.Load(ref _s, j));
+                s.Store(ref _s, j);
+                if (!_residual) continue;
+                var dt = Lane<TS, TV, T>.Splat(_dt);
+                (_first ? dt * s : Lane<TS, TV, T>.Load(ref _hPrev, j) + dt * s).Store(ref _h, j);
+            }
         }
     }
 
@@ -222,14 +227,18 @@ public abstract class SimpleRecurrence<T> : ChunkedRecurrence<T> where T : unman
             _dt = dt;
         }
 
-        public void At<TS, TV>(nuint j) where TS : ISimd<TV, T> where TV : struct
+        [MethodImpl(MethodImplOptions.NoInlining)] // its own JIT root: every sigmoid and tanh inlined
+        public void Run<TS, TV>(nuint from, nuint to) where TS : ISimd<TV, T> where TV : struct
         {
-            var g = Lane<TS, TV, T>.Load(ref _dy, j);
-            if (_hasCarry) g += Lane<TS, TV, T>.Load(ref _carry, j);
-            if (_residual) g.Store(ref _carry, j);
-            var d = Lane<TS, TV, T>.Splat(_dt) * g * TOp.DerivativeFromOutput(Lane<TS, TV, T>.Load(ref _s, j));
-            d.Store(ref _delta, j);
-            (Lane<TS, TV, T>.Load(ref _bias, j) + d).Store(ref _bias, j);
+            for (nuint j = from; j < to; j += (nuint)TS.Count)
+            {
+                var g = Lane<TS, TV, T>.Load(ref _dy, j);
+                if (_hasCarry) g += Lane<TS, TV, T>.Load(ref _carry, j);
+                if (_residual) g.Store(ref _carry, j);
+                var d = Lane<TS, TV, T>.Splat(_dt) * g * TOp.DerivativeFromOutput(Lane<TS, TV, T>.Load(ref _s, j));
+                d.Store(ref _delta, j);
+                (Lane<TS, TV, T>.Load(ref _bias, j) + d).Store(ref _bias, j);
+            }
         }
     }
 }

@@ -48,16 +48,18 @@ internal readonly struct Lane<TS, TV, T>(TV value) where TS : ISimd<TV, T> where
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Lane<TS, TV, T> Exp(Lane<TS, TV, T> a) => new(TS.Exp(a.Value));
 }
 
-/// <summary>An elementwise kernel over a row: <see cref="At{TS, TV}"/> computes lanes <c>j … j + TS.Count − 1</c>,
-/// written once for every width (<see cref="Lanes.ForEach{TKernel, T}"/> runs it).</summary>
+/// <summary>An elementwise kernel over a row: <see cref="Run{TS, TV}"/> computes lanes <c>from … to − 1</c> in blocks
+/// of <c>TS.Count</c>, written once for every width (<see cref="Lanes.ForEach{TKernel, T}"/> runs it). Mark the
+/// implementation <c>NoInlining</c> when it evaluates several sigmoids or tanhs: as its own JIT root it has the
+/// inlining budget to inline them all (inlined into a caller, the budget runs out and they become calls).</summary>
 internal interface ILaneKernel<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
-    /// <summary>Lanes <paramref name="j"/> to <paramref name="j"/> + <c>TS.Count</c> − 1.</summary>
-    void At<TS, TV>(nuint j) where TS : ISimd<TV, T> where TV : struct;
+    /// <summary>Lanes <paramref name="from"/> to <paramref name="to"/> − 1; <c>to − from</c> is a multiple of <c>TS.Count</c>.</summary>
+    void Run<TS, TV>(nuint from, nuint to) where TS : ISimd<TV, T> where TV : struct;
 }
 
 /// <summary>Runs elementwise row kernels: the vector body at <see cref="Vector{T}"/>'s width, then the tail one
-/// lane at a time, both from the kernel's one generic <see cref="ILaneKernel{T}.At{TS, TV}"/>.</summary>
+/// lane at a time, both from the kernel's one generic <see cref="ILaneKernel{T}.Run{TS, TV}"/>.</summary>
 internal static class Lanes
 {
     /// <summary>Lanes 0 … <paramref name="n"/> − 1 of <paramref name="kernel"/>: blocks of <see cref="Vector{T}.Count"/>,
@@ -67,9 +69,9 @@ internal static class Lanes
     public static void ForEach<TKernel, T>(ref TKernel kernel, int n) where TKernel : ILaneKernel<T>, allows ref struct
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int j = 0, w = Vector<T>.Count;
-        for (; j <= n - w; j += w) kernel.At<SimdVector<T>, Vector<T>>((nuint)j);
-        for (; j < n; j++) kernel.At<Simd1<T>, T>((nuint)j);
+        int vectorEnd = n - n % Vector<T>.Count;
+        if (vectorEnd > 0) kernel.Run<SimdVector<T>, Vector<T>>(0, (nuint)vectorEnd);
+        if (vectorEnd < n) kernel.Run<Simd1<T>, T>((nuint)vectorEnd, (nuint)n);
     }
 }
 

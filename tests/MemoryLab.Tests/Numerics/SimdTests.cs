@@ -75,9 +75,10 @@ public class SimdTests
     {
         private readonly Span<int> _visits = visits;
 
-        public void At<TS, TV>(nuint j) where TS : ISimd<TV, float> where TV : struct
+        public void Run<TS, TV>(nuint from, nuint to) where TS : ISimd<TV, float> where TV : struct
         {
-            for (int k = 0; k < TS.Count; k++) _visits[(int)j + k] += TS.Count;
+            Assert.Equal(0u, (to - from) % (nuint)TS.Count);
+            for (int j = (int)from; j < (int)to; j++) _visits[j] += TS.Count;
         }
     }
 
