@@ -276,7 +276,8 @@ public sealed class GatedRecurrentUnit<T> : ChunkedRecurrence<T> where T : unman
             _first = hPrev.IsEmpty;
         }
 
-        [MethodImpl(MethodImplOptions.NoInlining)] // its own JIT root: every sigmoid and tanh inlined
+        // Its own JIT root (every sigmoid and tanh inlined), fully optimised at first call (no tier-0 pass).
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
         public void Run<TS, TV>(nuint from, nuint to) where TS : ISimd<TV, T> where TV : struct
         {
             for (nuint j = from; j < to; j += (nuint)TS.Count)
@@ -329,7 +330,8 @@ public sealed class GatedRecurrentUnit<T> : ChunkedRecurrence<T> where T : unman
             _first = hPrev.IsEmpty;
         }
 
-        [MethodImpl(MethodImplOptions.NoInlining)] // its own JIT root: every sigmoid and tanh inlined
+        // Its own JIT root (every sigmoid and tanh inlined), fully optimised at first call (no tier-0 pass).
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
         public void Run<TS, TV>(nuint from, nuint to) where TS : ISimd<TV, T> where TV : struct
         {
             for (nuint j = from; j < to; j += (nuint)TS.Count)

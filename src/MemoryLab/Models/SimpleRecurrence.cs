@@ -193,7 +193,8 @@ public abstract class SimpleRecurrence<T> : ChunkedRecurrence<T> where T : unman
             _dt = dt;
         }
 
-        [MethodImpl(MethodImplOptions.NoInlining)] // its own JIT root: every sigmoid and tanh inlined
+        // Its own JIT root (every sigmoid and tanh inlined), fully optimised at first call (no tier-0 pass).
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
         public void Run<TS, TV>(nuint from, nuint to) where TS : ISimd<TV, T> where TV : struct
         {
             for (nuint j = from; j < to; j += (nuint)TS.Count)
@@ -227,7 +228,8 @@ public abstract class SimpleRecurrence<T> : ChunkedRecurrence<T> where T : unman
             _dt = dt;
         }
 
-        [MethodImpl(MethodImplOptions.NoInlining)] // its own JIT root: every sigmoid and tanh inlined
+        // Its own JIT root (every sigmoid and tanh inlined), fully optimised at first call (no tier-0 pass).
+        [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
         public void Run<TS, TV>(nuint from, nuint to) where TS : ISimd<TV, T> where TV : struct
         {
             for (nuint j = from; j < to; j += (nuint)TS.Count)
