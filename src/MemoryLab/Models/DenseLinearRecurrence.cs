@@ -168,6 +168,31 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T>, ILtiLayer wher
     public void Forward(T[] theta, SequenceTensor<T> input, SequenceTensor<T> output, bool training)
     {
         Check(input, _din); Check(output, _dout);
+        Transposes(theta);
+        _theta = theta; _x = input; _y = output;
+        if (_algorithm == LtiAlgorithm.Convolution)
+        {
+            BuildKernel(theta);
+            _conv!.Forward(_kernel, _x, _y);
+        }
+        else _pool.Run(_forward, _chunks);
+    }
+
+    /// <summary>The convolution kernel of <paramref name="theta"/> at the prepared length, [T, in, out]: kernel[(s·in + i)·out + o] =
+    /// (C A^s B)[o, i], plus D[o, i] at s = 0 — exactly what <see cref="Forward"/> convolves with (the same bits). Needs a
+    /// <see cref="Prepare"/> that settled on <see cref="LtiAlgorithm.Convolution"/>. The span is the layer's own buffer, valid
+    /// until its next forward pass.</summary>
+    public ReadOnlySpan<T> ConvolutionKernel(T[] theta)
+    {
+        if (_algorithm != LtiAlgorithm.Convolution) throw new InvalidOperationException("the kernel needs a layer prepared for the convolution algorithm");
+        Transposes(theta);
+        BuildKernel(theta);
+        return _kernel;
+    }
+
+    // Bᵀ and each head block of A transposed, as the forward passes read them.
+    private void Transposes(T[] theta)
+    {
         var b = _b.Of(theta);
         for (int i = 0; i < _n; i++)
             for (int j = 0; j < _din; j++) _bt[j * _n + i] = b[i * _din + j];
@@ -175,9 +200,6 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T>, ILtiLayer wher
         for (int hd = 0; hd < _heads; hd++)
             for (int i = 0; i < _hs; i++)
                 for (int j = 0; j < _hs; j++) _at[hd * _hs * _hs + j * _hs + i] = a[hd * _hs * _hs + i * _hs + j];
-        _theta = theta; _x = input; _y = output;
-        if (_algorithm == LtiAlgorithm.Convolution) ConvolutionForward(theta);
-        else _pool.Run(_forward, _chunks);
     }
 
     /// <inheritdoc />
@@ -386,7 +408,7 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T>, ILtiLayer wher
     }
 
     // Vᵀ_0 = Bᵀ, Vᵀ_s = Vᵀ_{s−1} A_headᵀ (head by head), K_sᵀ = Vᵀ_s Cᵀ: all lags at once, [T·in, out]; D joins at lag 0.
-    private void ConvolutionForward(T[] theta)
+    private void BuildKernel(T[] theta)
     {
         int n = _n, din = _din, dout = _dout, step = din * n;
         _bt.CopyTo(_v, 0);
@@ -404,7 +426,6 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T>, ILtiLayer wher
             for (int i = 0; i < din; i++)
                 for (int o = 0; o < dout; o++) _kernel[i * dout + o] += d[o * din + i];
         }
-        _conv!.Forward(_kernel, _x, _y);
     }
 
     // ∂L/∂Kᵀ from the convolution; ∂L/∂C = Σ_s ∂Kᵀ_sᵀ Vᵀ_s; R = ∂L/∂Vᵀ = ∂Kᵀ C, accumulated backwards R_{s−1} += R_s A;
