@@ -14,14 +14,17 @@ namespace MemoryLab.Cli.Bench;
 /// <param name="Batch">Sequences per step.</param>
 /// <param name="Algorithm">The algorithm <c>auto</c> picked on one thread.</param>
 /// <param name="ModelStepMs">Median bench model step (forward, loss, backward, Adam on a fixed batch), mean of the timings just before and after the training run.</param>
+/// <param name="ModelCpuMs">Process CPU ms per bench model step (mean over a timed stretch after warm-up), mean of before and after.</param>
 /// <param name="TrainStepMs">Wall ms per step of a training run (steady state, from its steps_per_second).</param>
 /// <param name="TrainCpuMsPerStep">Process CPU ms per step of the same run (insensitive to other processes on the machine).</param>
 /// <param name="Sweeps">Per worker count: run-steps per second (wall) and CPU ms per run-step.</param>
-internal sealed record SweepRow(string Model, int Batch, string Algorithm, double ModelStepMs, double TrainStepMs, double TrainCpuMsPerStep,
+internal sealed record SweepRow(string Model, int Batch, string Algorithm, double ModelStepMs, double ModelCpuMs, double TrainStepMs, double TrainCpuMsPerStep,
     IReadOnlyList<(int Workers, double RunStepsPerSecond, double CpuMsPerRunStep)> Sweeps)
 {
-    /// <summary>Train step over model step.</summary>
+    /// <summary>Train step over model step (wall).</summary>
     public double Ratio => TrainStepMs / ModelStepMs;
+    /// <summary>Train step over model step in CPU time (what load from other processes does not change).</summary>
+    public double CpuRatio => TrainCpuMsPerStep / ModelCpuMs;
 }
 
 /// <summary>
@@ -58,11 +61,14 @@ internal static class SweepThroughput
                 var description = BenchModel.All.Single(m => m.Name == model).Describe(shape);
                 string algorithm = ModelFactory.CreateDefault().Build<float>(description, 1) is ILtiLayer lti
                     ? lti.AlgorithmFor(batch, shape.Time, 1).ToString().ToLowerInvariant() : "–";
-                double before = ModelStep(description, shape);
+                var before = ModelStep(description, shape);
+                // An untimed short run first: the training path's code (data, loss, logging, checkpoints) is then compiled
+                // optimised, as it is for every run after the first in a sweep's process and as the model step is after its warm-up.
+                TrainOnce(registry, model, batch, WarmupSteps, Path.Combine(scratch, $"warmup-{model}-{batch}"), ct);
                 var (trainMs, trainCpu) = TrainOnce(registry, model, batch, steps, Path.Combine(scratch, $"train-{model}-{batch}"), ct);
-                double after = ModelStep(description, shape);
-                double modelMs = 0.5 * (before + after);
-                log($"train model={model} batch={batch} algorithm={algorithm} model_step_ms={modelMs:F3} (before {before:F3}, after {after:F3}) train_step_ms={trainMs:F3} train_cpu_ms={trainCpu:F3} ratio={trainMs / modelMs:F2} load={Load()}");
+                var after = ModelStep(description, shape);
+                double modelMs = 0.5 * (before.WallMs + after.WallMs), modelCpu = 0.5 * (before.CpuMs + after.CpuMs);
+                log($"train model={model} batch={batch} algorithm={algorithm} model_step_ms={modelMs:F3} (before {before.WallMs:F3}, after {after.WallMs:F3}) model_cpu_ms={modelCpu:F3} train_step_ms={trainMs:F3} train_cpu_ms={trainCpu:F3} ratio={trainMs / modelMs:F2} cpu_ratio={trainCpu / modelCpu:F2} load={Load()}");
                 var sweeps = new List<(int, double, double)>();
                 foreach (int w in workerCounts)
                 {
@@ -70,7 +76,7 @@ internal static class SweepThroughput
                     log($"sweep model={model} batch={batch} workers={w} run_steps_per_s={rate:F0} cpu_ms_per_run_step={cpu:F3} load={Load()}");
                     sweeps.Add((w, rate, cpu));
                 }
-                rows.Add(new SweepRow(model, batch, algorithm, modelMs, trainMs, trainCpu, sweeps));
+                rows.Add(new SweepRow(model, batch, algorithm, modelMs, modelCpu, trainMs, trainCpu, sweeps));
             }
         return rows;
     }
@@ -83,11 +89,30 @@ internal static class SweepThroughput
         catch (UnauthorizedAccessException) { return "n/a"; }
     }
 
-    private static double ModelStep(ModelDescription description, BenchShape shape)
+    /// <summary>Steps of the untimed training run before each timed one.</summary>
+    public const int WarmupSteps = 200;
+
+    /// <summary>Process CPU time spent in each timed stretch of model steps (several clock ticks of /proc's accounting).</summary>
+    private static readonly TimeSpan CpuStretch = TimeSpan.FromSeconds(0.5);
+
+    /// <summary>The median wall ms of a bench model step, and the process CPU ms per step over a stretch of steps after it.</summary>
+    private static (double WallMs, double CpuMs) ModelStep(ModelDescription description, BenchShape shape)
     {
         using var pool = new WorkerPool(1);
         var timer = new TrainingStepTimer(description, shape, pool);
-        return TrainingStepTimer.Median(timer.Time(3, 21));
+        double wall = TrainingStepTimer.Median(timer.Time(3, 21));
+        var process = Process.GetCurrentProcess();
+        var start = process.TotalProcessorTime;
+        int n = 0;
+        TimeSpan used;
+        do
+        {
+            for (int i = 0; i < 10; i++) timer.Step();
+            n += 10;
+            process.Refresh();
+            used = process.TotalProcessorTime - start;
+        } while (used < CpuStretch);
+        return (wall, used.TotalMilliseconds / n);
     }
 
     /// <summary>The teacher–student training spec (experiments/reproduce/zucchet24-teacher-student/training.yaml at ν₀ = 0.99) for a bench model.</summary>
@@ -147,6 +172,17 @@ internal static class SweepThroughput
         return ((double)runs * steps / wall, cpuMs);
     }
 
+    /// <summary>A Markdown table's header: <paramref name="columns"/>, then <paramref name="perWorker"/>'s columns for each worker count,
+    /// and the alignment row (<paramref name="alignment"/>, then right-aligned worker columns).</summary>
+    private static void AppendHeader(StringBuilder sb, IEnumerable<string> columns, string alignment, IEnumerable<int> workers, Func<int, string[]> perWorker)
+    {
+        var all = columns.Concat(workers.SelectMany(perWorker)).ToList();
+        sb.Append("| ").AppendJoin(" | ", all).AppendLine(" |");
+        sb.Append(alignment);
+        for (int i = alignment.Count(c => c == '|') - 1; i < all.Count; i++) sb.Append("---:|");
+        sb.AppendLine();
+    }
+
     /// <summary>The table and the projections as Markdown.</summary>
     public static string Markdown(IReadOnlyList<SweepRow> rows, string command, DateTimeOffset when, string loadBefore, string loadAfter, int steps)
     {
@@ -155,15 +191,11 @@ internal static class SweepThroughput
         sb.AppendLine(inv, $"Measured {when:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} logical cores, with `{command}`; load average (1/5/15 min) {loadBefore} before, {loadAfter} after.");
         sb.AppendLine();
         var workers = rows.SelectMany(r => r.Sweeps.Select(s => s.Workers)).Distinct().Order().ToArray();
-        sb.Append("| model | batch | algorithm | bench model step ms | train ms/step | train / model | train CPU ms/step | train steps/s |");
-        foreach (int w in workers) sb.Append(inv, $" {w}-worker run-steps/s | {w}-worker CPU ms/run-step |");
-        sb.AppendLine();
-        sb.Append("|---|---:|---|---:|---:|---:|---:|---:|");
-        foreach (int _ in workers) sb.Append("---:|---:|");
-        sb.AppendLine();
+        AppendHeader(sb, ["model", "batch", "algorithm", "bench model step ms", "train ms/step", "train / model", "bench model CPU ms", "train CPU ms/step", "train / model (CPU)", "train steps/s"],
+            "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|", workers, w => [$"{w}-worker run-steps/s", $"{w}-worker CPU ms/run-step"]);
         foreach (var r in rows)
         {
-            sb.Append(inv, $"| {r.Model} | {r.Batch} | {r.Algorithm} | {r.ModelStepMs:F3} | {r.TrainStepMs:F3} | {r.Ratio:F2} | {r.TrainCpuMsPerStep:F3} | {1000 / r.TrainStepMs:F0} |");
+            sb.Append(inv, $"| {r.Model} | {r.Batch} | {r.Algorithm} | {r.ModelStepMs:F3} | {r.TrainStepMs:F3} | {r.Ratio:F2} | {r.ModelCpuMs:F3} | {r.TrainCpuMsPerStep:F3} | {r.CpuRatio:F2} | {1000 / r.TrainStepMs:F0} |");
             foreach (int w in workers)
             {
                 var s = r.Sweeps.FirstOrDefault(x => x.Workers == w);
@@ -172,19 +204,14 @@ internal static class SweepThroughput
             sb.AppendLine();
         }
         sb.AppendLine();
-        sb.AppendLine(inv, $"Each training run is {steps} steps of `kind: train` at the teacher–student shape (T = 300, hidden 64, teacher n = 10, ν₀ = 0.99), logging every step and checkpointing every 1,000, run through the results store as `memlab sweep` runs it; train ms/step is its steady-state rate (steps_per_second), the bench model step is the median `memlab bench` step of the same model and algorithm (mean of the timings just before and after the run). CPU times count this process's CPU, so they do not grow with other processes' load; run-steps/s is wall-clock.");
+        sb.AppendLine(inv, $"Each training run is {steps} steps of `kind: train` at the teacher–student shape (T = 300, hidden 64, teacher n = 10, ν₀ = 0.99), logging every step and checkpointing every 1,000, run through the results store as `memlab sweep` runs it, after an untimed {WarmupSteps}-step run that compiles the training path as a sweep's earlier runs do; train ms/step is its rate (steps_per_second) and train CPU ms/step its process CPU over its steps (set-up, checkpoints and summary included); the bench model step is the median `memlab bench` step of the same model and algorithm, and its CPU time the mean over a stretch of steps (each the mean of the measurements just before and after the run). CPU times count this process's CPU, so they do not grow with other processes' load; run-steps/s is wall-clock. A training step also draws its batch (the teacher's Gaussian inputs and its Toeplitz convolution, about the work of the student's forward pass), which the bench model step, on a fixed batch, does not.");
         var at128 = rows.Where(r => r.Batch == 128).ToDictionary(r => r.Model);
         if (at128.Count > 0)
         {
             sb.AppendLine();
             sb.AppendLine("Paper-scale projections (10,000 steps a run, batch 128), from the measured rates:");
             sb.AppendLine();
-            sb.Append("| grid | runs |");
-            foreach (int w in workers) sb.Append(inv, $" {w} workers (wall rate) | {w} workers (CPU rate, dedicated cores) |");
-            sb.AppendLine();
-            sb.Append("|---|---:|");
-            foreach (int _ in workers) sb.Append("---:|---:|");
-            sb.AppendLine();
+            AppendHeader(sb, ["grid", "runs"], "|---|---:|", workers, w => [$"{w} workers (wall rate)", $"{w} workers (CPU rate, dedicated cores)"]);
             foreach (var (name, runs) in PaperGrids)
             {
                 if (runs.Any(x => !at128.ContainsKey(x.Model))) continue;

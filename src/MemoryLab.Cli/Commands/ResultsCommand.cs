@@ -26,6 +26,9 @@ internal static class ResultsCommand
             foreach (string problem in table.Unreadable) Console.Error.WriteLine($"warning: {problem}; the run is left out of the table");
             if (table.Selection is { } rule && table.Rows.Count > 0 && !table.Metrics.Contains(rule.Metric))
                 Console.Error.WriteLine($"warning: select.metric '{rule.Metric}' is no metric of these runs (they have: {string.Join(", ", table.Metrics)}); nothing is selected");
+            if (table.SeparatesAlgorithms)
+                Console.Error.WriteLine($"warning: runs with the same settings computed with different algorithms ({string.Join(", ", table.Algorithms.Select(a => $"{a.Algorithm}: {a.Runs}"))}); "
+                    + $"the table keeps them apart (column {ResultsTable.AlgorithmAxis}) and selects within each");
             int runs = table.Rows.Sum(r => r.Runs.Count);
             if (runs == 0) throw new SpecException(SourcePosition.CommandLine, null, $"no finished runs in {string.Join(", ", folders)}");
             string csv = table.ToCsv(parse.GetValue(selectedOnly));

@@ -55,7 +55,9 @@ public sealed record ResultsRow(IReadOnlyList<string> AxisValues, IReadOnlyList<
 /// one row per grid point — the runs that agree on every setting but the seed — with mean, SEM, min and max of
 /// each final metric over the completed seeds, counts of completed, diverged and failed runs, and the
 /// selection rule applied. The axes are the settings that differ between runs, so the table needs nothing but
-/// the run folders; a run present in several folders is counted once.
+/// the run folders; a run present in several folders is counted once. Runs whose settings agree but whose
+/// <c>summary.json</c> names different algorithms (scan, convolution, or none recorded) get an <c>algorithm</c> axis
+/// and are kept apart.
 /// </summary>
 public sealed class ResultsTable
 {
@@ -128,6 +130,19 @@ public sealed class ResultsTable
         var varying = paths.Where(p => flat.Select(f => f.GetValueOrDefault(p, "")).Distinct().Count() > 1).ToHashSet();
         var axes = (axisOrder ?? Array.Empty<string>()).Where(varying.Contains).ToList();
         axes.AddRange(varying.Where(p => !axes.Contains(p)).Order(StringComparer.Ordinal));
+        // The algorithm a run computed with (summary.json) becomes the first axis where runs that agree on every setting would
+        // otherwise share a row with different algorithms (runs saved before the algorithm was part of the spec, or under
+        // algorithm: auto): their results differ in rounding, so they are never averaged or selected against each other.
+        var algorithmOf = all.Select(r => System.Text.Json.JsonSerializer.Serialize(r.Summary.Algorithm ?? AlgorithmNotRecorded)).ToList();
+        bool mixed = Enumerable.Range(0, all.Count)
+            .GroupBy(i => string.Join("\u0001", axes.Select(a => flat[i].GetValueOrDefault(a, ""))), StringComparer.Ordinal)
+            .Any(g => g.Select(i => algorithmOf[i]).Distinct(StringComparer.Ordinal).Count() > 1);
+        if (mixed)
+        {
+            axes.Remove(AlgorithmAxis);
+            axes.Insert(0, AlgorithmAxis);
+            for (int i = 0; i < all.Count; i++) flat[i][AlgorithmAxis] = algorithmOf[i];
+        }
 
         var metrics = all.SelectMany(r => r.Summary.Metrics.Keys).Distinct().Order(StringComparer.Ordinal).ToList();
         var groups = new Dictionary<string, List<int>>(StringComparer.Ordinal);
@@ -160,8 +175,26 @@ public sealed class ResultsTable
             return 0;
         });
         if (rule != null) ApplySelection(rows, axes, rule, all, flat);
-        return new ResultsTable(axes, metrics, rows, rule, duplicates);
+        return new ResultsTable(axes, metrics, rows, rule, duplicates)
+        {
+            Algorithms = all.GroupBy(r => r.Summary.Algorithm ?? AlgorithmNotRecorded, StringComparer.Ordinal)
+                            .OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => (g.Key, g.Count())).ToList(),
+        };
     }
+
+    /// <summary>The axis (and CSV column) of the algorithm a run's linear time-invariant model computed with, from its
+    /// <c>summary.json</c>: the first axis when runs that agree on every setting differ in it (<see cref="SeparatesAlgorithms"/>).</summary>
+    public const string AlgorithmAxis = "algorithm";
+
+    /// <summary>The <see cref="AlgorithmAxis"/> value of a run whose summary names no algorithm (a model without one, or a run
+    /// saved before the algorithm was recorded).</summary>
+    public const string AlgorithmNotRecorded = "not recorded";
+
+    /// <summary>Each algorithm among the runs (<see cref="AlgorithmNotRecorded"/> for none) with its number of runs, by name.</summary>
+    public IReadOnlyList<(string Algorithm, int Runs)> Algorithms { get; private init; } = [];
+
+    /// <summary>Whether runs that agree on every setting computed with different algorithms, so <see cref="AlgorithmAxis"/> keeps them apart.</summary>
+    public bool SeparatesAlgorithms => Axes.Count > 0 && Axes[0] == AlgorithmAxis;
 
     private static void ApplySelection(List<ResultsRow> rows, List<string> axes, SelectionRule rule, List<RunRecord> all, List<Dictionary<string, string>> flat)
     {

@@ -1,4 +1,8 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using MemoryLab.Numerics;
 
 namespace MemoryLab.Models;
@@ -168,6 +172,31 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T>, ILtiLayer wher
     public void Forward(T[] theta, SequenceTensor<T> input, SequenceTensor<T> output, bool training)
     {
         Check(input, _din); Check(output, _dout);
+        Transposes(theta);
+        _theta = theta; _x = input; _y = output;
+        if (_algorithm == LtiAlgorithm.Convolution)
+        {
+            BuildKernel(theta);
+            _conv!.Forward(_kernel, _x, _y);
+        }
+        else _pool.Run(_forward, _chunks);
+    }
+
+    /// <summary>The convolution kernel of <paramref name="theta"/> at the prepared length, [T, in, out]: kernel[(s·in + i)·out + o] =
+    /// (C A^s B)[o, i], plus D[o, i] at s = 0 — exactly what <see cref="Forward"/> convolves with (the same bits). Needs a
+    /// <see cref="Prepare"/> that settled on <see cref="LtiAlgorithm.Convolution"/>. The span is the layer's own buffer, valid
+    /// until its next forward pass.</summary>
+    public ReadOnlySpan<T> ConvolutionKernel(T[] theta)
+    {
+        if (_algorithm != LtiAlgorithm.Convolution) throw new InvalidOperationException("the kernel needs a layer prepared for the convolution algorithm");
+        Transposes(theta);
+        BuildKernel(theta);
+        return _kernel;
+    }
+
+    // Bᵀ and each head block of A transposed, as the forward passes read them.
+    private void Transposes(T[] theta)
+    {
         var b = _b.Of(theta);
         for (int i = 0; i < _n; i++)
             for (int j = 0; j < _din; j++) _bt[j * _n + i] = b[i * _din + j];
@@ -175,9 +204,6 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T>, ILtiLayer wher
         for (int hd = 0; hd < _heads; hd++)
             for (int i = 0; i < _hs; i++)
                 for (int j = 0; j < _hs; j++) _at[hd * _hs * _hs + j * _hs + i] = a[hd * _hs * _hs + i * _hs + j];
-        _theta = theta; _x = input; _y = output;
-        if (_algorithm == LtiAlgorithm.Convolution) ConvolutionForward(theta);
-        else _pool.Run(_forward, _chunks);
     }
 
     /// <inheritdoc />
@@ -222,13 +248,17 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T>, ILtiLayer wher
         if (_din == 1) NarrowProducts.OuterProduct(x, _bt, T.One, h, rows); // u = x Bᵀ (same bits as the GEMM, much faster)
         else Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _din, T.One, x, _din, _bt, _n, T.Zero, h, _n); // u = x Bᵀ
         for (int t = 1; t < _time; t++)
-            for (int hd = 0; hd < _heads; hd++)
-            {
-                int col = hd * _hs;
-                // H_t[:, head] += H_{t−1}[:, head] A_headᵀ  (rows are the chunk's sequences, stride T·N)
-                Gemm.Multiply(Transpose.No, Transpose.No, count, _hs, _hs, T.One, h[((t - 1) * _n + col)..], stride,
-                    _at.AsSpan(hd * _hs * _hs, _hs * _hs), _hs, T.One, h[(t * _n + col)..], stride);
-            }
+        {
+            // H_t[:, head] += H_{t−1}[:, head] A_headᵀ  (rows are the chunk's sequences, stride T·N)
+            if (SmallHeads) HeadBlocks(count, h[((t - 1) * _n)..], stride, _at, true, h[(t * _n)..], stride);
+            else
+                for (int hd = 0; hd < _heads; hd++)
+                {
+                    int col = hd * _hs;
+                    Gemm.Multiply(Transpose.No, Transpose.No, count, _hs, _hs, T.One, h[((t - 1) * _n + col)..], stride,
+                        _at.AsSpan(hd * _hs * _hs, _hs * _hs), _hs, T.One, h[(t * _n + col)..], stride);
+                }
+        }
         var y = _y.Sequences(b0, count);
         if (_dout == 1)
         {
@@ -345,13 +375,17 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T>, ILtiLayer wher
         if (_dout == 1) NarrowProducts.OuterProduct(dy, _c.Of(_theta), T.One, g, rows); // e = dy C
         else Gemm.Multiply(Transpose.No, Transpose.No, rows, _n, _dout, T.One, dy, _dout, _c.Of(_theta), _n, T.Zero, g, _n); // e = dy C
         for (int t = _time - 2; t >= 0; t--)
-            for (int hd = 0; hd < _heads; hd++)
-            {
-                int col = hd * _hs;
-                // G_t[:, head] += G_{t+1}[:, head] A_head
-                Gemm.Multiply(Transpose.No, Transpose.No, count, _hs, _hs, T.One, g[((t + 1) * _n + col)..], stride,
-                    a.Slice(hd * _hs * _hs, _hs * _hs), _hs, T.One, g[(t * _n + col)..], stride);
-            }
+        {
+            // G_t[:, head] += G_{t+1}[:, head] A_head
+            if (SmallHeads) HeadBlocks(count, g[((t + 1) * _n)..], stride, a, true, g[(t * _n)..], stride);
+            else
+                for (int hd = 0; hd < _heads; hd++)
+                {
+                    int col = hd * _hs;
+                    Gemm.Multiply(Transpose.No, Transpose.No, count, _hs, _hs, T.One, g[((t + 1) * _n + col)..], stride,
+                        a.Slice(hd * _hs * _hs, _hs * _hs), _hs, T.One, g[(t * _n + col)..], stride);
+                }
+        }
         // ∂L/∂A_head = Σ_b Σ_{t≥1} g_t h_{t−1}ᵀ
         var pa = _pA.AsSpan(chunk * _a.Length, _a.Length);
         pa.Clear();
@@ -386,17 +420,21 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T>, ILtiLayer wher
     }
 
     // Vᵀ_0 = Bᵀ, Vᵀ_s = Vᵀ_{s−1} A_headᵀ (head by head), K_sᵀ = Vᵀ_s Cᵀ: all lags at once, [T·in, out]; D joins at lag 0.
-    private void ConvolutionForward(T[] theta)
+    private void BuildKernel(T[] theta)
     {
         int n = _n, din = _din, dout = _dout, step = din * n;
         _bt.CopyTo(_v, 0);
         for (int s = 1; s < _time; s++)
-            for (int hd = 0; hd < _heads; hd++)
-            {
-                int col = hd * _hs;
-                Gemm.Multiply(Transpose.No, Transpose.No, din, _hs, _hs, T.One, _v.AsSpan((s - 1) * step + col), n,
-                    _at.AsSpan(hd * _hs * _hs, _hs * _hs), _hs, T.Zero, _v.AsSpan(s * step + col), n);
-            }
+        {
+            if (SmallHeads) HeadBlocks(din, _v.AsSpan((s - 1) * step), n, _at, false, _v.AsSpan(s * step), n);
+            else
+                for (int hd = 0; hd < _heads; hd++)
+                {
+                    int col = hd * _hs;
+                    Gemm.Multiply(Transpose.No, Transpose.No, din, _hs, _hs, T.One, _v.AsSpan((s - 1) * step + col), n,
+                        _at.AsSpan(hd * _hs * _hs, _hs * _hs), _hs, T.Zero, _v.AsSpan(s * step + col), n);
+                }
+        }
         Gemm.Multiply(Transpose.No, Transpose.Yes, _time * din, dout, n, T.One, _v, n, _c.Of(theta), n, T.Zero, _kernel, dout);
         if (_d != null)
         {
@@ -404,7 +442,6 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T>, ILtiLayer wher
             for (int i = 0; i < din; i++)
                 for (int o = 0; o < dout; o++) _kernel[i * dout + o] += d[o * din + i];
         }
-        _conv!.Forward(_kernel, _x, _y);
     }
 
     // ∂L/∂Kᵀ from the convolution; ∂L/∂C = Σ_s ∂Kᵀ_sᵀ Vᵀ_s; R = ∂L/∂Vᵀ = ∂Kᵀ C, accumulated backwards R_{s−1} += R_s A;
@@ -424,12 +461,16 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T>, ILtiLayer wher
         Gemm.Multiply(Transpose.No, Transpose.No, _time * din, n, dout, T.One, _dKernel, dout, c, n, T.Zero, _r, n);
         var a = _a.Of(theta);
         for (int s = _time - 1; s >= 1; s--)
-            for (int hd = 0; hd < _heads; hd++)
-            {
-                int col = hd * _hs;
-                Gemm.Multiply(Transpose.No, Transpose.No, din, _hs, _hs, T.One, _r.AsSpan(s * step + col), n,
-                    a.Slice(hd * _hs * _hs, _hs * _hs), _hs, T.One, _r.AsSpan((s - 1) * step + col), n);
-            }
+        {
+            if (SmallHeads) HeadBlocks(din, _r.AsSpan(s * step), n, a, true, _r.AsSpan((s - 1) * step), n);
+            else
+                for (int hd = 0; hd < _heads; hd++)
+                {
+                    int col = hd * _hs;
+                    Gemm.Multiply(Transpose.No, Transpose.No, din, _hs, _hs, T.One, _r.AsSpan(s * step + col), n,
+                        a.Slice(hd * _hs * _hs, _hs * _hs), _hs, T.One, _r.AsSpan((s - 1) * step + col), n);
+                }
+        }
         var ga = _a.Of(gradient);
         if (_time > 1)
             for (int hd = 0; hd < _heads; hd++)
@@ -441,6 +482,66 @@ public sealed class DenseLinearRecurrence<T> : ISequenceLayer<T>, ILtiLayer wher
         var gb = _b.Of(gradient);
         for (int i = 0; i < n; i++)
             for (int j = 0; j < din; j++) gb[i * din + j] += _r[j * n + i];
+    }
+
+    /// <summary>Whether the per-step block products of a multi-head layer run in <see cref="HeadBlocks"/> instead of one
+    /// <see cref="Gemm"/> call per head: with many small heads (Zucchet &amp; Orvieto 2024, Fig. 11: up to 32 heads of 2 neurons)
+    /// the calls' set-up, not the arithmetic, was the step's cost. Only where <see cref="Gemm"/> runs its blocked FMA kernel,
+    /// whose per-element sums <see cref="HeadBlocks"/> repeats exactly (a head fits one k-block).</summary>
+    private bool SmallHeads => _heads > 1 && _hs <= Gemm.KBlock
+        && (typeof(T) == typeof(float) || typeof(T) == typeof(double)) && Fma.IsSupported && Avx2.IsSupported;
+
+    /// <summary>
+    /// For every head h: C[r, h·hs + j] (+)= Σ_p A[r, h·hs + p] · W_h[p, j] over <paramref name="rows"/> rows (A and C rows
+    /// <paramref name="lda"/>, <paramref name="ldc"/> apart; W_h the h-th hs×hs row-major block of <paramref name="blocks"/>),
+    /// accumulating onto C or overwriting it. The bits of <c>Gemm.Multiply(No, No, rows, hs, hs, 1, A[h·hs..], lda, W_h, hs,
+    /// β, C[h·hs..], ldc)</c> head by head (β = 1 or 0): each element is one FMA chain over p from +0 in order (hs ≤ one
+    /// k-block), then stored as fma(1, acc, c) or 1·acc, as the GEMM's kernel stores it.
+    /// </summary>
+    private void HeadBlocks(int rows, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> blocks, bool accumulate, Span<T> c, int ldc)
+    {
+        int hs = _hs, heads = _heads, w = Vector256<T>.Count;
+        bool vector = hs % w == 0;
+        ref T ra = ref MemoryMarshal.GetReference(a);
+        ref T rw = ref MemoryMarshal.GetReference(blocks);
+        ref T rc = ref MemoryMarshal.GetReference(c);
+        // Bounds, once (the loops below read through refs): the last row's last head ends inside each span.
+        if (rows > 0 && (a.Length < (rows - 1) * lda + heads * hs || c.Length < (rows - 1) * ldc + heads * hs || blocks.Length < heads * hs * hs))
+            throw new ArgumentException($"head blocks out of range ({rows} rows, {heads} heads of {hs})");
+        for (int r = 0; r < rows; r++)
+            for (int hd = 0; hd < heads; hd++)
+            {
+                ref T ar = ref Unsafe.Add(ref ra, r * lda + hd * hs);
+                ref T wb = ref Unsafe.Add(ref rw, hd * hs * hs);
+                ref T cr = ref Unsafe.Add(ref rc, r * ldc + hd * hs);
+                if (vector)
+                {
+                    for (int j = 0; j < hs; j += w)
+                    {
+                        var acc = Vector256<T>.Zero;
+                        for (int p = 0; p < hs; p++)
+                            acc = MulAdd(Vector256.Create(Unsafe.Add(ref ar, p)), Vector256.LoadUnsafe(ref Unsafe.Add(ref wb, p * hs + j)), acc);
+                        ref T cj = ref Unsafe.Add(ref cr, j);
+                        (accumulate ? MulAdd(Vector256<T>.One, acc, Vector256.LoadUnsafe(ref cj)) : Vector256<T>.One * acc).StoreUnsafe(ref cj);
+                    }
+                    continue;
+                }
+                for (int j = 0; j < hs; j++)
+                {
+                    T acc = T.Zero;
+                    for (int p = 0; p < hs; p++) acc = T.FusedMultiplyAdd(Unsafe.Add(ref ar, p), Unsafe.Add(ref wb, p * hs + j), acc);
+                    ref T cj = ref Unsafe.Add(ref cr, j);
+                    cj = accumulate ? T.FusedMultiplyAdd(T.One, acc, cj) : T.One * acc;
+                }
+            }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<T> MulAdd(Vector256<T> x, Vector256<T> y, Vector256<T> z)
+    {
+        if (typeof(T) == typeof(float)) return Fma.MultiplyAdd(x.AsSingle(), y.AsSingle(), z.AsSingle()).As<float, T>();
+        if (typeof(T) == typeof(double)) return Fma.MultiplyAdd(x.AsDouble(), y.AsDouble(), z.AsDouble()).As<double, T>();
+        throw new NotSupportedException($"no FMA for {typeof(T).Name}");
     }
 
     private void Check(SequenceTensor<T> t, int features)

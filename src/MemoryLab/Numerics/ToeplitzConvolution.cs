@@ -35,6 +35,7 @@ public sealed class ToeplitzConvolution<T> where T : unmanaged, IFloatingPointIe
     private readonly ChunkAction _forward, _inputGradient, _correlation;
     private int _batch, _time, _panels, _rowChunks, _tiles, _ldm;
     private T[] _m = [], _q = [];
+    private bool _hasKernel;
     private int[] _tileRow = [], _tileCol = [];
     private WorkerPool _pool = null!;
     private SequenceTensor<T> _x = null!, _y = null!, _dy = null!;
@@ -75,6 +76,7 @@ public sealed class ToeplitzConvolution<T> where T : unmanaged, IFloatingPointIe
         _ldm = time * _dout;
         _m = new T[entries];
         _q = new T[entries];
+        _hasKernel = false;
         _tiles = _panels * (_panels + 1) / 2;
         _tileRow = new int[_tiles]; _tileCol = new int[_tiles];
         for (int j = 0, k = 0; j < _panels; j++)
@@ -84,10 +86,27 @@ public sealed class ToeplitzConvolution<T> where T : unmanaged, IFloatingPointIe
     /// <summary>y = K * x (causal). <paramref name="kernel"/> is [T, in, out]: kernel[(s·in + i)·out + o] = K_s[o, i].</summary>
     public void Forward(ReadOnlySpan<T> kernel, SequenceTensor<T> x, SequenceTensor<T> y)
     {
+        SetKernel(kernel);
+        Apply(x, y);
+    }
+
+    /// <summary>Builds the Toeplitz matrix of <paramref name="kernel"/> ([T, in, out], as <see cref="Forward"/>) for the
+    /// <see cref="Apply"/> calls that follow: a fixed kernel (a teacher's) is laid out once, not once per batch.</summary>
+    public void SetKernel(ReadOnlySpan<T> kernel)
+    {
         CheckPrepared();
         if (kernel.Length < KernelLength) throw new ArgumentException($"kernel has {kernel.Length} entries, needs T·in·out = {KernelLength}");
-        Check(x, _din, nameof(x)); Check(y, _dout, nameof(y));
         BuildToeplitz(kernel);
+        _hasKernel = true;
+    }
+
+    /// <summary>y = K * x with the kernel of the latest <see cref="SetKernel"/> (or <see cref="Forward"/>); the same bits as
+    /// <see cref="Forward"/> with that kernel. Every entry of <paramref name="y"/> is written.</summary>
+    public void Apply(SequenceTensor<T> x, SequenceTensor<T> y)
+    {
+        CheckPrepared();
+        if (!_hasKernel) throw new InvalidOperationException("call SetKernel (or Forward) before Apply");
+        Check(x, _din, nameof(x)); Check(y, _dout, nameof(y));
         _x = x; _y = y;
         _pool.Run(_forward, _rowChunks * _panels);
     }

@@ -141,6 +141,46 @@ public class DenseLinearRecurrenceTests
                 if (i / 2 == j / 2) Assert.Equal(gs[i * 8 + j], full[i * 8 + j], 1e-10);
     }
 
+    /// <summary>On the convolution path the multi-head layer's per-lag block products (one pass over all heads, not one GEMM
+    /// call per head) give exactly the bits of the single-head layer holding the block-diagonal A: each output element is the
+    /// same FMA chain, the off-block zeros adding nothing. Teacher–student widths (N = 64, one feature) and a wider input.</summary>
+    [Theory]
+    [InlineData(2, 1, 1)]
+    [InlineData(8, 1, 1)]
+    [InlineData(32, 1, 1)]
+    [InlineData(16, 3, 2)]
+    public void Multi_head_convolution_has_the_bits_of_the_block_diagonal_dense_layer(int heads, int din, int dout)
+    {
+        const int n = 64, batch = 5, time = 150;
+        DenseLinearRecurrence<float> Layer(int h) => new(din, dout, new DenseLinearRecurrenceOptions { StateSize = n, Heads = h, Nu0 = 0.9, Algorithm = LtiAlgorithm.Convolution });
+        var multi = new SequenceModel<float>(Layer(heads));
+        var single = new SequenceModel<float>(Layer(1));
+        multi.Initialize(7);
+        var mLayer = (DenseLinearRecurrence<float>)multi.Root;
+        mLayer.FullRecurrentMatrix(multi.Theta, single.Layout["A"].Of(single.Theta));
+        foreach (var name in new[] { "B", "C", "D" }) multi.Layout[name].Of(multi.Theta).CopyTo(single.Layout[name].Of(single.Theta));
+        using var pool = new WorkerPool(1);
+        multi.Prepare(batch, time, pool); single.Prepare(batch, time, pool);
+        var x = new SequenceTensor<float>(batch, time, din);
+        var dy = new SequenceTensor<float>(batch, time, dout);
+        var rng = new CounterRng(3, RandomPurpose.Data);
+        rng.FillNormal<float>(x.Data); rng.FillNormal<float>(dy.Data);
+        Assert.Equal(single.Forward(x).Data, (float[])multi.Forward(x).Data.Clone());
+        var dxm = new SequenceTensor<float>(batch, time, din);
+        var dxs = new SequenceTensor<float>(batch, time, din);
+        multi.Backward(dy, dxm); single.Backward(dy, dxs);
+        Assert.Equal(dxs.Data, dxm.Data);
+        foreach (var name in new[] { "B", "C", "D" })
+            Assert.Equal(single.Layout[name].Of(single.Gradient).ToArray(), multi.Layout[name].Of(multi.Gradient).ToArray());
+        var full = new float[n * n];
+        mLayer.FullRecurrentMatrix(multi.Gradient, full);
+        var gs = single.Layout["A"].Of(single.Gradient);
+        int hs = n / heads;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+                if (i / hs == j / hs) Assert.Equal(gs[i * n + j], full[i * n + j]);
+    }
+
     [Fact]
     public void Spectral_init_puts_eigenvalues_on_the_remapped_ring()
     {
