@@ -194,6 +194,9 @@ public sealed class LandscapesExperiment : ReproductionKind<LandscapesExperiment
         return (ga[k] - gb[k]) / (2 * h);
     }
 
+    /// <summary>Published results thin the γ-normalised loss lines (drawn only; the claims read curvature.csv) to 200 points each.</summary>
+    public override PublishedData Published => new([], [new Thinning("normalised-lines.csv", ["map", "direction", "gap"], ["offset"], 200)]);
+
     /// <inheritdoc />
     public override void Report(string directory, Settings settings, ReportSection section, ClaimSet claims)
     {
