@@ -27,6 +27,18 @@ public sealed record PublishedData(IReadOnlyList<string> Curves, IReadOnlyList<T
 /// <param name="MaxPoints">Most values kept per column of <see cref="Along"/> (≥ 2) in each group.</param>
 public sealed record Thinning(string File, IReadOnlyList<string> GroupBy, IReadOnlyList<string> Along, int MaxPoints)
 {
+    /// <summary>The stride for <paramref name="n"/> values: 1 when they fit; else the smallest stride leaving at most <see cref="MaxPoints"/>
+    /// values, or a slightly larger one that divides n − 1 (up to 1.5 times as large), so that an evenly spaced grid stays evenly spaced
+    /// with its last value (a heatmap over an even grid is drawn as one image).</summary>
+    public int Stride(int n)
+    {
+        if (n <= MaxPoints) return 1;
+        int least = (n + MaxPoints - 2) / (MaxPoints - 1);
+        for (int k = least; k <= least + least / 2; k++)
+            if ((n - 1) % k == 0) return k;
+        return least;
+    }
+
     /// <summary>The rows of <paramref name="table"/> this thinning keeps, in their order.</summary>
     public DataTable Apply(DataTable table)
     {
@@ -42,7 +54,7 @@ public sealed record Thinning(string File, IReadOnlyList<string> GroupBy, IReadO
             for (int a = 0; a < Along.Count; a++)
             {
                 var values = group.Select(r => r[Along[a]]).Distinct().Order().ToArray();
-                int stride = values.Length <= MaxPoints ? 1 : (values.Length + MaxPoints - 2) / (MaxPoints - 1);
+                int stride = Stride(values.Length);
                 sets[a] = values.Where((_, i) => i % stride == 0 || i == values.Length - 1).ToHashSet();
             }
             kept[group.Key] = sets;
