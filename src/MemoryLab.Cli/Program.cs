@@ -44,6 +44,7 @@ internal static class Program
             ResultsCommand.Create(),
             ReproduceCommand.Create(reproductions, registry),
             ReproduceCommand.CreateReport(reproductions, registry),
+            PublishCommand.Create(reproductions, registry),
             DiagnoseCommand.Create(),
             BenchCommand.Create(),
             KindsCommand.Create(registry, models, data),

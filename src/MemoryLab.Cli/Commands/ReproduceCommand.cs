@@ -89,7 +89,8 @@ internal static class ReproduceCommand
     {
         var dirs = new Argument<string[]>("results")
         {
-            Description = "Folders written by memlab reproduce, or by memlab sweep or train (a sweep folder or one run's folder); several: shards merged by run id",
+            Description = "Folders written by memlab reproduce, or by memlab sweep or train (a sweep folder or one run's folder); several: shards merged by run id; "
+                + "or one folder written by memlab publish (rendered again from its tables)",
             Arity = ArgumentArity.OneOrMore,
         };
         var outDir = new Option<string?>("--out") { Description = "Where to write the report (default: the first folder)" };
@@ -101,6 +102,13 @@ internal static class ReproduceCommand
             foreach (string f in folders)
                 if (!Directory.Exists(f)) throw new SpecException(SourcePosition.CommandLine, null, $"no results folder '{f}'");
             string output = CommandSupport.RequireOutputFolder(parse.GetValue(outDir) ?? folders[0], "--out");
+            if (folders.Length == 1 && Publication.IsPublished(folders[0]))
+            {
+                // A folder written by memlab publish: the report again from its tables alone, dated as the publication.
+                var published = Publication.Render(reproductions.All, kinds, folders[0], output);
+                PrintClaims(published, output);
+                return CommandSupport.ExitOk;
+            }
             if (Reproducer.FindStores(folders).Count == 0)
             {
                 // A user's own sweep or run: figures and tables, no claims. Everything is read before anything is written.

@@ -77,6 +77,9 @@ public sealed class CrossKernelExperiment : ReproductionKind<CrossKernelExperime
         return total;
     }
 
+    /// <summary>Published results thin the image (drawn only; the claims read summary.csv) to 41 points per side.</summary>
+    public override PublishedData Published => new([], [new Thinning("image.csv", ["rho"], ["x", "y"], 41)]);
+
     /// <inheritdoc />
     public override void Run(ReproductionContext ctx, Settings s)
     {

@@ -36,6 +36,9 @@ public sealed class HeadsExperiment : IReproduction
     /// <summary>The metric column of the runs' <c>metrics.csv</c> holding A's effective learning rate.</summary>
     public const string RateMetric = "effective_lr.recurrent";
 
+    /// <summary>Published results keep the effective-rate curve of the selected runs (the figure's right panel reads it).</summary>
+    public PublishedData Published => new([RateMetric], []);
+
     /// <inheritdoc />
     public string Name => "zucchet24-heads";
     /// <inheritdoc />

@@ -34,6 +34,10 @@ public interface IReproduction
 
     /// <summary>Adds figures and claim checks computed from <paramref name="results"/> (the spec's finished runs).</summary>
     void Report(ReproductionResults results);
+
+    /// <summary>What a published copy of the results (<c>memlab publish</c>) keeps of each run's folder for <see cref="Report"/> to read:
+    /// by default every data file whole and no per-step curves.</summary>
+    PublishedData Published => PublishedData.Default;
 }
 
 /// <summary>
@@ -136,6 +140,9 @@ public abstract class ReproductionKind<TSettings> : ExperimentKind<TSettings>, I
 
     /// <summary>The kind's one-line description: the reproduction's title.</summary>
     public sealed override string Description => Title;
+
+    /// <inheritdoc />
+    public virtual PublishedData Published => PublishedData.Default;
 
     /// <summary>No final metrics: the data are the run's files.</summary>
     public override IReadOnlyCollection<string> MetricNames => [];

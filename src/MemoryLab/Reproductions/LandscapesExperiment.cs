@@ -194,6 +194,13 @@ public sealed class LandscapesExperiment : ReproductionKind<LandscapesExperiment
         return (ga[k] - gb[k]) / (2 * h);
     }
 
+    /// <summary>Published results thin the loss slices (drawn only; the claims read curvature.csv and the gaps) to 200 points per line.</summary>
+    public override PublishedData Published => new([],
+    [
+        new Thinning("loss-lambda.csv", ["gap"], ["lambda"], 200), new Thinning("loss-theta.csv", ["gap"], ["dtheta"], 200),
+        new Thinning("normalised-lines.csv", ["map", "direction", "gap"], ["offset"], 200),
+    ]);
+
     /// <inheritdoc />
     public override void Report(string directory, Settings settings, ReportSection section, ClaimSet claims)
     {

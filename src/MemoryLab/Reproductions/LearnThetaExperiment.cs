@@ -119,6 +119,11 @@ public sealed class LearnThetaExperiment : ReproductionKind<LearnThetaExperiment
         contours.Save(ctx.File("contours.csv"));
     }
 
+    /// <summary>Published results thin the contour grids (50 points per side) and the trajectories (500 points each): both are
+    /// only drawn; the claims read summary.csv.</summary>
+    public override PublishedData Published => new([],
+        [new Thinning("contours.csv", ["map"], ["omega_theta", "omega_nu"], 50), new Thinning("trajectories.csv", ["map"], ["step"], 500)]);
+
     /// <inheritdoc />
     public override void Report(string directory, Settings settings, ReportSection section, ClaimSet claims)
     {

@@ -171,17 +171,8 @@ public sealed class PhaseConcentrationExperiment : IReproduction
         ArgumentNullException.ThrowIfNull(points);
         ArgumentNullException.ThrowIfNull(section);
         ArgumentNullException.ThrowIfNull(claims);
-        var chart = Chart.Create("final loss at the best learning rate, \\nu_0 = 0.99", "\\theta_0 / \\pi", "final loss", AxisScale.Log, AxisScale.Log);
-        for (int s = 0; s < Students.Length; s++)
-        {
-            var ordered = points.Where(p => p.Student == Students[s].Name).OrderBy(p => p.MaxPhase).ToArray();
-            if (ordered.Length == 0) continue;
-            var x = ordered.Select(p => p.MaxPhase / Math.PI).ToArray();
-            var y = ordered.Select(p => p.Loss.Mean).ToArray();
-            var e = ordered.Select(p => double.IsNaN(p.Loss.Sem) ? 0 : p.Loss.Sem).ToArray();
-            chart.AddLine(null, x, y, Palette.Series(s));
-            chart.AddPoints(Students[s].Label, x, y, e, Palette.Series(s));
-        }
+        var chart = BestRateChart.Create("final loss at the best learning rate, \\nu_0 = 0.99", "\\theta_0 / \\pi", AxisScale.Log, Students,
+            points.Select(p => (p.Student, p.MaxPhase / Math.PI, p.Loss)).ToArray());
         chart.Width = 520;
         string Line(string student) => string.Join(", ", points.Where(p => p.Student == student).OrderByDescending(p => p.MaxPhase)
             .Select(p => $"θ₀ = {p.MaxPhase.ToString("G3", CultureInfo.InvariantCulture)}: {p.Loss.Mean:G3} ± {p.Loss.Sem:G2} (lr {p.LearningRate.ToString(CultureInfo.InvariantCulture)})"));

@@ -147,6 +147,9 @@ public sealed class PlateausExperiment : ReproductionKind<PlateausExperiment.Set
         return ReproductionTraining.TrainAdam(model, data, steps, batch, s.AdamRate, ctx.Pool, ctx.Cancellation);
     }
 
+    /// <summary>Published results thin the loss curves (drawn only; the claims read plateaus.csv) to 300 steps per panel.</summary>
+    public override PublishedData Published => new([], [new Thinning("curves.csv", ["panel"], ["step"], 300)]);
+
     /// <inheritdoc />
     public override void Report(string directory, Settings settings, ReportSection section, ClaimSet claims)
     {

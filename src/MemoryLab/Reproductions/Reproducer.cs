@@ -3,6 +3,13 @@ using MemoryLab.Reporting;
 
 namespace MemoryLab.Reproductions;
 
+/// <summary>One reproduction's runs as a report reads them.</summary>
+/// <param name="Reproduction">The reproduction.</param>
+/// <param name="Plan">Its sweep as it ran (<c>sweep.yaml</c>).</param>
+/// <param name="Finished">The plan's finished runs, in plan order (fewer than the plan's runs when some did not run).</param>
+/// <param name="SweepSpecPath">The <c>sweep.yaml</c> the plan was read from.</param>
+public sealed record ReproductionRuns(IReproduction Reproduction, SweepPlan Plan, IReadOnlyList<RunRecord> Finished, string SweepSpecPath);
+
 /// <summary>How one reproduction's runs ended in a <see cref="Reproducer.Run"/> call.</summary>
 /// <param name="Name">The reproduction.</param>
 /// <param name="Runs">Runs in its plan.</param>
@@ -17,7 +24,7 @@ public sealed record ReproductionOutcome(string Name, int Runs, int Ran, int Ski
 /// Runs reproductions and builds their report. <see cref="Run"/> puts the runs of every plan into one
 /// <see cref="SweepRunner"/> pool, each reproduction's into its own <see cref="ResultsStore"/> <c>OUT/NAME</c> (with its
 /// <c>sweep.yaml</c>); a finished run (its <c>summary.json</c>) is skipped, so an interrupted reproduction resumes and a
-/// changed setting runs only the runs it changes. <see cref="WriteReport"/> reads such folders, whoever wrote them
+/// changed setting runs only the runs it changes. <see cref="WriteReport(ReproductionRegistry, ExperimentRegistry, IReadOnlyList{string}, string)"/> reads such folders, whoever wrote them
 /// (<c>memlab reproduce</c>, or <c>memlab sweep … --shard K/N</c> on a cluster), and writes the report.
 /// </summary>
 public static class Reproducer
@@ -141,29 +148,60 @@ public static class Reproducer
     }
 
     /// <summary>
-    /// Builds the report of every registered reproduction found in <paramref name="folders"/> (see <see cref="FindStores"/>; several
-    /// folders of one reproduction, such as shards written apart, are merged by run id) and writes it into
-    /// <paramref name="outDirectory"/>: report.html, one SVG per figure, claims.md and claims.json. A reproduction whose runs are
-    /// not all finished is listed as incomplete; one whose run failed, or whose report step throws, gets its section with the reason
-    /// and its claims inconclusive. Returns the document.
+    /// The runs of each of <paramref name="reproductions"/> found in <paramref name="folders"/> (see <see cref="FindStores"/>; several
+    /// folders of one reproduction, such as shards written apart, are merged by run id): its plan, read from the first folder's
+    /// <c>sweep.yaml</c>, and its finished runs in plan order. Reproductions with no folder are left out.
+    /// </summary>
+    public static IReadOnlyList<ReproductionRuns> ReadRuns(IReadOnlyList<IReproduction> reproductions, ExperimentRegistry kinds, IReadOnlyList<string> folders)
+    {
+        ArgumentNullException.ThrowIfNull(reproductions);
+        ArgumentNullException.ThrowIfNull(kinds);
+        var stores = FindStores(folders);
+        var found = new List<ReproductionRuns>();
+        foreach (var r in reproductions)
+        {
+            var mine = stores.Where(s => s.Name == r.Name).Select(s => s.Store).ToArray();
+            if (mine.Length == 0) continue;
+            var plan = SweepPlan.FromSpec(mine[0].ReadSweepSpec()!, r.Name, kinds);
+            var runs = new List<RunRecord>();
+            foreach (var run in plan.Runs)
+                if (mine.Select(s => s.ReadRun(run.Id)).FirstOrDefault(x => x is not null) is { } record) runs.Add(record);
+            found.Add(new ReproductionRuns(r, plan, runs, Path.Combine(mine[0].Root, ResultsStore.SweepSpecFileName)));
+        }
+        return found;
+    }
+
+    /// <summary>
+    /// Builds the report of every registered reproduction found in <paramref name="folders"/> (see <see cref="ReadRuns"/>) and writes it
+    /// into <paramref name="outDirectory"/>: report.html, one SVG per figure, claims.md and claims.json. Returns the document.
     /// </summary>
     public static ReportDocument WriteReport(ReproductionRegistry registry, ExperimentRegistry kinds, IReadOnlyList<string> folders, string outDirectory)
     {
         ArgumentNullException.ThrowIfNull(registry);
-        ArgumentNullException.ThrowIfNull(kinds);
-        var stores = FindStores(folders);
-        var doc = new ReportDocument(ReportTitle, DateTimeOffset.UtcNow);
+        return WriteReport(registry.All, ReadRuns(registry.All, kinds, folders), outDirectory, DateTimeOffset.UtcNow);
+    }
+
+    /// <summary>
+    /// Builds the report of <paramref name="reproductions"/> from their runs <paramref name="found"/> (from results folders,
+    /// <see cref="ReadRuns"/>, or from a published folder, <see cref="Publication.ReadRuns"/>) and writes it into
+    /// <paramref name="outDirectory"/>, dated <paramref name="generatedAt"/>: report.html, one SVG per figure, claims.md and claims.json.
+    /// A reproduction whose runs are not all finished is listed as incomplete, one not found as not run; one whose run failed, or whose
+    /// report step throws, gets its section with the reason and its claims inconclusive. Returns the document.
+    /// </summary>
+    public static ReportDocument WriteReport(IReadOnlyList<IReproduction> reproductions, IReadOnlyList<ReproductionRuns> found, string outDirectory,
+        DateTimeOffset generatedAt)
+    {
+        ArgumentNullException.ThrowIfNull(reproductions);
+        ArgumentNullException.ThrowIfNull(found);
+        var doc = new ReportDocument(ReportTitle, generatedAt);
         var missing = new List<string>();
         var incomplete = new List<string>();
-        foreach (var r in registry.All)
+        foreach (var r in reproductions)
         {
-            var mine = stores.Where(s => s.Name == r.Name).Select(s => s.Store).ToArray();
-            if (mine.Length == 0) { missing.Add(r.Name); continue; }
-            var plan = SweepPlan.FromSpec(mine[0].ReadSweepSpec()!, r.Name, kinds);
+            if (found.FirstOrDefault(f => f.Reproduction.Name == r.Name) is not { } mine) { missing.Add(r.Name); continue; }
+            var plan = mine.Plan;
             var section = ReproductionSection.Of(plan);
-            var runs = new List<RunRecord>();
-            foreach (var run in plan.Runs)
-                if (mine.Select(s => s.ReadRun(run.Id)).FirstOrDefault(x => x is not null) is { } record) runs.Add(record);
+            var runs = mine.Finished;
             if (runs.Count < plan.Runs.Count)
             {
                 incomplete.Add($"{r.Name} ({runs.Count} of {plan.Runs.Count} runs finished)");

@@ -75,18 +75,8 @@ public sealed class TeacherStudentExperiment : IReproduction
         ArgumentNullException.ThrowIfNull(selected);
         ArgumentNullException.ThrowIfNull(section);
         ArgumentNullException.ThrowIfNull(claims);
-        var chart = Chart.Create("final loss at the best learning rate", "\\nu_0", "final loss", AxisScale.Linear, AxisScale.Log);
-        for (int s = 0; s < Students.Length; s++)
-        {
-            var ordered = selected.Where(p => p.Student == Students[s].Name).OrderBy(p => p.Nu0).ToArray();
-            if (ordered.Length == 0) continue;
-            var x = ordered.Select(p => p.Nu0).ToArray();
-            var y = ordered.Select(p => p.Loss.Mean).ToArray();
-            var e = ordered.Select(p => double.IsNaN(p.Loss.Sem) ? 0 : p.Loss.Sem).ToArray();
-            string color = Palette.Series(s);
-            chart.AddLine(null, x, y, color);
-            chart.AddPoints(Students[s].Label, x, y, e, color);
-        }
+        var chart = BestRateChart.Create("final loss at the best learning rate", "\\nu_0", AxisScale.Linear, Students,
+            selected.Select(p => (p.Student, p.Nu0, p.Loss)).ToArray());
         section.Figures.Add(new ReportFigure(chart, "Final loss (mean over the last 100 steps; mean ± SEM over seeds) at the best learning rate, "
             + "against the teacher's smallest eigenvalue magnitude ν₀: the dense RNN degrades as the teacher's memory grows, the LRU does not.",
             "teacher-student.svg"));

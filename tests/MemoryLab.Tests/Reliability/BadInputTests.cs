@@ -40,6 +40,11 @@ public sealed class BadInputTests(ITestOutputHelper log)
         C("output", "<command line>: key '--out': 'afile' is a file, not a folder", "report", "done", "--out", "afile"),
         C("output", "<command line>: key '--out': 'afile/sub' lies under", "report", "done", "--out", "afile/sub"),
         C("output", "<command line>: no results folder", "report", "missing"),
+        C("output", "done: not a results folder of memlab reproduce", "publish", "done", "--out", "published"),
+        C("output", "empty: not a results folder of memlab reproduce", "publish", "empty", "--out", "published"),
+        C("output", "missing: no such results folder", "publish", "missing", "--out", "published"),
+        C("output", "<command line>: key '--out': 'afile' is a file, not a folder", "publish", "done", "--out", "afile"),
+        C("output", "<command line>: key '--max-size-mb': must be > 0", "publish", "done", "--out", "published", "--max-size-mb", "0"),
 
         // Sizes: every size has a range, and a run that cannot fit says so before it starts.
         C("sizes", "<command line>: key 'data.time': must be <= 16777216 (got 1000000000)", "train", "train.yaml", "data.time=1000000000"),
