@@ -107,6 +107,15 @@ public sealed class PackagingTests(PackedPackages packages, ITestOutputHelper lo
             Assert.True(errors[2] < 0.1 * errors[0], $"{kernel}: errors {string.Join(", ", errors)}");
             Assert.Contains($"width needed for {kernel} at tolerance 1E-12: more than 3", output);
         }
+
+        // examples/README.md: a bad option prints one line naming the known ones, exit code 2; --help prints the options.
+        string dll = Path.Combine(Repo.Root, "examples", "kernel-width", "bin", Repo.Configuration, "net10.0", "KernelWidth.dll");
+        var (bad, badOutput) = Repo.Run(Repo.Dotnet, Repo.Root, [dll, "--foo", "1"]);
+        Assert.Equal(2, bad);
+        Assert.Matches(@"\A[^\n]*--foo[^\n]*known: --steps, --tolerance, --max-width, --help[^\n]*\n?\z", badOutput.TrimEnd() + "\n");
+        var (help, helpOutput) = Repo.Run(Repo.Dotnet, Repo.Root, [dll, "--help"]);
+        Assert.Equal(0, help);
+        Assert.Contains("--tolerance", helpOutput);
     }
 
     [Fact]
@@ -155,6 +164,16 @@ public sealed class PackagingTests(PackedPackages packages, ITestOutputHelper lo
         Assert.True(code == 0, output);
         Assert.Contains($"MemoryLab {Repo.Version}", output);
         Assert.Matches(@"trained 60 steps in [0-9.]+ s: loss [0-9.]+ -> [0-9.]+ \(Completed\)", output);
+
+        // examples/README.md: a bad option prints one line naming what is accepted, exit code 2; --help prints it.
+        string consumer = Path.Combine(dir.Path, "bin", "Release", "net10.0", "PackageConsumer.dll");
+        var (bad, badOutput) = Repo.Run(Repo.Dotnet, dir.Path, [consumer, "--foo"]);
+        Assert.Equal(2, bad);
+        Assert.Single(badOutput.TrimEnd().Split('\n'));
+        Assert.Contains("usage: package-consumer [STEPS]", badOutput);
+        var (help, helpOutput) = Repo.Run(Repo.Dotnet, dir.Path, [consumer, "--help"]);
+        Assert.Equal(0, help);
+        Assert.Contains("usage: package-consumer [STEPS]", helpOutput);
     }
 
     [Fact]
