@@ -107,6 +107,15 @@ public sealed class PackagingTests(PackedPackages packages, ITestOutputHelper lo
             Assert.True(errors[2] < 0.1 * errors[0], $"{kernel}: errors {string.Join(", ", errors)}");
             Assert.Contains($"width needed for {kernel} at tolerance 1E-12: more than 3", output);
         }
+
+        // examples/README.md: a bad option prints one line naming the known ones, exit code 2; --help prints the options.
+        string dll = Path.Combine(Repo.Root, "examples", "kernel-width", "bin", Repo.Configuration, "net10.0", "KernelWidth.dll");
+        var (bad, badOutput) = Repo.Run(Repo.Dotnet, Repo.Root, [dll, "--foo", "1"]);
+        Assert.Equal(2, bad);
+        Assert.Matches(@"\A[^\n]*--foo[^\n]*known: --steps, --tolerance, --max-width, --help[^\n]*\n?\z", badOutput.TrimEnd() + "\n");
+        var (help, helpOutput) = Repo.Run(Repo.Dotnet, Repo.Root, [dll, "--help"]);
+        Assert.Equal(0, help);
+        Assert.Contains("--tolerance", helpOutput);
     }
 
     [Fact]
@@ -155,6 +164,43 @@ public sealed class PackagingTests(PackedPackages packages, ITestOutputHelper lo
         Assert.True(code == 0, output);
         Assert.Contains($"MemoryLab {Repo.Version}", output);
         Assert.Matches(@"trained 60 steps in [0-9.]+ s: loss [0-9.]+ -> [0-9.]+ \(Completed\)", output);
+
+        // examples/README.md: a bad option prints one line naming what is accepted, exit code 2; --help prints it.
+        string consumer = Path.Combine(dir.Path, "bin", "Release", "net10.0", "PackageConsumer.dll");
+        var (bad, badOutput) = Repo.Run(Repo.Dotnet, dir.Path, [consumer, "--foo"]);
+        Assert.Equal(2, bad);
+        Assert.Single(badOutput.TrimEnd().Split('\n'));
+        Assert.Contains("usage: package-consumer [STEPS]", badOutput);
+        var (help, helpOutput) = Repo.Run(Repo.Dotnet, dir.Path, [consumer, "--help"]);
+        Assert.Equal(0, help);
+        Assert.Contains("usage: package-consumer [STEPS]", helpOutput);
+    }
+
+    [Fact]
+    public void Docs_install_page_library_project_commands_run_as_written()
+    {
+        // docs/README-install.md's "use the library from your own project" block, run as one bash script from a repository
+        // root whose artifacts/packages holds the packed packages: it makes a console project beside the repository and adds
+        // the package, which must come from that folder. Restores go to a private folder; packages restored on this machine
+        // before serve as a fallback, so no network is needed.
+        string page = File.ReadAllText(Path.Combine(Repo.Root, "docs", "README-install.md")).ReplaceLineEndings("\n");
+        string script = System.Text.RegularExpressions.Regex.Match(page, "```sh\n(MEMLAB=.*?)```", System.Text.RegularExpressions.RegexOptions.Singleline).Groups[1].Value;
+        Assert.Contains("dotnet add package MemoryLab", script);
+        Assert.Contains($"--version {Repo.Version}\n", script); // the page names the version Directory.Build.props sets
+
+        using var dir = new ScratchFolder("install");
+        string root = Path.Combine(dir.Path, "repo"), feed = Path.Combine(root, "artifacts", "packages");
+        Directory.CreateDirectory(feed);
+        foreach (string nupkg in Directory.GetFiles(packages.Folder, "*.nupkg")) File.Copy(nupkg, Path.Combine(feed, Path.GetFileName(nupkg)));
+        var environment = new Dictionary<string, string>(packages.Environment) { ["NUGET_FALLBACK_PACKAGES"] = Repo.GlobalPackagesFolder() };
+        var (code, output) = Repo.Run("/bin/bash", root, ["-euo", "pipefail", "-c", script], environment);
+        log.WriteLine(output);
+        Assert.True(code == 0, output);
+
+        string project = File.ReadAllText(Path.Combine(dir.Path, "MyStudy", "MyStudy.csproj"));
+        Assert.Contains($"<PackageReference Include=\"MemoryLab\" Version=\"{Repo.Version}\" />", project);
+        string metadata = File.ReadAllText(Path.Combine(environment["NUGET_PACKAGES"], "memorylab", Repo.Version, ".nupkg.metadata"));
+        Assert.Contains(feed.Replace("\\", "\\\\"), metadata); // restored from the page's package folder, not from a feed
     }
 
     /// <summary>Builds examples/NAME in the test's configuration against the library outputs this test run already
