@@ -22,22 +22,47 @@ namespace MemoryLab.Reproductions;
 public sealed class StableApproximationExperiment : ReproductionKind<StableApproximationExperiment.Settings>
 {
     /// <summary>Settings of one scale (spec <c>experiments/reproduce/wang24-stable-approximation/</c>).</summary>
-    /// <param name="Widths">Widths m (each fitted; the fit runs width by width up to the largest).</param>
+    /// <param name="Widths">Widths m, trained (or fitted) in increasing order.</param>
     /// <param name="Window">Sequence length T: the kernels are sampled at t = 0..T−1 (dt = 1).</param>
     /// <param name="Repeats">Perturbations drawn per β (running maximum).</param>
-    /// <param name="MaxIterations">Levenberg–Marquardt iterations per start of the fit.</param>
+    /// <param name="MaxIterations">Levenberg–Marquardt iterations per start of the least-squares fit (least-squares mode only).</param>
     /// <param name="PowerLawExponent">Exponent p of the power-law target (1 + c·t)^{−p}.</param>
     /// <param name="PowerLawScale">Time scale c of the power-law target.</param>
-    /// <param name="PerturbAll">True: every parameter (amplitudes too) is perturbed; false: the rate parameters only.</param>
-    public sealed record Settings(int[] Widths, int Window, int Repeats, int MaxIterations, double PowerLawExponent, double PowerLawScale, bool PerturbAll);
+    /// <param name="PerturbAll">True: every parameter (u, c too) is perturbed; false: the recurrent parameters v only.</param>
+    /// <param name="Trained">True: the group's trained approximants (<see cref="ApproximantTraining"/>); false: least-squares fits.</param>
+    /// <param name="Training">The training settings (trained mode).</param>
+    /// <param name="MarginPenalty">κ of the authors' stability-margin penalty in the training loss.</param>
+    /// <param name="TimeWeightPower">p of the loss's temporal weights ((t+1)/(T+1))^p.</param>
+    public sealed record Settings(int[] Widths, int Window, int Repeats, int MaxIterations, double PowerLawExponent, double PowerLawScale, bool PerturbAll,
+        bool Trained, ApproximantTrainingOptions Training, double MarginPenalty, double TimeWeightPower);
 
     /// <inheritdoc />
     public override Settings Bind(SpecNode s)
     {
         string perturb = s.GetString("perturb");
         if (perturb is not ("recurrent" or "all")) throw s.Error("perturb", $"must be 'recurrent' (the rate parameters, Wang24's definition) or 'all' (got '{perturb}')");
-        return new(s.GetIntList("widths", min: 1, minCount: 2), s.GetInt("window", min: 2), s.GetInt("repeats", min: 1), s.GetInt("max_iterations", min: 1),
-            s.GetDouble("power_law_exponent", above: 1), s.GetDouble("power_law_scale", above: 0), perturb == "all");
+        string approximants = s.GetString("approximants");
+        if (approximants is not ("trained" or "least-squares")) throw s.Error("approximants", $"must be 'trained' (the group's procedure) or 'least-squares' (got '{approximants}')");
+        var widths = s.GetIntList("widths", min: 1, minCount: 2);
+        for (int i = 1; i < widths.Length; i++)
+            if (widths[i] <= widths[i - 1]) throw s.Error("widths", $"must increase (got {widths[i]} after {widths[i - 1]})");
+        int minEpochs = s.GetInt("min_epochs", min: 1);
+        var training = new ApproximantTrainingOptions
+        {
+            LearningRate = s.GetDouble("learning_rate", above: 0),
+            WeightDecay = s.GetDouble("weight_decay", min: 0),
+            ClipNorm = s.GetDouble("clip_norm", min: 0),
+            StepsPerEpoch = s.GetInt("steps_per_epoch", min: 1),
+            MinEpochs = minEpochs,
+            MaxEpochs = s.GetInt("max_epochs", min: minEpochs),
+            PlateauFactor = s.GetDouble("plateau_factor", above: 0, below: 1),
+            PlateauPatience = s.GetInt("plateau_patience", min: 0),
+            InitialThreshold = s.GetDouble("stopping_threshold", above: 0),
+            ThresholdFactor = s.GetDouble("threshold_factor", above: 0),
+        };
+        return new(widths, s.GetInt("window", min: 2), s.GetInt("repeats", min: 1), s.GetInt("max_iterations", min: 1),
+            s.GetDouble("power_law_exponent", above: 1), s.GetDouble("power_law_scale", above: 0), perturb == "all",
+            approximants == "trained", training, s.GetDouble("margin_penalty", min: 0), s.GetDouble("time_weight_power", min: 0));
     }
 
     private static readonly Rate[] Maps = [Rate.Direct, Rate.Exp, Rate.Softplus];
@@ -56,23 +81,6 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
     /// <summary>The two targets (label, ρ): exponential memory e^{−t} and the power law (1 + c·t)^{−p}.</summary>
     public static IReadOnlyList<(string Label, Func<double, double> Rho)> Targets(double powerLawExponent, double powerLawScale) =>
         [("exp", t => Math.Exp(-t)), ("pol", t => Math.Pow(1 + powerLawScale * t, -powerLawExponent))];
-
-    /// <summary>Relative squared error Σω(ρ̂ − ρ)²/Σωρ² at θ = (a, v) under <paramref name="map"/>, on the kernel's nodes.</summary>
-    public static double RelativeError(KernelQuadrature k, Rate map, ReadOnlySpan<double> theta)
-    {
-        int m = theta.Length / 2;
-        Span<double> w = stackalloc double[m];
-        for (int i = 0; i < m; i++) w[i] = map.Rate(theta[m + i]);
-        double s = 0;
-        for (int q = 0; q < k.Count; q++)
-        {
-            double t = k.Nodes[q], y = 0;
-            for (int i = 0; i < m; i++) y += theta[i] * Math.Exp(-w[i] * t);
-            double d = y - k.Values[q];
-            s += k.Weights[q] * d * d;
-        }
-        return s / k.TargetNormSquared;
-    }
 
     /// <summary>Relative squared errors at or below this are round-off: 10^6 × (2.2·10^−16)²·100, the double-precision
     /// round-off of a relative squared error summed over 100 samples.</summary>
@@ -109,42 +117,56 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
         return double.PositiveInfinity;
     }
 
+    /// <summary>Width-by-width approximants of <paramref name="rho"/> under <paramref name="map"/> in the evaluation form of
+    /// <see cref="ResidualRnnKernelObjective"/>: trained with the group's procedure, or (least-squares mode) the best sums of
+    /// exponentials Σ a_i e^{−w_i k} under the same lag weights, written as λ_i = e^{−w_i} (u = 1, c = a).</summary>
+    public static IReadOnlyList<TrainedApproximant> Approximants(Func<double, double> rho, Rate map, Settings s, ulong seed, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(rho); ArgumentNullException.ThrowIfNull(s);
+        if (s.Trained)
+            return ApproximantTraining.TrainSequence(m => new ResidualRnnKernelObjective(rho, m, s.Window, map, training: true, s.MarginPenalty, s.TimeWeightPower),
+                s.Widths, s.Training with { Seed = seed }, cancellation);
+        var weights = ResidualRnnKernelObjective.LossWeights(s.Window, s.TimeWeightPower);
+        var nodes = Enumerable.Range(0, s.Window).Select(k => (double)k).ToArray();
+        var kernel = KernelQuadrature.FromSamples(nodes, weights, nodes.Select(rho).ToArray());
+        var fits = WidthFit.FitSequence(kernel, s.Widths.Max(), new WidthFitOptions { Seed = seed, RandomStarts = 0, MaxIterations = s.MaxIterations });
+        return s.Widths.Select(m =>
+        {
+            var f = fits[m - 1];
+            var theta = new double[3 * m];
+            for (int i = 0; i < m; i++) { theta[i] = 1; theta[m + i] = f.Coefficients[i]; theta[2 * m + i] = map.Inverse(-double.ExpM1(-f.Rates[i])); }
+            return new TrainedApproximant(m, theta, f.Loss, double.NaN, 0, true);
+        }).ToList();
+    }
+
     /// <inheritdoc />
     public override void Run(ReproductionContext ctx, Settings s)
     {
-        int repeats = s.Repeats;
-        int[] Widths = s.Widths;
         var targets = Targets(s.PowerLawExponent, s.PowerLawScale);
-        var fits = new IReadOnlyList<WidthFitResult>[targets.Count];
-        var kernels = targets.Select(t => KernelQuadrature.Discrete(t.Rho, 0, s.Window)).ToArray();
-        int done = 0;
-        Parallel.For(0, targets.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, ctx.Pool.Threads), CancellationToken = ctx.Cancellation }, i =>
-        {
-            fits[i] = WidthFit.FitSequence(kernels[i], Widths.Max(), new WidthFitOptions
-            {
-                Seed = (ulong)i, RandomStarts = 0, MaxIterations = s.MaxIterations,
-            });
-            ctx.Report(0.8 * Interlocked.Increment(ref done) / targets.Count, $"{targets[i].Label}: fitted m = 1..{Widths.Max()}");
-        });
-        var table = new DataTable("target", "map", "width", "beta", "error", "min_rate", "max_abs_amplitude");
         var betas = PerturbationAnalysis.Wang24Betas();
-        for (int i = 0; i < targets.Count; i++)
-            for (int p = 0; p < Maps.Length; p++)
-                foreach (int m in Widths)
-                {
-                    ctx.Cancellation.ThrowIfCancellationRequested();
-                    var fit = fits[i][m - 1];
-                    var theta = new double[2 * m];
-                    fit.Coefficients.CopyTo(theta, 0);
-                    for (int j = 0; j < m; j++) theta[m + j] = Maps[p].Inverse(fit.Rates[j]);
-                    var map = Maps[p];
-                    var k = kernels[i];
-                    var mask = Enumerable.Range(0, 2 * m).Select(j => s.PerturbAll || j >= m).ToArray();
-                    var curve = PerturbationAnalysis.Run(theta, th => RelativeError(k, map, th),
-                        new PerturbationOptions { Betas = betas, Repeats = repeats, Seed = (ulong)(100 * i + 10 * p + m), Mask = mask });
-                    for (int b = 0; b < betas.Length; b++)
-                        table.Add(i, p, m, betas[b], curve.Error[b], fit.Rates.Min(), fit.Coefficients.Max(Math.Abs));
-                }
+        int jobs = targets.Count * Maps.Length, done = 0;
+        var rows = new List<double[]>[jobs];
+        Parallel.For(0, jobs, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, ctx.Pool.Threads), CancellationToken = ctx.Cancellation }, job =>
+        {
+            int i = job / Maps.Length, p = job % Maps.Length;
+            var rho = targets[i].Rho;
+            var models = Approximants(rho, Maps[p], s, (ulong)job, ctx.Cancellation);
+            rows[job] = [];
+            foreach (var model in models)
+            {
+                int m = model.Width;
+                var eval = new ResidualRnnKernelObjective(rho, m, s.Window, Maps[p], training: false, timeWeightPower: s.TimeWeightPower);
+                var mask = Enumerable.Range(0, 3 * m).Select(j => s.PerturbAll || j >= 2 * m).ToArray();
+                var curve = PerturbationAnalysis.Run(model.Theta, th => eval.Evaluate(th, Span<double>.Empty),
+                    new PerturbationOptions { Betas = betas, Repeats = s.Repeats, Seed = (ulong)(100 * i + 10 * p + m), Mask = mask });
+                double minRate = Enumerable.Range(0, m).Min(j => Maps[p].Rate(model.Theta[2 * m + j]));
+                for (int b = 0; b < betas.Length; b++)
+                    rows[job].Add([i, p, m, betas[b], curve.Error[b], model.Loss, model.Epochs, model.Reached ? 1 : 0, minRate]);
+            }
+            ctx.Report(Interlocked.Increment(ref done) / (double)jobs, $"{targets[i].Label}, {Maps[p].Name}: widths {string.Join(", ", s.Widths)} done");
+        });
+        var table = new DataTable("target", "map", "width", "beta", "error", "loss", "epochs", "reached", "min_rate");
+        foreach (var r in rows) foreach (var row in r) table.Add(row);
         table.Save(ctx.File("perturbation-error.csv"));
         ctx.Report(1, "done");
     }

@@ -72,12 +72,15 @@ public class ApproximationExperimentsTests
     }
 
     [Fact]
-    public void PerturbationErrorIsZeroAtAnExactFit()
+    public void PerturbationErrorIsZeroAtAnExactModel()
     {
-        var k = KernelQuadrature.FromFunction(t => 2 * Math.Exp(-0.5 * t) - Math.Exp(-3 * t), 100, new KernelQuadratureOptions { Tail = KernelTail.Truncate });
-        var map = RateParametrisation.Exp;
-        double[] theta = [2, -1, map.Inverse(0.5), map.Inverse(3.0)];
-        Assert.True(StableApproximationExperiment.RelativeError(k, map, theta) < 1e-20);
+        // ρ(k) = 2·0.5^k − 0.3^k is a width-2 residual RNN exactly: λ = 1 − r(v) ∈ {0.5, 0.3}, u·c = (2, −1).
+        var map = RateParametrisation.Softplus;
+        var o = new ResidualRnnKernelObjective(k => 2 * Math.Pow(0.5, k) - Math.Pow(0.3, k), 2, 100, map, training: false);
+        double[] theta = [1, 1, 2, -1, map.Inverse(0.5), map.Inverse(0.7)];
+        Assert.True(o.Evaluate(theta, Span<double>.Empty) < 1e-28);
+        theta[4] += 1e-3;
+        Assert.True(o.Evaluate(theta, Span<double>.Empty) > 1e-10);
     }
 
     [Fact]
