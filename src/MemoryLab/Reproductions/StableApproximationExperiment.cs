@@ -32,8 +32,9 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
     /// <param name="Training">The training settings (trained mode).</param>
     /// <param name="MarginPenalty">κ of the authors' stability-margin penalty in the training loss.</param>
     /// <param name="TimeWeightPower">p of the loss's temporal weights ((t+1)/(T+1))^p.</param>
+    /// <param name="Seed">Seed of the initialisations and the perturbations.</param>
     public sealed record Settings(int[] Widths, int Window, int Repeats, int MaxIterations, double PowerLawExponent, double PowerLawScale, bool PerturbAll,
-        bool Trained, ApproximantTrainingOptions Training, double MarginPenalty, double TimeWeightPower);
+        bool Trained, ApproximantTrainingOptions Training, double MarginPenalty, double TimeWeightPower, ulong Seed = 0);
 
     /// <inheritdoc />
     public override Settings Bind(SpecNode s)
@@ -61,7 +62,8 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
         };
         return new(widths, s.GetInt("window", min: 2), s.GetInt("repeats", min: 1), s.GetInt("max_iterations", min: 1),
             s.GetDouble("power_law_exponent", above: 1), s.GetDouble("power_law_scale", above: 0), perturb == "all",
-            approximants == "trained", training, s.GetDouble("margin_penalty", min: 0), s.GetDouble("time_weight_power", min: 0));
+            approximants == "trained", training, s.GetDouble("margin_penalty", min: 0), s.GetDouble("time_weight_power", min: 0),
+            (ulong)s.GetLong("seed", min: 0));
     }
 
     private static readonly Rate[] Maps = [Rate.Direct, Rate.Exp, Rate.Softplus];
@@ -152,7 +154,7 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
         {
             int i = job / Maps.Length, p = job % Maps.Length;
             var rho = targets[i].Rho;
-            var models = Approximants(rho, Maps[p], s, (ulong)job, ctx.Cancellation);
+            var models = Approximants(rho, Maps[p], s, 1000 * s.Seed + (ulong)job, ctx.Cancellation);
             rows[job] = [];
             foreach (var model in models)
             {
@@ -160,7 +162,7 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
                 var eval = new ResidualRnnKernelObjective(rho, m, s.Window, Maps[p], training: false, timeWeightPower: s.TimeWeightPower);
                 var mask = Enumerable.Range(0, 3 * m).Select(j => s.PerturbAll || j >= 2 * m).ToArray();
                 var curve = PerturbationAnalysis.Run(model.Theta, th => eval.Evaluate(th, Span<double>.Empty),
-                    new PerturbationOptions { Betas = betas, Repeats = s.Repeats, Seed = (ulong)(100 * i + 10 * p + m), Mask = mask });
+                    new PerturbationOptions { Betas = betas, Repeats = s.Repeats, Seed = 100_000 * s.Seed + (ulong)(100 * i + 10 * p + m), Mask = mask });
                 double minRate = Enumerable.Range(0, m).Min(j => Maps[p].Rate(model.Theta[2 * m + j]));
                 for (int b = 0; b < betas.Length; b++)
                     rows[job].Add([i, p, m, betas[b], curve.Error[b], model.Loss, model.Epochs, model.Reached ? 1 : 0, minRate, eval.ZeroModelLoss]);
