@@ -8,36 +8,62 @@ namespace MemoryLab.Reproductions;
 
 /// <summary>
 /// <c>wang24-stable-approximation</c> (Wang, Li &amp; Li, ICLR 2024, §3 and Fig. 1; the reparametrisations of Wang &amp; Li's
-/// StableSSM): perturbation error E_m(β) = sup_{‖θ̃ − θ_m‖∞ ≤ β} ‖ρ − ρ̂(θ̃)‖² / ‖ρ‖² of the best width-m sum of
-/// exponentials θ_m = (a, v), w = r(v), for the group's discrete targets on t = 0..T−1 (dt = 1, T = 100;
-/// radarFudan/Curse-of-memory <c>src/data/lf_datamodule.py</c>): exponential memory e^{−t} and power-law memory
-/// (1 + 0.1t)^{−1.1}, under the direct (w = v), exp (w = e^v) and softplus parametrisations.
-/// Which parameters are perturbed is a setting: the recurrent (rate) parameters v only, as in Wang24's definition of
-/// E_m(β) (the sup is over perturbed recurrent weights W̃ with the other weights fixed), or every parameter, as the
-/// group's <c>src/perturb.py</c> does. Protocol: <see cref="PerturbationAnalysis"/> (Gaussian noise rescaled to max-norm
-/// β, running maximum). Wang24 Fig. 1 reads the curves by where those of consecutive widths cross
-/// (<see cref="CrossingPoint"/>): the crossings stay put for exponential memory and drift to 0 for power-law memory
-/// under the direct parametrisation.
+/// StableSSM): perturbation error E_m(β) = sup_{‖θ̃ − θ_m‖∞ ≤ β} J(θ̃) of trained width-m models θ_m, J the expected test
+/// loss of the group's linear-functional task (radarFudan/Curse-of-memory <c>src/data/lf_datamodule.py</c>: e^{−t} and
+/// (1 + 0.1t)^{−1.1}, dt = 1, T = 100). The models are the group's residual diagonal linear RNNs under the direct (ReLU in
+/// training), exp and softplus parametrisations of the recurrent rates, trained as the group trains them
+/// (<see cref="ApproximantTraining"/>); least-squares fits are an optional, labelled mode. Which parameters are perturbed is a
+/// setting: the recurrent parameters v only, as in Wang24's definition of E_m(β), or u, c and v, as the group's
+/// <c>src/perturb.py</c> does. Protocol: <see cref="PerturbationAnalysis"/> (Gaussian noise rescaled to max-norm β, running
+/// maximum). Wang24 Fig. 1 reads the curves by where those of consecutive widths cross (<see cref="CrossingPoint"/>): the
+/// crossings stay put for exponential memory and drift to 0 for power-law memory under the direct parametrisation.
 /// </summary>
 public sealed class StableApproximationExperiment : ReproductionKind<StableApproximationExperiment.Settings>
 {
     /// <summary>Settings of one scale (spec <c>experiments/reproduce/wang24-stable-approximation/</c>).</summary>
-    /// <param name="Widths">Widths m (each fitted; the fit runs width by width up to the largest).</param>
+    /// <param name="Widths">Widths m, trained (or fitted) in increasing order.</param>
     /// <param name="Window">Sequence length T: the kernels are sampled at t = 0..T−1 (dt = 1).</param>
     /// <param name="Repeats">Perturbations drawn per β (running maximum).</param>
-    /// <param name="MaxIterations">Levenberg–Marquardt iterations per start of the fit.</param>
+    /// <param name="MaxIterations">Levenberg–Marquardt iterations per start of the least-squares fit (least-squares mode only).</param>
     /// <param name="PowerLawExponent">Exponent p of the power-law target (1 + c·t)^{−p}.</param>
     /// <param name="PowerLawScale">Time scale c of the power-law target.</param>
-    /// <param name="PerturbAll">True: every parameter (amplitudes too) is perturbed; false: the rate parameters only.</param>
-    public sealed record Settings(int[] Widths, int Window, int Repeats, int MaxIterations, double PowerLawExponent, double PowerLawScale, bool PerturbAll);
+    /// <param name="PerturbAll">True: every parameter (u, c too) is perturbed; false: the recurrent parameters v only.</param>
+    /// <param name="Trained">True: the group's trained approximants (<see cref="ApproximantTraining"/>); false: least-squares fits.</param>
+    /// <param name="Training">The training settings (trained mode).</param>
+    /// <param name="MarginPenalty">κ of the authors' stability-margin penalty in the training loss.</param>
+    /// <param name="TimeWeightPower">p of the loss's temporal weights ((t+1)/(T+1))^p.</param>
+    /// <param name="Seed">Seed of the initialisations and the perturbations.</param>
+    public sealed record Settings(int[] Widths, int Window, int Repeats, int MaxIterations, double PowerLawExponent, double PowerLawScale, bool PerturbAll,
+        bool Trained, ApproximantTrainingOptions Training, double MarginPenalty, double TimeWeightPower, ulong Seed = 0);
 
     /// <inheritdoc />
     public override Settings Bind(SpecNode s)
     {
         string perturb = s.GetString("perturb");
         if (perturb is not ("recurrent" or "all")) throw s.Error("perturb", $"must be 'recurrent' (the rate parameters, Wang24's definition) or 'all' (got '{perturb}')");
-        return new(s.GetIntList("widths", min: 1, minCount: 2), s.GetInt("window", min: 2), s.GetInt("repeats", min: 1), s.GetInt("max_iterations", min: 1),
-            s.GetDouble("power_law_exponent", above: 1), s.GetDouble("power_law_scale", above: 0), perturb == "all");
+        string approximants = s.GetString("approximants");
+        if (approximants is not ("trained" or "least-squares")) throw s.Error("approximants", $"must be 'trained' (the group's procedure) or 'least-squares' (got '{approximants}')");
+        var widths = s.GetIntList("widths", min: 1, minCount: 2);
+        for (int i = 1; i < widths.Length; i++)
+            if (widths[i] <= widths[i - 1]) throw s.Error("widths", $"must increase (got {widths[i]} after {widths[i - 1]})");
+        int minEpochs = s.GetInt("min_epochs", min: 1);
+        var training = new ApproximantTrainingOptions
+        {
+            LearningRate = s.GetDouble("learning_rate", above: 0),
+            WeightDecay = s.GetDouble("weight_decay", min: 0),
+            ClipNorm = s.GetDouble("clip_norm", min: 0),
+            StepsPerEpoch = s.GetInt("steps_per_epoch", min: 1),
+            MinEpochs = minEpochs,
+            MaxEpochs = s.GetInt("max_epochs", min: minEpochs),
+            PlateauFactor = s.GetDouble("plateau_factor", above: 0, below: 1),
+            PlateauPatience = s.GetInt("plateau_patience", min: 0),
+            InitialThreshold = s.GetDouble("stopping_threshold", above: 0),
+            ThresholdFactor = s.GetDouble("threshold_factor", above: 0),
+        };
+        return new(widths, s.GetInt("window", min: 2), s.GetInt("repeats", min: 1), s.GetInt("max_iterations", min: 1),
+            s.GetDouble("power_law_exponent", above: 1), s.GetDouble("power_law_scale", above: 0), perturb == "all",
+            approximants == "trained", training, s.GetDouble("margin_penalty", min: 0), s.GetDouble("time_weight_power", min: 0),
+            (ulong)s.GetLong("seed", min: 0));
     }
 
     private static readonly Rate[] Maps = [Rate.Direct, Rate.Exp, Rate.Softplus];
@@ -48,31 +74,17 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
     public override string Title => "Stable approximation: perturbation error E_m(β) for exponential vs power-law memory (Wang24 Figs. 1, 4)";
     /// <inheritdoc />
     public override string Method =>
-        "Best width-m exponential sums (Analysis.WidthFit, least squares) of the group's discrete targets e^{−t} and (1 + c·t)^{−p} on t = 0..T−1; "
-        + "the rate parameters v (w = v, e^v or softplus(v)) — or, when the spec says so, every parameter — are perturbed by Gaussian noise rescaled "
-        + "to max-norm β, β ∈ {0} ∪ {10^−3·2^{i/2}, i = 0..20}, repeated (see the spec) with the running maximum of the relative squared "
-        + "error kept (Wang24's protocol). The curves are read by the β where those of consecutive widths cross (Wang24 Fig. 1).";
+        "Width-m residual diagonal linear RNNs h_{k+1} = h_k + u x_k − r(v) ⊙ h_k, ŷ_k = cᵀh_{k+1} (the group's radarFudan/Curse-of-memory models; "
+        + "r = ReLU-direct, exp or softplus) trained on the expected temporally weighted loss of the group's task (targets e^{−t} and (1 + c·t)^{−p}, "
+        + "i.i.d. N(0, 1) inputs, T = 100, dt = 1) with the group's procedure: AdamW, gradient clip 0.5, ReduceLROnPlateau, widths in increasing order, "
+        + "each stopped at the first epoch (after 2) below half the previous width's loss (full batch: the authors' minibatch noise is not reproduced). "
+        + "The spec can instead use least-squares fits (labelled). The recurrent parameters v — or, when the spec says so, u, c and v — are perturbed "
+        + "by Gaussian noise rescaled to max-norm β, β ∈ {0} ∪ {10^−3·2^{i/2}, i = 0..20}, repeated (see the spec) with the running maximum of the "
+        + "test loss kept (Wang24's protocol, the group's src/perturb.py). The curves are read by the β where those of consecutive widths cross (Wang24 Fig. 1).";
 
     /// <summary>The two targets (label, ρ): exponential memory e^{−t} and the power law (1 + c·t)^{−p}.</summary>
     public static IReadOnlyList<(string Label, Func<double, double> Rho)> Targets(double powerLawExponent, double powerLawScale) =>
         [("exp", t => Math.Exp(-t)), ("pol", t => Math.Pow(1 + powerLawScale * t, -powerLawExponent))];
-
-    /// <summary>Relative squared error Σω(ρ̂ − ρ)²/Σωρ² at θ = (a, v) under <paramref name="map"/>, on the kernel's nodes.</summary>
-    public static double RelativeError(KernelQuadrature k, Rate map, ReadOnlySpan<double> theta)
-    {
-        int m = theta.Length / 2;
-        Span<double> w = stackalloc double[m];
-        for (int i = 0; i < m; i++) w[i] = map.Rate(theta[m + i]);
-        double s = 0;
-        for (int q = 0; q < k.Count; q++)
-        {
-            double t = k.Nodes[q], y = 0;
-            for (int i = 0; i < m; i++) y += theta[i] * Math.Exp(-w[i] * t);
-            double d = y - k.Values[q];
-            s += k.Weights[q] * d * d;
-        }
-        return s / k.TargetNormSquared;
-    }
 
     /// <summary>Relative squared errors at or below this are round-off: 10^6 × (2.2·10^−16)²·100, the double-precision
     /// round-off of a relative squared error summed over 100 samples.</summary>
@@ -109,42 +121,56 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
         return double.PositiveInfinity;
     }
 
+    /// <summary>Width-by-width approximants of <paramref name="rho"/> under <paramref name="map"/> in the evaluation form of
+    /// <see cref="ResidualRnnKernelObjective"/>: trained with the group's procedure, or (least-squares mode) the best sums of
+    /// exponentials Σ a_i e^{−w_i k} under the same lag weights, written as λ_i = e^{−w_i} (u = 1, c = a).</summary>
+    public static IReadOnlyList<TrainedApproximant> Approximants(Func<double, double> rho, Rate map, Settings s, ulong seed, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(rho); ArgumentNullException.ThrowIfNull(s);
+        if (s.Trained)
+            return ApproximantTraining.TrainSequence(m => new ResidualRnnKernelObjective(rho, m, s.Window, map, training: true, s.MarginPenalty, s.TimeWeightPower),
+                s.Widths, s.Training with { Seed = seed }, cancellation);
+        var weights = ResidualRnnKernelObjective.LossWeights(s.Window, s.TimeWeightPower);
+        var nodes = Enumerable.Range(0, s.Window).Select(k => (double)k).ToArray();
+        var kernel = KernelQuadrature.FromSamples(nodes, weights, nodes.Select(rho).ToArray());
+        var fits = WidthFit.FitSequence(kernel, s.Widths.Max(), new WidthFitOptions { Seed = seed, RandomStarts = 0, MaxIterations = s.MaxIterations });
+        return s.Widths.Select(m =>
+        {
+            var f = fits[m - 1];
+            var theta = new double[3 * m];
+            for (int i = 0; i < m; i++) { theta[i] = 1; theta[m + i] = f.Coefficients[i]; theta[2 * m + i] = map.Inverse(-double.ExpM1(-f.Rates[i])); }
+            return new TrainedApproximant(m, theta, f.Loss, double.NaN, 0, true);
+        }).ToList();
+    }
+
     /// <inheritdoc />
     public override void Run(ReproductionContext ctx, Settings s)
     {
-        int repeats = s.Repeats;
-        int[] Widths = s.Widths;
         var targets = Targets(s.PowerLawExponent, s.PowerLawScale);
-        var fits = new IReadOnlyList<WidthFitResult>[targets.Count];
-        var kernels = targets.Select(t => KernelQuadrature.Discrete(t.Rho, 0, s.Window)).ToArray();
-        int done = 0;
-        Parallel.For(0, targets.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, ctx.Pool.Threads), CancellationToken = ctx.Cancellation }, i =>
-        {
-            fits[i] = WidthFit.FitSequence(kernels[i], Widths.Max(), new WidthFitOptions
-            {
-                Seed = (ulong)i, RandomStarts = 0, MaxIterations = s.MaxIterations,
-            });
-            ctx.Report(0.8 * Interlocked.Increment(ref done) / targets.Count, $"{targets[i].Label}: fitted m = 1..{Widths.Max()}");
-        });
-        var table = new DataTable("target", "map", "width", "beta", "error", "min_rate", "max_abs_amplitude");
         var betas = PerturbationAnalysis.Wang24Betas();
-        for (int i = 0; i < targets.Count; i++)
-            for (int p = 0; p < Maps.Length; p++)
-                foreach (int m in Widths)
-                {
-                    ctx.Cancellation.ThrowIfCancellationRequested();
-                    var fit = fits[i][m - 1];
-                    var theta = new double[2 * m];
-                    fit.Coefficients.CopyTo(theta, 0);
-                    for (int j = 0; j < m; j++) theta[m + j] = Maps[p].Inverse(fit.Rates[j]);
-                    var map = Maps[p];
-                    var k = kernels[i];
-                    var mask = Enumerable.Range(0, 2 * m).Select(j => s.PerturbAll || j >= m).ToArray();
-                    var curve = PerturbationAnalysis.Run(theta, th => RelativeError(k, map, th),
-                        new PerturbationOptions { Betas = betas, Repeats = repeats, Seed = (ulong)(100 * i + 10 * p + m), Mask = mask });
-                    for (int b = 0; b < betas.Length; b++)
-                        table.Add(i, p, m, betas[b], curve.Error[b], fit.Rates.Min(), fit.Coefficients.Max(Math.Abs));
-                }
+        int jobs = targets.Count * Maps.Length, done = 0;
+        var rows = new List<double[]>[jobs];
+        Parallel.For(0, jobs, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, ctx.Pool.Threads), CancellationToken = ctx.Cancellation }, job =>
+        {
+            int i = job / Maps.Length, p = job % Maps.Length;
+            var rho = targets[i].Rho;
+            var models = Approximants(rho, Maps[p], s, 1000 * s.Seed + (ulong)job, ctx.Cancellation);
+            rows[job] = [];
+            foreach (var model in models)
+            {
+                int m = model.Width;
+                var eval = new ResidualRnnKernelObjective(rho, m, s.Window, Maps[p], training: false, timeWeightPower: s.TimeWeightPower);
+                var mask = Enumerable.Range(0, 3 * m).Select(j => s.PerturbAll || j >= 2 * m).ToArray();
+                var curve = PerturbationAnalysis.Run(model.Theta, th => eval.Evaluate(th, Span<double>.Empty),
+                    new PerturbationOptions { Betas = betas, Repeats = s.Repeats, Seed = 100_000 * s.Seed + (ulong)(100 * i + 10 * p + m), Mask = mask });
+                double minRate = Enumerable.Range(0, m).Min(j => Maps[p].Rate(model.Theta[2 * m + j]));
+                for (int b = 0; b < betas.Length; b++)
+                    rows[job].Add([i, p, m, betas[b], curve.Error[b], model.Loss, model.Epochs, model.Reached ? 1 : 0, minRate, eval.ZeroModelLoss]);
+            }
+            ctx.Report(Interlocked.Increment(ref done) / (double)jobs, $"{targets[i].Label}, {Maps[p].Name}: widths {string.Join(", ", s.Widths)} done");
+        });
+        var table = new DataTable("target", "map", "width", "beta", "error", "loss", "epochs", "reached", "min_rate", "zero_model_loss");
+        foreach (var r in rows) foreach (var row in r) table.Add(row);
         table.Save(ctx.File("perturbation-error.csv"));
         ctx.Report(1, "done");
     }
@@ -155,8 +181,8 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
         var table = DataTable.Load(Path.Combine(directory, "perturbation-error.csv"));
         var targets = Targets(settings.PowerLawExponent, settings.PowerLawScale);
         int[] widths = table.Column("width").Distinct().Order().Select(w => (int)w).ToArray();
-        string perturbed = settings.PerturbAll ? "every parameter perturbed (the group's src/perturb.py)" : "rate parameters perturbed (Wang24's definition)";
-        var grid = new PanelGrid(targets.Count, Maps.Length) { Title = "Wang24: perturbation error E_m(\\beta) of the best width-m fit" };
+        string perturbed = settings.PerturbAll ? "u, c and v perturbed (as the group's src/perturb.py)" : "recurrent parameters v perturbed (Wang24's definition)";
+        var grid = new PanelGrid(targets.Count, Maps.Length) { Title = settings.Trained ? "Wang24: perturbation error E_m(\\beta) of the trained width-m models" : "Wang24: perturbation error E_m(\\beta) of the least-squares width-m fits (not the paper's approximants)" };
         var crossings = new Dictionary<(int Target, int Map), (double First, double Last, string Text)>();
         var exact = new List<(int Target, double MinE0, string Text)>();
         var jumps = new Dictionary<(int Target, int Map), (double Max, string Text)>();
@@ -167,26 +193,39 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
             {
                 var chart = Chart.Create($"{targets[i].Label} memory, {Maps[p].Name}", "\\beta", "E_m(\\beta)", AxisScale.Log, AxisScale.Log);
                 var rows = table.Where("target", i).Where("map", p);
-                var curves = new List<(double[] B, double[] E)>();
+                var curves = new List<(int M, double[] B, double[] E)>();
+                var untrained = new List<string>();
                 for (int s = 0; s < widths.Length; s++)
                 {
                     var r = rows.Where("width", widths[s]);
                     var b = r.Column("beta");
                     var e = r.Column("error");
-                    curves.Add((b, e));
-                    if (p == 0) e0.Add((widths[s], e[Array.IndexOf(b, 0.0)]));
+                    double e0m = e[Array.IndexOf(b, 0.0)];
+                    if (p == 0) e0.Add((widths[s], e0m));
                     var pos = b.Zip(e).Where(x => x.First > 0 && x.Second > 0 && double.IsFinite(x.Second)).ToArray();
                     chart.AddLine($"m = {widths[s]}", pos.Select(x => x.First).ToArray(), pos.Select(x => Math.Min(x.Second, 1e6)).ToArray(), Palette.Series(s));
+                    // A width whose loss at β = 0 is no better than the zero model's was not trained (e.g. |λ| > 1 at the
+                    // initialisation overflows the gradient norm, so the clipped gradient is 0): it has no curve to read.
+                    double zero = table.Columns.Contains("zero_model_loss") ? r.Column("zero_model_loss")[0] : double.PositiveInfinity;
+                    if (!(e0m < zero)) { untrained.Add($"m={widths[s]} (E_m(0) = {ClaimCheck.Format(e0m)} ≥ the zero model's {ClaimCheck.Format(zero)})"); continue; }
+                    curves.Add((widths[s], b, e));
                 }
+                string skipped = untrained.Count == 0 ? "" : "; not trained, left out: " + string.Join(", ", untrained);
+                string levels = "; E_m(0): " + string.Join(", ", curves.Select(c => $"m={c.M}: {ClaimCheck.Format(c.E[Array.IndexOf(c.B, 0.0)])}"));
                 // The jump at the smallest β > 0: Wang24's stable approximation asks E_m(β) → E_m(0) as β → 0 uniformly in m.
-                var jump = curves.Select((c, s) => (M: widths[s], Beta: c.B.First(b => b > 0), J: c.E[Array.FindIndex(c.B, b => b > 0)] - c.E[Array.IndexOf(c.B, 0.0)])).ToArray();
-                jumps[(i, p)] = (jump.Max(x => x.J), $"E_m({ClaimCheck.Format(jump[0].Beta)}) − E_m(0): " + string.Join(", ", jump.Select(x => $"m={x.M}: {ClaimCheck.Format(x.J)}")));
+                var jump = curves.Select(c => (c.M, Beta: c.B.First(b => b > 0), J: c.E[Array.FindIndex(c.B, b => b > 0)] - c.E[Array.IndexOf(c.B, 0.0)])).ToArray();
+                jumps[(i, p)] = jump.Length == 0 ? (double.NaN, "no trained width" + skipped)
+                    : (jump.Max(x => x.J), $"E_m({ClaimCheck.Format(jump[0].Beta)}) − E_m(0): " + string.Join(", ", jump.Select(x => $"m={x.M}: {ClaimCheck.Format(x.J)}")) + skipped);
+                // Wang24 Fig. 1 marks where the curves of consecutive widths cross; the drift is read from the first and the last
+                // crossing that exist (a pair whose wider curve stays below on the whole grid, ∞, or is not below at β = 0, NaN, marks none).
                 var pairs = new List<(int M, int M2, double B)>();
-                for (int s = 0; s + 1 < widths.Length; s++)
-                    pairs.Add((widths[s], widths[s + 1], CrossingPoint(curves[s].B, curves[s].E, curves[s + 1].E)));
+                for (int s = 0; s + 1 < curves.Count; s++)
+                    pairs.Add((curves[s].M, curves[s + 1].M, CrossingPoint(curves[s].B, curves[s].E, curves[s + 1].E)));
+                var found = pairs.Where(x => double.IsFinite(x.B)).ToArray();
                 chart.Legend = LegendPosition.TopLeft;
                 grid[i, p] = chart;
-                crossings[(i, p)] = (pairs[0].B, pairs[^1].B, string.Join(", ", pairs.Select(x => $"m={x.M}/{x.M2}: {ClaimCheck.Format(x.B)}")));
+                crossings[(i, p)] = (found.Length >= 2 ? found[0].B : double.NaN, found.Length >= 2 ? found[^1].B : double.NaN,
+                    string.Join(", ", pairs.Select(x => $"m={x.M}/{x.M2}: {ClaimCheck.Format(x.B)}")) + levels + skipped);
             }
             exact.Add((i, e0.Min(x => x.E), string.Join(", ", e0.Select(x => $"m={x.M}: {ClaimCheck.Format(x.E)}"))));
         }
@@ -202,7 +241,8 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
         claims.Check("power-law-direct-not-uniformly-continuous", jumps[(1, 0)].Max, jumps[(1, 0)].Text);
         foreach (int p in new[] { 1, 2 })
             claims.Check("power-law-stable-parametrisation-uniformly-continuous", jumps[(1, p)].Max, jumps[(1, p)].Text, ("map", Maps[p].Name));
-        string Ratio((double First, double Last, string Text) c) => $"last/first crossing = {ClaimCheck.Format(c.Last / c.First)} ({c.Text})";
+        string Ratio((double First, double Last, string Text) c) => double.IsNaN(c.First)
+            ? $"fewer than two crossings ({c.Text})" : $"last/first crossing = {ClaimCheck.Format(c.Last / c.First)} ({c.Text})";
         foreach (int p in new[] { 0, 1, 2 })
         {
             var c = crossings[(0, p)];

@@ -72,12 +72,15 @@ public class ApproximationExperimentsTests
     }
 
     [Fact]
-    public void PerturbationErrorIsZeroAtAnExactFit()
+    public void PerturbationErrorIsZeroAtAnExactModel()
     {
-        var k = KernelQuadrature.FromFunction(t => 2 * Math.Exp(-0.5 * t) - Math.Exp(-3 * t), 100, new KernelQuadratureOptions { Tail = KernelTail.Truncate });
-        var map = RateParametrisation.Exp;
-        double[] theta = [2, -1, map.Inverse(0.5), map.Inverse(3.0)];
-        Assert.True(StableApproximationExperiment.RelativeError(k, map, theta) < 1e-20);
+        // ρ(k) = 2·0.5^k − 0.3^k is a width-2 residual RNN exactly: λ = 1 − r(v) ∈ {0.5, 0.3}, u·c = (2, −1).
+        var map = RateParametrisation.Softplus;
+        var o = new ResidualRnnKernelObjective(k => 2 * Math.Pow(0.5, k) - Math.Pow(0.3, k), 2, 100, map, training: false);
+        double[] theta = [1, 1, 2, -1, map.Inverse(0.5), map.Inverse(0.7)];
+        Assert.True(o.Evaluate(theta, Span<double>.Empty) < 1e-28);
+        theta[4] += 1e-3;
+        Assert.True(o.Evaluate(theta, Span<double>.Empty) > 1e-10);
     }
 
     [Fact]
@@ -119,6 +122,43 @@ public class ApproximationExperimentsTests
             Assert.Single(section.Figures);
             Assert.Equal(14, section.Claims.Count);
             Assert.All(section.Claims, c => Assert.Equal(ClaimStatus.Holds, c.Status));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void StableApproximationReportLeavesOutUntrainedWidthsAndReadsTheCrossingsThatExist()
+    {
+        // As the synthetic data above, but the exponential target's direct width m = 4 "diverged" (E_4 = 10^100 ≥ the zero
+        // model's 2): it is left out, and m = 2 is paired with m = 8 (crossing at β² = 0.0375/0.375, again √0.1, so the row holds).
+        // Power law, softplus: E_2 = 1 + β stays above E_4 on the whole grid (∞), which marks no crossing; the drift is read
+        // from the two crossings that exist (4/8 and 8/16, both at √0.1).
+        string dir = Directory.CreateTempSubdirectory("wang24-").FullName;
+        try
+        {
+            var t = new DataTable("target", "map", "width", "beta", "error", "loss", "epochs", "reached", "min_rate", "zero_model_loss");
+            var betas = PerturbationAnalysis.Wang24Betas();
+            for (int i = 0; i < 2; i++)
+                for (int p = 0; p < 3; p++)
+                    foreach (int m in new[] { 2, 4, 8, 16 })
+                        foreach (double b in betas)
+                        {
+                            double c = i == 1 && p == 0 ? Math.Pow(m, 4) : 1 - 1.0 / m;
+                            double e = 0.1 / m + c * b * b;
+                            if (i == 0 && p == 0 && m == 4) e = 1e100;
+                            if (i == 1 && p == 2 && m == 2) e = 1 + b; // worse than every wider width everywhere: m = 2/4 is ∞
+                            t.Add(i, p, m, b, e, e, 2, 1, 0.1, 2);
+                        }
+            t.Save(Path.Combine(dir, "perturbation-error.csv"));
+            var section = Specs.Report(new StableApproximationExperiment(), dir);
+            var direct = section.Claims.Single(c => c.Id == "exponential-memory-crossings-stay[map=direct]");
+            Assert.Contains("not trained, left out: m=4 (E_m(0) =", direct.MeasuredText);
+            Assert.Contains("m=2/8", direct.MeasuredText);
+            Assert.DoesNotContain("m=4/8", direct.MeasuredText);
+            Assert.Equal(ClaimStatus.Holds, direct.Status);
+            var softplus = section.Claims.Single(c => c.Id == "power-law-stable-parametrisation-crossings-stay[map=softplus]");
+            Assert.Contains("m=2/4: ∞", softplus.MeasuredText);
+            Assert.Equal(ClaimStatus.Holds, softplus.Status);
         }
         finally { Directory.Delete(dir, true); }
     }

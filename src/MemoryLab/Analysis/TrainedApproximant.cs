@@ -1,0 +1,332 @@
+using MemoryLab.Numerics;
+using MemoryLab.Training;
+
+namespace MemoryLab.Analysis;
+
+/// <summary>
+/// Expected loss of the group's residual diagonal linear RNN on the linear-functional task of Wang, Li &amp; Li (ICLR 2024)
+/// (radarFudan/Curse-of-memory: <c>src/models/recurrent/simple_diagonalrnn.py</c>, <c>softplusrnn.py</c>,
+/// <c>src/models/lf_module.py</c>, <c>src/utils/temporally_weighted_error.py</c>), in kernel space.
+/// Model: h_{k+1} = h_k + dt·(u x_k − r(v) ⊙ h_k), ŷ_k = cᵀh_{k+1}, so its kernel is
+/// ρ̂(k) = dt Σ_i c_i u_i λ_i^k with λ_i = 1 − dt·r(v_i), k = 0..T−1. The target is y_k = Σ_{s≤k} ρ(k − s) x_s with
+/// i.i.d. N(0, 1) inputs (<c>src/data/components/lf/datagen.py</c>, dt = 1); the loss is the temporally weighted mean square
+/// (1/T) Σ_t ω_t² (ŷ_t − y_t)², ω_t ∝ ((t+1)/(T+1))^p normalised to mean 1 (p = 2). Its expectation over the inputs is the
+/// weighted kernel distance J = Σ_k Ω_k (ρ̂(k) − ρ(k))², Ω_k = (1/T) Σ_{t=k}^{T−1} ω_t² — what this objective returns.
+/// θ = (u_1..u_m, c_1..c_m, v_1..v_m). During training the direct map is the authors' ReLU (r(v) = max(v, 0), a negative v is
+/// a frozen integrator mode λ = 1), and the training loss adds their stability-margin penalty
+/// κ·max(0, 1 − min{r(v_i) &gt; 0}); for evaluation (<see cref="Training"/> false) the rates are r(v) as given, with no
+/// penalty, so a perturbed direct rate can go negative (λ &gt; 1, the unstable side).
+/// The encoder and decoder biases of the authors' model are left out: they only fit the output's mean, which is 0 here.
+/// </summary>
+public sealed class ResidualRnnKernelObjective : IObjective<double>
+{
+    private readonly double[] _target, _omega, _rho, _lambda, _rate, _slope, _residual;
+    private readonly int _m, _t;
+
+    /// <summary>The loss of width-<paramref name="width"/> models against the kernel <paramref name="rho"/> on k = 0..T−1.</summary>
+    /// <param name="rho">Target kernel ρ(k·dt).</param>
+    /// <param name="width">Width m.</param>
+    /// <param name="window">Sequence length T.</param>
+    /// <param name="map">Rate parametrisation r (direct, exp or softplus).</param>
+    /// <param name="training">True: the authors' training form (ReLU on the direct map and the margin penalty).</param>
+    /// <param name="marginPenalty">κ of the margin penalty (training form only).</param>
+    /// <param name="timeWeightPower">p of the temporal weights ((t+1)/(T+1))^p.</param>
+    /// <param name="dt">Step size of the residual recurrence.</param>
+    public ResidualRnnKernelObjective(Func<double, double> rho, int width, int window, RateParametrisation map, bool training,
+        double marginPenalty = 0.01, double timeWeightPower = 2, double dt = 1)
+    {
+        ArgumentNullException.ThrowIfNull(rho);
+        if (width <= 0) throw new ArgumentException($"width must be positive (got {width})", nameof(width));
+        if (window < 2) throw new ArgumentException($"window must be ≥ 2 (got {window})", nameof(window));
+        if (map.Map is not (RateMap.Direct or RateMap.Exp or RateMap.Softplus)) throw new ArgumentException($"rate map {map} is not one of the group's (direct, exp, softplus)", nameof(map));
+        if (!(marginPenalty >= 0)) throw new ArgumentException($"margin penalty must be ≥ 0 (got {marginPenalty})", nameof(marginPenalty));
+        if (!(dt > 0)) throw new ArgumentException($"dt must be positive (got {dt})", nameof(dt));
+        _m = width; _t = window; Map = map; Training = training; MarginPenalty = marginPenalty; Dt = dt;
+        _omega = LossWeights(window, timeWeightPower);
+        _rho = new double[window];
+        for (int k = 0; k < window; k++) _rho[k] = rho(k * dt);
+        _target = _rho;
+        _lambda = new double[width]; _rate = new double[width]; _slope = new double[width]; _residual = new double[window];
+    }
+
+    /// <summary>Ω_k = (1/T) Σ_{t=k}^{T−1} ω_t², ω_t = T·((t+1)/(T+1))^p / Σ_s ((s+1)/(T+1))^p: the weight of the kernel error at lag k
+    /// in the expected temporally weighted mean square (the authors' twe_MSE) under i.i.d. unit-variance inputs.</summary>
+    public static double[] LossWeights(int window, double power)
+    {
+        if (window < 1) throw new ArgumentException($"window must be positive (got {window})", nameof(window));
+        if (!(power >= 0)) throw new ArgumentException($"power must be ≥ 0 (got {power})", nameof(power));
+        var w = new double[window];
+        double sum = 0;
+        for (int t = 0; t < window; t++) { w[t] = Math.Pow((t + 1.0) / (window + 1.0), power); sum += w[t]; }
+        var omega = new double[window];
+        double tail = 0;
+        for (int t = window - 1; t >= 0; t--)
+        {
+            double wt = w[t] * window / sum;
+            tail += wt * wt;
+            omega[t] = tail / window;
+        }
+        return omega;
+    }
+
+    /// <summary>The rate parametrisation.</summary>
+    public RateParametrisation Map { get; }
+    /// <summary>True: the training form (ReLU on the direct map, margin penalty).</summary>
+    public bool Training { get; }
+    /// <summary>κ of the margin penalty.</summary>
+    public double MarginPenalty { get; }
+    /// <summary>Step size of the recurrence.</summary>
+    public double Dt { get; }
+    /// <summary>Width m.</summary>
+    public int Width => _m;
+    /// <summary>Sequence length T.</summary>
+    public int Window => _t;
+    /// <summary>The target kernel ρ(k·dt), k = 0..T−1.</summary>
+    public IReadOnlyList<double> Target => _target;
+    /// <summary>The lag weights Ω_k.</summary>
+    public IReadOnlyList<double> Weights => _omega;
+    /// <inheritdoc />
+    public int Dimension => 3 * _m;
+
+    /// <summary>Σ_k Ω_k ρ(k)²: the loss of the zero model.</summary>
+    public double ZeroModelLoss
+    {
+        get { double s = 0; for (int k = 0; k < _t; k++) s += _omega[k] * _rho[k] * _rho[k]; return s; }
+    }
+
+    /// <summary>The model kernel ρ̂(k), k = 0..T−1, at θ.</summary>
+    public double[] Kernel(ReadOnlySpan<double> theta)
+    {
+        Rates(theta);
+        var y = new double[_t];
+        for (int i = 0; i < _m; i++)
+        {
+            double a = Dt * theta[i] * theta[_m + i], p = 1;
+            for (int k = 0; k < _t; k++) { y[k] += a * p; p *= _lambda[i]; }
+        }
+        return y;
+    }
+
+    // r_i, r'_i and λ_i at θ (training form: ReLU on the direct map).
+    private void Rates(ReadOnlySpan<double> theta)
+    {
+        for (int i = 0; i < _m; i++)
+        {
+            double v = theta[2 * _m + i];
+            if (Training && Map.Map == RateMap.Direct) { _rate[i] = Math.Max(v, 0); _slope[i] = v > 0 ? 1 : 0; }
+            else { _rate[i] = Map.Rate(v); _slope[i] = Map.Derivative(v); }
+            _lambda[i] = 1 - Dt * _rate[i];
+        }
+    }
+
+    /// <inheritdoc />
+    public double Evaluate(ReadOnlySpan<double> theta, Span<double> gradient)
+    {
+        if (theta.Length != 3 * _m) throw new ArgumentException($"θ has {theta.Length} entries, expected {3 * _m}", nameof(theta));
+        int m = _m, T = _t;
+        Rates(theta);
+        Array.Clear(_residual);
+        for (int i = 0; i < m; i++)
+        {
+            double a = Dt * theta[i] * theta[m + i], p = 1;
+            for (int k = 0; k < T; k++) { _residual[k] += a * p; p *= _lambda[i]; }
+        }
+        double j = 0;
+        for (int k = 0; k < T; k++) { _residual[k] -= _rho[k]; j += _omega[k] * _residual[k] * _residual[k]; }
+        bool wantGradient = !gradient.IsEmpty;
+        if (wantGradient)
+        {
+            gradient.Clear();
+            for (int i = 0; i < m; i++)
+            {
+                // ∂J/∂a_i = 2 Σ_k Ω_k e_k λ^k, ∂J/∂λ_i = 2 a_i Σ_k Ω_k e_k k λ^{k−1}.
+                double ga = 0, gl = 0, p = 1, pPrev = 0;
+                for (int k = 0; k < T; k++)
+                {
+                    double c = _omega[k] * _residual[k];
+                    ga += c * p;
+                    gl += c * k * pPrev;
+                    pPrev = p; p *= _lambda[i];
+                }
+                double u = theta[i], cc = theta[m + i], a = Dt * u * cc;
+                ga *= 2; gl *= 2 * a;
+                gradient[i] = Dt * cc * ga;
+                gradient[m + i] = Dt * u * ga;
+                gradient[2 * m + i] = gl * (-Dt) * _slope[i];
+            }
+        }
+        if (Training && MarginPenalty > 0)
+        {
+            // The authors' stability margin: the smallest positive rate (src/models/recurrent/*.py, stability_margin).
+            int arg = -1;
+            for (int i = 0; i < m; i++)
+                if (_rate[i] > 0 && (arg < 0 || _rate[i] < _rate[arg])) arg = i;
+            if (arg >= 0 && _rate[arg] < 1)
+            {
+                j += MarginPenalty * (1 - _rate[arg]);
+                if (wantGradient) gradient[2 * m + arg] -= MarginPenalty * _slope[arg];
+            }
+        }
+        return j;
+    }
+
+    /// <summary>θ in the evaluation form: the direct map's ReLU applied to v (the authors' <c>perturb_weight_initialization</c>
+    /// before a perturbation), the other maps unchanged.</summary>
+    public double[] ToEvaluationForm(ReadOnlySpan<double> theta)
+    {
+        var e = theta.ToArray();
+        if (Map.Map == RateMap.Direct)
+            for (int i = 0; i < _m; i++) e[2 * _m + i] = Math.Max(e[2 * _m + i], 0);
+        return e;
+    }
+}
+
+/// <summary>Settings of <see cref="ApproximantTraining"/> (defaults: the group's, radarFudan/Curse-of-memory
+/// <c>configs/experiment/LF/*.yaml</c>, <c>configs/model/diagonalrnn.yaml</c>, <c>configs/experiment/LF/base.yaml</c>).</summary>
+public sealed record ApproximantTrainingOptions
+{
+    /// <summary>AdamW learning rate (LF experiment configs: 0.01).</summary>
+    public double LearningRate { get; init; } = 0.01;
+    /// <summary>AdamW decoupled weight decay (model configs: 0).</summary>
+    public double WeightDecay { get; init; }
+    /// <summary>Global gradient-norm clip (LF base: gradient_clip_val 0.5; 0 = off).</summary>
+    public double ClipNorm { get; init; } = 0.5;
+    /// <summary>Optimiser steps per epoch (128,000 training sequences in batches of 512).</summary>
+    public int StepsPerEpoch { get; init; } = 250;
+    /// <summary>Epochs always run before the stopping rule may stop (LF base: min_epochs 2).</summary>
+    public int MinEpochs { get; init; } = 2;
+    /// <summary>Most epochs (LF base: max_epochs 1000).</summary>
+    public int MaxEpochs { get; init; } = 1000;
+    /// <summary>ReduceLROnPlateau factor (model configs: 0.1).</summary>
+    public double PlateauFactor { get; init; } = 0.1;
+    /// <summary>ReduceLROnPlateau patience in epochs (model configs: 10).</summary>
+    public int PlateauPatience { get; init; } = 10;
+    /// <summary>The first width's stopping threshold (the scripts' metric_value=("100")).</summary>
+    public double InitialThreshold { get; init; } = 100;
+    /// <summary>Each next width's threshold is this times the previous width's best loss (src/train.py writes 0.5 × val/loss).</summary>
+    public double ThresholdFactor { get; init; } = 0.5;
+    /// <summary>Seed of the initialisation (<see cref="RandomPurpose.Init"/> stream).</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
+    public void Validate()
+    {
+        if (!(LearningRate > 0)) throw new ArgumentException($"learning rate must be positive (got {LearningRate})");
+        if (!(WeightDecay >= 0)) throw new ArgumentException($"weight decay must be ≥ 0 (got {WeightDecay})");
+        if (!(ClipNorm >= 0)) throw new ArgumentException($"clip norm must be ≥ 0 (got {ClipNorm})");
+        if (StepsPerEpoch <= 0) throw new ArgumentException($"steps per epoch must be positive (got {StepsPerEpoch})");
+        if (MinEpochs < 1 || MaxEpochs < MinEpochs) throw new ArgumentException($"need 1 ≤ min epochs ≤ max epochs (got {MinEpochs}, {MaxEpochs})");
+        if (!(PlateauFactor > 0 && PlateauFactor < 1)) throw new ArgumentException($"plateau factor must lie in (0, 1) (got {PlateauFactor})");
+        if (PlateauPatience < 0) throw new ArgumentException($"plateau patience must be ≥ 0 (got {PlateauPatience})");
+        if (!(InitialThreshold > 0) || !(ThresholdFactor > 0)) throw new ArgumentException("the stopping thresholds must be positive");
+    }
+}
+
+/// <summary>One trained width.</summary>
+/// <param name="Width">m.</param>
+/// <param name="Theta">Parameters of the best epoch, in the evaluation form (<see cref="ResidualRnnKernelObjective.ToEvaluationForm"/>).</param>
+/// <param name="Loss">The best epoch's loss (the expected test loss, no penalty).</param>
+/// <param name="Threshold">The stopping threshold this width trained towards.</param>
+/// <param name="Epochs">Epochs run.</param>
+/// <param name="Reached">True when the loss went below the threshold (false: stopped at the epoch cap).</param>
+public sealed record TrainedApproximant(int Width, double[] Theta, double Loss, double Threshold, int Epochs, bool Reached);
+
+/// <summary>
+/// The group's training procedure for the approximants of Wang, Li &amp; Li (ICLR 2024) Fig. 1 (radarFudan/Curse-of-memory
+/// <c>scripts/lf_parallelized.sh</c>, <c>src/train.py</c>): the widths are trained in increasing order, each from a fresh
+/// initialisation with AdamW, global-norm clipping and ReduceLROnPlateau on the epoch loss, and each stops at the end of the
+/// first epoch (after <see cref="ApproximantTrainingOptions.MinEpochs"/>) whose loss is below its threshold — 100 for the first
+/// width, then half the previous width's best loss (Lightning's EarlyStopping stopping_threshold with the scripts'
+/// metric_value). The best epoch's parameters are kept (the scripts' best checkpoint). Gradients are those of the expected
+/// loss (<see cref="ResidualRnnKernelObjective"/>), full batch: the authors' minibatch noise is not reproduced.
+/// Initialisation as PyTorch's: u ~ U(−1, 1) (nn.Linear with one input), c ~ U(−1/√m, 1/√m), v ~ N(0, 1) (torch.randn).
+/// Deterministic: a pure function of the seed and the settings.
+/// </summary>
+public static class ApproximantTraining
+{
+    /// <summary>PyTorch-style initial θ = (u, c, v) for width <paramref name="width"/> from <paramref name="rng"/>.</summary>
+    public static double[] Initialise(int width, CounterRng rng)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        var theta = new double[3 * width];
+        double bound = 1 / Math.Sqrt(width);
+        for (int i = 0; i < width; i++) theta[i] = rng.NextUniform(-1, 1);
+        for (int i = 0; i < width; i++) theta[width + i] = rng.NextUniform(-bound, bound);
+        for (int i = 0; i < width; i++) theta[2 * width + i] = rng.NextNormal();
+        return theta;
+    }
+
+    /// <summary>Trains from <paramref name="theta0"/> (training form) until the loss is below <paramref name="threshold"/>
+    /// at an epoch end (after the minimum epochs) or the epoch cap.</summary>
+    public static TrainedApproximant Train(ResidualRnnKernelObjective objective, double[] theta0, double threshold,
+        ApproximantTrainingOptions options, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(objective); ArgumentNullException.ThrowIfNull(theta0); ArgumentNullException.ThrowIfNull(options);
+        if (!objective.Training) throw new ArgumentException("train on the training form of the objective", nameof(objective));
+        if (theta0.Length != objective.Dimension) throw new ArgumentException($"θ₀ has {theta0.Length} entries, the objective expects {objective.Dimension}", nameof(theta0));
+        options.Validate();
+        int n = objective.Dimension;
+        var layout = new ParameterLayout();
+        layout.Add("theta", "all", n);
+        var adam = new Adam<double>(layout, weightDecay: options.WeightDecay, decoupledWeightDecay: true, clipNorm: options.ClipNorm);
+        var theta = (double[])theta0.Clone();
+        var g = new double[n];
+        double lr = options.LearningRate, plateauBest = double.PositiveInfinity;
+        int bad = 0, epoch = 0;
+        double bestLoss = double.PositiveInfinity;
+        double[] best = (double[])theta.Clone();
+        bool reached = false;
+        while (epoch < options.MaxEpochs)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            for (int s = 0; s < options.StepsPerEpoch; s++)
+            {
+                objective.Evaluate(theta, g);
+                bool finite = true;
+                foreach (var x in g) if (!double.IsFinite(x)) { finite = false; break; }
+                if (!finite) break; // diverged: the epoch loss below says so
+                adam.Step(theta, g, lr);
+            }
+            epoch++;
+            double loss = TestLoss(objective, theta);
+            if (!double.IsFinite(loss)) break;
+            if (loss < bestLoss) { bestLoss = loss; Array.Copy(theta, best, n); }
+            // ReduceLROnPlateau (PyTorch defaults: relative threshold 10^−4, no cooldown).
+            if (loss < plateauBest * (1 - 1e-4)) { plateauBest = loss; bad = 0; }
+            else if (++bad > options.PlateauPatience) { lr *= options.PlateauFactor; bad = 0; }
+            if (epoch >= options.MinEpochs && loss < threshold) { reached = true; break; }
+        }
+        return new TrainedApproximant(objective.Width, objective.ToEvaluationForm(best), bestLoss, threshold, epoch, reached);
+    }
+
+    /// <summary>The expected test loss at θ (training form): the fit term only, as the authors' val/loss (no penalty).</summary>
+    public static double TestLoss(ResidualRnnKernelObjective objective, ReadOnlySpan<double> theta)
+    {
+        ArgumentNullException.ThrowIfNull(objective);
+        var k = objective.Kernel(theta);
+        double s = 0;
+        for (int i = 0; i < k.Length; i++) { double d = k[i] - objective.Target[i]; s += objective.Weights[i] * d * d; }
+        return s;
+    }
+
+    /// <summary>Trains the widths in order with the group's stopping rule (threshold 100, then
+    /// <see cref="ApproximantTrainingOptions.ThresholdFactor"/> × the previous width's best loss).</summary>
+    public static IReadOnlyList<TrainedApproximant> TrainSequence(Func<int, ResidualRnnKernelObjective> objective, IReadOnlyList<int> widths,
+        ApproximantTrainingOptions options, CancellationToken cancellation = default)
+    {
+        ArgumentNullException.ThrowIfNull(objective); ArgumentNullException.ThrowIfNull(widths); ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var results = new List<TrainedApproximant>();
+        double threshold = options.InitialThreshold;
+        var root = new CounterRng(options.Seed, RandomPurpose.Init);
+        foreach (int m in widths)
+        {
+            var o = objective(m);
+            if (o.Width != m) throw new ArgumentException($"the objective for width {m} has width {o.Width}");
+            var r = Train(o, Initialise(m, root.Fork((ulong)m)), threshold, options, cancellation);
+            results.Add(r);
+            threshold = options.ThresholdFactor * r.Loss;
+        }
+        return results;
+    }
+}

@@ -1,0 +1,131 @@
+using MemoryLab.Analysis;
+using MemoryLab.Numerics;
+using Xunit;
+
+namespace MemoryLab.Tests.Analysis;
+
+public class TrainedApproximantTests
+{
+    private static readonly Func<double, double> Pol = t => Math.Pow(1 + 0.1 * t, -1.1);
+
+    [Fact]
+    public void LossWeightsAreTheExpectedTemporallyWeightedMeanSquare()
+    {
+        // p = 0: ω_t = 1, so Ω_k = (T − k)/T (lag k is seen at the T − k times t ≥ k).
+        var flat = ResidualRnnKernelObjective.LossWeights(5, 0);
+        for (int k = 0; k < 5; k++) Assert.Equal((5.0 - k) / 5, flat[k], 14);
+        // p = 2, T = 3: ω ∝ (1/16, 4/16, 9/16) = (1, 4, 9)/14 · 3; Ω_2 = ω_2²/3, Ω_0 = Σω²/3.
+        var w = new[] { 3.0 / 14, 12.0 / 14, 27.0 / 14 };
+        var om = ResidualRnnKernelObjective.LossWeights(3, 2);
+        Assert.Equal(w[2] * w[2] / 3, om[2], 14);
+        Assert.Equal((w[0] * w[0] + w[1] * w[1] + w[2] * w[2]) / 3, om[0], 14);
+    }
+
+    [Fact]
+    public void LossMatchesMonteCarloOfTheSampledTask()
+    {
+        // The expected loss equals the mean over i.i.d. N(0, 1) input sequences of the weighted mean square (1/T)Σ ω_t²(ŷ_t − y_t)²
+        // with y = ρ * x and ŷ the residual recurrence run step by step.
+        int m = 3, T = 20;
+        var map = RateParametrisation.Softplus;
+        var o = new ResidualRnnKernelObjective(Pol, m, T, map, training: false);
+        double[] theta = [0.7, -0.4, 1.1, 0.5, 0.9, -0.3, -1.0, 0.2, -2.5];
+        double exact = o.Evaluate(theta, Span<double>.Empty);
+        var omega = new double[T]; double sum = 0;
+        for (int t = 0; t < T; t++) { omega[t] = Math.Pow((t + 1.0) / (T + 1), 2); sum += omega[t]; }
+        for (int t = 0; t < T; t++) omega[t] *= T / sum;
+        var rng = new CounterRng(5, RandomPurpose.Data);
+        int n = 40000; double mc = 0, mc2 = 0;
+        var x = new double[T]; var h = new double[m];
+        for (int s = 0; s < n; s++)
+        {
+            for (int t = 0; t < T; t++) x[t] = rng.NextNormal();
+            Array.Clear(h);
+            double l = 0;
+            for (int t = 0; t < T; t++)
+            {
+                double yhat = 0, y = 0;
+                for (int i = 0; i < m; i++) { h[i] += theta[i] * x[t] - map.Rate(theta[2 * m + i]) * h[i]; yhat += theta[m + i] * h[i]; }
+                for (int k = 0; k <= t; k++) y += Pol(k) * x[t - k];
+                l += omega[t] * omega[t] * (yhat - y) * (yhat - y);
+            }
+            l /= T; mc += l; mc2 += l * l;
+        }
+        mc /= n;
+        double sem = Math.Sqrt((mc2 / n - mc * mc) / n);
+        Assert.InRange(exact, mc - 4 * sem, mc + 4 * sem);
+    }
+
+    [Theory]
+    [InlineData("direct")]
+    [InlineData("exp")]
+    [InlineData("softplus")]
+    public void GradientMatchesFiniteDifferences(string mapName)
+    {
+        // Training form (ReLU on the direct map, margin penalty active: the smallest positive rate is below 1) and evaluation form.
+        var map = RateParametrisation.Parse(mapName);
+        double[] theta = [0.7, -0.4, 1.1, 0.5, 0.9, -0.3, 0.35, -0.05, 0.6];
+        foreach (bool training in new[] { true, false })
+        {
+            var o = new ResidualRnnKernelObjective(Pol, 3, 100, map, training, marginPenalty: 0.05);
+            var r = GradientCheck.Check(o, theta, step: 1e-4); // the unstable λ = 1.05 mode makes J ~ 10^4: a larger step keeps rounding small
+            Assert.True(r.MaxRelativeError < 1e-7, $"{mapName}, training={training}: {r}");
+        }
+        // The penalty is there: the training form exceeds the evaluation form by κ(1 − smallest positive rate).
+        var tr = new ResidualRnnKernelObjective(Pol, 3, 100, map, training: true, marginPenalty: 0.05);
+        var ev = new ResidualRnnKernelObjective(Pol, 3, 100, map, training: false);
+        double smallest = new[] { 0.35, -0.05, 0.6 }.Select(v => mapName == "direct" ? v : map.Rate(v)).Where(r => r > 0).Min();
+        if (mapName == "direct")
+        {
+            // ReLU: the negative v is a frozen integrator (λ = 1) in training, an unstable λ = 1.05 in the evaluation form.
+            Assert.NotEqual(tr.Evaluate(theta, Span<double>.Empty) - 0.05 * (1 - smallest), ev.Evaluate(theta, Span<double>.Empty));
+            var relu = ev.Evaluate(tr.ToEvaluationForm(theta), Span<double>.Empty);
+            Assert.Equal(tr.Evaluate(theta, Span<double>.Empty) - 0.05 * (1 - smallest), relu, 12);
+        }
+        else Assert.Equal(tr.Evaluate(theta, Span<double>.Empty) - 0.05 * (1 - smallest), ev.Evaluate(theta, Span<double>.Empty), 12);
+    }
+
+    [Fact]
+    public void TrainingReachesAnExactlyRepresentableTarget()
+    {
+        // ρ(k) = 0.5^k is one mode (r = 0.5): a width-1 softplus model trained without the penalty reaches loss ≈ 0 from J(θ₀) ~ 0.3.
+        var o = new ResidualRnnKernelObjective(k => Math.Pow(0.5, k), 1, 100, RateParametrisation.Softplus, training: true, marginPenalty: 0);
+        double[] theta0 = [0.8, 0.3, 0.0];
+        double j0 = ApproximantTraining.TestLoss(o, theta0);
+        var r = ApproximantTraining.Train(o, theta0, 0, new ApproximantTrainingOptions { MaxEpochs = 40 });
+        Assert.True(j0 > 0.1, $"initial loss {j0}");
+        Assert.True(r.Loss < 1e-10, $"final loss {r.Loss}");
+        Assert.False(r.Reached);
+        Assert.Equal(40, r.Epochs);
+        Assert.Equal(0.5, RateParametrisation.Softplus.Rate(r.Theta[2]), 4);
+        Assert.Equal(1.0, r.Theta[0] * r.Theta[1], 4);
+    }
+
+    [Fact]
+    public void StoppingRuleStopsAtTheFirstEpochBelowHalfThePreviousWidthsLoss()
+    {
+        var options = new ApproximantTrainingOptions { MaxEpochs = 60, Seed = 7 };
+        var seq = ApproximantTraining.TrainSequence(m => new ResidualRnnKernelObjective(Pol, m, 100, RateParametrisation.Softplus, training: true), [2, 4, 6], options);
+        // The first width's threshold is 100: any loss is below it, so it stops after the minimum 2 epochs.
+        Assert.Equal(100, seq[0].Threshold);
+        Assert.Equal(2, seq[0].Epochs);
+        for (int i = 1; i < seq.Count; i++)
+        {
+            Assert.Equal(0.5 * seq[i - 1].Loss, seq[i].Threshold, 15);
+            if (seq[i].Reached) Assert.True(seq[i].Loss < seq[i].Threshold);
+            else Assert.Equal(60, seq[i].Epochs);
+        }
+        // Stopped at the first epoch below the threshold: one epoch fewer does not get there.
+        var o = new ResidualRnnKernelObjective(Pol, 4, 100, RateParametrisation.Softplus, training: true);
+        var theta0 = ApproximantTraining.Initialise(4, new CounterRng(7, RandomPurpose.Init).Fork(4));
+        if (seq[1].Reached && seq[1].Epochs > 2)
+        {
+            var shorter = ApproximantTraining.Train(o, theta0, seq[1].Threshold, options with { MaxEpochs = seq[1].Epochs - 1 });
+            Assert.False(shorter.Reached);
+            Assert.True(shorter.Loss >= seq[1].Threshold);
+        }
+        // Deterministic by seed.
+        var again = ApproximantTraining.TrainSequence(m => new ResidualRnnKernelObjective(Pol, m, 100, RateParametrisation.Softplus, training: true), [2, 4, 6], options);
+        for (int i = 0; i < seq.Count; i++) Assert.Equal(seq[i].Theta, again[i].Theta);
+    }
+}
