@@ -502,9 +502,7 @@ public static class Publication
             w.WriteString("scale", scales.Length == 1 ? scales[0] : string.Join("+", scales));
             w.WriteString("commit", options.Commit ?? "not recorded");
             w.WriteString("machine", options.Machine ?? "not recorded");
-            w.WriteStartArray("commands");
-            foreach (string c in commands) w.WriteStringValue(c);
-            w.WriteEndArray();
+            WriteStrings(w, "commands", commands);
             w.WriteBoolean("commandsDerived", derived);
             w.WriteString("publishedWith", "memlab " + (typeof(Publication).Assembly.GetName().Version?.ToString() ?? "0"));
             w.WriteStartArray("reproductions");
@@ -522,18 +520,10 @@ public static class Publication
                 if (e.FinishedUtc is { } f) w.WriteString("finishedUtc", f.ToString("O", CultureInfo.InvariantCulture)); else w.WriteNull("finishedUtc");
                 w.WriteNumber("elapsedSeconds", e.ElapsedSeconds);
                 w.WriteNumber("computeSeconds", e.ComputeSeconds);
-                w.WriteStartArray("hosts");
-                foreach (string h in e.Hosts) w.WriteStringValue(h);
-                w.WriteEndArray();
-                w.WriteStartArray("memlabVersions");
-                foreach (string v in e.Versions) w.WriteStringValue(v);
-                w.WriteEndArray();
-                w.WriteStartArray("files");
-                foreach (string x in e.Files) w.WriteStringValue(x);
-                w.WriteEndArray();
-                w.WriteStartArray("notes");
-                foreach (string n in e.Notes) w.WriteStringValue(n);
-                w.WriteEndArray();
+                WriteStrings(w, "hosts", e.Hosts);
+                WriteStrings(w, "memlabVersions", e.Versions);
+                WriteStrings(w, "files", e.Files);
+                WriteStrings(w, "notes", e.Notes);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -567,6 +557,13 @@ public static class Publication
             md.Append("- **").Append(e.Name).Append("**: ").Append(string.Join("; ", e.Notes)).Append('\n');
         }
         AtomicFile.WriteAllText(Path.Combine(staging, ManifestMarkdownFileName), md.ToString());
+    }
+
+    static void WriteStrings(Utf8JsonWriter w, string name, IEnumerable<string> values)
+    {
+        w.WriteStartArray(name);
+        foreach (string v in values) w.WriteStringValue(v);
+        w.WriteEndArray();
     }
 
     private static string Duration(double seconds)
