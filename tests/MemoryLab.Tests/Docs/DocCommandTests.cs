@@ -8,8 +8,8 @@ using Xunit.Abstractions;
 namespace MemoryLab.Tests.Docs;
 
 /// <summary>
-/// Docs as code: the shell commands of the pages (the README's quick tour, docs/tour.md, docs/first-study.md,
-/// docs/diagnose.md, docs/cluster-sweeps.md, docs/README-install.md, examples/README.md) are parsed from the Markdown and
+/// Docs as code: the shell commands of every page that has any (the README's quick tour, examples/README.md and the
+/// pages of docs/; <see cref="Pages"/>, kept complete by a test) are parsed from the Markdown and
 /// run in order, as written, in a scratch folder holding a copy of <c>experiments/</c>; a YAML block the page says to save
 /// ("save this as `X`") is saved first. Long settings get short overrides from <see cref="ShortSettings"/> (every
 /// command still runs); a command whose comment says "(exit code N)" must exit N, every other command 0; a comment
@@ -37,6 +37,10 @@ public class DocCommandTests(ITestOutputHelper output)
         (@"^(memlab (?:train|sweep) experiments/my-study(?:-sweep)?\.yaml.*?)(\s--out|$)", "$1 steps=30$2"),
         // A paper-scale sweep emitted for Slurm: its quick spec, a few steps of short sequences, in two array tasks.
         (@"^(memlab sweep experiments/reproduce/[a-z0-9-]+/)paper\.yaml(.*?) --shards 40", "$1quick.yaml steps=5 batch=4 data.time=30$2 --shards 2"),
+        // One shard (K/N on the page) of a paper-scale reproduction's sweep: the first of 30 shards of its quick spec, a few steps.
+        (@"^(memlab sweep experiments/reproduce/[a-z0-9-]+/)paper\.yaml --shard K/N(.*)$", "$1quick.yaml steps=5 batch=4 data.time=30 --shard 1/30$2"),
+        // The scratch folder is not a clone: the commit a publication records is a fixed stand-in.
+        (@"""\$\(git rev-parse HEAD\)""", "0000000"),
     ];
 
     /// <summary>Commands not run here: (page, regex on the command, why).</summary>
@@ -50,6 +54,10 @@ public class DocCommandTests(ITestOutputHelper output)
         ("docs/README-install.md", @"^dotnet tool install --global ", "would install for the user running the tests; PackagingTests installs the same package into a scratch --tool-path and runs it"),
         ("docs/README-install.md", @"^(dotnet tool install --tool-path|~/memlab-tool/memlab) ", "PackagingTests.The_packed_tool_installs_into_a_tool_path_and_trains_a_tiny_spec does this in a scratch folder"),
         ("docs/README-install.md", @"^(MEMLAB=|cd \.\. |dotnet new nugetconfig|dotnet nuget add source|dotnet add package)", "run as one script, as written, by PackagingTests.Docs_install_page_library_project_commands_run_as_written (it needs the packed packages)"),
+        ("docs/extending.md", @"^(dotnet build -c Release -o out|memlab run leaky\.yaml$)", "DocumentationExampleTests builds the page's files into a plugin in a scratch project and runs leaky.yaml and the page's reproduction through MEMLAB_PLUGINS"),
+        ("docs/memory-kernels.md", @"^dotnet run -c Release --project examples/kernel-width ", "PackagingTests.Example_kernel_width_fits_a_custom_kernel_with_errors_falling_as_the_width_grows builds and runs it with short settings"),
+        ("docs/parametrisations.md", @"^(dotnet build -c Release examples/custom-parametrisation|MEMLAB_PLUGINS=examples/custom-parametrisation/|memlab results results/compare$)", "PackagingTests.Example_custom_parametrisation_is_a_plugin_map_with_exact_gradients_that_a_spec_runs_beside_the_lru builds the plugin and runs compare.yaml through MEMLAB_PLUGINS with short settings"),
+        ("docs/result-files.md", @"^tensorboard ", "TensorBoard is a Python tool not installed here; SinkTests.TensorBoardRecordsPassTheirCrcsAndDecodeToTheLoggedScalars reads the event files back record by record"),
         ("examples/README.md", @"^dotnet run -c Release --project examples/kernel-width ", "PackagingTests.Example_kernel_width_fits_a_custom_kernel_with_errors_falling_as_the_width_grows builds and runs it with short settings"),
         ("examples/README.md", @"^(dotnet build -c Release examples/custom-parametrisation|MEMLAB_PLUGINS=examples/custom-parametrisation/)", "PackagingTests.Example_custom_parametrisation_is_a_plugin_map_with_exact_gradients_that_a_spec_runs_beside_the_lru builds the plugin and runs compare.yaml through MEMLAB_PLUGINS with short settings"),
         ("examples/README.md", @"^(dotnet pack src/MemoryLab |(NUGET_PACKAGES=\S+ )?dotnet run -c Release --project examples/package-consumer)", "PackagingTests.Example_package_consumer_builds_against_the_packed_library_and_trains packs the library and builds and runs the example against the package, restoring into a private folder"),
@@ -59,7 +67,8 @@ public class DocCommandTests(ITestOutputHelper output)
     public static IReadOnlyList<string> PagesWithOutput { get; } = ["docs/diagnose.md"];
 
     private static readonly string[] Pages =
-        ["README.md", "docs/tour.md", "docs/first-study.md", "docs/diagnose.md", "docs/cluster-sweeps.md", "docs/README-install.md", "examples/README.md"];
+        ["README.md", "docs/tour.md", "docs/first-study.md", "docs/diagnose.md", "docs/cluster-sweeps.md", "docs/README-install.md", "examples/README.md",
+         "docs/extending.md", "docs/memory-kernels.md", "docs/parametrisations.md", "docs/publishing.md", "docs/result-files.md"];
 
     public static IEnumerable<object[]> PageNames() => Pages.Select(p => new object[] { p });
 
@@ -189,6 +198,17 @@ public class DocCommandTests(ITestOutputHelper output)
         double q = double.Parse(quoted, inv), p = double.Parse(printed, inv);
         double rounded = double.Parse(p.ToString("G" + digits, inv), inv);
         Assert.True(rounded == q, $"{page}:{line}: the page quotes {quoted}, the run printed {printed}");
+    }
+
+    [Fact]
+    public void Every_page_with_shell_commands_is_run()
+    {
+        string repo = TeacherStudentTests.RepoRoot();
+        var pages = new[] { "README.md", "examples/README.md" }
+            .Concat(Directory.EnumerateFiles(Path.Combine(repo, "docs"), "*.md").Select(f => "docs/" + Path.GetFileName(f)));
+        foreach (string page in pages)
+            if (Steps(page, File.ReadAllText(Path.Combine(repo, page))).Any(s => s.Kind == StepKind.Run))
+                Assert.True(Pages.Contains(page), $"{page} has shell commands but DocCommandTests does not run it: add it to Pages");
     }
 
     [Fact]
