@@ -11,7 +11,9 @@ namespace MemoryLab.Analysis;
 /// ρ̂(k) = dt Σ_i c_i u_i λ_i^k with λ_i = 1 − dt·r(v_i), k = 0..T−1. The target is y_k = Σ_{s≤k} ρ(k − s) x_s with
 /// i.i.d. N(0, 1) inputs (<c>src/data/components/lf/datagen.py</c>, dt = 1); the loss is the temporally weighted mean square
 /// (1/T) Σ_t ω_t² (ŷ_t − y_t)², ω_t ∝ ((t+1)/(T+1))^p normalised to mean 1 (p = 2). Its expectation over the inputs is the
-/// weighted kernel distance J = Σ_k Ω_k (ρ̂(k) − ρ(k))², Ω_k = (1/T) Σ_{t=k}^{T−1} ω_t² — what this objective returns.
+/// weighted kernel distance J = Σ_k Ω_k (ρ̂(k) − ρ(k))², Ω_k = (1/T) Σ_{t=k}^{T−1} ω_t² — what this objective returns by default;
+/// with <see cref="Metric"/> set to a sampled set of sequences (a minibatch, the validation or the test set) it returns that set's
+/// loss, J = eᵀMe (<see cref="KernelLossMetric"/>).
 /// θ = (u_1..u_m, c_1..c_m, v_1..v_m). During training the direct map is the authors' ReLU (r(v) = max(v, 0), a negative v is
 /// a frozen integrator mode λ = 1), and the training loss adds their stability-margin penalty
 /// κ·max(0, 1 − min{r(v_i) &gt; 0}); for evaluation (<see cref="Training"/> false) the rates are r(v) as given, with no
@@ -20,8 +22,9 @@ namespace MemoryLab.Analysis;
 /// </summary>
 public sealed class ResidualRnnKernelObjective : IObjective<double>
 {
-    private readonly double[] _target, _omega, _rho, _lambda, _rate, _slope, _residual;
+    private readonly double[] _target, _omega, _rho, _lambda, _rate, _slope, _residual, _mResidual;
     private readonly int _m, _t;
+    private KernelLossMetric _metric;
 
     /// <summary>The loss of width-<paramref name="width"/> models against the kernel <paramref name="rho"/> on k = 0..T−1.</summary>
     /// <param name="rho">Target kernel ρ(k·dt).</param>
@@ -46,8 +49,26 @@ public sealed class ResidualRnnKernelObjective : IObjective<double>
         _rho = new double[window];
         for (int k = 0; k < window; k++) _rho[k] = rho(k * dt);
         _target = _rho;
-        _lambda = new double[width]; _rate = new double[width]; _slope = new double[width]; _residual = new double[window];
+        _lambda = new double[width]; _rate = new double[width]; _slope = new double[width]; _residual = new double[window]; _mResidual = new double[window];
+        _metric = KernelLossMetric.Expected(window, timeWeightPower);
+        TimeWeightPower = timeWeightPower;
     }
+
+    /// <summary>The loss's quadratic form in the kernel error: the expected loss (the default) or the loss over a sampled set of
+    /// sequences, e.g. the current minibatch (<see cref="KernelLossMetric"/>). Settable between evaluations.</summary>
+    public KernelLossMetric Metric
+    {
+        get => _metric;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            if (value.Window != _t) throw new ArgumentException($"the loss form has window {value.Window}, the objective {_t}", nameof(value));
+            _metric = value;
+        }
+    }
+
+    /// <summary>p of the temporal weights ((t+1)/(T+1))^p.</summary>
+    public double TimeWeightPower { get; }
 
     /// <summary>Ω_k = (1/T) Σ_{t=k}^{T−1} ω_t², ω_t = T·((t+1)/(T+1))^p / Σ_s ((s+1)/(T+1))^p: the weight of the kernel error at lag k
     /// in the expected temporally weighted mean square (the authors' twe_MSE) under i.i.d. unit-variance inputs.</summary>
@@ -88,11 +109,8 @@ public sealed class ResidualRnnKernelObjective : IObjective<double>
     /// <inheritdoc />
     public int Dimension => 3 * _m;
 
-    /// <summary>Σ_k Ω_k ρ(k)²: the loss of the zero model.</summary>
-    public double ZeroModelLoss
-    {
-        get { double s = 0; for (int k = 0; k < _t; k++) s += _omega[k] * _rho[k] * _rho[k]; return s; }
-    }
+    /// <summary>ρᵀMρ (Σ_k Ω_k ρ(k)² for the expected loss): the loss of the zero model under <see cref="Metric"/>.</summary>
+    public double ZeroModelLoss => _metric.Apply(_rho, Span<double>.Empty);
 
     /// <summary>The model kernel ρ̂(k), k = 0..T−1, at θ.</summary>
     public double[] Kernel(ReadOnlySpan<double> theta)
@@ -131,19 +149,19 @@ public sealed class ResidualRnnKernelObjective : IObjective<double>
             double a = Dt * theta[i] * theta[m + i], p = 1;
             for (int k = 0; k < T; k++) { _residual[k] += a * p; p *= _lambda[i]; }
         }
-        double j = 0;
-        for (int k = 0; k < T; k++) { _residual[k] -= _rho[k]; j += _omega[k] * _residual[k] * _residual[k]; }
+        for (int k = 0; k < T; k++) _residual[k] -= _rho[k];
         bool wantGradient = !gradient.IsEmpty;
+        double j = _metric.Apply(_residual, wantGradient ? _mResidual : Span<double>.Empty);
         if (wantGradient)
         {
             gradient.Clear();
             for (int i = 0; i < m; i++)
             {
-                // ∂J/∂a_i = 2 Σ_k Ω_k e_k λ^k, ∂J/∂λ_i = 2 a_i Σ_k Ω_k e_k k λ^{k−1}.
+                // ∂J/∂a_i = 2 Σ_k (Me)_k λ^k, ∂J/∂λ_i = 2 a_i Σ_k (Me)_k k λ^{k−1}  (J = eᵀMe, e = ρ̂ − ρ).
                 double ga = 0, gl = 0, p = 1, pPrev = 0;
                 for (int k = 0; k < T; k++)
                 {
-                    double c = _omega[k] * _residual[k];
+                    double c = _mResidual[k];
                     ga += c * p;
                     gl += c * k * pPrev;
                     pPrev = p; p *= _lambda[i];
@@ -191,7 +209,8 @@ public sealed record ApproximantTrainingOptions
     public double WeightDecay { get; init; }
     /// <summary>Global gradient-norm clip (LF base: gradient_clip_val 0.5; 0 = off).</summary>
     public double ClipNorm { get; init; } = 0.5;
-    /// <summary>Optimiser steps per epoch (128,000 training sequences in batches of 512).</summary>
+    /// <summary>Optimiser steps per epoch with expected-loss gradients (128,000 training sequences in batches of 512); with
+    /// minibatches an epoch is one pass over the batches.</summary>
     public int StepsPerEpoch { get; init; } = 250;
     /// <summary>Epochs always run before the stopping rule may stop (LF base: min_epochs 2).</summary>
     public int MinEpochs { get; init; } = 2;
@@ -225,7 +244,8 @@ public sealed record ApproximantTrainingOptions
 /// <summary>One trained width.</summary>
 /// <param name="Width">m.</param>
 /// <param name="Theta">Parameters of the best epoch, in the evaluation form (<see cref="ResidualRnnKernelObjective.ToEvaluationForm"/>).</param>
-/// <param name="Loss">The best epoch's loss (the expected test loss, no penalty).</param>
+/// <param name="Loss">The best epoch's monitored loss (no penalty): the validation loss with minibatch gradients (the authors'
+/// val/loss), the expected loss with expected gradients.</param>
 /// <param name="Threshold">The stopping threshold this width trained towards.</param>
 /// <param name="Epochs">Epochs run.</param>
 /// <param name="Reached">True when the loss went below the threshold (false: stopped at the epoch cap).</param>
@@ -234,13 +254,15 @@ public sealed record TrainedApproximant(int Width, double[] Theta, double Loss, 
 /// <summary>
 /// The group's training procedure for the approximants of Wang, Li &amp; Li (ICLR 2024) Fig. 1 (radarFudan/Curse-of-memory
 /// <c>scripts/lf_parallelized.sh</c>, <c>src/train.py</c>): the widths are trained in increasing order, each from a fresh
-/// initialisation with AdamW, global-norm clipping and ReduceLROnPlateau on the epoch loss, and each stops at the end of the
-/// first epoch (after <see cref="ApproximantTrainingOptions.MinEpochs"/>) whose loss is below its threshold — 100 for the first
-/// width, then half the previous width's best loss (Lightning's EarlyStopping stopping_threshold with the scripts'
-/// metric_value). The best epoch's parameters are kept (the scripts' best checkpoint). Gradients are those of the expected
-/// loss (<see cref="ResidualRnnKernelObjective"/>), full batch: the authors' minibatch noise is not reproduced.
+/// initialisation with AdamW, global-norm clipping and ReduceLROnPlateau on the epoch's monitored loss, and each stops at the end
+/// of the first epoch (after <see cref="ApproximantTrainingOptions.MinEpochs"/>) whose loss is below its threshold — 100 for the
+/// first width, then half the previous width's best loss (Lightning's EarlyStopping stopping_threshold with the scripts'
+/// metric_value). The best epoch's parameters are kept (the scripts' best checkpoint, monitor val/loss).
+/// Gradients: with <see cref="ApproximantData"/>, the authors' minibatches of a fixed sampled training set, one epoch a pass over
+/// the batches in a new seeded order, the loss monitored on the validation set; without, those of the expected loss, full batch
+/// (<see cref="ApproximantTrainingOptions.StepsPerEpoch"/> steps an epoch, the expected loss monitored).
 /// Initialisation as PyTorch's: u ~ U(−1, 1) (nn.Linear with one input), c ~ U(−1/√m, 1/√m), v ~ N(0, 1) (torch.randn).
-/// Deterministic: a pure function of the seed and the settings.
+/// Deterministic: a pure function of the seed, the data and the settings.
 /// </summary>
 public static class ApproximantTraining
 {
@@ -256,74 +278,94 @@ public static class ApproximantTraining
         return theta;
     }
 
-    /// <summary>Trains from <paramref name="theta0"/> (training form) until the loss is below <paramref name="threshold"/>
-    /// at an epoch end (after the minimum epochs) or the epoch cap.</summary>
+    /// <summary>Trains from <paramref name="theta0"/> (training form) until the monitored loss is below <paramref name="threshold"/>
+    /// at an epoch end (after the minimum epochs) or the epoch cap. <paramref name="data"/>: minibatch gradients on its training
+    /// batches, the validation loss monitored (null: expected-loss gradients, the expected loss monitored).
+    /// <paramref name="shuffle"/> orders the batches of each epoch (minibatch mode only).</summary>
     public static TrainedApproximant Train(ResidualRnnKernelObjective objective, double[] theta0, double threshold,
-        ApproximantTrainingOptions options, CancellationToken cancellation = default)
+        ApproximantTrainingOptions options, ApproximantData? data = null, CounterRng? shuffle = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(objective); ArgumentNullException.ThrowIfNull(theta0); ArgumentNullException.ThrowIfNull(options);
         if (!objective.Training) throw new ArgumentException("train on the training form of the objective", nameof(objective));
         if (theta0.Length != objective.Dimension) throw new ArgumentException($"θ₀ has {theta0.Length} entries, the objective expects {objective.Dimension}", nameof(theta0));
         options.Validate();
+        var monitor = data?.Validation ?? KernelLossMetric.Expected(objective.Window, objective.TimeWeightPower);
+        if (monitor.Window != objective.Window) throw new ArgumentException($"the data have window {monitor.Window}, the objective {objective.Window}", nameof(data));
+        var expected = objective.Metric;
         int n = objective.Dimension;
         var layout = new ParameterLayout();
         layout.Add("theta", "all", n);
         var adam = new Adam<double>(layout, weightDecay: options.WeightDecay, decoupledWeightDecay: true, clipNorm: options.ClipNorm);
         var theta = (double[])theta0.Clone();
         var g = new double[n];
+        int steps = data?.Batches.Count ?? options.StepsPerEpoch;
+        var order = Enumerable.Range(0, steps).ToArray();
+        shuffle ??= new CounterRng(options.Seed, RandomPurpose.Data, 1);
         double lr = options.LearningRate, plateauBest = double.PositiveInfinity;
         int bad = 0, epoch = 0;
         double bestLoss = double.PositiveInfinity;
         double[] best = (double[])theta.Clone();
         bool reached = false;
-        while (epoch < options.MaxEpochs)
+        try
         {
-            cancellation.ThrowIfCancellationRequested();
-            for (int s = 0; s < options.StepsPerEpoch; s++)
+            while (epoch < options.MaxEpochs)
             {
-                objective.Evaluate(theta, g);
-                bool finite = true;
-                foreach (var x in g) if (!double.IsFinite(x)) { finite = false; break; }
-                if (!finite) break; // diverged: the epoch loss below says so
-                adam.Step(theta, g, lr);
+                cancellation.ThrowIfCancellationRequested();
+                if (data is not null)
+                    for (int i = steps - 1; i > 0; i--) { int j = (int)(shuffle.NextUInt64() % (ulong)(i + 1)); (order[i], order[j]) = (order[j], order[i]); }
+                for (int s = 0; s < steps; s++)
+                {
+                    if (data is not null) objective.Metric = data.Batches[order[s]];
+                    objective.Evaluate(theta, g);
+                    bool finite = true;
+                    foreach (var x in g) if (!double.IsFinite(x)) { finite = false; break; }
+                    if (!finite) break; // diverged: the epoch loss below says so
+                    adam.Step(theta, g, lr);
+                }
+                epoch++;
+                double loss = FitLoss(objective, theta, monitor);
+                if (!double.IsFinite(loss)) break;
+                if (loss < bestLoss) { bestLoss = loss; Array.Copy(theta, best, n); }
+                // ReduceLROnPlateau (PyTorch defaults: relative threshold 10^−4, no cooldown).
+                if (loss < plateauBest * (1 - 1e-4)) { plateauBest = loss; bad = 0; }
+                else if (++bad > options.PlateauPatience) { lr *= options.PlateauFactor; bad = 0; }
+                if (epoch >= options.MinEpochs && loss < threshold) { reached = true; break; }
             }
-            epoch++;
-            double loss = TestLoss(objective, theta);
-            if (!double.IsFinite(loss)) break;
-            if (loss < bestLoss) { bestLoss = loss; Array.Copy(theta, best, n); }
-            // ReduceLROnPlateau (PyTorch defaults: relative threshold 10^−4, no cooldown).
-            if (loss < plateauBest * (1 - 1e-4)) { plateauBest = loss; bad = 0; }
-            else if (++bad > options.PlateauPatience) { lr *= options.PlateauFactor; bad = 0; }
-            if (epoch >= options.MinEpochs && loss < threshold) { reached = true; break; }
         }
+        finally { objective.Metric = expected; }
         return new TrainedApproximant(objective.Width, objective.ToEvaluationForm(best), bestLoss, threshold, epoch, reached);
     }
 
-    /// <summary>The expected test loss at θ (training form): the fit term only, as the authors' val/loss (no penalty).</summary>
-    public static double TestLoss(ResidualRnnKernelObjective objective, ReadOnlySpan<double> theta)
+    /// <summary>The loss at θ (training form) under <paramref name="metric"/> (default: the objective's expected loss): the fit
+    /// term only, as the authors' val/loss and test/loss (no penalty).</summary>
+    public static double FitLoss(ResidualRnnKernelObjective objective, ReadOnlySpan<double> theta, KernelLossMetric? metric = null)
     {
         ArgumentNullException.ThrowIfNull(objective);
         var k = objective.Kernel(theta);
-        double s = 0;
-        for (int i = 0; i < k.Length; i++) { double d = k[i] - objective.Target[i]; s += objective.Weights[i] * d * d; }
-        return s;
+        for (int i = 0; i < k.Length; i++) k[i] -= objective.Target[i];
+        return (metric ?? KernelLossMetric.Expected(objective.Window, objective.TimeWeightPower)).Apply(k, Span<double>.Empty);
     }
 
+    /// <summary>The expected test loss at θ (training form): the fit term only, as the authors' val/loss (no penalty).</summary>
+    public static double TestLoss(ResidualRnnKernelObjective objective, ReadOnlySpan<double> theta) => FitLoss(objective, theta);
+
     /// <summary>Trains the widths in order with the group's stopping rule (threshold 100, then
-    /// <see cref="ApproximantTrainingOptions.ThresholdFactor"/> × the previous width's best loss).</summary>
+    /// <see cref="ApproximantTrainingOptions.ThresholdFactor"/> × the previous width's best loss); <paramref name="data"/> as in
+    /// <see cref="Train"/>.</summary>
     public static IReadOnlyList<TrainedApproximant> TrainSequence(Func<int, ResidualRnnKernelObjective> objective, IReadOnlyList<int> widths,
-        ApproximantTrainingOptions options, CancellationToken cancellation = default)
+        ApproximantTrainingOptions options, ApproximantData? data = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(objective); ArgumentNullException.ThrowIfNull(widths); ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var results = new List<TrainedApproximant>();
         double threshold = options.InitialThreshold;
         var root = new CounterRng(options.Seed, RandomPurpose.Init);
+        var shuffle = new CounterRng(options.Seed, RandomPurpose.Data, 1);
         foreach (int m in widths)
         {
             var o = objective(m);
             if (o.Width != m) throw new ArgumentException($"the objective for width {m} has width {o.Width}");
-            var r = Train(o, Initialise(m, root.Fork((ulong)m)), threshold, options, cancellation);
+            var r = Train(o, Initialise(m, root.Fork((ulong)m)), threshold, options, data, shuffle.Fork((ulong)m), cancellation);
             results.Add(r);
             threshold = options.ThresholdFactor * r.Loss;
         }

@@ -128,4 +128,75 @@ public class TrainedApproximantTests
         var again = ApproximantTraining.TrainSequence(m => new ResidualRnnKernelObjective(Pol, m, 100, RateParametrisation.Softplus, training: true), [2, 4, 6], options);
         for (int i = 0; i < seq.Count; i++) Assert.Equal(seq[i].Theta, again[i].Theta);
     }
+
+    [Fact]
+    public void SampledLossFormEqualsTheLossOfTheModelRunOnTheSequences()
+    {
+        // δᵀMδ over a set of sequences equals (1/(N·T)) Σ_n Σ_t ω_t² (ŷ − y)² with ŷ the residual recurrence run step by step and
+        // y = ρ * x (the authors' twe_MSE on their sampled data), to round-off.
+        int m = 3, T = 20, n = 7;
+        var map = RateParametrisation.Softplus;
+        double[] theta = [0.7, -0.4, 1.1, 0.5, 0.9, -0.3, -1.0, 0.2, -2.5];
+        var x = new double[n * T];
+        new CounterRng(11, RandomPurpose.Data).FillNormal<double>(x);
+        var o = new ResidualRnnKernelObjective(Pol, m, T, map, training: false) { Metric = KernelLossMetric.Sampled(x, n, T, 2) };
+        double form = o.Evaluate(theta, Span<double>.Empty);
+        var omega = new double[T]; double sum = 0;
+        for (int t = 0; t < T; t++) { omega[t] = Math.Pow((t + 1.0) / (T + 1), 2); sum += omega[t]; }
+        for (int t = 0; t < T; t++) omega[t] *= T / sum;
+        double direct = 0;
+        var h = new double[m];
+        for (int s = 0; s < n; s++)
+        {
+            Array.Clear(h);
+            for (int t = 0; t < T; t++)
+            {
+                double yhat = 0, y = 0;
+                for (int i = 0; i < m; i++) { h[i] += theta[i] * x[s * T + t] - map.Rate(theta[2 * m + i]) * h[i]; yhat += theta[m + i] * h[i]; }
+                for (int k = 0; k <= t; k++) y += Pol(k) * x[s * T + t - k];
+                direct += omega[t] * omega[t] * (yhat - y) * (yhat - y);
+            }
+        }
+        direct /= n * T;
+        Assert.Equal(direct, form, 1e-12 * direct);
+        // The zero model's loss is ρᵀMρ, the mean weighted square of the targets.
+        Assert.True(o.ZeroModelLoss > 0);
+    }
+
+    [Theory]
+    [InlineData("direct")]
+    [InlineData("softplus")]
+    public void GradientUnderASampledLossFormMatchesFiniteDifferences(string mapName)
+    {
+        var map = RateParametrisation.Parse(mapName);
+        double[] theta = [0.7, -0.4, 1.1, 0.5, 0.9, -0.3, 0.35, 0.05, 0.6];
+        var data = ApproximantData.Sample(64, 16, 16, 32, 100, 2, seed: 3);
+        foreach (bool training in new[] { true, false })
+        {
+            var o = new ResidualRnnKernelObjective(Pol, 3, 100, map, training, marginPenalty: 0.05) { Metric = data.Batches[1] };
+            var r = GradientCheck.Check(o, theta, step: 1e-5);
+            Assert.True(r.MaxRelativeError < 1e-7, $"{mapName}, training={training}: {r}");
+        }
+    }
+
+    [Fact]
+    public void MinibatchTrainingIsDeterministicAndMonitorsTheValidationLoss()
+    {
+        var data = ApproximantData.Sample(256, 64, 64, 64, 50, 2, seed: 5);
+        Assert.Equal(4, data.Batches.Count);
+        var options = new ApproximantTrainingOptions { MaxEpochs = 20, Seed = 9 };
+        ResidualRnnKernelObjective Make(int m) => new(Pol, m, 50, RateParametrisation.Softplus, training: true);
+        var a = ApproximantTraining.TrainSequence(Make, [2, 4], options, data);
+        var b = ApproximantTraining.TrainSequence(Make, [2, 4], options, data);
+        for (int i = 0; i < a.Count; i++) Assert.Equal(a[i].Theta, b[i].Theta);
+        // The recorded loss is the validation loss of the kept parameters (the authors' val/loss), not the expected one.
+        var o = Make(4);
+        double val = ApproximantTraining.FitLoss(o, a[1].Theta, data.Validation);
+        Assert.Equal(a[1].Loss, val, 1e-12 * val);
+        Assert.NotEqual(ApproximantTraining.FitLoss(o, a[1].Theta), val);
+        // Minibatch and expected gradients take different paths from the same start.
+        var e = ApproximantTraining.TrainSequence(Make, [2, 4], options);
+        Assert.NotEqual(e[1].Theta, a[1].Theta);
+        Assert.Throws<ArgumentException>(() => ApproximantData.Sample(100, 10, 10, 64, 50, 2, seed: 1));
+    }
 }
