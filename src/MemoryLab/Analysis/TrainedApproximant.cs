@@ -25,6 +25,7 @@ public sealed class ResidualRnnKernelObjective : IObjective<double>
     private readonly double[] _target, _omega, _rho, _lambda, _rate, _slope, _residual, _mResidual;
     private readonly int _m, _t;
     private KernelLossMetric _metric;
+    private readonly double[]? _s, _z, _adj, _adjNext, _gs, _tmp; // rotated form: S = PᵀDP, z_k = A^k u, adjoints, ∂J/∂S
 
     /// <summary>The loss of width-<paramref name="width"/> models against the kernel <paramref name="rho"/> on k = 0..T−1.</summary>
     /// <param name="rho">Target kernel ρ(k·dt).</param>
@@ -35,8 +36,13 @@ public sealed class ResidualRnnKernelObjective : IObjective<double>
     /// <param name="marginPenalty">κ of the margin penalty (training form only).</param>
     /// <param name="timeWeightPower">p of the temporal weights ((t+1)/(T+1))^p.</param>
     /// <param name="dt">Step size of the residual recurrence.</param>
+    /// <param name="rotated">True: the recurrence is PᵀDP with a trainable m×m matrix P (θ gains P, row-major, after v), as the
+    /// authors' softplus model (<c>src/models/recurrent/softplusrnn.py</c>, CustomOrthogonalLayer: P starts orthogonal and is then
+    /// trained freely). The function class is the same as without P: PᵀDP is symmetric positive semi-definite, so an orthogonal
+    /// change of basis of u and c turns it into a diagonal recurrence with rates ≥ 0; what P changes is the optimisation path and
+    /// which directions a perturbation of the recurrent parameters (v and P) moves.</param>
     public ResidualRnnKernelObjective(Func<double, double> rho, int width, int window, RateParametrisation map, bool training,
-        double marginPenalty = 0.01, double timeWeightPower = 2, double dt = 1)
+        double marginPenalty = 0.01, double timeWeightPower = 2, double dt = 1, bool rotated = false)
     {
         ArgumentNullException.ThrowIfNull(rho);
         if (width <= 0) throw new ArgumentException($"width must be positive (got {width})", nameof(width));
@@ -44,7 +50,12 @@ public sealed class ResidualRnnKernelObjective : IObjective<double>
         if (map.Map is not (RateMap.Direct or RateMap.Exp or RateMap.Softplus)) throw new ArgumentException($"rate map {map} is not one of the group's (direct, exp, softplus)", nameof(map));
         if (!(marginPenalty >= 0)) throw new ArgumentException($"margin penalty must be ≥ 0 (got {marginPenalty})", nameof(marginPenalty));
         if (!(dt > 0)) throw new ArgumentException($"dt must be positive (got {dt})", nameof(dt));
-        _m = width; _t = window; Map = map; Training = training; MarginPenalty = marginPenalty; Dt = dt;
+        _m = width; _t = window; Map = map; Training = training; MarginPenalty = marginPenalty; Dt = dt; Rotated = rotated;
+        if (rotated)
+        {
+            _s = new double[width * width]; _z = new double[window * width]; _adj = new double[width]; _adjNext = new double[width];
+            _gs = new double[width * width]; _tmp = new double[width * width];
+        }
         _omega = LossWeights(window, timeWeightPower);
         _rho = new double[window];
         for (int k = 0; k < window; k++) _rho[k] = rho(k * dt);
@@ -107,7 +118,9 @@ public sealed class ResidualRnnKernelObjective : IObjective<double>
     /// <summary>The lag weights Ω_k.</summary>
     public IReadOnlyList<double> Weights => _omega;
     /// <inheritdoc />
-    public int Dimension => 3 * _m;
+    public int Dimension => Rotated ? 3 * _m + _m * _m : 3 * _m;
+    /// <summary>True: the recurrence is PᵀDP with a trainable P (θ = (u, c, v, P)).</summary>
+    public bool Rotated { get; }
 
     /// <summary>ρᵀMρ (Σ_k Ω_k ρ(k)² for the expected loss): the loss of the zero model under <see cref="Metric"/>.</summary>
     public double ZeroModelLoss => _metric.Apply(_rho, Span<double>.Empty);
@@ -117,6 +130,7 @@ public sealed class ResidualRnnKernelObjective : IObjective<double>
     {
         Rates(theta);
         var y = new double[_t];
+        if (Rotated) { RotatedKernel(theta, y); return y; }
         for (int i = 0; i < _m; i++)
         {
             double a = Dt * theta[i] * theta[_m + i], p = 1;
@@ -140,19 +154,22 @@ public sealed class ResidualRnnKernelObjective : IObjective<double>
     /// <inheritdoc />
     public double Evaluate(ReadOnlySpan<double> theta, Span<double> gradient)
     {
-        if (theta.Length != 3 * _m) throw new ArgumentException($"θ has {theta.Length} entries, expected {3 * _m}", nameof(theta));
+        if (theta.Length != Dimension) throw new ArgumentException($"θ has {theta.Length} entries, expected {Dimension}", nameof(theta));
         int m = _m, T = _t;
         Rates(theta);
         Array.Clear(_residual);
-        for (int i = 0; i < m; i++)
-        {
-            double a = Dt * theta[i] * theta[m + i], p = 1;
-            for (int k = 0; k < T; k++) { _residual[k] += a * p; p *= _lambda[i]; }
-        }
+        if (Rotated) RotatedKernel(theta, _residual);
+        else
+            for (int i = 0; i < m; i++)
+            {
+                double a = Dt * theta[i] * theta[m + i], p = 1;
+                for (int k = 0; k < T; k++) { _residual[k] += a * p; p *= _lambda[i]; }
+            }
         for (int k = 0; k < T; k++) _residual[k] -= _rho[k];
         bool wantGradient = !gradient.IsEmpty;
         double j = _metric.Apply(_residual, wantGradient ? _mResidual : Span<double>.Empty);
-        if (wantGradient)
+        if (wantGradient && Rotated) RotatedGradient(theta, gradient);
+        else if (wantGradient)
         {
             gradient.Clear();
             for (int i = 0; i < m; i++)
@@ -186,6 +203,89 @@ public sealed class ResidualRnnKernelObjective : IObjective<double>
             }
         }
         return j;
+    }
+
+    // Rotated form: S = PᵀDP (D = diag r(v)), A = I − dt·S, z_k = A^k u, ρ̂(k) = dt·cᵀz_k; adds ρ̂ into y.
+    private void RotatedKernel(ReadOnlySpan<double> theta, Span<double> y)
+    {
+        int m = _m, T = _t;
+        var u = theta[..m]; var c = theta.Slice(m, m); var p = theta.Slice(3 * m, m * m);
+        var s = _s!; var z = _z!;
+        for (int a = 0; a < m; a++)
+            for (int b = 0; b <= a; b++)
+            {
+                double acc = 0;
+                for (int i = 0; i < m; i++) acc += p[i * m + a] * _rate[i] * p[i * m + b];
+                s[a * m + b] = s[b * m + a] = acc;
+            }
+        u.CopyTo(z.AsSpan(0, m));
+        for (int k = 0; k < T; k++)
+        {
+            var zk = z.AsSpan(k * m, m);
+            double out_ = 0;
+            for (int a = 0; a < m; a++) out_ += c[a] * zk[a];
+            y[k] += Dt * out_;
+            if (k + 1 == T) break;
+            var zn = z.AsSpan((k + 1) * m, m);
+            for (int a = 0; a < m; a++)
+            {
+                double acc = 0;
+                for (int b = 0; b < m; b++) acc += s[a * m + b] * zk[b];
+                zn[a] = zk[a] - Dt * acc;
+            }
+        }
+    }
+
+    // Rotated form's gradient from ∂J/∂ρ̂(k) = 2(Me)_k (in _mResidual): the adjoint a_k = ∂J/∂z_k runs backwards,
+    // a_k = 2 dt (Me)_k c + A a_{k+1} (A symmetric); ∂J/∂u = a_0, ∂J/∂c = 2 dt Σ_k (Me)_k z_k, ∂J/∂S = −dt Σ_k a_{k+1} z_kᵀ =: G;
+    // then S = PᵀDP gives ∂J/∂d_i = (P G Pᵀ)_ii and ∂J/∂P = D P (G + Gᵀ).
+    private void RotatedGradient(ReadOnlySpan<double> theta, Span<double> gradient)
+    {
+        int m = _m, T = _t;
+        var c = theta.Slice(m, m); var p = theta.Slice(3 * m, m * m);
+        var s = _s!; var z = _z!; var adj = _adj!; var next = _adjNext!; var gs = _gs!; var tmp = _tmp!;
+        gradient.Clear();
+        Array.Clear(gs);
+        for (int k = T - 1; k >= 0; k--)
+        {
+            var zk = z.AsSpan(k * m, m);
+            double w = 2 * Dt * _mResidual[k];
+            for (int a = 0; a < m; a++) gradient[m + a] += w * zk[a];
+            if (k + 1 < T)
+            {
+                // G −= dt · a_{k+1} z_kᵀ, then a_k = A a_{k+1} + w c.
+                for (int a = 0; a < m; a++)
+                {
+                    double na = next[a] * Dt;
+                    for (int b = 0; b < m; b++) gs[a * m + b] -= na * zk[b];
+                }
+                for (int a = 0; a < m; a++)
+                {
+                    double acc = 0;
+                    for (int b = 0; b < m; b++) acc += s[a * m + b] * next[b];
+                    adj[a] = next[a] - Dt * acc + w * c[a];
+                }
+            }
+            else for (int a = 0; a < m; a++) adj[a] = w * c[a];
+            adj.AsSpan().CopyTo(next);
+        }
+        for (int a = 0; a < m; a++) gradient[a] = next[a];
+        // tmp = P (G + Gᵀ).
+        for (int i = 0; i < m; i++)
+            for (int b = 0; b < m; b++)
+            {
+                double acc = 0;
+                for (int a = 0; a < m; a++) acc += p[i * m + a] * (gs[a * m + b] + gs[b * m + a]);
+                tmp[i * m + b] = acc;
+            }
+        for (int i = 0; i < m; i++)
+        {
+            // ∂J/∂d_i = Σ_ab P_ia G_ab P_ib = ½ Σ_b tmp_ib P_ib.
+            double gd = 0;
+            for (int b = 0; b < m; b++) gd += 0.5 * tmp[i * m + b] * p[i * m + b];
+            gradient[2 * m + i] = gd * _slope[i];
+            for (int b = 0; b < m; b++) gradient[3 * m + i * m + b] = _rate[i] * tmp[i * m + b];
+        }
     }
 
     /// <summary>θ in the evaluation form: the direct map's ReLU applied to v (the authors' <c>perturb_weight_initialization</c>
@@ -266,15 +366,36 @@ public sealed record TrainedApproximant(int Width, double[] Theta, double Loss, 
 /// </summary>
 public static class ApproximantTraining
 {
-    /// <summary>PyTorch-style initial θ = (u, c, v) for width <paramref name="width"/> from <paramref name="rng"/>.</summary>
-    public static double[] Initialise(int width, CounterRng rng)
+    /// <summary>PyTorch-style initial θ = (u, c, v) for width <paramref name="width"/> from <paramref name="rng"/>; with
+    /// <paramref name="rotated"/>, then P: the orthogonal factor Q of the QR factorisation of an m×m standard Gaussian matrix (the
+    /// authors' CustomOrthogonalLayer in <c>src/models/recurrent/softplusrnn.py</c>; here with R's diagonal positive, i.e. Gram–Schmidt
+    /// on the columns), drawn after u, c and v so that these are the same with or without P.</summary>
+    public static double[] Initialise(int width, CounterRng rng, bool rotated = false)
     {
         ArgumentNullException.ThrowIfNull(rng);
-        var theta = new double[3 * width];
+        var theta = new double[rotated ? 3 * width + width * width : 3 * width];
         double bound = 1 / Math.Sqrt(width);
         for (int i = 0; i < width; i++) theta[i] = rng.NextUniform(-1, 1);
         for (int i = 0; i < width; i++) theta[width + i] = rng.NextUniform(-bound, bound);
         for (int i = 0; i < width; i++) theta[2 * width + i] = rng.NextNormal();
+        if (rotated)
+        {
+            var q = theta.AsSpan(3 * width, width * width); // row-major P[i, j]
+            for (int k = 0; k < q.Length; k++) q[k] = rng.NextNormal();
+            for (int j = 0; j < width; j++)
+            {
+                for (int l = 0; l < j; l++)
+                {
+                    double dot = 0;
+                    for (int i = 0; i < width; i++) dot += q[i * width + j] * q[i * width + l];
+                    for (int i = 0; i < width; i++) q[i * width + j] -= dot * q[i * width + l];
+                }
+                double norm = 0;
+                for (int i = 0; i < width; i++) norm += q[i * width + j] * q[i * width + j];
+                norm = Math.Sqrt(norm);
+                for (int i = 0; i < width; i++) q[i * width + j] /= norm;
+            }
+        }
         return theta;
     }
 
@@ -365,7 +486,7 @@ public static class ApproximantTraining
         {
             var o = objective(m);
             if (o.Width != m) throw new ArgumentException($"the objective for width {m} has width {o.Width}");
-            var r = Train(o, Initialise(m, root.Fork((ulong)m)), threshold, options, data, shuffle.Fork((ulong)m), cancellation);
+            var r = Train(o, Initialise(m, root.Fork((ulong)m), o.Rotated), threshold, options, data, shuffle.Fork((ulong)m), cancellation);
             results.Add(r);
             threshold = options.ThresholdFactor * r.Loss;
         }

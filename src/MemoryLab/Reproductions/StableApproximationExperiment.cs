@@ -39,9 +39,11 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
     /// <param name="ValidationSize">Validation sequences (minibatch mode).</param>
     /// <param name="TestSize">Test sequences (minibatch mode).</param>
     /// <param name="BatchSize">Sequences per minibatch (minibatch mode).</param>
+    /// <param name="SoftplusBasis">True: the softplus models carry the authors' trainable basis P (recurrence PᵀDP, P initialised
+    /// orthogonal; <see cref="ResidualRnnKernelObjective"/>'s rotated form), perturbed with the recurrent parameters.</param>
     public sealed record Settings(int[] Widths, int Window, int Repeats, int MaxIterations, double PowerLawExponent, double PowerLawScale, bool PerturbAll,
         bool Trained, ApproximantTrainingOptions Training, double MarginPenalty, double TimeWeightPower, ulong Seed = 0,
-        bool Minibatch = false, int TrainSize = 0, int ValidationSize = 0, int TestSize = 0, int BatchSize = 0);
+        bool Minibatch = false, int TrainSize = 0, int ValidationSize = 0, int TestSize = 0, int BatchSize = 0, bool SoftplusBasis = false);
 
     /// <inheritdoc />
     public override Settings Bind(SpecNode s)
@@ -52,6 +54,8 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
         if (approximants is not ("trained" or "least-squares")) throw s.Error("approximants", $"must be 'trained' (the group's procedure) or 'least-squares' (got '{approximants}')");
         string gradients = s.GetString("gradients");
         if (gradients is not ("minibatch" or "expected")) throw s.Error("gradients", $"must be 'minibatch' (the authors' sampled training set) or 'expected' (the expected loss, full batch) (got '{gradients}')");
+        string basis = s.GetString("softplus_basis");
+        if (basis is not ("learned" or "none")) throw s.Error("softplus_basis", $"must be 'learned' (the authors' trainable P, recurrence PᵀDP) or 'none' (diagonal) (got '{basis}')");
         var widths = s.GetIntList("widths", min: 1, minCount: 2);
         for (int i = 1; i < widths.Length; i++)
             if (widths[i] <= widths[i - 1]) throw s.Error("widths", $"must increase (got {widths[i]} after {widths[i - 1]})");
@@ -75,7 +79,8 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
         return new(widths, s.GetInt("window", min: 2), s.GetInt("repeats", min: 1), s.GetInt("max_iterations", min: 1),
             s.GetDouble("power_law_exponent", above: 1), s.GetDouble("power_law_scale", above: 0), perturb == "all",
             approximants == "trained", training, s.GetDouble("margin_penalty", min: 0), s.GetDouble("time_weight_power", min: 0),
-            (ulong)s.GetLong("seed", min: 0), minibatch, trainSize, s.GetInt("validation_size", min: 1), s.GetInt("test_size", min: 1), batch);
+            (ulong)s.GetLong("seed", min: 0), minibatch, trainSize, s.GetInt("validation_size", min: 1), s.GetInt("test_size", min: 1), batch,
+            basis == "learned");
     }
 
     private static readonly Rate[] Maps = [Rate.Direct, Rate.Exp, Rate.Softplus];
@@ -141,20 +146,25 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
     {
         ArgumentNullException.ThrowIfNull(rho); ArgumentNullException.ThrowIfNull(s);
         if (s.Trained)
-            return ApproximantTraining.TrainSequence(m => new ResidualRnnKernelObjective(rho, m, s.Window, map, training: true, s.MarginPenalty, s.TimeWeightPower),
-                s.Widths, s.Training with { Seed = seed }, data, cancellation);
+            return ApproximantTraining.TrainSequence(m => new ResidualRnnKernelObjective(rho, m, s.Window, map, training: true, s.MarginPenalty, s.TimeWeightPower,
+                rotated: Rotated(map, s)), s.Widths, s.Training with { Seed = seed }, data, cancellation);
         var weights = ResidualRnnKernelObjective.LossWeights(s.Window, s.TimeWeightPower);
         var nodes = Enumerable.Range(0, s.Window).Select(k => (double)k).ToArray();
         var kernel = KernelQuadrature.FromSamples(nodes, weights, nodes.Select(rho).ToArray());
         var fits = WidthFit.FitSequence(kernel, s.Widths.Max(), new WidthFitOptions { Seed = seed, RandomStarts = 0, MaxIterations = s.MaxIterations });
+        bool rotated = Rotated(map, s);
         return s.Widths.Select(m =>
         {
             var f = fits[m - 1];
-            var theta = new double[3 * m];
+            var theta = new double[rotated ? 3 * m + m * m : 3 * m];
             for (int i = 0; i < m; i++) { theta[i] = 1; theta[m + i] = f.Coefficients[i]; theta[2 * m + i] = map.Inverse(-double.ExpM1(-f.Rates[i])); }
+            if (rotated) for (int i = 0; i < m; i++) theta[3 * m + i * m + i] = 1; // P = I
             return new TrainedApproximant(m, theta, f.Loss, double.NaN, 0, true);
         }).ToList();
     }
+
+    /// <summary>True when models under <paramref name="map"/> carry the trainable basis P (the softplus map, when the spec says so).</summary>
+    public static bool Rotated(Rate map, Settings s) => s.SoftplusBasis && map.Map == Numerics.RateMap.Softplus;
 
     /// <inheritdoc />
     public override void Run(ReproductionContext ctx, Settings s)
@@ -176,11 +186,14 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
             foreach (var model in models)
             {
                 int m = model.Width;
-                var eval = new ResidualRnnKernelObjective(rho, m, s.Window, Maps[p], training: false, timeWeightPower: s.TimeWeightPower);
+                var eval = new ResidualRnnKernelObjective(rho, m, s.Window, Maps[p], training: false, timeWeightPower: s.TimeWeightPower, rotated: Rotated(Maps[p], s));
                 if (data is not null) eval.Metric = data.Test; // E_m(β) on the test set, as the group's src/perturb.py (trainer.test)
-                var mask = Enumerable.Range(0, 3 * m).Select(j => s.PerturbAll || j >= 2 * m).ToArray();
+                // θ = (u, c, v[, P]); the recurrent parameters are v and P. Each tensor's noise is rescaled to max-norm β on its own,
+                // as src/perturb.py does per named parameter.
+                var mask = Enumerable.Range(0, eval.Dimension).Select(j => s.PerturbAll || j >= 2 * m).ToArray();
+                var groups = Enumerable.Range(0, eval.Dimension).Select(j => Math.Min(j / m, 3)).ToArray();
                 var curve = PerturbationAnalysis.Run(model.Theta, th => eval.Evaluate(th, Span<double>.Empty),
-                    new PerturbationOptions { Betas = betas, Repeats = s.Repeats, Seed = 100_000 * s.Seed + (ulong)(100 * i + 10 * p + m), Mask = mask });
+                    new PerturbationOptions { Betas = betas, Repeats = s.Repeats, Seed = 100_000 * s.Seed + (ulong)(100 * i + 10 * p + m), Mask = mask, Groups = groups });
                 double minRate = Enumerable.Range(0, m).Min(j => Maps[p].Rate(model.Theta[2 * m + j]));
                 for (int b = 0; b < betas.Length; b++)
                     rows[job].Add([i, p, m, betas[b], curve.Error[b], model.Loss, model.Epochs, model.Reached ? 1 : 0, minRate, eval.ZeroModelLoss]);
