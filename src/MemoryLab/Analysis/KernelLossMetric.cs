@@ -19,9 +19,24 @@ public sealed class KernelLossMetric
     private readonly double[]? _diagonal; // Ω_k (expected loss)
     private readonly double[]? _matrix;   // M, T×T row-major (sampled sequences)
 
-    private KernelLossMetric(int window, double[]? diagonal, double[]? matrix, int sequences)
+    private readonly double[] _meanInput;    // x̄_a = (1/N) Σ_n x_{n,a} (0 for the expected loss)
+    private readonly double[] _outputWeight; // ω_t²/T
+
+    private KernelLossMetric(int window, double[]? diagonal, double[]? matrix, int sequences, double[] meanInput, double timeWeightPower)
     {
-        Window = window; _diagonal = diagonal; _matrix = matrix; Sequences = sequences;
+        Window = window; _diagonal = diagonal; _matrix = matrix; Sequences = sequences; _meanInput = meanInput;
+        _outputWeight = SquaredTimeWeights(window, timeWeightPower);
+        for (int t = 0; t < window; t++) _outputWeight[t] /= window;
+    }
+
+    // ω_t² with ω_t ∝ ((t+1)/(T+1))^p normalised to mean 1 (twe_MSE).
+    private static double[] SquaredTimeWeights(int window, double power)
+    {
+        var w = new double[window];
+        double sum = 0;
+        for (int t = 0; t < window; t++) { w[t] = Math.Pow((t + 1.0) / (window + 1.0), power); sum += w[t]; }
+        for (int t = 0; t < window; t++) { double wt = w[t] * window / sum; w[t] = wt * wt; }
+        return w;
     }
 
     /// <summary>Sequence length T.</summary>
@@ -33,7 +48,7 @@ public sealed class KernelLossMetric
 
     /// <summary>The expected loss over i.i.d. unit-variance inputs: M = diag(Ω) (<see cref="ResidualRnnKernelObjective.LossWeights"/>).</summary>
     public static KernelLossMetric Expected(int window, double timeWeightPower) =>
-        new(window, ResidualRnnKernelObjective.LossWeights(window, timeWeightPower), null, 0);
+        new(window, ResidualRnnKernelObjective.LossWeights(window, timeWeightPower), null, 0, new double[window], timeWeightPower);
 
     /// <summary>The loss over the sequences <paramref name="inputs"/> (row-major [<paramref name="count"/>, <paramref name="window"/>]):
     /// M_{s,s'} = (1/(N·T)) Σ_n Σ_{t ≥ max(s, s')} ω_t² x_{n,t−s} x_{n,t−s'}, ω the temporal weights of power
@@ -55,11 +70,11 @@ public sealed class KernelLossMetric
                 TensorPrimitives.MultiplyAdd(x[..(a + 1)], x[a], row, row);
             }
         }
-        // ω_t² with ω normalised to mean 1 (twe_MSE).
-        var w = new double[T];
-        double sum = 0;
-        for (int t = 0; t < T; t++) { w[t] = Math.Pow((t + 1.0) / (T + 1.0), timeWeightPower); sum += w[t]; }
-        for (int t = 0; t < T; t++) { double wt = w[t] * T / sum; w[t] = wt * wt; }
+        var w = SquaredTimeWeights(T, timeWeightPower);
+        var mean = new double[T];
+        for (int n = 0; n < count; n++)
+            for (int a = 0; a < T; a++) mean[a] += inputs[n * T + a];
+        for (int a = 0; a < T; a++) mean[a] /= count;
         // M_{s,s+d} = (1/(N·T)) Σ_{a=0}^{T−1−s−d} ω²_{a+s+d} C_{a+d,a}  (t = a + s + d).
         var m = new double[T * T];
         double scale = 1.0 / ((double)count * T);
@@ -70,7 +85,32 @@ public sealed class KernelLossMetric
                 for (int a = 0; a <= T - 1 - s - d; a++) acc += w[a + s + d] * c[(a + d) * T + a];
                 m[s * T + s + d] = m[(s + d) * T + s] = acc * scale;
             }
-        return new KernelLossMetric(T, null, m, count);
+        return new KernelLossMetric(T, null, m, count, mean, timeWeightPower);
+    }
+
+    /// <summary>
+    /// The terms an input-independent output offset d_t adds to the loss (a model's biases): the sampled loss of ŷ + d is
+    /// δᵀMδ + Σ_t (ω_t²/T)(2 d_t ē_t + d_t²), ē_t = Σ_{s≤t} δ_s x̄_{t−s} the error of the mean input sequence x̄ (0 in expectation).
+    /// Returns those terms; adds their gradient in δ to <paramref name="gradDelta"/> and writes their gradient in d to
+    /// <paramref name="gradOffset"/>.
+    /// </summary>
+    public double OffsetTerms(ReadOnlySpan<double> delta, ReadOnlySpan<double> offset, Span<double> gradDelta, Span<double> gradOffset)
+    {
+        int T = Window;
+        if (delta.Length != T || offset.Length != T) throw new ArgumentException($"δ and d must have {T} entries");
+        double j = 0;
+        bool grad = !gradDelta.IsEmpty;
+        for (int t = 0; t < T; t++)
+        {
+            double e = 0;
+            if (_diagonal is null) for (int s = 0; s <= t; s++) e += delta[s] * _meanInput[t - s];
+            double w = _outputWeight[t], d = offset[t];
+            j += w * (2 * d * e + d * d);
+            if (!grad) continue;
+            gradOffset[t] = 2 * w * (e + d);
+            if (_diagonal is null) for (int s = 0; s <= t; s++) gradDelta[s] += 2 * w * d * _meanInput[t - s];
+        }
+        return j;
     }
 
     /// <summary>δᵀMδ; writes Mδ into <paramref name="mDelta"/> (length T) unless it is empty.</summary>

@@ -4,28 +4,29 @@ using MemoryLab.Training;
 namespace MemoryLab.Analysis;
 
 /// <summary>
-/// Expected loss of the group's residual diagonal linear RNN on the linear-functional task of Wang, Li &amp; Li (ICLR 2024)
+/// Loss of the group's residual diagonal linear RNN on the linear-functional task of Wang, Li &amp; Li (ICLR 2024)
 /// (radarFudan/Curse-of-memory: <c>src/models/recurrent/simple_diagonalrnn.py</c>, <c>softplusrnn.py</c>,
-/// <c>src/models/lf_module.py</c>, <c>src/utils/temporally_weighted_error.py</c>), in kernel space.
-/// Model: h_{k+1} = h_k + dt·(u x_k − r(v) ⊙ h_k), ŷ_k = cᵀh_{k+1}, so its kernel is
-/// ρ̂(k) = dt Σ_i c_i u_i λ_i^k with λ_i = 1 − dt·r(v_i), k = 0..T−1. The target is y_k = Σ_{s≤k} ρ(k − s) x_s with
-/// i.i.d. N(0, 1) inputs (<c>src/data/components/lf/datagen.py</c>, dt = 1); the loss is the temporally weighted mean square
-/// (1/T) Σ_t ω_t² (ŷ_t − y_t)², ω_t ∝ ((t+1)/(T+1))^p normalised to mean 1 (p = 2). Its expectation over the inputs is the
-/// weighted kernel distance J = Σ_k Ω_k (ρ̂(k) − ρ(k))², Ω_k = (1/T) Σ_{t=k}^{T−1} ω_t² — what this objective returns by default;
-/// with <see cref="Metric"/> set to a sampled set of sequences (a minibatch, the validation or the test set) it returns that set's
-/// loss, J = eᵀMe (<see cref="KernelLossMetric"/>).
-/// θ = (u_1..u_m, c_1..c_m, v_1..v_m). During training the direct map is the authors' ReLU (r(v) = max(v, 0), a negative v is
-/// a frozen integrator mode λ = 1), and the training loss adds their stability-margin penalty
+/// <c>src/models/lf_module.py</c>, <c>src/models/encoders/linear.py</c>, <c>src/models/decoders/linear.py</c>,
+/// <c>src/utils/temporally_weighted_error.py</c>), in kernel space.
+/// Model: h_{k+1} = h_k + dt·(u x_k + b − r(v) ⊙ h_k), ŷ_k = cᵀh_{k+1} + b₀, so ŷ_k = Σ_{s≤k} ρ̂(s) x_{k−s} + d_k with the kernel
+/// ρ̂(k) = dt Σ_i c_i u_i λ_i^k, λ_i = 1 − dt·r(v_i), and the input-independent offset d_k = b₀ + dt Σ_i c_i b_i Σ_{j≤k} λ_i^j
+/// (b, b₀: the encoder's and decoder's biases, when the model has them). The target is y_k = Σ_{s≤k} ρ(s) x_{k−s}
+/// (<c>src/data/components/lf/datagen.py</c>, dt = 1); the loss is the temporally weighted mean square
+/// (1/T) Σ_t ω_t² (ŷ_t − y_t)², ω_t ∝ ((t+1)/(T+1))^p normalised to mean 1 (p = 2). Over i.i.d. N(0, 1) inputs its expectation is
+/// J = Σ_k Ω_k (ρ̂(k) − ρ(k))² + (1/T) Σ_t ω_t² d_t², Ω_k = (1/T) Σ_{t=k}^{T−1} ω_t² — what this objective returns by default; with
+/// <see cref="Metric"/> set to a sampled set of sequences (a minibatch, the validation or the test set) it returns that set's loss
+/// (<see cref="KernelLossMetric"/>).
+/// θ = (u_1..u_m, c_1..c_m, v_1..v_m[, P (m×m, row-major)][, b_1..b_m, b₀]). During training the direct map is the authors' ReLU
+/// (r(v) = max(v, 0), a negative v is a frozen integrator mode λ = 1), and the training loss adds their stability-margin penalty
 /// κ·max(0, 1 − min{r(v_i) &gt; 0}); for evaluation (<see cref="Training"/> false) the rates are r(v) as given, with no
 /// penalty, so a perturbed direct rate can go negative (λ &gt; 1, the unstable side).
-/// The encoder and decoder biases of the authors' model are left out: they only fit the output's mean, which is 0 here.
 /// </summary>
 public sealed class ResidualRnnKernelObjective : IObjective<double>
 {
-    private readonly double[] _target, _omega, _rho, _lambda, _rate, _slope, _residual, _mResidual;
+    private readonly double[] _target, _omega, _rho, _lambda, _rate, _slope, _residual, _gRho, _offset, _gOffset, _gBias;
     private readonly int _m, _t;
     private KernelLossMetric _metric;
-    private readonly double[]? _s, _z, _adj, _adjNext, _gs, _tmp; // rotated form: S = PᵀDP, z_k = A^k u, adjoints, ∂J/∂S
+    private readonly double[]? _s, _z, _zb, _adj, _adjNext, _gs, _tmp; // rotated form: S = PᵀDP, z_k = A^k u (and A^k b), adjoints, ∂J/∂S
 
     /// <summary>The loss of width-<paramref name="width"/> models against the kernel <paramref name="rho"/> on k = 0..T−1.</summary>
     /// <param name="rho">Target kernel ρ(k·dt).</param>
@@ -39,10 +40,12 @@ public sealed class ResidualRnnKernelObjective : IObjective<double>
     /// <param name="rotated">True: the recurrence is PᵀDP with a trainable m×m matrix P (θ gains P, row-major, after v), as the
     /// authors' softplus model (<c>src/models/recurrent/softplusrnn.py</c>, CustomOrthogonalLayer: P starts orthogonal and is then
     /// trained freely). The function class is the same as without P: PᵀDP is symmetric positive semi-definite, so an orthogonal
-    /// change of basis of u and c turns it into a diagonal recurrence with rates ≥ 0; what P changes is the optimisation path and
-    /// which directions a perturbation of the recurrent parameters (v and P) moves.</param>
+    /// change of basis of u, b and c turns it into a diagonal recurrence with rates ≥ 0; what P changes is the optimisation path
+    /// and which directions a perturbation of the recurrent parameters (v and P) moves.</param>
+    /// <param name="biased">True: the encoder's bias b (m) and the decoder's bias b₀ (the authors' nn.Linear layers have them);
+    /// θ gains (b, b₀) at its end.</param>
     public ResidualRnnKernelObjective(Func<double, double> rho, int width, int window, RateParametrisation map, bool training,
-        double marginPenalty = 0.01, double timeWeightPower = 2, double dt = 1, bool rotated = false)
+        double marginPenalty = 0.01, double timeWeightPower = 2, double dt = 1, bool rotated = false, bool biased = false)
     {
         ArgumentNullException.ThrowIfNull(rho);
         if (width <= 0) throw new ArgumentException($"width must be positive (got {width})", nameof(width));
@@ -50,23 +53,24 @@ public sealed class ResidualRnnKernelObjective : IObjective<double>
         if (map.Map is not (RateMap.Direct or RateMap.Exp or RateMap.Softplus)) throw new ArgumentException($"rate map {map} is not one of the group's (direct, exp, softplus)", nameof(map));
         if (!(marginPenalty >= 0)) throw new ArgumentException($"margin penalty must be ≥ 0 (got {marginPenalty})", nameof(marginPenalty));
         if (!(dt > 0)) throw new ArgumentException($"dt must be positive (got {dt})", nameof(dt));
-        _m = width; _t = window; Map = map; Training = training; MarginPenalty = marginPenalty; Dt = dt; Rotated = rotated;
+        _m = width; _t = window; Map = map; Training = training; MarginPenalty = marginPenalty; Dt = dt; Rotated = rotated; Biased = biased;
         if (rotated)
         {
-            _s = new double[width * width]; _z = new double[window * width]; _adj = new double[width]; _adjNext = new double[width];
-            _gs = new double[width * width]; _tmp = new double[width * width];
+            _s = new double[width * width]; _z = new double[window * width]; _zb = new double[window * width]; _adj = new double[width];
+            _adjNext = new double[width]; _gs = new double[width * width]; _tmp = new double[width * width];
         }
         _omega = LossWeights(window, timeWeightPower);
         _rho = new double[window];
         for (int k = 0; k < window; k++) _rho[k] = rho(k * dt);
         _target = _rho;
-        _lambda = new double[width]; _rate = new double[width]; _slope = new double[width]; _residual = new double[window]; _mResidual = new double[window];
+        _lambda = new double[width]; _rate = new double[width]; _slope = new double[width];
+        _residual = new double[window]; _gRho = new double[window]; _offset = new double[window]; _gOffset = new double[window]; _gBias = new double[window];
         _metric = KernelLossMetric.Expected(window, timeWeightPower);
         TimeWeightPower = timeWeightPower;
     }
 
-    /// <summary>The loss's quadratic form in the kernel error: the expected loss (the default) or the loss over a sampled set of
-    /// sequences, e.g. the current minibatch (<see cref="KernelLossMetric"/>). Settable between evaluations.</summary>
+    /// <summary>The loss's form: the expected loss (the default) or the loss over a sampled set of sequences, e.g. the current
+    /// minibatch (<see cref="KernelLossMetric"/>). Settable between evaluations.</summary>
     public KernelLossMetric Metric
     {
         get => _metric;
@@ -117,10 +121,16 @@ public sealed class ResidualRnnKernelObjective : IObjective<double>
     public IReadOnlyList<double> Target => _target;
     /// <summary>The lag weights Ω_k.</summary>
     public IReadOnlyList<double> Weights => _omega;
-    /// <inheritdoc />
-    public int Dimension => Rotated ? 3 * _m + _m * _m : 3 * _m;
-    /// <summary>True: the recurrence is PᵀDP with a trainable P (θ = (u, c, v, P)).</summary>
+    /// <summary>True: the recurrence is PᵀDP with a trainable P (θ holds P after v).</summary>
     public bool Rotated { get; }
+    /// <summary>True: the encoder and decoder biases b, b₀ (θ ends with them).</summary>
+    public bool Biased { get; }
+    /// <summary>Index of P in θ (rotated form).</summary>
+    public int BasisOffset => 3 * _m;
+    /// <summary>Index of b in θ (biased form); b₀ follows b.</summary>
+    public int BiasOffset => 3 * _m + (Rotated ? _m * _m : 0);
+    /// <inheritdoc />
+    public int Dimension => BiasOffset + (Biased ? _m + 1 : 0);
 
     /// <summary>ρᵀMρ (Σ_k Ω_k ρ(k)² for the expected loss): the loss of the zero model under <see cref="Metric"/>.</summary>
     public double ZeroModelLoss => _metric.Apply(_rho, Span<double>.Empty);
@@ -128,15 +138,26 @@ public sealed class ResidualRnnKernelObjective : IObjective<double>
     /// <summary>The model kernel ρ̂(k), k = 0..T−1, at θ.</summary>
     public double[] Kernel(ReadOnlySpan<double> theta)
     {
+        CheckLength(theta);
         Rates(theta);
         var y = new double[_t];
-        if (Rotated) { RotatedKernel(theta, y); return y; }
-        for (int i = 0; i < _m; i++)
-        {
-            double a = Dt * theta[i] * theta[_m + i], p = 1;
-            for (int k = 0; k < _t; k++) { y[k] += a * p; p *= _lambda[i]; }
-        }
+        AddKernel(theta, 0, y, _z);
         return y;
+    }
+
+    /// <summary>The loss at θ under <paramref name="metric"/>: the fit term only (no penalty), as the authors' val/loss and test/loss.</summary>
+    public double FitLoss(ReadOnlySpan<double> theta, KernelLossMetric metric)
+    {
+        ArgumentNullException.ThrowIfNull(metric);
+        var saved = _metric;
+        Metric = metric;
+        try { return Forward(theta, wantGradient: false); }
+        finally { _metric = saved; }
+    }
+
+    private void CheckLength(ReadOnlySpan<double> theta)
+    {
+        if (theta.Length != Dimension) throw new ArgumentException($"θ has {theta.Length} entries, expected {Dimension}", nameof(theta));
     }
 
     // r_i, r'_i and λ_i at θ (training form: ReLU on the direct map).
@@ -149,76 +170,25 @@ public sealed class ResidualRnnKernelObjective : IObjective<double>
             else { _rate[i] = Map.Rate(v); _slope[i] = Map.Derivative(v); }
             _lambda[i] = 1 - Dt * _rate[i];
         }
+        if (Rotated) BuildS(theta);
     }
 
-    /// <inheritdoc />
-    public double Evaluate(ReadOnlySpan<double> theta, Span<double> gradient)
-    {
-        if (theta.Length != Dimension) throw new ArgumentException($"θ has {theta.Length} entries, expected {Dimension}", nameof(theta));
-        int m = _m, T = _t;
-        Rates(theta);
-        Array.Clear(_residual);
-        if (Rotated) RotatedKernel(theta, _residual);
-        else
-            for (int i = 0; i < m; i++)
-            {
-                double a = Dt * theta[i] * theta[m + i], p = 1;
-                for (int k = 0; k < T; k++) { _residual[k] += a * p; p *= _lambda[i]; }
-            }
-        for (int k = 0; k < T; k++) _residual[k] -= _rho[k];
-        bool wantGradient = !gradient.IsEmpty;
-        double j = _metric.Apply(_residual, wantGradient ? _mResidual : Span<double>.Empty);
-        if (wantGradient && Rotated) RotatedGradient(theta, gradient);
-        else if (wantGradient)
-        {
-            gradient.Clear();
-            for (int i = 0; i < m; i++)
-            {
-                // ∂J/∂a_i = 2 Σ_k (Me)_k λ^k, ∂J/∂λ_i = 2 a_i Σ_k (Me)_k k λ^{k−1}  (J = eᵀMe, e = ρ̂ − ρ).
-                double ga = 0, gl = 0, p = 1, pPrev = 0;
-                for (int k = 0; k < T; k++)
-                {
-                    double c = _mResidual[k];
-                    ga += c * p;
-                    gl += c * k * pPrev;
-                    pPrev = p; p *= _lambda[i];
-                }
-                double u = theta[i], cc = theta[m + i], a = Dt * u * cc;
-                ga *= 2; gl *= 2 * a;
-                gradient[i] = Dt * cc * ga;
-                gradient[m + i] = Dt * u * ga;
-                gradient[2 * m + i] = gl * (-Dt) * _slope[i];
-            }
-        }
-        if (Training && MarginPenalty > 0)
-        {
-            // The authors' stability margin: the smallest positive rate (src/models/recurrent/*.py, stability_margin).
-            int arg = -1;
-            for (int i = 0; i < m; i++)
-                if (_rate[i] > 0 && (arg < 0 || _rate[i] < _rate[arg])) arg = i;
-            if (arg >= 0 && _rate[arg] < 1)
-            {
-                j += MarginPenalty * (1 - _rate[arg]);
-                if (wantGradient) gradient[2 * m + arg] -= MarginPenalty * _slope[arg];
-            }
-        }
-        return j;
-    }
-
-    // Rotated form: S = PᵀDP (D = diag r(v)), A = I − dt·S, z_k = A^k u, ρ̂(k) = dt·cᵀz_k; adds ρ̂ into y.
-    private void RotatedKernel(ReadOnlySpan<double> theta, Span<double> y)
+    // κ(k) = dt·cᵀA^k w for the input vector w = θ[offset..offset+m) (u: the kernel ρ̂; b: the bias response), added into y.
+    private void AddKernel(ReadOnlySpan<double> theta, int offset, Span<double> y, double[]? z)
     {
         int m = _m, T = _t;
-        var u = theta[..m]; var c = theta.Slice(m, m); var p = theta.Slice(3 * m, m * m);
-        var s = _s!; var z = _z!;
-        for (int a = 0; a < m; a++)
-            for (int b = 0; b <= a; b++)
+        var w = theta.Slice(offset, m); var c = theta.Slice(m, m);
+        if (!Rotated)
+        {
+            for (int i = 0; i < m; i++)
             {
-                double acc = 0;
-                for (int i = 0; i < m; i++) acc += p[i * m + a] * _rate[i] * p[i * m + b];
-                s[a * m + b] = s[b * m + a] = acc;
+                double a = Dt * w[i] * c[i], p = 1;
+                for (int k = 0; k < T; k++) { y[k] += a * p; p *= _lambda[i]; }
             }
-        u.CopyTo(z.AsSpan(0, m));
+            return;
+        }
+        var s = _s!;
+        w.CopyTo(z.AsSpan(0, m));
         for (int k = 0; k < T; k++)
         {
             var zk = z.AsSpan(k * m, m);
@@ -236,24 +206,53 @@ public sealed class ResidualRnnKernelObjective : IObjective<double>
         }
     }
 
-    // Rotated form's gradient from ∂J/∂ρ̂(k) = 2(Me)_k (in _mResidual): the adjoint a_k = ∂J/∂z_k runs backwards,
-    // a_k = 2 dt (Me)_k c + A a_{k+1} (A symmetric); ∂J/∂u = a_0, ∂J/∂c = 2 dt Σ_k (Me)_k z_k, ∂J/∂S = −dt Σ_k a_{k+1} z_kᵀ =: G;
-    // then S = PᵀDP gives ∂J/∂d_i = (P G Pᵀ)_ii and ∂J/∂P = D P (G + Gᵀ).
-    private void RotatedGradient(ReadOnlySpan<double> theta, Span<double> gradient)
+    // S = PᵀDP, D = diag r(v).
+    private void BuildS(ReadOnlySpan<double> theta)
+    {
+        int m = _m;
+        var p = theta.Slice(BasisOffset, m * m); var s = _s!;
+        for (int a = 0; a < m; a++)
+            for (int b = 0; b <= a; b++)
+            {
+                double acc = 0;
+                for (int i = 0; i < m; i++) acc += p[i * m + a] * _rate[i] * p[i * m + b];
+                s[a * m + b] = s[b * m + a] = acc;
+            }
+    }
+
+    // Gradient of a kernel κ(k) = dt·cᵀA^k w from g_k = ∂J/∂κ(k), added into ∂J/∂w, ∂J/∂c and (diagonal) ∂J/∂v or (rotated) ∂J/∂S.
+    // Diagonal: ∂κ(k)/∂w_i = dt c_i λ_i^k, ∂κ(k)/∂c_i = dt w_i λ_i^k, ∂κ(k)/∂λ_i = dt c_i w_i k λ_i^{k−1}, ∂λ_i/∂v_i = −dt r'(v_i).
+    // Rotated: the adjoint a_k = ∂J/∂z_k runs backwards, a_k = dt g_k c + A a_{k+1} (A symmetric); ∂J/∂w = a_0,
+    // ∂J/∂c = dt Σ_k g_k z_k, ∂J/∂S = −dt Σ_k a_{k+1} z_kᵀ.
+    private void AddKernelGradient(ReadOnlySpan<double> theta, int offset, ReadOnlySpan<double> g, double[]? z, Span<double> gradient)
     {
         int m = _m, T = _t;
-        var c = theta.Slice(m, m); var p = theta.Slice(3 * m, m * m);
-        var s = _s!; var z = _z!; var adj = _adj!; var next = _adjNext!; var gs = _gs!; var tmp = _tmp!;
-        gradient.Clear();
-        Array.Clear(gs);
+        var w = theta.Slice(offset, m); var c = theta.Slice(m, m);
+        if (!Rotated)
+        {
+            for (int i = 0; i < m; i++)
+            {
+                double ga = 0, gl = 0, p = 1, pPrev = 0;
+                for (int k = 0; k < T; k++)
+                {
+                    ga += g[k] * p;
+                    gl += g[k] * k * pPrev;
+                    pPrev = p; p *= _lambda[i];
+                }
+                gradient[offset + i] += Dt * c[i] * ga;
+                gradient[m + i] += Dt * w[i] * ga;
+                gradient[2 * m + i] += Dt * c[i] * w[i] * gl * (-Dt) * _slope[i];
+            }
+            return;
+        }
+        var s = _s!; var adj = _adj!; var next = _adjNext!; var gs = _gs!;
         for (int k = T - 1; k >= 0; k--)
         {
             var zk = z.AsSpan(k * m, m);
-            double w = 2 * Dt * _mResidual[k];
-            for (int a = 0; a < m; a++) gradient[m + a] += w * zk[a];
+            double wk = Dt * g[k];
+            for (int a = 0; a < m; a++) gradient[m + a] += wk * zk[a];
             if (k + 1 < T)
             {
-                // G −= dt · a_{k+1} z_kᵀ, then a_k = A a_{k+1} + w c.
                 for (int a = 0; a < m; a++)
                 {
                     double na = next[a] * Dt;
@@ -263,14 +262,20 @@ public sealed class ResidualRnnKernelObjective : IObjective<double>
                 {
                     double acc = 0;
                     for (int b = 0; b < m; b++) acc += s[a * m + b] * next[b];
-                    adj[a] = next[a] - Dt * acc + w * c[a];
+                    adj[a] = next[a] - Dt * acc + wk * c[a];
                 }
             }
-            else for (int a = 0; a < m; a++) adj[a] = w * c[a];
+            else for (int a = 0; a < m; a++) adj[a] = wk * c[a];
             adj.AsSpan().CopyTo(next);
         }
-        for (int a = 0; a < m; a++) gradient[a] = next[a];
-        // tmp = P (G + Gᵀ).
+        for (int a = 0; a < m; a++) gradient[offset + a] += next[a];
+    }
+
+    // Rotated form: ∂J/∂S = G (in _gs) → ∂J/∂d_i = (P G Pᵀ)_ii, ∂J/∂P = D P (G + Gᵀ), ∂J/∂v_i = ∂J/∂d_i · r'(v_i).
+    private void FinishRotatedGradient(ReadOnlySpan<double> theta, Span<double> gradient)
+    {
+        int m = _m;
+        var p = theta.Slice(BasisOffset, m * m); var gs = _gs!; var tmp = _tmp!;
         for (int i = 0; i < m; i++)
             for (int b = 0; b < m; b++)
             {
@@ -280,12 +285,71 @@ public sealed class ResidualRnnKernelObjective : IObjective<double>
             }
         for (int i = 0; i < m; i++)
         {
-            // ∂J/∂d_i = Σ_ab P_ia G_ab P_ib = ½ Σ_b tmp_ib P_ib.
             double gd = 0;
             for (int b = 0; b < m; b++) gd += 0.5 * tmp[i * m + b] * p[i * m + b];
-            gradient[2 * m + i] = gd * _slope[i];
-            for (int b = 0; b < m; b++) gradient[3 * m + i * m + b] = _rate[i] * tmp[i * m + b];
+            gradient[2 * m + i] += gd * _slope[i];
+            for (int b = 0; b < m; b++) gradient[BasisOffset + i * m + b] += _rate[i] * tmp[i * m + b];
         }
+    }
+
+    // The fit term at θ under the current metric; with wantGradient, its gradient in _gRho (∂J/∂ρ̂) and _gBias (∂J/∂κ_b, the bias
+    // response's kernel), and ∂J/∂b₀ returned through _gOffset's sum.
+    private double Forward(ReadOnlySpan<double> theta, bool wantGradient)
+    {
+        CheckLength(theta);
+        int T = _t;
+        Rates(theta);
+        Array.Clear(_residual);
+        AddKernel(theta, 0, _residual, _z);
+        for (int k = 0; k < T; k++) _residual[k] -= _rho[k];
+        double j = _metric.Apply(_residual, wantGradient ? _gRho : Span<double>.Empty);
+        if (wantGradient) for (int k = 0; k < T; k++) _gRho[k] *= 2;
+        if (!Biased) return j;
+        // d_t = b₀ + Σ_{k≤t} κ_b(k), κ_b(k) = dt·cᵀA^k b.
+        Array.Clear(_offset);
+        AddKernel(theta, BiasOffset, _offset, _zb);
+        double b0 = theta[BiasOffset + _m], run = b0;
+        for (int t = 0; t < T; t++) { run += _offset[t]; _offset[t] = run; }
+        j += _metric.OffsetTerms(_residual, _offset, wantGradient ? _gRho : Span<double>.Empty, _gOffset);
+        if (wantGradient)
+        {
+            double tail = 0;
+            for (int k = T - 1; k >= 0; k--) { tail += _gOffset[k]; _gBias[k] = tail; } // ∂J/∂κ_b(k) = Σ_{t≥k} ∂J/∂d_t
+        }
+        return j;
+    }
+
+    /// <inheritdoc />
+    public double Evaluate(ReadOnlySpan<double> theta, Span<double> gradient)
+    {
+        int m = _m;
+        bool wantGradient = !gradient.IsEmpty;
+        double j = Forward(theta, wantGradient);
+        if (wantGradient)
+        {
+            gradient.Clear();
+            if (Rotated) Array.Clear(_gs!);
+            AddKernelGradient(theta, 0, _gRho, _z, gradient);
+            if (Biased)
+            {
+                AddKernelGradient(theta, BiasOffset, _gBias, _zb, gradient);
+                gradient[BiasOffset + m] = _gBias[0]; // ∂J/∂b₀ = Σ_t ∂J/∂d_t
+            }
+            if (Rotated) FinishRotatedGradient(theta, gradient);
+        }
+        if (Training && MarginPenalty > 0)
+        {
+            // The authors' stability margin: the smallest positive rate (src/models/recurrent/*.py, stability_margin).
+            int arg = -1;
+            for (int i = 0; i < m; i++)
+                if (_rate[i] > 0 && (arg < 0 || _rate[i] < _rate[arg])) arg = i;
+            if (arg >= 0 && _rate[arg] < 1)
+            {
+                j += MarginPenalty * (1 - _rate[arg]);
+                if (wantGradient) gradient[2 * m + arg] -= MarginPenalty * _slope[arg];
+            }
+        }
+        return j;
     }
 
     /// <summary>θ in the evaluation form: the direct map's ReLU applied to v (the authors' <c>perturb_weight_initialization</c>
@@ -369,11 +433,13 @@ public static class ApproximantTraining
     /// <summary>PyTorch-style initial θ = (u, c, v) for width <paramref name="width"/> from <paramref name="rng"/>; with
     /// <paramref name="rotated"/>, then P: the orthogonal factor Q of the QR factorisation of an m×m standard Gaussian matrix (the
     /// authors' CustomOrthogonalLayer in <c>src/models/recurrent/softplusrnn.py</c>; here with R's diagonal positive, i.e. Gram–Schmidt
-    /// on the columns), drawn after u, c and v so that these are the same with or without P.</summary>
-    public static double[] Initialise(int width, CounterRng rng, bool rotated = false)
+    /// on the columns), drawn after u, c and v so that these are the same with or without P; with <paramref name="biased"/>, then
+    /// the biases as PyTorch's nn.Linear: b ~ U(−1, 1) (one input), b₀ ~ U(−1/√m, 1/√m).</summary>
+    public static double[] Initialise(int width, CounterRng rng, bool rotated = false, bool biased = false)
     {
         ArgumentNullException.ThrowIfNull(rng);
-        var theta = new double[rotated ? 3 * width + width * width : 3 * width];
+        int basisEnd = rotated ? 3 * width + width * width : 3 * width;
+        var theta = new double[basisEnd + (biased ? width + 1 : 0)];
         double bound = 1 / Math.Sqrt(width);
         for (int i = 0; i < width; i++) theta[i] = rng.NextUniform(-1, 1);
         for (int i = 0; i < width; i++) theta[width + i] = rng.NextUniform(-bound, bound);
@@ -395,6 +461,11 @@ public static class ApproximantTraining
                 norm = Math.Sqrt(norm);
                 for (int i = 0; i < width; i++) q[i * width + j] /= norm;
             }
+        }
+        if (biased)
+        {
+            for (int i = 0; i < width; i++) theta[basisEnd + i] = rng.NextUniform(-1, 1);
+            theta[basisEnd + width] = rng.NextUniform(-bound, bound);
         }
         return theta;
     }
@@ -457,14 +528,12 @@ public static class ApproximantTraining
         return new TrainedApproximant(objective.Width, objective.ToEvaluationForm(best), bestLoss, threshold, epoch, reached);
     }
 
-    /// <summary>The loss at θ (training form) under <paramref name="metric"/> (default: the objective's expected loss): the fit
+    /// <summary>The loss at θ (training form) under <paramref name="metric"/> (default: the expected loss): the fit
     /// term only, as the authors' val/loss and test/loss (no penalty).</summary>
     public static double FitLoss(ResidualRnnKernelObjective objective, ReadOnlySpan<double> theta, KernelLossMetric? metric = null)
     {
         ArgumentNullException.ThrowIfNull(objective);
-        var k = objective.Kernel(theta);
-        for (int i = 0; i < k.Length; i++) k[i] -= objective.Target[i];
-        return (metric ?? KernelLossMetric.Expected(objective.Window, objective.TimeWeightPower)).Apply(k, Span<double>.Empty);
+        return objective.FitLoss(theta, metric ?? KernelLossMetric.Expected(objective.Window, objective.TimeWeightPower));
     }
 
     /// <summary>The expected test loss at θ (training form): the fit term only, as the authors' val/loss (no penalty).</summary>
@@ -486,7 +555,7 @@ public static class ApproximantTraining
         {
             var o = objective(m);
             if (o.Width != m) throw new ArgumentException($"the objective for width {m} has width {o.Width}");
-            var r = Train(o, Initialise(m, root.Fork((ulong)m), o.Rotated), threshold, options, data, shuffle.Fork((ulong)m), cancellation);
+            var r = Train(o, Initialise(m, root.Fork((ulong)m), o.Rotated, o.Biased), threshold, options, data, shuffle.Fork((ulong)m), cancellation);
             results.Add(r);
             threshold = options.ThresholdFactor * r.Loss;
         }

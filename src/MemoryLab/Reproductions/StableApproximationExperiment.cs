@@ -41,9 +41,11 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
     /// <param name="BatchSize">Sequences per minibatch (minibatch mode).</param>
     /// <param name="SoftplusBasis">True: the softplus models carry the authors' trainable basis P (recurrence PᵀDP, P initialised
     /// orthogonal; <see cref="ResidualRnnKernelObjective"/>'s rotated form), perturbed with the recurrent parameters.</param>
+    /// <param name="Biases">True: the models carry the encoder's and the decoder's biases (the authors' nn.Linear layers).</param>
     public sealed record Settings(int[] Widths, int Window, int Repeats, int MaxIterations, double PowerLawExponent, double PowerLawScale, bool PerturbAll,
         bool Trained, ApproximantTrainingOptions Training, double MarginPenalty, double TimeWeightPower, ulong Seed = 0,
-        bool Minibatch = false, int TrainSize = 0, int ValidationSize = 0, int TestSize = 0, int BatchSize = 0, bool SoftplusBasis = false);
+        bool Minibatch = false, int TrainSize = 0, int ValidationSize = 0, int TestSize = 0, int BatchSize = 0, bool SoftplusBasis = false,
+        bool Biases = false);
 
     /// <inheritdoc />
     public override Settings Bind(SpecNode s)
@@ -56,6 +58,8 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
         if (gradients is not ("minibatch" or "expected")) throw s.Error("gradients", $"must be 'minibatch' (the authors' sampled training set) or 'expected' (the expected loss, full batch) (got '{gradients}')");
         string basis = s.GetString("softplus_basis");
         if (basis is not ("learned" or "none")) throw s.Error("softplus_basis", $"must be 'learned' (the authors' trainable P, recurrence PᵀDP) or 'none' (diagonal) (got '{basis}')");
+        string biases = s.GetString("biases");
+        if (biases is not ("learned" or "none")) throw s.Error("biases", $"must be 'learned' (the authors' encoder and decoder biases) or 'none' (got '{biases}')");
         var widths = s.GetIntList("widths", min: 1, minCount: 2);
         for (int i = 1; i < widths.Length; i++)
             if (widths[i] <= widths[i - 1]) throw s.Error("widths", $"must increase (got {widths[i]} after {widths[i - 1]})");
@@ -80,7 +84,7 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
             s.GetDouble("power_law_exponent", above: 1), s.GetDouble("power_law_scale", above: 0), perturb == "all",
             approximants == "trained", training, s.GetDouble("margin_penalty", min: 0), s.GetDouble("time_weight_power", min: 0),
             (ulong)s.GetLong("seed", min: 0), minibatch, trainSize, s.GetInt("validation_size", min: 1), s.GetInt("test_size", min: 1), batch,
-            basis == "learned");
+            basis == "learned", biases == "learned");
     }
 
     private static readonly Rate[] Maps = [Rate.Direct, Rate.Exp, Rate.Softplus];
@@ -147,7 +151,7 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
         ArgumentNullException.ThrowIfNull(rho); ArgumentNullException.ThrowIfNull(s);
         if (s.Trained)
             return ApproximantTraining.TrainSequence(m => new ResidualRnnKernelObjective(rho, m, s.Window, map, training: true, s.MarginPenalty, s.TimeWeightPower,
-                rotated: Rotated(map, s)), s.Widths, s.Training with { Seed = seed }, data, cancellation);
+                rotated: Rotated(map, s), biased: s.Biases), s.Widths, s.Training with { Seed = seed }, data, cancellation);
         var weights = ResidualRnnKernelObjective.LossWeights(s.Window, s.TimeWeightPower);
         var nodes = Enumerable.Range(0, s.Window).Select(k => (double)k).ToArray();
         var kernel = KernelQuadrature.FromSamples(nodes, weights, nodes.Select(rho).ToArray());
@@ -156,7 +160,7 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
         return s.Widths.Select(m =>
         {
             var f = fits[m - 1];
-            var theta = new double[rotated ? 3 * m + m * m : 3 * m];
+            var theta = new double[(rotated ? 3 * m + m * m : 3 * m) + (s.Biases ? m + 1 : 0)]; // biases 0
             for (int i = 0; i < m; i++) { theta[i] = 1; theta[m + i] = f.Coefficients[i]; theta[2 * m + i] = map.Inverse(-double.ExpM1(-f.Rates[i])); }
             if (rotated) for (int i = 0; i < m; i++) theta[3 * m + i * m + i] = 1; // P = I
             return new TrainedApproximant(m, theta, f.Loss, double.NaN, 0, true);
@@ -186,12 +190,14 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
             foreach (var model in models)
             {
                 int m = model.Width;
-                var eval = new ResidualRnnKernelObjective(rho, m, s.Window, Maps[p], training: false, timeWeightPower: s.TimeWeightPower, rotated: Rotated(Maps[p], s));
+                var eval = new ResidualRnnKernelObjective(rho, m, s.Window, Maps[p], training: false, timeWeightPower: s.TimeWeightPower,
+                    rotated: Rotated(Maps[p], s), biased: s.Biases);
                 if (data is not null) eval.Metric = data.Test; // E_m(β) on the test set, as the group's src/perturb.py (trainer.test)
-                // θ = (u, c, v[, P]); the recurrent parameters are v and P. Each tensor's noise is rescaled to max-norm β on its own,
-                // as src/perturb.py does per named parameter.
-                var mask = Enumerable.Range(0, eval.Dimension).Select(j => s.PerturbAll || j >= 2 * m).ToArray();
-                var groups = Enumerable.Range(0, eval.Dimension).Select(j => Math.Min(j / m, 3)).ToArray();
+                // θ = (u, c, v[, P][, b, b₀]); the recurrent parameters are v and P. Each tensor's noise is rescaled to max-norm β on
+                // its own, as src/perturb.py does per named parameter.
+                int bo = eval.BiasOffset;
+                var groups = Enumerable.Range(0, eval.Dimension).Select(j => j < 3 * m ? j / m : j < bo ? 3 : j < bo + m ? 4 : 5).ToArray();
+                var mask = groups.Select(g => s.PerturbAll || g is 2 or 3).ToArray();
                 var curve = PerturbationAnalysis.Run(model.Theta, th => eval.Evaluate(th, Span<double>.Empty),
                     new PerturbationOptions { Betas = betas, Repeats = s.Repeats, Seed = 100_000 * s.Seed + (ulong)(100 * i + 10 * p + m), Mask = mask, Groups = groups });
                 double minRate = Enumerable.Range(0, m).Min(j => Maps[p].Rate(model.Theta[2 * m + j]));

@@ -245,4 +245,66 @@ public class TrainedApproximantTests
         // The diagonal form's u, c, v are drawn first, so they do not depend on whether P follows.
         Assert.Equal(ApproximantTraining.Initialise(m, new CounterRng(4, RandomPurpose.Init)), start[..(3 * m)]);
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ModelWithBiasesMatchesItsRunOnTheSequencesAndFiniteDifferences(bool rotated)
+    {
+        // The authors' model with the encoder's bias b and the decoder's b₀ (h_{k+1} = h_k + u x_k + b − PᵀDP h_k, ŷ_k = cᵀh_{k+1} + b₀):
+        // the sampled loss form equals the model run step by step on the sequences, and the gradient matches float64 finite
+        // differences on every parameter (u, c, v, P, b, b₀), expected and sampled, training and evaluation form.
+        int m = 3, T = 20, n = 5;
+        var map = RateParametrisation.Softplus;
+        var theta = ApproximantTraining.Initialise(m, new CounterRng(8, RandomPurpose.Init), rotated, biased: true);
+        Assert.Equal(3 * m + (rotated ? m * m : 0) + m + 1, theta.Length);
+        theta[2 * m + 1] = -0.7; // an active margin penalty
+        var x = new double[n * T];
+        new CounterRng(12, RandomPurpose.Data).FillNormal<double>(x);
+        var metric = KernelLossMetric.Sampled(x, n, T, 2);
+        var o = new ResidualRnnKernelObjective(Pol, m, T, map, training: false, rotated: rotated, biased: true) { Metric = metric };
+        double form = o.Evaluate(theta, Span<double>.Empty);
+        var omega = new double[T]; double sum = 0;
+        for (int t = 0; t < T; t++) { omega[t] = Math.Pow((t + 1.0) / (T + 1), 2); sum += omega[t]; }
+        for (int t = 0; t < T; t++) omega[t] *= T / sum;
+        // Recurrence matrix S = PᵀDP (or D).
+        var sMat = new double[m, m];
+        for (int a = 0; a < m; a++)
+            for (int b = 0; b < m; b++)
+                for (int i = 0; i < m; i++)
+                {
+                    double pa = rotated ? theta[3 * m + i * m + a] : (i == a ? 1 : 0), pb = rotated ? theta[3 * m + i * m + b] : (i == b ? 1 : 0);
+                    sMat[a, b] += pa * map.Rate(theta[2 * m + i]) * pb;
+                }
+        int bo = o.BiasOffset;
+        double direct = 0;
+        for (int q = 0; q < n; q++)
+        {
+            var h = new double[m];
+            for (int t = 0; t < T; t++)
+            {
+                var hn = new double[m];
+                for (int a = 0; a < m; a++)
+                {
+                    double sh = 0;
+                    for (int b = 0; b < m; b++) sh += sMat[a, b] * h[b];
+                    hn[a] = h[a] + theta[a] * x[q * T + t] + theta[bo + a] - sh;
+                }
+                h = hn;
+                double yhat = theta[bo + m], y = 0;
+                for (int a = 0; a < m; a++) yhat += theta[m + a] * h[a];
+                for (int k = 0; k <= t; k++) y += Pol(k) * x[q * T + t - k];
+                direct += omega[t] * omega[t] * (yhat - y) * (yhat - y);
+            }
+        }
+        direct /= n * T;
+        Assert.Equal(direct, form, 1e-11 * direct);
+        foreach (bool training in new[] { true, false })
+            foreach (var mt in new[] { KernelLossMetric.Expected(T, 2), metric })
+            {
+                var og = new ResidualRnnKernelObjective(Pol, m, T, map, training, marginPenalty: 0.05, rotated: rotated, biased: true) { Metric = mt };
+                var r = GradientCheck.Check(og, theta, step: 1e-4);
+                Assert.True(r.MaxRelativeError < 1e-7, $"rotated={rotated}, training={training}, sampled={!mt.IsExpected}: {r}");
+            }
+    }
 }
