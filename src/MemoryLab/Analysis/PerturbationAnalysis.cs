@@ -17,6 +17,9 @@ public sealed record PerturbationOptions
     public ulong Seed { get; init; }
     /// <summary>Which entries of θ are perturbed (null: all, as in Wang24). Entries that are false stay at θ_m.</summary>
     public bool[]? Mask { get; init; }
+    /// <summary>Parameter tensors, one non-negative index per entry of θ (null: one tensor): the noise of each tensor is rescaled to
+    /// max-norm β on its own, as the group's <c>src/perturb.py</c> does per named parameter (radarFudan/Curse-of-memory).</summary>
+    public int[]? Groups { get; init; }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate(int dimension)
@@ -32,6 +35,11 @@ public sealed record PerturbationOptions
         {
             if (Mask.Length != dimension) throw new ArgumentException($"mask has {Mask.Length} entries, θ has {dimension}");
             if (!Mask.Contains(true)) throw new ArgumentException("mask selects no parameter");
+        }
+        if (Groups != null)
+        {
+            if (Groups.Length != dimension) throw new ArgumentException($"groups has {Groups.Length} entries, θ has {dimension}");
+            if (Groups.Any(g => g < 0)) throw new ArgumentException("group indices must be ≥ 0");
         }
     }
 }
@@ -63,24 +71,32 @@ public static class PerturbationAnalysis
         return b;
     }
 
-    /// <summary>Writes Gaussian noise rescaled so max_i |noise_i| = β exactly (over the masked entries; the others are 0).</summary>
-    public static void DrawNoise(CounterRng rng, double beta, Span<double> noise, ReadOnlySpan<bool> mask = default)
+    /// <summary>Writes Gaussian noise rescaled so max_i |noise_i| = β exactly (over the masked entries; the others are 0); with
+    /// <paramref name="groups"/>, within each group (tensor) separately.</summary>
+    public static void DrawNoise(CounterRng rng, double beta, Span<double> noise, ReadOnlySpan<bool> mask = default, ReadOnlySpan<int> groups = default)
     {
         ArgumentNullException.ThrowIfNull(rng);
         if (!(beta >= 0) || double.IsInfinity(beta)) throw new ArgumentException($"β must be finite and ≥ 0 (got {beta})", nameof(beta));
         if (!mask.IsEmpty && mask.Length != noise.Length) throw new ArgumentException($"mask has {mask.Length} entries, the noise {noise.Length}", nameof(mask));
-        double max = 0;
+        if (!groups.IsEmpty && groups.Length != noise.Length) throw new ArgumentException($"groups has {groups.Length} entries, the noise {noise.Length}", nameof(groups));
+        int ng = 1;
+        foreach (int g in groups) ng = Math.Max(ng, g + 1);
+        Span<double> max = ng <= 64 ? stackalloc double[ng] : new double[ng];
+        max.Clear();
         for (int i = 0; i < noise.Length; i++)
         {
             if (!mask.IsEmpty && !mask[i]) { noise[i] = 0; continue; }
             noise[i] = rng.NextNormal();
-            max = Math.Max(max, Math.Abs(noise[i]));
+            int g = groups.IsEmpty ? 0 : groups[i];
+            max[g] = Math.Max(max[g], Math.Abs(noise[i]));
         }
-        if (max == 0) { noise.Clear(); return; } // empty mask or β-free draw of zeros
-        double scale = beta / max;
-        // z_i·(β/max) gives exactly ±β at the arg-max only if rounding cooperates; set it explicitly.
+        // z_i·(β/max) gives exactly ±β at the arg-max only if rounding cooperates; set it explicitly. A group of zeros (empty
+        // under the mask, or a β-free draw of zeros) stays 0.
         for (int i = 0; i < noise.Length; i++)
-            noise[i] = Math.Abs(noise[i]) == max ? Math.CopySign(beta, noise[i]) : noise[i] * scale;
+        {
+            double mg = max[groups.IsEmpty ? 0 : groups[i]];
+            noise[i] = mg == 0 ? 0 : Math.Abs(noise[i]) == mg ? Math.CopySign(beta, noise[i]) : noise[i] * (beta / mg);
+        }
     }
 
     /// <summary>Runs the protocol at <paramref name="thetaM"/> with the error <paramref name="error"/>.</summary>
@@ -109,7 +125,7 @@ public static class PerturbationAnalysis
             int finite = 0;
             for (int r = 0; r < repeats; r++)
             {
-                DrawNoise(root.Fork((ulong)b * 1_000_003UL + (ulong)r), beta, noise, options.Mask);
+                DrawNoise(root.Fork((ulong)b * 1_000_003UL + (ulong)r), beta, noise, options.Mask, options.Groups);
                 for (int i = 0; i < n; i++) theta[i] = thetaM[i] + noise[i];
                 double e = error(theta);
                 if (double.IsNaN(e) || double.IsInfinity(e))

@@ -32,9 +32,20 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
     /// <param name="Training">The training settings (trained mode).</param>
     /// <param name="MarginPenalty">κ of the authors' stability-margin penalty in the training loss.</param>
     /// <param name="TimeWeightPower">p of the loss's temporal weights ((t+1)/(T+1))^p.</param>
-    /// <param name="Seed">Seed of the initialisations and the perturbations.</param>
+    /// <param name="Seed">Seed of the initialisations, the data and the perturbations.</param>
+    /// <param name="Minibatch">True: the authors' minibatch gradients on a fixed sampled training set, validation-loss stopping and
+    /// the test set's loss for E_m(β); false: expected-loss gradients, full batch, and the expected loss throughout.</param>
+    /// <param name="TrainSize">Training sequences (minibatch mode).</param>
+    /// <param name="ValidationSize">Validation sequences (minibatch mode).</param>
+    /// <param name="TestSize">Test sequences (minibatch mode).</param>
+    /// <param name="BatchSize">Sequences per minibatch (minibatch mode).</param>
+    /// <param name="SoftplusBasis">True: the softplus models carry the authors' trainable basis P (recurrence PᵀDP, P initialised
+    /// orthogonal; <see cref="ResidualRnnKernelObjective"/>'s rotated form), perturbed with the recurrent parameters.</param>
+    /// <param name="Biases">True: the models carry the encoder's and the decoder's biases (the authors' nn.Linear layers).</param>
     public sealed record Settings(int[] Widths, int Window, int Repeats, int MaxIterations, double PowerLawExponent, double PowerLawScale, bool PerturbAll,
-        bool Trained, ApproximantTrainingOptions Training, double MarginPenalty, double TimeWeightPower, ulong Seed = 0);
+        bool Trained, ApproximantTrainingOptions Training, double MarginPenalty, double TimeWeightPower, ulong Seed = 0,
+        bool Minibatch = false, int TrainSize = 0, int ValidationSize = 0, int TestSize = 0, int BatchSize = 0, bool SoftplusBasis = false,
+        bool Biases = false);
 
     /// <inheritdoc />
     public override Settings Bind(SpecNode s)
@@ -43,6 +54,12 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
         if (perturb is not ("recurrent" or "all")) throw s.Error("perturb", $"must be 'recurrent' (the rate parameters, Wang24's definition) or 'all' (got '{perturb}')");
         string approximants = s.GetString("approximants");
         if (approximants is not ("trained" or "least-squares")) throw s.Error("approximants", $"must be 'trained' (the group's procedure) or 'least-squares' (got '{approximants}')");
+        string gradients = s.GetString("gradients");
+        if (gradients is not ("minibatch" or "expected")) throw s.Error("gradients", $"must be 'minibatch' (the authors' sampled training set) or 'expected' (the expected loss, full batch) (got '{gradients}')");
+        string basis = s.GetString("softplus_basis");
+        if (basis is not ("learned" or "none")) throw s.Error("softplus_basis", $"must be 'learned' (the authors' trainable P, recurrence PᵀDP) or 'none' (diagonal) (got '{basis}')");
+        string biases = s.GetString("biases");
+        if (biases is not ("learned" or "none")) throw s.Error("biases", $"must be 'learned' (the authors' encoder and decoder biases) or 'none' (got '{biases}')");
         var widths = s.GetIntList("widths", min: 1, minCount: 2);
         for (int i = 1; i < widths.Length; i++)
             if (widths[i] <= widths[i - 1]) throw s.Error("widths", $"must increase (got {widths[i]} after {widths[i - 1]})");
@@ -60,10 +77,14 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
             InitialThreshold = s.GetDouble("stopping_threshold", above: 0),
             ThresholdFactor = s.GetDouble("threshold_factor", above: 0),
         };
+        bool minibatch = gradients == "minibatch";
+        int batch = s.GetInt("batch_size", min: 1), trainSize = s.GetInt("train_size", min: 1);
+        if (minibatch && trainSize % batch != 0) throw s.Error("train_size", $"must be a multiple of batch_size {batch} (got {trainSize})");
         return new(widths, s.GetInt("window", min: 2), s.GetInt("repeats", min: 1), s.GetInt("max_iterations", min: 1),
             s.GetDouble("power_law_exponent", above: 1), s.GetDouble("power_law_scale", above: 0), perturb == "all",
             approximants == "trained", training, s.GetDouble("margin_penalty", min: 0), s.GetDouble("time_weight_power", min: 0),
-            (ulong)s.GetLong("seed", min: 0));
+            (ulong)s.GetLong("seed", min: 0), minibatch, trainSize, s.GetInt("validation_size", min: 1), s.GetInt("test_size", min: 1), batch,
+            basis == "learned", biases == "learned");
     }
 
     private static readonly Rate[] Maps = [Rate.Direct, Rate.Exp, Rate.Softplus];
@@ -74,10 +95,11 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
     public override string Title => "Stable approximation: perturbation error E_m(β) for exponential vs power-law memory (Wang24 Figs. 1, 4)";
     /// <inheritdoc />
     public override string Method =>
-        "Width-m residual diagonal linear RNNs h_{k+1} = h_k + u x_k − r(v) ⊙ h_k, ŷ_k = cᵀh_{k+1} (the group's radarFudan/Curse-of-memory models; "
-        + "r = ReLU-direct, exp or softplus) trained on the expected temporally weighted loss of the group's task (targets e^{−t} and (1 + c·t)^{−p}, "
-        + "i.i.d. N(0, 1) inputs, T = 100, dt = 1) with the group's procedure: AdamW, gradient clip 0.5, ReduceLROnPlateau, widths in increasing order, "
-        + "each stopped at the first epoch (after 2) below half the previous width's loss (full batch: the authors' minibatch noise is not reproduced). "
+        "Width-m residual diagonal linear RNNs h_{k+1} = h_k + u x_k + b − r(v) ⊙ h_k, ŷ_k = cᵀh_{k+1} + b₀ (the group's radarFudan/Curse-of-memory models; "
+        + "r = ReLU-direct, exp or softplus, the softplus recurrence in a trainable basis P as theirs; biases and P as the spec says) trained on the temporally weighted loss of the group's task (targets e^{−t} and (1 + c·t)^{−p}, "
+        + "N(0, 1) inputs, T = 100, dt = 1) with the group's procedure: AdamW on minibatches of a fixed sampled training set (or, when the spec says so, "
+        + "on the expected loss, full batch), gradient clip 0.5, ReduceLROnPlateau on the validation loss, widths in increasing order, "
+        + "each stopped at the first epoch (after 2) whose validation loss is below half the previous width's; E_m(β) is the test set's loss. "
         + "The spec can instead use least-squares fits (labelled). The recurrent parameters v — or, when the spec says so, u, c and v — are perturbed "
         + "by Gaussian noise rescaled to max-norm β, β ∈ {0} ∪ {10^−3·2^{i/2}, i = 0..20}, repeated (see the spec) with the running maximum of the "
         + "test loss kept (Wang24's protocol, the group's src/perturb.py). The curves are read by the β where those of consecutive widths cross (Wang24 Fig. 1).";
@@ -124,24 +146,29 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
     /// <summary>Width-by-width approximants of <paramref name="rho"/> under <paramref name="map"/> in the evaluation form of
     /// <see cref="ResidualRnnKernelObjective"/>: trained with the group's procedure, or (least-squares mode) the best sums of
     /// exponentials Σ a_i e^{−w_i k} under the same lag weights, written as λ_i = e^{−w_i} (u = 1, c = a).</summary>
-    public static IReadOnlyList<TrainedApproximant> Approximants(Func<double, double> rho, Rate map, Settings s, ulong seed, CancellationToken cancellation = default)
+    public static IReadOnlyList<TrainedApproximant> Approximants(Func<double, double> rho, Rate map, Settings s, ulong seed, ApproximantData? data = null, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(rho); ArgumentNullException.ThrowIfNull(s);
         if (s.Trained)
-            return ApproximantTraining.TrainSequence(m => new ResidualRnnKernelObjective(rho, m, s.Window, map, training: true, s.MarginPenalty, s.TimeWeightPower),
-                s.Widths, s.Training with { Seed = seed }, cancellation);
+            return ApproximantTraining.TrainSequence(m => new ResidualRnnKernelObjective(rho, m, s.Window, map, training: true, s.MarginPenalty, s.TimeWeightPower,
+                rotated: Rotated(map, s), biased: s.Biases), s.Widths, s.Training with { Seed = seed }, data, cancellation);
         var weights = ResidualRnnKernelObjective.LossWeights(s.Window, s.TimeWeightPower);
         var nodes = Enumerable.Range(0, s.Window).Select(k => (double)k).ToArray();
         var kernel = KernelQuadrature.FromSamples(nodes, weights, nodes.Select(rho).ToArray());
         var fits = WidthFit.FitSequence(kernel, s.Widths.Max(), new WidthFitOptions { Seed = seed, RandomStarts = 0, MaxIterations = s.MaxIterations });
+        bool rotated = Rotated(map, s);
         return s.Widths.Select(m =>
         {
             var f = fits[m - 1];
-            var theta = new double[3 * m];
+            var theta = new double[(rotated ? 3 * m + m * m : 3 * m) + (s.Biases ? m + 1 : 0)]; // biases 0
             for (int i = 0; i < m; i++) { theta[i] = 1; theta[m + i] = f.Coefficients[i]; theta[2 * m + i] = map.Inverse(-double.ExpM1(-f.Rates[i])); }
+            if (rotated) for (int i = 0; i < m; i++) theta[3 * m + i * m + i] = 1; // P = I
             return new TrainedApproximant(m, theta, f.Loss, double.NaN, 0, true);
         }).ToList();
     }
+
+    /// <summary>True when models under <paramref name="map"/> carry the trainable basis P (the softplus map, when the spec says so).</summary>
+    public static bool Rotated(Rate map, Settings s) => s.SoftplusBasis && map.Map == Numerics.RateMap.Softplus;
 
     /// <inheritdoc />
     public override void Run(ReproductionContext ctx, Settings s)
@@ -150,19 +177,29 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
         var betas = PerturbationAnalysis.Wang24Betas();
         int jobs = targets.Count * Maps.Length, done = 0;
         var rows = new List<double[]>[jobs];
+        // The authors' data set (one draw, shared by both targets and all widths, as their seeded datagen.py): minibatch mode only.
+        var data = s.Trained && s.Minibatch
+            ? ApproximantData.Sample(s.TrainSize, s.ValidationSize, s.TestSize, s.BatchSize, s.Window, s.TimeWeightPower, s.Seed)
+            : null;
         Parallel.For(0, jobs, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, ctx.Pool.Threads), CancellationToken = ctx.Cancellation }, job =>
         {
             int i = job / Maps.Length, p = job % Maps.Length;
             var rho = targets[i].Rho;
-            var models = Approximants(rho, Maps[p], s, 1000 * s.Seed + (ulong)job, ctx.Cancellation);
+            var models = Approximants(rho, Maps[p], s, 1000 * s.Seed + (ulong)job, data, ctx.Cancellation);
             rows[job] = [];
             foreach (var model in models)
             {
                 int m = model.Width;
-                var eval = new ResidualRnnKernelObjective(rho, m, s.Window, Maps[p], training: false, timeWeightPower: s.TimeWeightPower);
-                var mask = Enumerable.Range(0, 3 * m).Select(j => s.PerturbAll || j >= 2 * m).ToArray();
+                var eval = new ResidualRnnKernelObjective(rho, m, s.Window, Maps[p], training: false, timeWeightPower: s.TimeWeightPower,
+                    rotated: Rotated(Maps[p], s), biased: s.Biases);
+                if (data is not null) eval.Metric = data.Test; // E_m(β) on the test set, as the group's src/perturb.py (trainer.test)
+                // θ = (u, c, v[, P][, b, b₀]); the recurrent parameters are v and P. Each tensor's noise is rescaled to max-norm β on
+                // its own, as src/perturb.py does per named parameter.
+                int bo = eval.BiasOffset;
+                var groups = Enumerable.Range(0, eval.Dimension).Select(j => j < 3 * m ? j / m : j < bo ? 3 : j < bo + m ? 4 : 5).ToArray();
+                var mask = groups.Select(g => s.PerturbAll || g is 2 or 3).ToArray();
                 var curve = PerturbationAnalysis.Run(model.Theta, th => eval.Evaluate(th, Span<double>.Empty),
-                    new PerturbationOptions { Betas = betas, Repeats = s.Repeats, Seed = 100_000 * s.Seed + (ulong)(100 * i + 10 * p + m), Mask = mask });
+                    new PerturbationOptions { Betas = betas, Repeats = s.Repeats, Seed = 100_000 * s.Seed + (ulong)(100 * i + 10 * p + m), Mask = mask, Groups = groups });
                 double minRate = Enumerable.Range(0, m).Min(j => Maps[p].Rate(model.Theta[2 * m + j]));
                 for (int b = 0; b < betas.Length; b++)
                     rows[job].Add([i, p, m, betas[b], curve.Error[b], model.Loss, model.Epochs, model.Reached ? 1 : 0, minRate, eval.ZeroModelLoss]);

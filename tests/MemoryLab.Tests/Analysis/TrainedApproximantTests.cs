@@ -128,4 +128,183 @@ public class TrainedApproximantTests
         var again = ApproximantTraining.TrainSequence(m => new ResidualRnnKernelObjective(Pol, m, 100, RateParametrisation.Softplus, training: true), [2, 4, 6], options);
         for (int i = 0; i < seq.Count; i++) Assert.Equal(seq[i].Theta, again[i].Theta);
     }
+
+    [Fact]
+    public void SampledLossFormEqualsTheLossOfTheModelRunOnTheSequences()
+    {
+        // δᵀMδ over a set of sequences equals (1/(N·T)) Σ_n Σ_t ω_t² (ŷ − y)² with ŷ the residual recurrence run step by step and
+        // y = ρ * x (the authors' twe_MSE on their sampled data), to round-off.
+        int m = 3, T = 20, n = 7;
+        var map = RateParametrisation.Softplus;
+        double[] theta = [0.7, -0.4, 1.1, 0.5, 0.9, -0.3, -1.0, 0.2, -2.5];
+        var x = new double[n * T];
+        new CounterRng(11, RandomPurpose.Data).FillNormal<double>(x);
+        var o = new ResidualRnnKernelObjective(Pol, m, T, map, training: false) { Metric = KernelLossMetric.Sampled(x, n, T, 2) };
+        double form = o.Evaluate(theta, Span<double>.Empty);
+        var omega = new double[T]; double sum = 0;
+        for (int t = 0; t < T; t++) { omega[t] = Math.Pow((t + 1.0) / (T + 1), 2); sum += omega[t]; }
+        for (int t = 0; t < T; t++) omega[t] *= T / sum;
+        double direct = 0;
+        var h = new double[m];
+        for (int s = 0; s < n; s++)
+        {
+            Array.Clear(h);
+            for (int t = 0; t < T; t++)
+            {
+                double yhat = 0, y = 0;
+                for (int i = 0; i < m; i++) { h[i] += theta[i] * x[s * T + t] - map.Rate(theta[2 * m + i]) * h[i]; yhat += theta[m + i] * h[i]; }
+                for (int k = 0; k <= t; k++) y += Pol(k) * x[s * T + t - k];
+                direct += omega[t] * omega[t] * (yhat - y) * (yhat - y);
+            }
+        }
+        direct /= n * T;
+        Assert.Equal(direct, form, 1e-12 * direct);
+        // The zero model's loss is ρᵀMρ, the mean weighted square of the targets.
+        Assert.True(o.ZeroModelLoss > 0);
+    }
+
+    [Theory]
+    [InlineData("direct")]
+    [InlineData("softplus")]
+    public void GradientUnderASampledLossFormMatchesFiniteDifferences(string mapName)
+    {
+        var map = RateParametrisation.Parse(mapName);
+        double[] theta = [0.7, -0.4, 1.1, 0.5, 0.9, -0.3, 0.35, 0.05, 0.6];
+        var data = ApproximantData.Sample(64, 16, 16, 32, 100, 2, seed: 3);
+        foreach (bool training in new[] { true, false })
+        {
+            var o = new ResidualRnnKernelObjective(Pol, 3, 100, map, training, marginPenalty: 0.05) { Metric = data.Batches[1] };
+            var r = GradientCheck.Check(o, theta, step: 1e-5);
+            Assert.True(r.MaxRelativeError < 1e-7, $"{mapName}, training={training}: {r}");
+        }
+    }
+
+    [Fact]
+    public void MinibatchTrainingIsDeterministicAndMonitorsTheValidationLoss()
+    {
+        var data = ApproximantData.Sample(256, 64, 64, 64, 50, 2, seed: 5);
+        Assert.Equal(4, data.Batches.Count);
+        var options = new ApproximantTrainingOptions { MaxEpochs = 20, Seed = 9 };
+        ResidualRnnKernelObjective Make(int m) => new(Pol, m, 50, RateParametrisation.Softplus, training: true);
+        var a = ApproximantTraining.TrainSequence(Make, [2, 4], options, data);
+        var b = ApproximantTraining.TrainSequence(Make, [2, 4], options, data);
+        for (int i = 0; i < a.Count; i++) Assert.Equal(a[i].Theta, b[i].Theta);
+        // The recorded loss is the validation loss of the kept parameters (the authors' val/loss), not the expected one.
+        var o = Make(4);
+        double val = ApproximantTraining.FitLoss(o, a[1].Theta, data.Validation);
+        Assert.Equal(a[1].Loss, val, 1e-12 * val);
+        Assert.NotEqual(ApproximantTraining.FitLoss(o, a[1].Theta), val);
+        // Minibatch and expected gradients take different paths from the same start.
+        var e = ApproximantTraining.TrainSequence(Make, [2, 4], options);
+        Assert.NotEqual(e[1].Theta, a[1].Theta);
+        Assert.Throws<ArgumentException>(() => ApproximantData.Sample(100, 10, 10, 64, 50, 2, seed: 1));
+    }
+
+    [Fact]
+    public void RotatedRecurrenceGradientMatchesFiniteDifferencesAndEqualsTheDiagonalModelInItsEigenbasis()
+    {
+        // The authors' softplus model with its basis P (θ = (u, c, v, P)): float64 finite differences on every parameter, under the
+        // expected and a sampled loss form, training form (margin penalty active) and evaluation form.
+        int m = 3;
+        var map = RateParametrisation.Softplus;
+        var theta = ApproximantTraining.Initialise(m, new CounterRng(4, RandomPurpose.Init), rotated: true);
+        Assert.Equal(3 * m + m * m, theta.Length);
+        theta[2 * m] = -0.5; // softplus(−0.5) ≈ 0.47 < 1: the penalty is active
+        for (int k = 3 * m; k < theta.Length; k++) theta[k] += 0.1 * Math.Sin(k); // P no longer orthogonal, as after training
+        var data = ApproximantData.Sample(32, 8, 8, 32, 60, 2, seed: 2);
+        foreach (bool training in new[] { true, false })
+            foreach (var metric in new[] { KernelLossMetric.Expected(60, 2), data.Batches[0] })
+            {
+                var o = new ResidualRnnKernelObjective(Pol, m, 60, map, training, marginPenalty: 0.05, rotated: true) { Metric = metric };
+                // J ≈ 12 on the small batch: a step of 10^−3 keeps the differences' rounding (≈ 10^−16·J/h) below the tolerance;
+                // the truncation error shrinks as h² (3·10^−9 at 10^−3, 1.3·10^−8 at 10^−4 is rounding already).
+                var r = GradientCheck.Check(o, theta, step: 1e-3);
+                Assert.True(r.MaxRelativeError < 1e-7, $"training={training}, sampled={!metric.IsExpected}: {r}");
+            }
+        // P orthogonal at the start (Gram–Schmidt QR).
+        var p0 = ApproximantTraining.Initialise(m, new CounterRng(4, RandomPurpose.Init), rotated: true).AsSpan(3 * m);
+        for (int a = 0; a < m; a++)
+            for (int b = 0; b < m; b++)
+            {
+                double dot = 0;
+                for (int i = 0; i < m; i++) dot += p0[i * m + a] * p0[i * m + b];
+                Assert.Equal(a == b ? 1 : 0, dot, 12);
+            }
+        // With P orthogonal the kernel is that of the diagonal model with u' = P u, c' = P c and the same rates: a change of basis.
+        var start = ApproximantTraining.Initialise(m, new CounterRng(4, RandomPurpose.Init), rotated: true);
+        var rot = new ResidualRnnKernelObjective(Pol, m, 60, map, training: false, rotated: true);
+        var diag = new ResidualRnnKernelObjective(Pol, m, 60, map, training: false);
+        var d = new double[3 * m];
+        for (int i = 0; i < m; i++)
+        {
+            for (int b = 0; b < m; b++) { d[i] += start[3 * m + i * m + b] * start[b]; d[m + i] += start[3 * m + i * m + b] * start[m + b]; }
+            d[2 * m + i] = start[2 * m + i];
+        }
+        var k1 = rot.Kernel(start); var k2 = diag.Kernel(d);
+        for (int k = 0; k < 60; k++) Assert.Equal(k2[k], k1[k], 1e-13);
+        // The diagonal form's u, c, v are drawn first, so they do not depend on whether P follows.
+        Assert.Equal(ApproximantTraining.Initialise(m, new CounterRng(4, RandomPurpose.Init)), start[..(3 * m)]);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void ModelWithBiasesMatchesItsRunOnTheSequencesAndFiniteDifferences(bool rotated)
+    {
+        // The authors' model with the encoder's bias b and the decoder's b₀ (h_{k+1} = h_k + u x_k + b − PᵀDP h_k, ŷ_k = cᵀh_{k+1} + b₀):
+        // the sampled loss form equals the model run step by step on the sequences, and the gradient matches float64 finite
+        // differences on every parameter (u, c, v, P, b, b₀), expected and sampled, training and evaluation form.
+        int m = 3, T = 20, n = 5;
+        var map = RateParametrisation.Softplus;
+        var theta = ApproximantTraining.Initialise(m, new CounterRng(8, RandomPurpose.Init), rotated, biased: true);
+        Assert.Equal(3 * m + (rotated ? m * m : 0) + m + 1, theta.Length);
+        theta[2 * m + 1] = -0.7; // an active margin penalty
+        var x = new double[n * T];
+        new CounterRng(12, RandomPurpose.Data).FillNormal<double>(x);
+        var metric = KernelLossMetric.Sampled(x, n, T, 2);
+        var o = new ResidualRnnKernelObjective(Pol, m, T, map, training: false, rotated: rotated, biased: true) { Metric = metric };
+        double form = o.Evaluate(theta, Span<double>.Empty);
+        var omega = new double[T]; double sum = 0;
+        for (int t = 0; t < T; t++) { omega[t] = Math.Pow((t + 1.0) / (T + 1), 2); sum += omega[t]; }
+        for (int t = 0; t < T; t++) omega[t] *= T / sum;
+        // Recurrence matrix S = PᵀDP (or D).
+        var sMat = new double[m, m];
+        for (int a = 0; a < m; a++)
+            for (int b = 0; b < m; b++)
+                for (int i = 0; i < m; i++)
+                {
+                    double pa = rotated ? theta[3 * m + i * m + a] : (i == a ? 1 : 0), pb = rotated ? theta[3 * m + i * m + b] : (i == b ? 1 : 0);
+                    sMat[a, b] += pa * map.Rate(theta[2 * m + i]) * pb;
+                }
+        int bo = o.BiasOffset;
+        double direct = 0;
+        for (int q = 0; q < n; q++)
+        {
+            var h = new double[m];
+            for (int t = 0; t < T; t++)
+            {
+                var hn = new double[m];
+                for (int a = 0; a < m; a++)
+                {
+                    double sh = 0;
+                    for (int b = 0; b < m; b++) sh += sMat[a, b] * h[b];
+                    hn[a] = h[a] + theta[a] * x[q * T + t] + theta[bo + a] - sh;
+                }
+                h = hn;
+                double yhat = theta[bo + m], y = 0;
+                for (int a = 0; a < m; a++) yhat += theta[m + a] * h[a];
+                for (int k = 0; k <= t; k++) y += Pol(k) * x[q * T + t - k];
+                direct += omega[t] * omega[t] * (yhat - y) * (yhat - y);
+            }
+        }
+        direct /= n * T;
+        Assert.Equal(direct, form, 1e-11 * direct);
+        foreach (bool training in new[] { true, false })
+            foreach (var mt in new[] { KernelLossMetric.Expected(T, 2), metric })
+            {
+                var og = new ResidualRnnKernelObjective(Pol, m, T, map, training, marginPenalty: 0.05, rotated: rotated, biased: true) { Metric = mt };
+                var r = GradientCheck.Check(og, theta, step: 1e-4);
+                Assert.True(r.MaxRelativeError < 1e-7, $"rotated={rotated}, training={training}, sampled={!mt.IsExpected}: {r}");
+            }
+    }
 }
