@@ -12,6 +12,24 @@ namespace MemoryLab.Numerics;
 /// </summary>
 internal static class NarrowProducts
 {
+    /// <summary>C ← α·op(A)·op(B) + β·C as <see cref="Gemm.Multiply{T}"/>, taking the narrow product with the GEMM's bits where the
+    /// shape is one of theirs: an inner dimension of 1 (<see cref="OuterProduct{T}"/>), one output column
+    /// (<see cref="RowDots{T}"/>), or one output row from a transposed vector (<see cref="VectorTimesMatrix{T}"/>).</summary>
+    public static void Multiply<T>(Transpose transA, Transpose transB, int m, int n, int k,
+        T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool overwrite = beta == T.Zero, accumulate = beta == T.One;
+        if (k == 1 && transA == Transpose.No && lda == 1 && transB == Transpose.No && ldb == n && ldc == n && overwrite)
+            OuterProduct(a, b[..n], alpha, c, m);
+        else if (n == 1 && transA == Transpose.No && lda == k && (transB == Transpose.Yes ? ldb == k : ldb == 1) && ldc == 1 && (overwrite || accumulate))
+            RowDots(a, b[..k], alpha, accumulate, c, m);
+        else if (m == 1 && transA == Transpose.Yes && lda == 1 && transB == Transpose.No && ldb == n && ldc == n && overwrite)
+            VectorTimesMatrix(a, b, alpha, c[..n], k);
+        else
+            Gemm.Multiply(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+
     /// <summary>dest[r, j] = α·(x[r]·b[j]) for <paramref name="rows"/> rows of width b.Length (row stride b.Length):
     /// <c>Gemm.Multiply(No, No, rows, n, 1, α, x, 1, b, n, 0, dest, n)</c>. The GEMM forms each entry as
     /// α·fma(x, b, +0) (which differs from α·(x·b) in the sign of some zeros), and so does this loop.</summary>
