@@ -76,11 +76,12 @@ public sealed record DiagonalRecurrenceOptions
 ///   h_t = λ ⊙ h_{t−1} + γ(λ) ⊙ (B x_t),   h_{−1} = 0,   λ, h ∈ ℂᴺ
 ///   y_t = Re(C h_t) + D x_t
 /// </code>
-/// (Zucchet24 §2–4, LRU23). State is kept as split real/imaginary arrays so the scan vectorises over N.
-/// Backward is the adjoint scan g_{t−1} = e_{t−1} + λ̄ ⊙ g_t with ∂L/∂λ = Σ_t g_t ⊙ conj(h_{t−1}).
-/// The layer is linear time-invariant, so with <see cref="LtiAlgorithm.Convolution"/> it instead builds the kernel
-/// K_s = Re(C diag(λ^s) γ⊙B) (+ D at s = 0) and convolves (<see cref="ToeplitzConvolution{T}"/>); its backward maps
-/// ∂L/∂K back through the adjoint recursion a_{s−1} = ∂L/∂λ^{s−1} + λ̄ a_s, ∂L/∂λ = Σ_s a_s conj(λ^{s−1}).
+/// (Zucchet &amp; Orvieto, NeurIPS 2024, §2–4; Orvieto et al., ICML 2023, §3, the LRU). Backward is the adjoint scan
+/// g_t = C̄ᵀ dy_t + λ̄ ⊙ g_{t+1} with ∂L/∂λ = Σ_t g_t ⊙ conj(h_{t−1}). The sweeps themselves are the kernels of
+/// <see cref="DiagonalKernel{T}"/>, which <see cref="Prepare"/> picks once for the shape: the checkpointed one-feature scan, the
+/// fused scan of narrow layers, GEMMs around the scan for wide layers, or, since the layer is linear time-invariant, the
+/// causal convolution with K_s = Re(C diag(λ^s) γ⊙B) (+ D at s = 0) (<see cref="LtiAlgorithm.Convolution"/>). All agree to
+/// rounding; each gives the same bits for any thread count.
 /// </summary>
 public class DiagonalRecurrence<T> : ISequenceLayer<T>, ILtiLayer where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -242,7 +243,7 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T>, ILtiLayer where T : unma
         CheckShape(outputGradient, _dout);
         if (inputGradient != null) CheckShape(inputGradient, _din);
         // g_t = ∂L/∂h_t = C̄ᵀ dy_t + λ̄ ⊙ g_{t+1};  ∂L/∂λ = Σ_t g_t ⊙ conj(h_{t−1}),  ∂L/∂B̃ = Σ_t g_t x_tᵀ,
-        // ∂L/∂C = Σ_t dy_t h_tᴴ (real part),  ∂L/∂D = Σ_t dy_t x_tᵀ,  ∂L/∂x_t = Re(B̃ᴴ g_t) + Dᵀ dy_t
+        // ∂L/∂C = Σ_t dy_t h_tᴴ,  ∂L/∂D = Σ_t dy_t x_tᵀ,  ∂L/∂x_t = Re(B̃ᴴ g_t) + Dᵀ dy_t
         var adjoint = _kernel.Backward(theta, outputGradient, inputGradient, gradient);
         ChainToParameters(theta, gradient, adjoint.BtRe, adjoint.BtIm, adjoint.Lr, adjoint.Li);
     }

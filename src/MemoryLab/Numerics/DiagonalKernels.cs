@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace MemoryLab.Numerics;
 
@@ -318,16 +320,8 @@ internal sealed class DiagonalConvolution<T> : DiagonalKernel<T> where T : unman
         _x = x;
         // W_0 = 1, W_s = λ ⊙ W_{s−1}
         _wr.AsSpan(0, n).Fill(T.One); _wi.AsSpan(0, n).Clear();
-        for (int s = 1; s < Time; s++)
-        {
-            int prev = (s - 1) * n, cur = s * n;
-            for (int k = 0; k < n; k++)
-            {
-                T wr = _wr[prev + k], wi = _wi[prev + k];
-                _wr[cur + k] = lr[k] * wr - li[k] * wi;
-                _wi[cur + k] = lr[k] * wi + li[k] * wr;
-            }
-        }
+        var powers = new Powers(_wr, _wi, lr, li, Time, n);
+        Lanes.ForEach<Powers, T>(ref powers, n);
         var cRe = W.CRe.Of(theta); var cIm = W.CIm.Of(theta);
         for (int k = 0; k < n; k++)
             for (int i = 0; i < din; i++)
@@ -391,18 +385,65 @@ internal sealed class DiagonalConvolution<T> : DiagonalKernel<T> where T : unman
             }
         // a_{s−1} = ∂L/∂W_{s−1} + λ̄ a_s, ∂L/∂λ += a_s conj(W_{s−1})
         _dLr.AsSpan().Clear(); _dLi.AsSpan().Clear();
-        for (int s = Time - 1; s >= 1; s--)
+        var adjoint = new PowersAdjoint(_dWr, _dWi, _wr, _wi, lr, li, _dLr, _dLi, Time, n);
+        Lanes.ForEach<PowersAdjoint, T>(ref adjoint, n);
+        return new DiagonalAdjoint<T>(_dBtRe, _dBtIm, _dLr, _dLi);
+    }
+
+    // W_s = λ ⊙ W_{s−1} for s = 1 … T−1 (rows of N; W_0 set by the caller).
+    private readonly ref struct Powers(Span<T> wr, Span<T> wi, ReadOnlySpan<T> lr, ReadOnlySpan<T> li, int time, int n) : ILaneKernel<T>
+    {
+        private readonly Span<T> _wr = wr, _wi = wi;
+        private readonly ReadOnlySpan<T> _lr = lr, _li = li;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run<TS, TV>(nuint from, nuint to) where TS : ISimd<TV, T> where TV : struct
         {
-            int cur = s * n, prev = (s - 1) * n;
-            for (int k = 0; k < n; k++)
+            ref T wr = ref MemoryMarshal.GetReference(_wr), wi = ref MemoryMarshal.GetReference(_wi);
+            ref T lr = ref MemoryMarshal.GetReference(_lr), li = ref MemoryMarshal.GetReference(_li);
+            for (int s = 1; s < time; s++)
             {
-                T ar = _dWr[cur + k], ai = _dWi[cur + k], wr = _wr[prev + k], wi = _wi[prev + k];
-                _dLr[k] += ar * wr + ai * wi;
-                _dLi[k] += ai * wr - ar * wi;
-                _dWr[prev + k] += ar * lr[k] + ai * li[k];
-                _dWi[prev + k] += ai * lr[k] - ar * li[k];
+                ref T pr = ref Unsafe.Add(ref wr, (s - 1) * n), pi = ref Unsafe.Add(ref wi, (s - 1) * n);
+                ref T cr = ref Unsafe.Add(ref wr, s * n), ci = ref Unsafe.Add(ref wi, s * n);
+                for (nuint k = from; k < to; k += (nuint)TS.Count)
+                {
+                    TV a = TS.Load(ref lr, k), b = TS.Load(ref li, k), xr = TS.Load(ref pr, k), xi = TS.Load(ref pi, k);
+                    TS.Store(TS.Sub(TS.Mul(a, xr), TS.Mul(b, xi)), ref cr, k);
+                    TS.Store(TS.Add(TS.Mul(a, xi), TS.Mul(b, xr)), ref ci, k);
+                }
             }
         }
-        return new DiagonalAdjoint<T>(_dBtRe, _dBtIm, _dLr, _dLi);
+    }
+
+    // For s = T−1 … 1: ∂L/∂λ += a_s conj(W_{s−1}), a_{s−1} = ∂L/∂W_{s−1} + λ̄ a_s (a held in place of ∂L/∂W).
+    private readonly ref struct PowersAdjoint(Span<T> dWr, Span<T> dWi, ReadOnlySpan<T> wr, ReadOnlySpan<T> wi, ReadOnlySpan<T> lr, ReadOnlySpan<T> li,
+        Span<T> dLr, Span<T> dLi, int time, int n) : ILaneKernel<T>
+    {
+        private readonly Span<T> _dWr = dWr, _dWi = dWi, _dLr = dLr, _dLi = dLi;
+        private readonly ReadOnlySpan<T> _wr = wr, _wi = wi, _lr = lr, _li = li;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run<TS, TV>(nuint from, nuint to) where TS : ISimd<TV, T> where TV : struct
+        {
+            ref T dwr = ref MemoryMarshal.GetReference(_dWr), dwi = ref MemoryMarshal.GetReference(_dWi);
+            ref T wr = ref MemoryMarshal.GetReference(_wr), wi = ref MemoryMarshal.GetReference(_wi);
+            ref T lr = ref MemoryMarshal.GetReference(_lr), li = ref MemoryMarshal.GetReference(_li);
+            ref T dlr = ref MemoryMarshal.GetReference(_dLr), dli = ref MemoryMarshal.GetReference(_dLi);
+            for (int s = time - 1; s >= 1; s--)
+            {
+                ref T ar = ref Unsafe.Add(ref dwr, s * n), ai = ref Unsafe.Add(ref dwi, s * n);
+                ref T pr = ref Unsafe.Add(ref dwr, (s - 1) * n), pi = ref Unsafe.Add(ref dwi, (s - 1) * n);
+                ref T vr = ref Unsafe.Add(ref wr, (s - 1) * n), vi = ref Unsafe.Add(ref wi, (s - 1) * n);
+                for (nuint k = from; k < to; k += (nuint)TS.Count)
+                {
+                    TV xr = TS.Load(ref ar, k), xi = TS.Load(ref ai, k), yr = TS.Load(ref vr, k), yi = TS.Load(ref vi, k);
+                    TV a = TS.Load(ref lr, k), b = TS.Load(ref li, k);
+                    TS.Store(TS.Add(TS.Load(ref dlr, k), TS.Add(TS.Mul(xr, yr), TS.Mul(xi, yi))), ref dlr, k);
+                    TS.Store(TS.Add(TS.Load(ref dli, k), TS.Sub(TS.Mul(xi, yr), TS.Mul(xr, yi))), ref dli, k);
+                    TS.Store(TS.Add(TS.Load(ref pr, k), TS.Add(TS.Mul(xr, a), TS.Mul(xi, b))), ref pr, k);
+                    TS.Store(TS.Add(TS.Load(ref pi, k), TS.Sub(TS.Mul(xi, a), TS.Mul(xr, b))), ref pi, k);
+                }
+            }
+        }
     }
 }
