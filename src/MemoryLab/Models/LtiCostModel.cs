@@ -107,7 +107,7 @@ public static class LtiCostModel
         double work = algorithm != LtiAlgorithm.Scan ? 4 * t * t * dIn * (double)dOut
             : kind == LtiLayerKind.Dense ? 4 * b * t * n
             : dIn == 1 && dOut == 1 ? 4 * b * ScanKernels.OneFeatureCheckpoints(time) * n
-            : dIn <= DiagonalRecurrence<float>.FusedMaxFeatures && dOut <= DiagonalRecurrence<float>.FusedMaxFeatures ? 4 * b * t * n
+            : dIn <= DiagonalKernel<float>.FusedMaxFeatures && dOut <= DiagonalKernel<float>.FusedMaxFeatures ? 4 * b * t * n
             : 8 * b * t * n;
         return scalarBytes * (activations + work);
     }
@@ -142,7 +142,7 @@ public static class LtiCostModel
     }
 
     /// <summary>Sequences per parallel chunk of a layer's scan (fixed, so results do not depend on the thread count).</summary>
-    public static int ScanChunkSize(LtiLayerKind kind) => kind == LtiLayerKind.Dense ? DenseLinearRecurrence<float>.ChunkSize : DiagonalRecurrence<float>.ChunkSize;
+    public static int ScanChunkSize(LtiLayerKind kind) => kind == LtiLayerKind.Dense ? DenseLinearRecurrence<float>.ChunkSize : DiagonalKernel<float>.ChunkSize;
 
     /// <summary>The algorithm with the smaller <see cref="EstimatedCost"/> on <paramref name="threads"/> threads (the scan on a tie).</summary>
     public static LtiAlgorithm Choose(LtiLayerKind kind, int batch, int time, int hidden, int dIn, int dOut, int heads = 1, int threads = 1)

@@ -4,8 +4,9 @@ using System.Runtime.InteropServices;
 
 namespace MemoryLab.Numerics;
 
-/// <summary>Vectorised inner loops shared by the layers: the complex diagonal scans and small
-/// elementwise helpers. Each loop is written once over <see cref="Vector{T}"/> with a scalar tail.</summary>
+/// <summary>Vectorised inner loops shared by the layers: the complex diagonal scans (written once over
+/// <see cref="ISimd{TV, T}"/>, run at <see cref="Vector{T}"/>'s width and then one lane at a time) and small
+/// elementwise helpers.</summary>
 internal static class Kernels
 {
     /// <summary>In place: h_t ← h_t + λ ⊙ h_{t−1} for t = 1..T−1 (h_t holds the input u_t on entry).
@@ -13,34 +14,8 @@ internal static class Kernels
     public static void ComplexScanForward<T>(Span<T> hr, Span<T> hi, ReadOnlySpan<T> lr, ReadOnlySpan<T> li, int time, int n)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ref T rr = ref MemoryMarshal.GetReference(hr);
-        ref T ri = ref MemoryMarshal.GetReference(hi);
-        ref T a = ref MemoryMarshal.GetReference(lr);
-        ref T b = ref MemoryMarshal.GetReference(li);
-        int w = Vector<T>.Count, vend = n - n % w;
-        for (int t = 1; t < time; t++)
-        {
-            ref T pr = ref Unsafe.Add(ref rr, (t - 1) * n);
-            ref T pi = ref Unsafe.Add(ref ri, (t - 1) * n);
-            ref T cr = ref Unsafe.Add(ref rr, t * n);
-            ref T ci = ref Unsafe.Add(ref ri, t * n);
-            int j = 0;
-            for (; j < vend; j += w)
-            {
-                var vpr = Vector.LoadUnsafe(ref pr, (nuint)j);
-                var vpi = Vector.LoadUnsafe(ref pi, (nuint)j);
-                var va = Vector.LoadUnsafe(ref a, (nuint)j);
-                var vb = Vector.LoadUnsafe(ref b, (nuint)j);
-                (Vector.LoadUnsafe(ref cr, (nuint)j) + va * vpr - vb * vpi).StoreUnsafe(ref cr, (nuint)j);
-                (Vector.LoadUnsafe(ref ci, (nuint)j) + vb * vpr + va * vpi).StoreUnsafe(ref ci, (nuint)j);
-            }
-            for (; j < n; j++)
-            {
-                T xr = Unsafe.Add(ref pr, j), xi = Unsafe.Add(ref pi, j), ar = Unsafe.Add(ref a, j), ai = Unsafe.Add(ref b, j);
-                Unsafe.Add(ref cr, j) += ar * xr - ai * xi;
-                Unsafe.Add(ref ci, j) += ai * xr + ar * xi;
-            }
-        }
+        var scan = new ScanForward<T>(hr, hi, lr, li, time, n);
+        Lanes.ForEach<ScanForward<T>, T>(ref scan, n);
     }
 
     /// <summary>Adjoint of <see cref="ComplexScanForward{T}"/>. On entry g_t holds the direct contribution e_t;
@@ -50,59 +25,86 @@ internal static class Kernels
         ReadOnlySpan<T> lr, ReadOnlySpan<T> li, Span<T> dLr, Span<T> dLi, int time, int n)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        ref T gR = ref MemoryMarshal.GetReference(gr);
-        ref T gI = ref MemoryMarshal.GetReference(gi);
-        ref T hR = ref MemoryMarshal.GetReference(hr);
-        ref T hI = ref MemoryMarshal.GetReference(hi);
-        ref T a = ref MemoryMarshal.GetReference(lr);
-        ref T b = ref MemoryMarshal.GetReference(li);
-        ref T da = ref MemoryMarshal.GetReference(dLr);
-        ref T db = ref MemoryMarshal.GetReference(dLi);
-        int w = Vector<T>.Count, vend = n - n % w;
-        for (int t = time - 1; t >= 0; t--)
+        var scan = new ScanBackward<T>(gr, gi, hr, hi, lr, li, dLr, dLi, time, n);
+        Lanes.ForEach<ScanBackward<T>, T>(ref scan, n);
+    }
+
+    // c + p + q and c + p − q for two products p, q. Vector lanes add left to right, (c + p) ± q; a single lane forms
+    // p ± q first, c + (p ± q), as the scalar tail of these scans always has: both orders are kept so that no bit of a
+    // saved result moves (TS.Count is a JIT-time constant, so each width keeps one branch).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV AddSum<TS, TV, T>(TV c, TV p, TV q) where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T> =>
+        TS.Count == 1 ? TS.Add(c, TS.Add(p, q)) : TS.Add(TS.Add(c, p), q);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TV AddDifference<TS, TV, T>(TV c, TV p, TV q) where TS : ISimd<TV, T> where TV : struct where T : unmanaged, IFloatingPointIeee754<T> =>
+        TS.Count == 1 ? TS.Add(c, TS.Sub(p, q)) : TS.Sub(TS.Add(c, p), q);
+
+    private readonly ref struct ScanForward<T>(Span<T> hr, Span<T> hi, ReadOnlySpan<T> lr, ReadOnlySpan<T> li, int time, int n) : ILaneKernel<T>
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly ref T _hr = ref MemoryMarshal.GetReference(hr), _hi = ref MemoryMarshal.GetReference(hi);
+        private readonly ref T _lr = ref MemoryMarshal.GetReference(lr), _li = ref MemoryMarshal.GetReference(li);
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run<TS, TV>(nuint from, nuint to) where TS : ISimd<TV, T> where TV : struct
         {
-            ref T cr = ref Unsafe.Add(ref gR, t * n);
-            ref T ci = ref Unsafe.Add(ref gI, t * n);
-            if (t < time - 1)
+            for (int t = 1; t < time; t++)
             {
-                ref T nr = ref Unsafe.Add(ref gR, (t + 1) * n);
-                ref T ni = ref Unsafe.Add(ref gI, (t + 1) * n);
-                int j = 0;
-                for (; j < vend; j += w)
+                ref T pr = ref Unsafe.Add(ref _hr, (t - 1) * n);
+                ref T pi = ref Unsafe.Add(ref _hi, (t - 1) * n);
+                ref T cr = ref Unsafe.Add(ref _hr, t * n);
+                ref T ci = ref Unsafe.Add(ref _hi, t * n);
+                for (nuint j = from; j < to; j += (nuint)TS.Count)
                 {
-                    var vnr = Vector.LoadUnsafe(ref nr, (nuint)j);
-                    var vni = Vector.LoadUnsafe(ref ni, (nuint)j);
-                    var va = Vector.LoadUnsafe(ref a, (nuint)j);
-                    var vb = Vector.LoadUnsafe(ref b, (nuint)j);
-                    (Vector.LoadUnsafe(ref cr, (nuint)j) + va * vnr + vb * vni).StoreUnsafe(ref cr, (nuint)j);
-                    (Vector.LoadUnsafe(ref ci, (nuint)j) + va * vni - vb * vnr).StoreUnsafe(ref ci, (nuint)j);
-                }
-                for (; j < n; j++)
-                {
-                    T xr = Unsafe.Add(ref nr, j), xi = Unsafe.Add(ref ni, j), ar = Unsafe.Add(ref a, j), ai = Unsafe.Add(ref b, j);
-                    Unsafe.Add(ref cr, j) += ar * xr + ai * xi;
-                    Unsafe.Add(ref ci, j) += ar * xi - ai * xr;
+                    TV a = TS.Load(ref _lr, j), b = TS.Load(ref _li, j), xr = TS.Load(ref pr, j), xi = TS.Load(ref pi, j);
+                    // h_t = u_t + λ h_{t−1}
+                    TS.Store(AddDifference<TS, TV, T>(TS.Load(ref cr, j), TS.Mul(a, xr), TS.Mul(b, xi)), ref cr, j);
+                    TS.Store(AddSum<TS, TV, T>(TS.Load(ref ci, j), TS.Mul(b, xr), TS.Mul(a, xi)), ref ci, j);
                 }
             }
-            if (t >= 1)
+        }
+    }
+
+    private readonly ref struct ScanBackward<T>(Span<T> gr, Span<T> gi, ReadOnlySpan<T> hr, ReadOnlySpan<T> hi,
+        ReadOnlySpan<T> lr, ReadOnlySpan<T> li, Span<T> dLr, Span<T> dLi, int time, int n) : ILaneKernel<T>
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly ref T _gr = ref MemoryMarshal.GetReference(gr), _gi = ref MemoryMarshal.GetReference(gi);
+        private readonly ref T _hr = ref MemoryMarshal.GetReference(hr), _hi = ref MemoryMarshal.GetReference(hi);
+        private readonly ref T _lr = ref MemoryMarshal.GetReference(lr), _li = ref MemoryMarshal.GetReference(li);
+        private readonly ref T _dLr = ref MemoryMarshal.GetReference(dLr), _dLi = ref MemoryMarshal.GetReference(dLi);
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run<TS, TV>(nuint from, nuint to) where TS : ISimd<TV, T> where TV : struct
+        {
+            for (int t = time - 1; t >= 0; t--)
             {
-                ref T pr = ref Unsafe.Add(ref hR, (t - 1) * n);
-                ref T pi = ref Unsafe.Add(ref hI, (t - 1) * n);
-                int j = 0;
-                for (; j < vend; j += w)
+                ref T cr = ref Unsafe.Add(ref _gr, t * n);
+                ref T ci = ref Unsafe.Add(ref _gi, t * n);
+                if (t < time - 1)
                 {
-                    var vgr = Vector.LoadUnsafe(ref cr, (nuint)j);
-                    var vgi = Vector.LoadUnsafe(ref ci, (nuint)j);
-                    var vpr = Vector.LoadUnsafe(ref pr, (nuint)j);
-                    var vpi = Vector.LoadUnsafe(ref pi, (nuint)j);
-                    (Vector.LoadUnsafe(ref da, (nuint)j) + vgr * vpr + vgi * vpi).StoreUnsafe(ref da, (nuint)j);
-                    (Vector.LoadUnsafe(ref db, (nuint)j) + vgi * vpr - vgr * vpi).StoreUnsafe(ref db, (nuint)j);
+                    ref T nr = ref Unsafe.Add(ref _gr, (t + 1) * n);
+                    ref T ni = ref Unsafe.Add(ref _gi, (t + 1) * n);
+                    for (nuint j = from; j < to; j += (nuint)TS.Count)
+                    {
+                        TV a = TS.Load(ref _lr, j), b = TS.Load(ref _li, j), xr = TS.Load(ref nr, j), xi = TS.Load(ref ni, j);
+                        // g_t = e_t + λ̄ g_{t+1}
+                        TS.Store(AddSum<TS, TV, T>(TS.Load(ref cr, j), TS.Mul(a, xr), TS.Mul(b, xi)), ref cr, j);
+                        TS.Store(AddDifference<TS, TV, T>(TS.Load(ref ci, j), TS.Mul(a, xi), TS.Mul(b, xr)), ref ci, j);
+                    }
                 }
-                for (; j < n; j++)
+                if (t >= 1)
                 {
-                    T xr = Unsafe.Add(ref cr, j), xi = Unsafe.Add(ref ci, j), yr = Unsafe.Add(ref pr, j), yi = Unsafe.Add(ref pi, j);
-                    Unsafe.Add(ref da, j) += xr * yr + xi * yi;
-                    Unsafe.Add(ref db, j) += xi * yr - xr * yi;
+                    ref T pr = ref Unsafe.Add(ref _hr, (t - 1) * n);
+                    ref T pi = ref Unsafe.Add(ref _hi, (t - 1) * n);
+                    for (nuint j = from; j < to; j += (nuint)TS.Count)
+                    {
+                        TV xr = TS.Load(ref cr, j), xi = TS.Load(ref ci, j), yr = TS.Load(ref pr, j), yi = TS.Load(ref pi, j);
+                        // ∂L/∂λ += g_t conj(h_{t−1})
+                        TS.Store(AddSum<TS, TV, T>(TS.Load(ref _dLr, j), TS.Mul(xr, yr), TS.Mul(xi, yi)), ref _dLr, j);
+                        TS.Store(AddDifference<TS, TV, T>(TS.Load(ref _dLi, j), TS.Mul(xi, yr), TS.Mul(xr, yi)), ref _dLi, j);
+                    }
                 }
             }
         }

@@ -64,7 +64,8 @@ internal static class Lanes
 {
     /// <summary>Lanes 0 … <paramref name="n"/> − 1 of <paramref name="kernel"/>: blocks of <see cref="Vector{T}.Count"/>,
     /// then single lanes. A lane's bits do not depend on which of the two computed it, except through
-    /// <see cref="Lane{TS, TV, T}.Exp"/> (float64 sigmoid and tanh).</summary>
+    /// <see cref="Lane{TS, TV, T}.Exp"/> (float64 sigmoid and tanh) and where a kernel keeps a width's own summation
+    /// order on purpose (the complex scans of <see cref="Kernels"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void ForEach<TKernel, T>(ref TKernel kernel, int n) where TKernel : ILaneKernel<T>, allows ref struct
         where T : unmanaged, IFloatingPointIeee754<T>

@@ -12,6 +12,24 @@ namespace MemoryLab.Numerics;
 /// </summary>
 internal static class NarrowProducts
 {
+    /// <summary>C ← α·op(A)·op(B) + β·C as <see cref="Gemm.Multiply{T}"/>, taking the narrow product with the GEMM's bits where the
+    /// shape is one of theirs: an inner dimension of 1 (<see cref="OuterProduct{T}"/>), one output column
+    /// (<see cref="RowDots{T}"/>), or one output row from a transposed vector (<see cref="VectorTimesMatrix{T}"/>).</summary>
+    public static void Multiply<T>(Transpose transA, Transpose transB, int m, int n, int k,
+        T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        bool overwrite = beta == T.Zero, accumulate = beta == T.One;
+        if (k == 1 && transA == Transpose.No && lda == 1 && transB == Transpose.No && ldb == n && ldc == n && overwrite)
+            OuterProduct(a, b[..n], alpha, c, m);
+        else if (n == 1 && transA == Transpose.No && lda == k && (transB == Transpose.Yes ? ldb == k : ldb == 1) && ldc == 1 && (overwrite || accumulate))
+            RowDots(a, b[..k], alpha, accumulate, c, m);
+        else if (m == 1 && transA == Transpose.Yes && lda == 1 && transB == Transpose.No && ldb == n && ldc == n && overwrite)
+            VectorTimesMatrix(a, b, alpha, c[..n], k);
+        else
+            Gemm.Multiply(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+
     /// <summary>dest[r, j] = α·(x[r]·b[j]) for <paramref name="rows"/> rows of width b.Length (row stride b.Length):
     /// <c>Gemm.Multiply(No, No, rows, n, 1, α, x, 1, b, n, 0, dest, n)</c>. The GEMM forms each entry as
     /// α·fma(x, b, +0) (which differs from α·(x·b) in the sign of some zeros), and so does this loop.</summary>
@@ -22,48 +40,35 @@ internal static class NarrowProducts
         if (rows < 0) throw new ArgumentOutOfRangeException(nameof(rows), rows, "row count must be non-negative");
         if (x.Length < rows || dest.Length < (long)rows * n)
             throw new ArgumentException($"outer product of {rows} rows × {n} needs x ≥ {rows} and dest ≥ {(long)rows * n} entries (got {x.Length}, {dest.Length})");
-        if (typeof(T) == typeof(float))
-            OuterProduct(MemoryMarshal.Cast<T, float>(x), MemoryMarshal.Cast<T, float>(b), Unsafe.As<T, float>(ref alpha), MemoryMarshal.Cast<T, float>(dest), rows);
-        else if (typeof(T) == typeof(double))
-            OuterProduct(MemoryMarshal.Cast<T, double>(x), MemoryMarshal.Cast<T, double>(b), Unsafe.As<T, double>(ref alpha), MemoryMarshal.Cast<T, double>(dest), rows);
-        else
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double))
+        {
             for (int r = 0; r < rows; r++)
                 for (int j = 0; j < n; j++) dest[r * n + j] = alpha * T.FusedMultiplyAdd(x[r], b[j], T.Zero);
-    }
-
-    private static void OuterProduct(ReadOnlySpan<float> x, ReadOnlySpan<float> b, float alpha, Span<float> dest, int rows)
-    {
-        int n = b.Length, w = Vector<float>.Count, vectorEnd = n - n % w;
-        ref float rb = ref MemoryMarshal.GetReference(b);
-        ref float rd = ref MemoryMarshal.GetReference(dest);
-        var va = new Vector<float>(alpha);
-        for (int r = 0; r < rows; r++)
-        {
-            float xr = x[r];
-            var vx = new Vector<float>(xr);
-            ref float row = ref Unsafe.Add(ref rd, r * n);
-            int j = 0;
-            for (; j < vectorEnd; j += w)
-                (va * Vector.FusedMultiplyAdd(vx, Vector.LoadUnsafe(ref rb, (nuint)j), Vector<float>.Zero)).StoreUnsafe(ref row, (nuint)j);
-            for (; j < n; j++) Unsafe.Add(ref row, j) = alpha * MathF.FusedMultiplyAdd(xr, Unsafe.Add(ref rb, j), 0f);
+            return;
         }
+        var outer = new Outer<T>(x, b, alpha, dest, rows);
+        Lanes.ForEach<Outer<T>, T>(ref outer, n);
     }
 
-    private static void OuterProduct(ReadOnlySpan<double> x, ReadOnlySpan<double> b, double alpha, Span<double> dest, int rows)
+    // Columns from … to − 1 of the outer product: α·fma(x_r, b_j, +0) lane by lane (the vector FMA and the scalar one round alike).
+    private readonly ref struct Outer<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> b, T alpha, Span<T> dest, int rows) : ILaneKernel<T>
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        int n = b.Length, w = Vector<double>.Count, vectorEnd = n - n % w;
-        ref double rb = ref MemoryMarshal.GetReference(b);
-        ref double rd = ref MemoryMarshal.GetReference(dest);
-        var va = new Vector<double>(alpha);
-        for (int r = 0; r < rows; r++)
+        private readonly ReadOnlySpan<T> _x = x, _b = b;
+        private readonly Span<T> _dest = dest;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run<TS, TV>(nuint from, nuint to) where TS : ISimd<TV, T> where TV : struct
         {
-            double xr = x[r];
-            var vx = new Vector<double>(xr);
-            ref double row = ref Unsafe.Add(ref rd, r * n);
-            int j = 0;
-            for (; j < vectorEnd; j += w)
-                (va * Vector.FusedMultiplyAdd(vx, Vector.LoadUnsafe(ref rb, (nuint)j), Vector<double>.Zero)).StoreUnsafe(ref row, (nuint)j);
-            for (; j < n; j++) Unsafe.Add(ref row, j) = alpha * Math.FusedMultiplyAdd(xr, Unsafe.Add(ref rb, j), 0.0);
+            ref T rb = ref MemoryMarshal.GetReference(_b);
+            TV va = TS.Splat(alpha);
+            for (int r = 0; r < rows; r++)
+            {
+                TV vx = TS.Splat(_x[r]);
+                ref T row = ref Unsafe.Add(ref MemoryMarshal.GetReference(_dest), r * _b.Length);
+                for (nuint j = from; j < to; j += (nuint)TS.Count)
+                    TS.Store(TS.Mul(va, TS.Fma(vx, TS.Load(ref rb, j), TS.Zero)), ref row, j);
+            }
         }
     }
 

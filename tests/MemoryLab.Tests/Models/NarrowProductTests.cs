@@ -87,4 +87,37 @@ public class NarrowProductTests
         var e = Assert.Throws<ArgumentException>(() => NarrowProducts.OuterProduct<double>(new double[3], new double[4], 1.0, new double[11], 3));
         Assert.Contains("12", e.Message);
     }
+    // (transA, transB, m, n, k, lda, ldb, ldc, beta): the shapes the diagonal recurrence's GEMM path routes, and two it must not.
+    public static TheoryData<int, int, int, int, int, int, int, int, double> RoutedShapes() => new()
+    {
+        { 0, 0, 37, 13, 1, 1, 13, 13, 0.0 },  // u = x B̃ᵀ with one input: outer product
+        { 0, 1, 37, 1, 13, 13, 13, 1, 0.0 },  // y = h C_reᵀ with one output: row dots
+        { 0, 1, 37, 1, 13, 13, 13, 1, 1.0 },  // y −= h C_imᵀ: row dots, accumulated
+        { 0, 0, 37, 1, 9, 9, 1, 1, 1.0 },     // dx += dy D with one input: row dots over B's one column
+        { 1, 0, 1, 13, 37, 1, 13, 13, 0.0 },  // ∂L/∂C = dyᵀ h with one output: vector × matrix
+        { 0, 1, 37, 9, 1, 1, 1, 9, 1.0 },     // y += x Dᵀ with one input (β = 1): the GEMM
+        { 1, 0, 9, 1, 37, 9, 1, 1, 0.0 },     // ∂L/∂D with one input, several outputs: the GEMM
+    };
+
+    [Theory]
+    [MemberData(nameof(RoutedShapes))]
+    public void The_router_gives_the_gemm_bits(int transA, int transB, int m, int n, int k, int lda, int ldb, int ldc, double beta)
+    {
+        RouterMatchesGemm<double>(transA, transB, m, n, k, lda, ldb, ldc, beta);
+        RouterMatchesGemm<float>(transA, transB, m, n, k, lda, ldb, ldc, beta);
+    }
+
+    private static void RouterMatchesGemm<T>(int transA, int transB, int m, int n, int k, int lda, int ldb, int ldc, double beta)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        var rng = new CounterRng(23, RandomPurpose.Data);
+        var a = new T[m * k]; var b = new T[k * n]; var c0 = new T[m * n];
+        rng.FillNormal<T>(a); rng.FillNormal<T>(b); rng.FillNormal<T>(c0);
+        var viaGemm = (T[])c0.Clone(); var viaRouter = (T[])c0.Clone();
+        var ta = (Transpose)transA; var tb = (Transpose)transB;
+        T alpha = T.CreateTruncating(-0.75), bt = T.CreateTruncating(beta);
+        Gemm.Multiply(ta, tb, m, n, k, alpha, a, lda, b, ldb, bt, viaGemm, ldc);
+        NarrowProducts.Multiply(ta, tb, m, n, k, alpha, a, lda, b, ldb, bt, viaRouter, ldc);
+        for (int i = 0; i < viaGemm.Length; i++) Assert.True(SameBits(viaGemm[i], viaRouter[i]), $"entry {i}: GEMM {viaGemm[i]}, router {viaRouter[i]}");
+    }
 }
