@@ -90,7 +90,7 @@ internal static class SweepThroughput
     }
 
     /// <summary>Steps of the untimed training run before each timed one.</summary>
-    public const int WarmupSteps = 200;
+    public const int WarmupSteps = 1000;
 
     /// <summary>Process CPU time spent in each timed stretch of model steps (several clock ticks of /proc's accounting).</summary>
     private static readonly TimeSpan CpuStretch = TimeSpan.FromSeconds(0.5);
@@ -204,7 +204,7 @@ internal static class SweepThroughput
             sb.AppendLine();
         }
         sb.AppendLine();
-        sb.AppendLine(inv, $"Each training run is {steps} steps of `kind: train` at the teacher–student shape (T = 300, hidden 64, teacher n = 10, ν₀ = 0.99), logging every step and checkpointing every 1,000, run through the results store as `memlab sweep` runs it, after an untimed {WarmupSteps}-step run that compiles the training path as a sweep's earlier runs do; train ms/step is its rate (steps_per_second) and train CPU ms/step its process CPU over its steps (set-up, checkpoints and summary included); the bench model step is the median `memlab bench` step of the same model and algorithm, and its CPU time the mean over a stretch of steps (each the mean of the measurements just before and after the run). CPU times count this process's CPU, so they do not grow with other processes' load; run-steps/s is wall-clock. A training step also draws its batch (the teacher's Gaussian inputs and its Toeplitz convolution, about the work of the student's forward pass), which the bench model step, on a fixed batch, does not.");
+        sb.AppendLine(inv, $"Each training run is {steps} steps of `kind: train` at the teacher–student shape (T = 300, hidden 64, teacher n = 10, ν₀ = 0.99), logging every step and checkpointing every 1,000, run through the results store as `memlab sweep` runs it, after an untimed {WarmupSteps}-step run that compiles the training path as a sweep's earlier runs do; train ms/step is its rate (steps_per_second) and train CPU ms/step its process CPU over its steps (set-up, checkpoints and summary included); the bench model step is the median `memlab bench` step of the same model and algorithm, and its CPU time the mean over a stretch of steps (each the mean of the measurements just before and after the run). CPU times count this process's CPU, so they do not grow with other processes' load; run-steps/s is wall-clock. A training step also draws its batch (the teacher's Gaussian inputs and its exact response, computed in chunks with the state carried between them), which the bench model step, on a fixed batch, does not.");
         var at128 = rows.Where(r => r.Batch == 128).ToDictionary(r => r.Model);
         if (at128.Count > 0)
         {

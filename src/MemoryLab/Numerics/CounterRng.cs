@@ -119,31 +119,34 @@ public sealed class CounterRng
     /// Fills <paramref name="destination"/> with N(0, 1) draws by a vectorised float32 Box–Muller, in chunks of
     /// <see cref="VectorizedChunk"/>. A chunk takes 64 Philox blocks; in each group of 8 blocks, words w₀, w₁ of block j give
     /// pair j and words w₂, w₃ pair 64 + j (so 8 blocks are one AVX2 vector per word), with u₁ = (w ≫ 9 + ½)·2⁻²³ ∈ (0, 1),
-    /// u₂ = (w ≫ 8)·2⁻²⁴ ∈ [0, 1), r = √(−2 ln u₁); the chunk's first 128 normals are r·cos 2πu₂ and its last 128 are
-    /// r·sin 2πu₂ of the same pairs (<see cref="TensorPrimitives"/>; a short tail is computed as a full chunk, so every draw
-    /// takes the same path). About 20× faster than <see cref="FillNormal{T}"/> (double precision, scalar libm); the draws
-    /// are float32-accurate and bounded by |z| ≤ √(2·24 ln 2) ≈ 5.8, which no training batch notices. The result is a pure
-    /// function of (seed, purpose, substream, position), the same with or without AVX2, and takes ⌈n/256⌉·64 blocks.
+    /// r = √(−2 ln u₁), and the angle 2πu₂ of u₂ = (w ≫ 8)·2⁻²⁴ ∈ [0, 1) split exactly, in integers, into a quarter turn
+    /// q = round(4u₂) and a rest a = 2π(u₂ − q/4) ∈ [−π/4, π/4): cos 2πu₂ and sin 2πu₂ are ±cos a, ±sin a by q, so the
+    /// vectorised sine and cosine (<see cref="TensorPrimitives"/>) only ever see their short-range argument (a full-turn argument
+    /// takes their much slower reduction path). The chunk's first 128 normals are r·cos 2πu₂ and its last 128 are r·sin 2πu₂
+    /// of the same pairs (a short tail is computed as a full chunk, so every draw takes the same path). About 50× faster than
+    /// <see cref="FillNormal{T}"/> (double precision, scalar libm); the draws are float32-accurate and bounded by
+    /// |z| ≤ √(2·24 ln 2) ≈ 5.8, which no training batch notices. The result is a pure function of (seed, purpose, substream,
+    /// position), the same with or without AVX2, and takes ⌈n/256⌉·64 blocks.
     /// </summary>
     public void FillNormalVectorized<T>(Span<T> destination) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         const int Pairs = VectorizedChunk / 2, Blocks = VectorizedChunk / 4;
         Span<float> radius = stackalloc float[Pairs], angle = stackalloc float[Pairs];
-        Span<float> trig = stackalloc float[Pairs], values = stackalloc float[VectorizedChunk];
+        Span<float> cos = stackalloc float[Pairs], sin = stackalloc float[Pairs], values = stackalloc float[VectorizedChunk];
+        Span<int> quarter = stackalloc int[Pairs];
         for (int start = 0; start < destination.Length; start += VectorizedChunk)
         {
             for (int g = 0; g < Blocks; g += 8)
-                if (System.Runtime.Intrinsics.X86.Avx2.IsSupported) UniformPairsAvx2(_position + (ulong)g, radius, angle, g);
-                else UniformPairsScalar(_position + (ulong)g, radius, angle, g);
+                if (System.Runtime.Intrinsics.X86.Avx2.IsSupported) UniformPairsAvx2(_position + (ulong)g, radius, angle, quarter, g);
+                else UniformPairsScalar(_position + (ulong)g, radius, angle, quarter, g);
             _position += Blocks;
             TensorPrimitives.Log(radius, radius);
             TensorPrimitives.Multiply(radius, -2f, radius);
             TensorPrimitives.Sqrt(radius, radius);
             // Sin and Cos apart: TensorPrimitives.SinCos has no vector path yet (30× slower).
-            TensorPrimitives.Cos(angle, trig);
-            TensorPrimitives.Multiply(radius, trig, values[..Pairs]);
-            TensorPrimitives.Sin(angle, trig);
-            TensorPrimitives.Multiply(radius, trig, values[Pairs..]);
+            TensorPrimitives.Cos(angle, cos);
+            TensorPrimitives.Sin(angle, sin);
+            Quadrants(radius, cos, sin, quarter, values);
             var chunk = destination.Slice(start, Math.Min(VectorizedChunk, destination.Length - start));
             if (typeof(T) == typeof(float)) values[..chunk.Length].CopyTo(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(chunk));
             else for (int i = 0; i < chunk.Length; i++) chunk[i] = T.CreateTruncating(values[i]);
@@ -152,25 +155,54 @@ public sealed class CounterRng
         _hasSpare = false;
     }
 
+    // values[i] = r·cos(a + qπ/2), values[Pairs + i] = r·sin(a + qπ/2): rotating (cos a, sin a) by q quarter turns swaps the two
+    // for odd q and negates cos for q = 1, 2 and sin for q = 2, 3 (exact operations, so the vector and scalar forms agree bit for bit).
+    private static void Quadrants(ReadOnlySpan<float> radius, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, ReadOnlySpan<int> quarter, Span<float> values)
+    {
+        int pairs = radius.Length;
+        for (int i = 0; i < pairs; i += Vector256<float>.Count)
+        {
+            var q = Vector256.Create(quarter[i..]);
+            var c = Vector256.Create(cos[i..]); var s = Vector256.Create(sin[i..]); var r = Vector256.Create(radius[i..]);
+            var swap = Vector256.Equals(q & Vector256.Create(1), Vector256.Create(1)).AsSingle();
+            var negCos = (((q + Vector256.Create(1)) & Vector256.Create(2)) << 30).AsSingle();   // q = 1, 2
+            var negSin = ((q & Vector256.Create(2)) << 30).AsSingle();                           // q = 2, 3
+            var cq = Vector256.ConditionalSelect(swap, s, c) ^ negCos;
+            var sq = Vector256.ConditionalSelect(swap, c, s) ^ negSin;
+            (r * cq).CopyTo(values[i..]);
+            (r * sq).CopyTo(values[(pairs + i)..]);
+        }
+    }
+
     private const float TwoPi = 2 * MathF.PI;
+    private const float AngleScale = TwoPi / (1 << 24);
+
+    // u₂ = v·2⁻²⁴ with v = w ≫ 8: the nearest quarter turn q = (v + 2²¹) ≫ 22 (0 … 4, taken mod 4) and the rest v − q·2²² ∈ [−2²¹, 2²¹),
+    // exact in integers, whose angle is (v − q·2²²)·2π·2⁻²⁴ ∈ [−π/4, π/4).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (int Quarter, float Angle) Reduce(uint w)
+    {
+        int v = (int)(w >> 8), q = (v + (1 << 21)) >> 22;
+        return (q & 3, (v - (q << 22)) * AngleScale);
+    }
 
     // The (u₁, u₂) pairs g..g+7 (from words w₀, w₁ of blocks position..position+7) and 64+g..64+g+7 (from w₂, w₃), with u₁
-    // stored as itself in radius and 2πu₂ in angle; UniformPairsAvx2 computes the same numbers eight blocks at a time.
-    internal void UniformPairsScalar(ulong position, Span<float> radius, Span<float> angle, int g)
+    // stored as itself in radius and 2πu₂ as its quarter turn and rest (Reduce); UniformPairsAvx2 computes the same numbers eight blocks at a time.
+    internal void UniformPairsScalar(ulong position, Span<float> radius, Span<float> angle, Span<int> quarter, int g)
     {
         const int Second = VectorizedChunk / 4;
         for (int j = 0; j < 8; j++)
         {
             ulong p = position + (ulong)j;
             var (w0, w1, w2, w3) = Philox4x32((uint)p, (uint)(p >> 32), (uint)_substream, (uint)(_substream >> 32), _k0, _k1);
-            radius[g + j] = ((w0 >> 9) + 0.5f) * (1f / (1 << 23)); angle[g + j] = (w1 >> 8) * (TwoPi / (1 << 24));
-            radius[Second + g + j] = ((w2 >> 9) + 0.5f) * (1f / (1 << 23)); angle[Second + g + j] = (w3 >> 8) * (TwoPi / (1 << 24));
+            radius[g + j] = ((w0 >> 9) + 0.5f) * (1f / (1 << 23)); (quarter[g + j], angle[g + j]) = Reduce(w1);
+            radius[Second + g + j] = ((w2 >> 9) + 0.5f) * (1f / (1 << 23)); (quarter[Second + g + j], angle[Second + g + j]) = Reduce(w3);
         }
     }
 
     // Philox4x32-10 on 8 consecutive blocks at once (one block per 32-bit lane); the words become the (u₁, u₂) pairs g..g+7
     // (from w₀, w₁) and 64+g..64+g+7 (from w₂, w₃), exactly as the scalar loop of FillNormalVectorized computes them.
-    internal void UniformPairsAvx2(ulong position, Span<float> radius, Span<float> angle, int g)
+    internal void UniformPairsAvx2(ulong position, Span<float> radius, Span<float> angle, Span<int> quarter, int g)
     {
         var lane = Vector256.Create(0UL, 1, 2, 3);
         var pLow = Vector256.Create(position) + lane; var pHigh = pLow + Vector256.Create(4UL);
@@ -187,11 +219,20 @@ public sealed class CounterRng
             c1 = lo1; c3 = lo0;
             k0 += W0; k1 += W1;
         }
-        var half = Vector256.Create(0.5f); var scaleR = Vector256.Create(1f / (1 << 23)); var scaleA = Vector256.Create(TwoPi / (1 << 24));
+        var half = Vector256.Create(0.5f); var scaleR = Vector256.Create(1f / (1 << 23)); var scaleA = Vector256.Create(AngleScale);
         ((Vector256.ConvertToSingle((c0 >>> 9).AsInt32()) + half) * scaleR).CopyTo(radius[g..]);
-        (Vector256.ConvertToSingle((c1 >>> 8).AsInt32()) * scaleA).CopyTo(angle[g..]);
         ((Vector256.ConvertToSingle((c2 >>> 9).AsInt32()) + half) * scaleR).CopyTo(radius[(64 + g)..]);
-        (Vector256.ConvertToSingle((c3 >>> 8).AsInt32()) * scaleA).CopyTo(angle[(64 + g)..]);
+        ReduceVector(c1, scaleA, angle[g..], quarter[g..]);
+        ReduceVector(c3, scaleA, angle[(64 + g)..], quarter[(64 + g)..]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ReduceVector(Vector256<uint> w, Vector256<float> scale, Span<float> angle, Span<int> quarter)
+    {
+        var v = (w >>> 8).AsInt32();
+        var q = (v + Vector256.Create(1 << 21)) >> 22;
+        (Vector256.ConvertToSingle(v - (q << 22)) * scale).CopyTo(angle);
+        (q & Vector256.Create(3)).CopyTo(quarter);
     }
 
     // The high and low 32 bits of each lane's 64-bit product a·b (vpmuludq on the even lanes, then on the odd ones).

@@ -33,19 +33,18 @@ public sealed record TeacherOptions
 /// The linear teacher h_t = A h_{t−1} + B x_t, y_t = C h_t + D x_t with x ~ N(0, 1) i.i.d. A is drawn with
 /// N(0, 1/n) entries, eigendecomposed, and its eigenvalues remapped to magnitude ν₀ + (1−ν₀)tanh|l| and
 /// phase arg(l)·θ₀/π; B ~ N(0, 1/d_in), C ~ N(0, 1/n), D ~ N(0, 1/d_in) (Zucchet &amp; Orvieto, NeurIPS 2024, §5).
-/// Targets are computed by the <see cref="DenseLinearRecurrence{T}"/> the students use, on its convolution path
-/// (kernel K_s = C A^s B, then one Toeplitz GEMM): at the paper's shape (n = 10, T = 300) that is about 20× cheaper
-/// than the scan, which made the teacher most of a training step. The teacher is fixed, so its kernel and Toeplitz matrix are
-/// built once and each batch costs one Toeplitz GEMM, about what the student's own forward pass costs. Inputs x ~ N(0, 1) come from the vectorised
-/// <see cref="CounterRng.FillNormalVectorized{T}"/> of the step's Data stream.
+/// Targets are the system's exact response computed by <see cref="ChunkedStateSpace{T}"/>: the sequence is cut into chunks of about
+/// 20 steps, each one GEMM over the batch that maps the chunk's inputs and the carried state to the chunk's outputs and the next state.
+/// At the paper's shape (n = 10, T = 300) that is about a quarter of the multiply-adds of the T-step Toeplitz product
+/// (kernel K_s = C A^s B convolved with x), which cost as much as the student's own forward pass. Inputs x ~ N(0, 1) come from
+/// the vectorised <see cref="CounterRng.FillNormalVectorized{T}"/> of the step's Data stream.
 /// </summary>
 public sealed class TeacherLinearSystem<T> : ISequenceDataset<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly SequenceModel<T> _model;
     private readonly ulong _dataSeed;
-    private readonly WorkerPool _pool = new(1);
-    private ToeplitzConvolution<T>? _conv;
-    private int _batch, _time;
+    private readonly ChunkedStateSpace<T> _system;
+    private int _batch;
 
     /// <summary>A teacher with <paramref name="options"/> producing sequences of <paramref name="time"/> steps; batches are
     /// drawn from <paramref name="dataSeed"/>'s Data stream.</summary>
@@ -66,6 +65,8 @@ public sealed class TeacherLinearSystem<T> : ISequenceDataset<T> where T : unman
         w.FillNormal(layout["B"].Of(_model.Theta), 0, Math.Sqrt(1.0 / options.InputSize));
         w.FillNormal(layout["C"].Of(_model.Theta), 0, Math.Sqrt(1.0 / options.StateSize));
         w.FillNormal(layout["D"].Of(_model.Theta), 0, Math.Sqrt(1.0 / options.InputSize));
+        double[] Matrix(string name) => [.. layout[name].Of(_model.Theta).ToArray().Select(double.CreateTruncating)];
+        _system = new ChunkedStateSpace<T>(options.StateSize, options.InputSize, options.OutputSize, Matrix("A"), Matrix("B"), Matrix("C"), Matrix("D"));
     }
 
     /// <summary>The settings.</summary>
@@ -95,17 +96,11 @@ public sealed class TeacherLinearSystem<T> : ISequenceDataset<T> where T : unman
     {
         SequenceDataset.CheckShapes(this, input, target);
         new CounterRng(_dataSeed, RandomPurpose.Data, (ulong)step).FillNormalVectorized<T>(input.Data);
-        if (_conv is null || _batch != input.Batch || _time != input.Time)
+        if (_batch != input.Batch)
         {
-            // The teacher never changes: its kernel and Toeplitz matrix are built once per shape, and each batch is one
-            // Toeplitz GEMM straight into the targets (the bits of the layer's own forward pass, without its per-call set-up).
-            var layer = (DenseLinearRecurrence<T>)_model.Root;
-            layer.Prepare(input.Batch, input.Time, _pool);
-            var conv = new ToeplitzConvolution<T>(InputFeatures, OutputFeatures);
-            conv.Prepare(input.Batch, input.Time, _pool);
-            conv.SetKernel(layer.ConvolutionKernel(_model.Theta));
-            (_conv, _batch, _time) = (conv, input.Batch, input.Time);
+            _system.Prepare(input.Batch);
+            _batch = input.Batch;
         }
-        _conv.Apply(input, target);
+        _system.Apply(input, target);
     }
 }

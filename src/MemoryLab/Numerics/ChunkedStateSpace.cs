@@ -1,0 +1,144 @@
+using System.Numerics;
+
+namespace MemoryLab.Numerics;
+
+/// <summary>
+/// The response of a fixed linear time-invariant system h_t = A h_{t−1} + B x_t (h_{−1} = 0), y_t = C h_t + D x_t to a batch of
+/// input sequences, computed in chunks of <see cref="ChunkSteps"/> = L steps with the state carried between chunks:
+/// <code>
+///   y_{cL+j} = Σ_{s=0}^{j} K_s x_{cL+j−s} + C A^{j+1} S_c          (K_0 = CB + D, K_s = C A^s B; S_c = h_{cL−1}, S_0 = 0)
+///   S_{c+1}  = A^L S_c + Σ_{j&lt;L} A^{L−1−j} B x_{cL+j}
+/// </code>
+/// Each chunk is one GEMM over the batch: the row [x_chunk | S_c] times the fixed matrix [[M, R], [O, A^Lᵀ]] gives [y_chunk | S_{c+1}]
+/// (M the L-step block-Toeplitz matrix of the kernel, O = [C A^{j+1}]ᵀ, R = [A^{L−1−j} B]ᵀ). This is the exact convolution y = K * x
+/// (Zucchet &amp; Orvieto, NeurIPS 2024, §2) at O(T·(L·in·out + N·(in + out) + N²/L)) multiply-adds per sequence instead of the
+/// O(T²·in·out) of one T-step Toeplitz product, and it has the linear recurrence's numerics (the state is carried, not re-summed).
+/// </summary>
+/// <remarks>The matrix is built once in float64 from A, B, C, D and rounded to <typeparamref name="T"/>. The last, shorter chunk runs
+/// as a full one with its missing inputs zero. The GEMM's bits depend only on its depth (<see cref="Gemm"/>), so the result does not
+/// depend on the batch size of a call or on threads. Buffers are allocated in the constructor and <see cref="Prepare"/>;
+/// <see cref="Apply"/> allocates nothing.</remarks>
+public sealed class ChunkedStateSpace<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    private readonly int _n, _din, _dout, _l, _rows, _cols;
+    private readonly T[] _g;
+    private T[] _z = [], _w = [];
+    private int _batch;
+
+    /// <summary>The system with state size <paramref name="stateSize"/>: <paramref name="a"/> [N, N], <paramref name="b"/> [N, in],
+    /// <paramref name="c"/> [out, N], <paramref name="d"/> [out, in] (row-major; null for no D term).</summary>
+    public ChunkedStateSpace(int stateSize, int inputSize, int outputSize, ReadOnlySpan<double> a, ReadOnlySpan<double> b, ReadOnlySpan<double> c, ReadOnlySpan<double> d)
+    {
+        if (stateSize <= 0 || inputSize <= 0 || outputSize <= 0) throw new ArgumentException($"sizes must be positive (got N {stateSize}, in {inputSize}, out {outputSize})");
+        int n = stateSize, din = inputSize, dout = outputSize;
+        if (a.Length != n * n || b.Length != n * din || c.Length != dout * n || (d.Length != 0 && d.Length != dout * din))
+            throw new ArgumentException("A, B, C, D do not have the shapes [N, N], [N, in], [out, N], [out, in]");
+        _n = n; _din = din; _dout = dout;
+        _l = ChooseChunk(n, din, dout);
+        int l = _l;
+        _rows = l * din + n; _cols = l * dout + n;
+        // powers[k] = A^k, k = 0..L.
+        var powers = new double[l + 1][];
+        powers[0] = new double[n * n];
+        for (int i = 0; i < n; i++) powers[0][i * n + i] = 1;
+        for (int k = 1; k <= l; k++) powers[k] = MatMul(a, powers[k - 1], n, n, n);
+        // K_s [out, in] = C A^s B (+ D at s = 0), s < L; CA[k] = C A^k [out, N], k = 1..L; AB[k] = A^k B [N, in], k < L.
+        var kernel = new double[l][];
+        var ab = new double[l][];
+        for (int s = 0; s < l; s++)
+        {
+            ab[s] = MatMul(powers[s], b, n, n, din);
+            kernel[s] = MatMul(c, ab[s], dout, n, din);
+            if (s == 0 && d.Length != 0) for (int i = 0; i < dout * din; i++) kernel[0][i] += d[i];
+        }
+        var g = new double[_rows * _cols];
+        for (int jp = 0; jp < l; jp++)
+            for (int i = 0; i < din; i++)
+            {
+                int row = (jp * din + i) * _cols;
+                for (int j = jp; j < l; j++)
+                    for (int o = 0; o < dout; o++) g[row + j * dout + o] = kernel[j - jp][o * din + i];
+                for (int r = 0; r < n; r++) g[row + l * dout + r] = ab[l - 1 - jp][r * din + i];
+            }
+        for (int rp = 0; rp < n; rp++)
+        {
+            int row = (l * din + rp) * _cols;
+            for (int j = 0; j < l; j++)
+            {
+                var cak = MatMul(c, powers[j + 1], dout, n, n);
+                for (int o = 0; o < dout; o++) g[row + j * dout + o] = cak[o * n + rp];
+            }
+            for (int r = 0; r < n; r++) g[row + l * dout + r] = powers[l][r * n + rp];
+        }
+        _g = new T[g.Length];
+        for (int i = 0; i < g.Length; i++) _g[i] = T.CreateTruncating(g[i]);
+    }
+
+    /// <summary>Steps per chunk.</summary>
+    public int ChunkSteps => _l;
+
+    /// <summary>The chunk length L in 16 … 32 with the fewest multiply-adds per step, (L·in + N)·⌈(L·out + N)/16⌉·16 / L (the GEMM
+    /// computes whole 16-float column tiles).</summary>
+    internal static int ChooseChunk(int n, int din, int dout)
+    {
+        int best = 16; double bestCost = double.MaxValue;
+        for (int l = 16; l <= 32; l++)
+        {
+            double cost = (double)(l * din + n) * ((l * dout + n + 15) / 16 * 16) / l;
+            if (cost < bestCost - 1e-12) { best = l; bestCost = cost; }
+        }
+        return best;
+    }
+
+    private static double[] MatMul(ReadOnlySpan<double> x, ReadOnlySpan<double> y, int m, int k, int p)
+    {
+        var r = new double[m * p];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < p; j++)
+            {
+                double s = 0;
+                for (int q = 0; q < k; q++) s += x[i * k + q] * y[q * p + j];
+                r[i * p + j] = s;
+            }
+        return r;
+    }
+
+    /// <summary>Allocates the work rows for batches of <paramref name="batch"/> sequences.</summary>
+    public void Prepare(int batch)
+    {
+        if (batch <= 0) throw new ArgumentException($"batch must be positive (got {batch})");
+        _batch = batch;
+        _z = new T[batch * _rows];
+        _w = new T[batch * _cols];
+    }
+
+    /// <summary>Writes the response to <paramref name="x"/> ([batch, T, in]) into every entry of <paramref name="y"/> ([batch, T, out]).</summary>
+    public void Apply(SequenceTensor<T> x, SequenceTensor<T> y)
+    {
+        ArgumentNullException.ThrowIfNull(x); ArgumentNullException.ThrowIfNull(y);
+        if (_batch == 0) throw new InvalidOperationException("call Prepare before Apply");
+        int time = x.Time;
+        if (!x.HasShape(_batch, time, _din) || !y.HasShape(_batch, time, _dout))
+            throw new ArgumentException($"x is {x} and y is {y} but the system was prepared for [{_batch}, T, {_din}] → [{_batch}, T, {_dout}]");
+        int l = _l, din = _din, dout = _dout, n = _n;
+        var z = _z.AsSpan(); var w = _w.AsSpan();
+        for (int bi = 0; bi < _batch; bi++) z.Slice(bi * _rows + l * din, n).Clear();
+        for (int t0 = 0; t0 < time; t0 += l)
+        {
+            int steps = Math.Min(l, time - t0);
+            for (int bi = 0; bi < _batch; bi++)
+            {
+                var row = z.Slice(bi * _rows, l * din);
+                x.Data.AsSpan((bi * time + t0) * din, steps * din).CopyTo(row);
+                row[(steps * din)..].Clear();
+            }
+            Gemm.Multiply(Transpose.No, Transpose.No, _batch, t0 + l < time ? _cols : steps * dout, _rows, T.One, z, _rows, _g, _cols, T.Zero, w, _cols);
+            for (int bi = 0; bi < _batch; bi++)
+            {
+                var row = w.Slice(bi * _cols, _cols);
+                row[..(steps * dout)].CopyTo(y.Data.AsSpan((bi * time + t0) * dout, steps * dout));
+                if (t0 + l < time) row.Slice(l * dout, n).CopyTo(z.Slice(bi * _rows + l * din, n));
+            }
+        }
+    }
+}

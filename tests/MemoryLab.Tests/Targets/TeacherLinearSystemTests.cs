@@ -1,0 +1,100 @@
+using MemoryLab.Models;
+using MemoryLab.Numerics;
+using MemoryLab.Targets;
+
+namespace MemoryLab.Tests.Targets;
+
+public class TeacherLinearSystemTests
+{
+    // The teacher's targets against the T-step Toeplitz product of its kernel K_s = C A^s B (+ D at s = 0) and against the plain
+    // float64 recurrence h_t = A h_{t−1} + B x_t, y_t = C h_t + D x_t: the chunked state-space path agrees with both to rounding,
+    // at lengths shorter than a chunk, a multiple of it and not, and with several input and output channels.
+    [Theory]
+    [InlineData(10, 1, 1, 300, 5)]
+    [InlineData(10, 1, 1, 7, 3)]
+    [InlineData(10, 1, 1, 44, 2)]
+    [InlineData(5, 2, 3, 57, 4)]
+    [InlineData(3, 1, 2, 1, 2)]
+    public void Targets_agree_with_the_toeplitz_product_and_the_recurrence_in_float64(int n, int din, int dout, int time, int batch)
+    {
+        var options = new TeacherOptions { StateSize = n, InputSize = din, OutputSize = dout, Nu0 = 0.9 };
+        var teacher = new TeacherLinearSystem<double>(options, dataSeed: 11, time: time);
+        var x = new SequenceTensor<double>(batch, time, din);
+        var y = new SequenceTensor<double>(batch, time, dout);
+        teacher.FillBatch(3, x, y);
+
+        var layer = (DenseLinearRecurrence<double>)teacher.Model.Root;
+        using var pool = new WorkerPool(1);
+        layer.Prepare(batch, time, pool);
+        var conv = new ToeplitzConvolution<double>(din, dout);
+        conv.Prepare(batch, time, pool);
+        var toeplitz = new SequenceTensor<double>(batch, time, dout);
+        conv.Forward(layer.ConvolutionKernel(teacher.Model.Theta), x, toeplitz);
+
+        var layout = teacher.Model.Layout;
+        double[] a = layout["A"].Of(teacher.Model.Theta).ToArray(), b = layout["B"].Of(teacher.Model.Theta).ToArray();
+        double[] c = layout["C"].Of(teacher.Model.Theta).ToArray(), d = layout["D"].Of(teacher.Model.Theta).ToArray();
+        var recurrence = new SequenceTensor<double>(batch, time, dout);
+        for (int s = 0; s < batch; s++)
+        {
+            var h = new double[n];
+            for (int t = 0; t < time; t++)
+            {
+                var next = new double[n];
+                for (int i = 0; i < n; i++)
+                {
+                    double v = 0;
+                    for (int j = 0; j < n; j++) v += a[i * n + j] * h[j];
+                    for (int j = 0; j < din; j++) v += b[i * din + j] * x[s, t, j];
+                    next[i] = v;
+                }
+                h = next;
+                for (int o = 0; o < dout; o++)
+                {
+                    double v = 0;
+                    for (int i = 0; i < n; i++) v += c[o * n + i] * h[i];
+                    for (int j = 0; j < din; j++) v += d[o * din + j] * x[s, t, j];
+                    recurrence[s, t, o] = v;
+                }
+            }
+        }
+        double scale = recurrence.Data.Max(Math.Abs);
+        Assert.True(scale > 0.1, $"targets of size {scale}");
+        for (int i = 0; i < y.Data.Length; i++)
+        {
+            Assert.True(Math.Abs(y.Data[i] - toeplitz.Data[i]) <= 1e-12 * scale, $"entry {i}: chunked {y.Data[i]}, Toeplitz {toeplitz.Data[i]}");
+            Assert.True(Math.Abs(y.Data[i] - recurrence.Data[i]) <= 1e-12 * scale, $"entry {i}: chunked {y.Data[i]}, recurrence {recurrence.Data[i]}");
+        }
+    }
+
+    // float32 targets follow the float64 ones to float32 rounding, and are a pure function of (seed, step): the same bits again,
+    // and the first sequences of a batch of 16 are bit for bit those of a batch of 128 (each sequence's bits depend on it alone).
+    [Fact]
+    public void Float32_targets_are_accurate_and_deterministic()
+    {
+        var options = new TeacherOptions { Nu0 = 0.99, Theta0 = 3.14 };
+        var t32 = new TeacherLinearSystem<float>(options, dataSeed: 5, time: 300);
+        var t64 = new TeacherLinearSystem<double>(options, dataSeed: 5, time: 300);
+        var x = new SequenceTensor<float>(128, 300, 1);
+        var y = new SequenceTensor<float>(128, 300, 1);
+        t32.FillBatch(9, x, y);
+        var x64 = new SequenceTensor<double>(128, 300, 1);
+        var y64 = new SequenceTensor<double>(128, 300, 1);
+        t64.FillBatch(9, x64, y64);
+        double scale = y64.Data.Max(Math.Abs), worst = 0;
+        for (int i = 0; i < y.Data.Length; i++)
+        {
+            // The double teacher's inputs are the float draws widened, so the two compute the same function.
+            Assert.Equal(x.Data[i], (float)x64.Data[i]);
+            worst = Math.Max(worst, Math.Abs(y.Data[i] - y64.Data[i]));
+        }
+        Assert.True(worst <= 1e-5 * scale, $"float32 targets differ from float64 by {worst} (scale {scale})");
+
+        var again = new SequenceTensor<float>(128, 300, 1);
+        new TeacherLinearSystem<float>(options, dataSeed: 5, time: 300).FillBatch(9, new SequenceTensor<float>(128, 300, 1), again);
+        Assert.Equal(y.Data, again.Data);
+        var small = new SequenceTensor<float>(16, 300, 1);
+        t32.FillBatch(9, new SequenceTensor<float>(16, 300, 1), small);
+        Assert.Equal(y.Data.AsSpan(0, small.Data.Length).ToArray(), small.Data);
+    }
+}
