@@ -84,41 +84,51 @@ internal static class NarrowProducts
         if (rows < 0) throw new ArgumentOutOfRangeException(nameof(rows), rows, "row count must be non-negative");
         if (a.Length < (long)rows * k || y.Length < rows)
             throw new ArgumentException($"row dots of {rows} rows × {k} need a ≥ {(long)rows * k} and y ≥ {rows} entries (got {a.Length}, {y.Length})");
-        int w = Vector<T>.Count;
-        Span<T> tile = stackalloc T[Gemm.KBlock * w];
-        int r0 = 0;
-        for (; r0 + w <= rows; r0 += w)
+        var dots = new Dots<T>(a, b, alpha, accumulate, y);
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double)) dots.Run<Simd1<T>, T>(0, (nuint)rows);
+        else Lanes.ForEach<Dots<T>, T>(ref dots, rows);
+    }
+
+    // Rows from … to − 1 of the row dots, TS.Count rows a block, one lane a row: the same FMA chain in every lane
+    // (the vector FMA and the scalar one round alike), so a row's bits do not depend on which width computed it.
+    private readonly ref struct Dots<T>(ReadOnlySpan<T> a, ReadOnlySpan<T> b, T alpha, bool accumulate, Span<T> y) : ILaneKernel<T>
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        private readonly ReadOnlySpan<T> _a = a, _b = b;
+        private readonly Span<T> _y = y;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run<TS, TV>(nuint from, nuint to) where TS : ISimd<TV, T> where TV : struct
         {
-            var yv = accumulate ? Vector.LoadUnsafe(ref MemoryMarshal.GetReference(y), (nuint)r0) : Vector<T>.Zero;
-            for (int pc = 0; pc < k; pc += Gemm.KBlock)
+            int k = _b.Length, w = TS.Count;
+            // A block of w rows is read through a tile holding its k-block transposed (entry p of lane i at p·w + i);
+            // one lane reads its row in place (the same layout at w = 1).
+            Span<T> tile = w == 1 ? default : stackalloc T[Gemm.KBlock * w];
+            ref T rtile = ref MemoryMarshal.GetReference(tile);
+            ref T ra = ref MemoryMarshal.GetReference(_a);
+            ref T rb = ref MemoryMarshal.GetReference(_b);
+            ref T ry = ref MemoryMarshal.GetReference(_y);
+            TV va = TS.Splat(alpha);
+            for (nuint r0 = from; r0 < to; r0 += (nuint)w)
             {
-                int kc = Math.Min(Gemm.KBlock, k - pc);
-                for (int i = 0; i < w; i++)
+                TV yv = accumulate ? TS.Load(ref ry, r0) : TS.Zero;
+                for (int pc = 0; pc < k; pc += Gemm.KBlock)
                 {
-                    var row = a.Slice((r0 + i) * k + pc, kc);
-                    for (int p = 0; p < kc; p++) tile[p * w + i] = row[p];
+                    int kc = Math.Min(Gemm.KBlock, k - pc);
+                    if (w > 1)
+                        for (int i = 0; i < w; i++)
+                        {
+                            ref T row = ref Unsafe.Add(ref ra, ((nint)r0 + i) * k + pc);
+                            for (int p = 0; p < kc; p++) Unsafe.Add(ref rtile, p * w + i) = Unsafe.Add(ref row, p);
+                        }
+                    ref T rt = ref w == 1 ? ref Unsafe.Add(ref ra, (nint)r0 * k + pc) : ref rtile;
+                    TV acc = TS.Zero;
+                    for (int p = 0; p < kc; p++)
+                        acc = TS.Fma(TS.Splat(Unsafe.Add(ref rb, pc + p)), TS.Load(ref rt, (nuint)(p * w)), acc);
+                    yv = pc == 0 && !accumulate ? TS.Mul(va, acc) : TS.Fma(va, acc, yv);
                 }
-                var acc = Vector<T>.Zero;
-                ref T rt = ref MemoryMarshal.GetReference(tile);
-                for (int p = 0; p < kc; p++)
-                    acc = FusedMultiplyAdd(new Vector<T>(b[pc + p]), Vector.LoadUnsafe(ref rt, (nuint)(p * w)), acc);
-                var va = new Vector<T>(alpha);
-                yv = pc == 0 && !accumulate ? va * acc : FusedMultiplyAdd(va, acc, yv);
+                TS.Store(yv, ref ry, r0);
             }
-            yv.StoreUnsafe(ref MemoryMarshal.GetReference(y), (nuint)r0);
-        }
-        for (; r0 < rows; r0++)
-        {
-            var row = a.Slice(r0 * k, k);
-            T yr = accumulate ? y[r0] : T.Zero;
-            for (int pc = 0; pc < k; pc += Gemm.KBlock)
-            {
-                int kc = Math.Min(Gemm.KBlock, k - pc);
-                T acc = T.Zero;
-                for (int p = 0; p < kc; p++) acc = T.FusedMultiplyAdd(b[pc + p], row[pc + p], acc);
-                yr = pc == 0 && !accumulate ? alpha * acc : T.FusedMultiplyAdd(alpha, acc, yr);
-            }
-            y[r0] = yr;
         }
     }
 
@@ -134,37 +144,36 @@ internal static class NarrowProducts
         if (x.Length < rows || g.Length < (long)rows * n)
             throw new ArgumentException($"vector × matrix over {rows} rows × {n} needs x ≥ {rows} and g ≥ {(long)rows * n} entries (got {x.Length}, {g.Length})");
         if (rows == 0) { dest.Clear(); return; }
-        int w = Vector<T>.Count, vectorEnd = n - n % w;
-        ref T rg = ref MemoryMarshal.GetReference(g);
-        ref T rd = ref MemoryMarshal.GetReference(dest);
-        var va = new Vector<T>(alpha);
-        for (int j = 0; j < vectorEnd; j += w)
-            for (int pc = 0; pc < rows; pc += Gemm.KBlock)
-            {
-                int kc = Math.Min(Gemm.KBlock, rows - pc);
-                var acc = Vector<T>.Zero;
-                for (int p = pc; p < pc + kc; p++)
-                    acc = FusedMultiplyAdd(new Vector<T>(x[p]), Vector.LoadUnsafe(ref rg, (nuint)((long)p * n + j)), acc);
-                var d = pc == 0 ? va * acc : FusedMultiplyAdd(va, acc, Vector.LoadUnsafe(ref rd, (nuint)j));
-                d.StoreUnsafe(ref rd, (nuint)j);
-            }
-        for (int j = vectorEnd; j < n; j++)
-            for (int pc = 0; pc < rows; pc += Gemm.KBlock)
-            {
-                int kc = Math.Min(Gemm.KBlock, rows - pc);
-                T acc = T.Zero;
-                for (int p = pc; p < pc + kc; p++) acc = T.FusedMultiplyAdd(x[p], g[p * n + j], acc);
-                dest[j] = pc == 0 ? alpha * acc : T.FusedMultiplyAdd(alpha, acc, dest[j]);
-            }
+        var columns = new Columns<T>(x, g, alpha, dest, rows);
+        if (typeof(T) != typeof(float) && typeof(T) != typeof(double)) columns.Run<Simd1<T>, T>(0, (nuint)n);
+        else Lanes.ForEach<Columns<T>, T>(ref columns, n);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector<T> FusedMultiplyAdd<T>(Vector<T> a, Vector<T> b, Vector<T> c) where T : unmanaged, IFloatingPointIeee754<T>
+    // Columns from … to − 1 of x·g, one lane a column: the same FMA chain over r in every lane (vector and scalar FMA
+    // round alike), so a column's bits do not depend on which width computed it.
+    private readonly ref struct Columns<T>(ReadOnlySpan<T> x, ReadOnlySpan<T> g, T alpha, Span<T> dest, int rows) : ILaneKernel<T>
+        where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (typeof(T) == typeof(float)) return Vector.FusedMultiplyAdd(a.As<T, float>(), b.As<T, float>(), c.As<T, float>()).As<float, T>();
-        if (typeof(T) == typeof(double)) return Vector.FusedMultiplyAdd(a.As<T, double>(), b.As<T, double>(), c.As<T, double>()).As<double, T>();
-        Span<T> r = stackalloc T[Vector<T>.Count];
-        for (int i = 0; i < r.Length; i++) r[i] = T.FusedMultiplyAdd(a[i], b[i], c[i]);
-        return new Vector<T>(r);
+        private readonly ReadOnlySpan<T> _x = x, _g = g;
+        private readonly Span<T> _dest = dest;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Run<TS, TV>(nuint from, nuint to) where TS : ISimd<TV, T> where TV : struct
+        {
+            int n = _dest.Length;
+            ref T rx = ref MemoryMarshal.GetReference(_x);
+            ref T rg = ref MemoryMarshal.GetReference(_g);
+            ref T rd = ref MemoryMarshal.GetReference(_dest);
+            TV va = TS.Splat(alpha);
+            for (nuint j = from; j < to; j += (nuint)TS.Count)
+                for (int pc = 0; pc < rows; pc += Gemm.KBlock)
+                {
+                    int kc = Math.Min(Gemm.KBlock, rows - pc);
+                    TV acc = TS.Zero;
+                    for (int p = pc; p < pc + kc; p++)
+                        acc = TS.Fma(TS.Splat(Unsafe.Add(ref rx, p)), TS.Load(ref rg, (nuint)((long)p * n) + j), acc);
+                    TS.Store(pc == 0 ? TS.Mul(va, acc) : TS.Fma(va, acc, TS.Load(ref rd, j)), ref rd, j);
+                }
+        }
     }
 }
