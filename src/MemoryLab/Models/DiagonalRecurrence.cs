@@ -82,7 +82,7 @@ public sealed record DiagonalRecurrenceOptions
 /// K_s = Re(C diag(λ^s) γ⊙B) (+ D at s = 0) and convolves (<see cref="ToeplitzConvolution{T}"/>); its backward maps
 /// ∂L/∂K back through the adjoint recursion a_{s−1} = ∂L/∂λ^{s−1} + λ̄ a_s, ∂L/∂λ = Σ_s a_s conj(λ^{s−1}).
 /// </summary>
-public class DiagonalRecurrence<T> : ISequenceLayer<T>, ILtiLayer where T : unmanaged, IFloatingPointIeee754<T>
+public class DiagonalRecurrence<T> : ISequenceLayer<T>, ILtiLayer, IUsesGradientBuffers<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     internal const int ChunkSize = 8; // sequences per parallel chunk: fixed, so results do not depend on threads
 
@@ -104,6 +104,9 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T>, ILtiLayer where T : unma
     private int _pGAt, _pGStride;
     private T[] _pLr = [], _pLi = [], _pBRe = [], _pBIm = [], _pCRe = [], _pCIm = [], _pD = [];
     private WorkerPool _pool = null!;
+
+    /// <inheritdoc />
+    GradientBuffers<T>? IUsesGradientBuffers<T>.GradientBuffers { get; set; }
     private readonly ChunkAction _forward, _backward;
     // Arguments of the call in flight (read by the chunk bodies).
     private T[] _theta = [];
@@ -246,6 +249,12 @@ public class DiagonalRecurrence<T> : ISequenceLayer<T>, ILtiLayer where T : unma
         {
             _pGStride = OneFeature ? ScanKernels.OneFeatureScratchLength(_n) : 2 * _n;
             _pG = ScanKernels.AllocateAligned<T>(_chunks * _pGStride, out _pGAt);
+        }
+        else if (((IUsesGradientBuffers<T>)this).GradientBuffers is { } shared && _stateRows == time)
+        {
+            // The adjoint states g live only inside Backward (shared between the blocks of a deep stack).
+            _gr = shared.Get(batch, time, _n, GradientBuffers<T>.RecurrentSlot).Data;
+            _gi = shared.Get(batch, time, _n, GradientBuffers<T>.RecurrentSlot + 1).Data;
         }
         else { _gr = new T[states]; _gi = new T[states]; }
         _pLr = new T[_chunks * _n]; _pLi = new T[_chunks * _n];

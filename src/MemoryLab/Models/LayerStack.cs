@@ -128,6 +128,8 @@ internal sealed class GradientBuffers<T> where T : unmanaged, IFloatingPointIeee
 
     /// <summary>The slot of <see cref="Glu{T}"/>'s gradient of its two halves (slots 0 and 1 are a stack's two parities).</summary>
     public const int GluSlot = 2;
+    /// <summary>The first of the slots a recurrent layer's backward scratch uses (<see cref="IUsesGradientBuffers{T}"/>).</summary>
+    public const int RecurrentSlot = 3;
 
     /// <summary>The buffer of shape [batch, time, features] in slot <paramref name="slot"/> (a stack's parity 0 or 1, or <see cref="GluSlot"/>).</summary>
     public SequenceTensor<T> Get(int batch, int time, int features, int slot)
@@ -136,4 +138,12 @@ internal sealed class GradientBuffers<T> where T : unmanaged, IFloatingPointIeee
         if (!_buffers.TryGetValue((features, slot), out var t)) _buffers[(features, slot)] = t = new SequenceTensor<T>(batch, time, features);
         return t;
     }
+}
+
+/// <summary>A layer whose backward scratch (buffers that live only inside its <c>Backward</c>) can come from shared
+/// <see cref="GradientBuffers{T}"/>, in slots from <see cref="GradientBuffers{T}.RecurrentSlot"/> on.</summary>
+internal interface IUsesGradientBuffers<T> where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Where <c>Prepare</c> takes the backward scratch from (null: buffers of its own). Set before <c>Prepare</c>.</summary>
+    GradientBuffers<T>? GradientBuffers { get; set; }
 }

@@ -29,12 +29,17 @@ public sealed class ResidualBlock<T> : ISequenceLayer<T> where T : unmanaged, IF
     private readonly LayerStack<T> _inner;
     private readonly Glu<T> _glu;
 
-    /// <summary>Gradient buffers of the inner chain and of the GLU's halves: these live only inside <see cref="Backward"/>,
-    /// so blocks that run backward one after another may share them. Set before <see cref="Prepare"/>.</summary>
+    /// <summary>Gradient buffers of the inner chain, of the GLU's halves and of the recurrent layer's backward scratch (when it
+    /// takes them): these live only inside <see cref="Backward"/>, so blocks that run backward one after another may share
+    /// them. Set before <see cref="Prepare"/>.</summary>
     internal GradientBuffers<T> GradientBuffers
     {
         get => _inner.GradientBuffers;
-        set { _inner.GradientBuffers = value; _glu.GradientBuffers = value; }
+        set
+        {
+            _inner.GradientBuffers = value; _glu.GradientBuffers = value;
+            if (Recurrent is IUsesGradientBuffers<T> r) r.GradientBuffers = value;
+        }
     }
 
     /// <summary>A block around <paramref name="recurrent"/> (which must map d features to d).</summary>
