@@ -40,6 +40,10 @@ public sealed class DeepStack<T> : ISequenceLayer<T> where T : unmanaged, IFloat
             _blocks[k] = new ResidualBlock<T>(rnn, norm, gelu);
             (names[k + 1], layers[k + 1]) = ("blocks." + k.ToString(System.Globalization.CultureInfo.InvariantCulture), _blocks[k]);
         }
+        // The blocks run backward one after another, so their inner chains share gradient buffers (the outer stack, whose
+        // gradients around block k are live while block k runs backward, keeps its own).
+        var inner = new GradientBuffers<T>();
+        foreach (var block in _blocks) block.GradientBuffers = inner;
         (names[^1], layers[^1]) = ("decoder", Decoder);
         _stack = new LayerStack<T>(names, layers);
         ModelSize = modelSize;

@@ -34,13 +34,16 @@ public enum GruInitialization
 /// pre-activation gradients <c>∂a_r = ∂r r(1−r)</c>, <c>∂a_z = ∂z z(1−z)</c>, and
 /// <c>∂h = g z + W_hhᵀ [∂a_r, ∂a_z, r ⊙ ∂a_n]</c>.
 /// </remarks>
-public sealed class GatedRecurrentUnit<T> : ChunkedRecurrence<T> where T : unmanaged, IFloatingPointIeee754<T>
+public sealed class GatedRecurrentUnit<T> : ChunkedRecurrence<T>, IUsesGradientBuffers<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private ParameterView _wih = null!, _whh = null!, _bih = null!, _bhh = null!;
     // Forward state: h; gates (r, z, n) after their nonlinearity; hn = W_hn h + b_hn.
     private T[] _h = [], _gates = [], _hn = [];
     // Backward: ∂ of the recurrent pre-activations (∂a_r, ∂a_z, r ⊙ ∂a_n) and ∂a_n (the input side of n).
     private T[] _dgh = [], _dn = [];
+
+    /// <inheritdoc />
+    GradientBuffers<T>? IUsesGradientBuffers<T>.GradientBuffers { get; set; }
     // Per-chunk scratch: h W_hhᵀ for one step; the carried ∂h.
     private T[] _gh = [], _carry = [];
     private T[] _foldedBias = [];
@@ -123,9 +126,11 @@ public sealed class GatedRecurrentUnit<T> : ChunkedRecurrence<T> where T : unman
         int h = HiddenSize, n = checked(batch * time);
         _h = new T[n * h];
         _hn = new T[n * h];
-        _dn = new T[n * h];
         _gates = new T[checked(n * 3 * h)];
-        _dgh = new T[checked(n * 3 * h)];
+        // ∂L/∂n and ∂L/∂(gate pre-activations) live only inside Backward (shared between the blocks of a deep stack).
+        var shared = ((IUsesGradientBuffers<T>)this).GradientBuffers;
+        _dn = shared?.Get(batch, time, h, GradientBuffers<T>.RecurrentSlot).Data ?? new T[n * h];
+        _dgh = shared?.Get(batch, time, 3 * h, GradientBuffers<T>.RecurrentSlot + 1).Data ?? new T[checked(n * 3 * h)];
         _gh = new T[ChunkCount * ChunkSize * 3 * h];
         _carry = new T[ChunkCount * ChunkSize * h];
         _foldedBias = new T[3 * h];

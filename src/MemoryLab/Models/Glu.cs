@@ -22,6 +22,10 @@ public sealed class Glu<T> : ISequenceLayer<T>, IChunkBody where T : unmanaged, 
     // [a | s]: the linear half a and, after the forward pass, the gate s = σ(W₂z + b₂) in place of its argument.
     private SequenceTensor<T> _both = null!, _bothGradient = null!, _output = null!, _outputGradient = null!;
 
+    /// <summary>Where <see cref="Prepare"/> takes the gradient of the two halves from (null: a buffer of its own). Set before
+    /// <see cref="Prepare"/>.</summary>
+    internal GradientBuffers<T>? GradientBuffers { get; set; }
+
     /// <summary>A GLU from <paramref name="inputSize"/> to <paramref name="outputSize"/> features (default: the same).</summary>
     public Glu(int inputSize, int? outputSize = null, bool bias = true)
     {
@@ -49,7 +53,8 @@ public sealed class Glu<T> : ISequenceLayer<T>, IChunkBody where T : unmanaged, 
         _linear.Prepare(batch, time, pool);
         (_batch, _time, _pool) = (batch, time, pool);
         _both = new SequenceTensor<T>(batch, time, 2 * OutputSize);
-        _bothGradient = new SequenceTensor<T>(batch, time, 2 * OutputSize);
+        // ∂L/∂(a, b) lives only inside Backward, so layers that never run backward at the same time may share it.
+        _bothGradient = GradientBuffers?.Get(batch, time, 2 * OutputSize, GradientBuffers<T>.GluSlot) ?? new SequenceTensor<T>(batch, time, 2 * OutputSize);
     }
 
     /// <inheritdoc />

@@ -27,6 +27,20 @@ public enum NormKind
 public sealed class ResidualBlock<T> : ISequenceLayer<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
     private readonly LayerStack<T> _inner;
+    private readonly Glu<T> _glu;
+
+    /// <summary>Gradient buffers of the inner chain, of the GLU's halves and of the recurrent layer's backward scratch (when it
+    /// takes them): these live only inside <see cref="Backward"/>, so blocks that run backward one after another may share
+    /// them. Set before <see cref="Prepare"/>.</summary>
+    internal GradientBuffers<T> GradientBuffers
+    {
+        get => _inner.GradientBuffers;
+        set
+        {
+            _inner.GradientBuffers = value; _glu.GradientBuffers = value;
+            if (Recurrent is IUsesGradientBuffers<T> r) r.GradientBuffers = value;
+        }
+    }
 
     /// <summary>A block around <paramref name="recurrent"/> (which must map d features to d).</summary>
     /// <param name="recurrent">The sequence mixer: GRU, LRU, complex diagonal, …</param>
@@ -50,7 +64,7 @@ public sealed class ResidualBlock<T> : ISequenceLayer<T> where T : unmanaged, IF
         Add("rnn", recurrent);
         Add("gelu", new Gelu<T>(d, gelu));
         if (norm != NormKind.None) Add("norm_out", MakeNorm(norm, d, batchNormMomentum));
-        Add("glu", new Glu<T>(d));
+        Add("glu", _glu = new Glu<T>(d));
         _inner = new LayerStack<T>(names.ToArray(), layers.ToArray());
     }
 

@@ -67,6 +67,7 @@ public sealed class DeepInitExperiment : ReproductionKind<DeepInitExperiment.Set
         var sizes = settings.Sizes;
         var Memories = settings.Memories;
         var table = new DataTable("config", "memory", "repeat", "x2_block1", "x2_block4", "g2_recurrent", "g2_rest", "g2_nu_log", "g2_theta_log", "g2_gamma_log");
+        CheckFits(sizes, ctx.Pool);
         int done = 0, total = Configs.Length * Memories.Length;
         for (int c = 0; c < Configs.Length; c++)
             foreach (double memory in Memories)
@@ -76,6 +77,10 @@ public sealed class DeepInitExperiment : ReproductionKind<DeepInitExperiment.Set
                 {
                     var m = Measure(Configs[c].Layer, Configs[c].Norm, memory, sizes, (ulong)r, ctx.Pool);
                     table.Add(c, memory, r, m.X2Block1, m.X2Block4, m.G2Recurrent, m.G2Rest, m.G2NuLog, m.G2ThetaLog, m.G2GammaLog);
+                    // Each measurement builds its own network (several GiB at paper scale, all in large-object-heap arrays); the
+                    // previous one is garbage now, and without a full collection here several of them pile up before the GC
+                    // returns any: the paper-scale run reached 24 GB and was killed.
+                    GC.Collect();
                 }
                 ctx.Report(++done / (double)total, $"{Configs[c].Label}, T = {memory:G3}");
             }
@@ -103,15 +108,54 @@ public sealed class DeepInitExperiment : ReproductionKind<DeepInitExperiment.Set
         _ => throw new ArgumentException($"unknown recurrent layer '{layer}' (crnn, lru, gru)", nameof(layer)),
     };
 
+    /// <summary>Bytes that one measurement of <paramref name="layer"/> with <paramref name="norm"/> at <paramref name="sizes"/> allocates
+    /// (network, its buffers, inputs and output gradient), extrapolated from networks of one and two sequences: every buffer that
+    /// grows with the batch grows linearly in it.</summary>
+    public static double BytesPerMeasurement(string layer, NormKind norm, Sizes sizes, WorkerPool pool)
+    {
+        long Allocated(int batch)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            var (_, model) = Build(layer, norm, 10, sizes with { Batch = batch }, 0, pool);
+            var x = new SequenceTensor<float>(batch, sizes.Time, sizes.InputSize);
+            var dy = new SequenceTensor<float>(batch, sizes.Time, sizes.InputSize);
+            long bytes = GC.GetAllocatedBytesForCurrentThread() - before;
+            GC.KeepAlive(model); GC.KeepAlive(x); GC.KeepAlive(dy);
+            return bytes;
+        }
+        long one = Allocated(1), two = Allocated(2);
+        return one + (double)(two - one) * (sizes.Batch - 1);
+    }
+
+    /// <summary>Fails before anything runs when the largest network of the sweep cannot fit in this machine's memory.</summary>
+    public static void CheckFits(Sizes sizes, WorkerPool pool)
+    {
+        double values = (double)sizes.Batch * sizes.Time * Math.Max(sizes.InputSize, 2 * sizes.ModelSize);
+        if (values > Array.MaxLength)
+            throw new InvalidOperationException($"zucchet24-deep-init cannot fit: batch {sizes.Batch} × time {sizes.Time} × {Math.Max(sizes.InputSize, 2 * sizes.ModelSize)} features = {values:G4} values, more than one array holds ({Array.MaxLength})");
+        double bytes = Configs.Max(c => BytesPerMeasurement(c.Layer, c.Norm, sizes, pool));
+        long available = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (available > 0 && bytes > available)
+            throw new InvalidOperationException($"zucchet24-deep-init cannot fit: one network of batch {sizes.Batch} × time {sizes.Time} × width {sizes.ModelSize} "
+                + $"(input {sizes.InputSize}) needs {bytes / (1L << 30):F1} GiB, this machine has {available / (double)(1L << 30):F1} GiB; lower batch or time");
+    }
+
+    /// <summary>The network of <see cref="Measure"/>, initialised with seed <paramref name="seed"/> and prepared for <paramref name="sizes"/>.</summary>
+    private static (DeepStack<float> Stack, SequenceModel<float> Model) Build(string layer, NormKind norm, double memory, Sizes sizes, ulong seed, WorkerPool pool)
+    {
+        var stack = new DeepStack<float>(sizes.InputSize, sizes.ModelSize, sizes.InputSize, 4, _ => RecurrentLayer(layer, sizes.ModelSize, memory), norm);
+        var model = new SequenceModel<float>(stack);
+        model.Initialize(seed);
+        model.Prepare(sizes.Batch, sizes.Time, pool);
+        return (stack, model);
+    }
+
     /// <summary>Builds the network with seed <paramref name="seed"/>, draws one batch from the BERT-like mixture (same seed) and measures.</summary>
     public static Measurement Measure(string layer, NormKind norm, double memory, Sizes sizes, ulong seed, WorkerPool pool)
     {
         if (!(memory >= 1)) throw new ArgumentOutOfRangeException(nameof(memory), memory, "memory T must be ≥ 1");
         if (sizes.Time < 2) throw new ArgumentException("next-step prediction needs at least 2 steps", nameof(sizes));
-        var stack = new DeepStack<float>(sizes.InputSize, sizes.ModelSize, sizes.InputSize, 4, _ => RecurrentLayer(layer, sizes.ModelSize, memory), norm);
-        var model = new SequenceModel<float>(stack);
-        model.Initialize(seed);
-        model.Prepare(sizes.Batch, sizes.Time, pool);
+        var (stack, model) = Build(layer, norm, memory, sizes, seed, pool);
         var x = new SequenceTensor<float>(sizes.Batch, sizes.Time, sizes.InputSize);
         InputProcess.Fill(InputProcess.BertLike(), seed, 0, x, RandomPurpose.Data);
         var y = model.Forward(x, training: true);

@@ -90,4 +90,63 @@ public class DeepInitTests
         Assert.Equal(ClaimStatus.Fails, nuExplodes.Claims.Single(c => c.Id == "lru-nu-gradient-roughly-flat").Status);
         Assert.Equal(ClaimStatus.Fails, nuExplodes.Claims.Single(c => c.Id == "lru-theta-gradient-explodes").Status);
     }
+
+    /// <summary>Bytes <paramref name="build"/> allocates on this thread (Prepare allocates on the calling thread).</summary>
+    private static long Allocated(Func<object> build)
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        GC.KeepAlive(build());
+        return GC.GetAllocatedBytesForCurrentThread() - before;
+    }
+
+    [Fact]
+    public void AStackKeepsTwoGradientBuffersPerShapeWhateverItsDepth()
+    {
+        using var pool = new WorkerPool(1);
+        const int batch = 4, time = 64, d = 16;
+        long Stack(int layers) => Allocated(() =>
+        {
+            var s = new LayerStack<float>(Enumerable.Range(0, layers).Select(_ => (ISequenceLayer<float>)new Gelu<float>(d)).ToArray());
+            s.Prepare(batch, time, pool);
+            return s;
+        });
+        // Six more layers keep six more activations (the backward pass reads them), but no more gradient buffers.
+        double tensors = (Stack(9) - Stack(3)) / (batch * time * d * 4.0);
+        Assert.InRange(tensors, 5.9, 6.5);
+    }
+
+    [Fact]
+    public void TheBlocksOfADeepStackShareTheirGradientBuffers()
+    {
+        // Zucchet24's network at paper scale is 128 × 512 × 256 floats (64 MiB) per buffer; every buffer a block keeps costs that.
+        using var pool = new WorkerPool(1);
+        const int batch = 4, time = 512, d = 16;
+        long Deep(int blocks) => Allocated(() =>
+        {
+            var s = new DeepStack<float>(d, d, d, blocks, _ => DeepInitExperiment.RecurrentLayer("crnn", d, 10));
+            s.Prepare(batch, time, pool);
+            return s;
+        });
+        // What a cRNN block must keep for the backward pass: its output, the RNN's and the GELU's outputs, the states h (real,
+        // imaginary), the GLU's two halves: 7 buffers. Gradients between layers, of the GLU's halves and the adjoint states g
+        // live only inside a block's backward pass and are shared (they were 7 more per block).
+        double perBlock = (Deep(6) - Deep(2)) / 4.0 / (batch * time * d * 4.0);
+        Assert.InRange(perBlock, 6.9, 7.5);
+    }
+
+    [Fact]
+    public void ASweepThatCannotFitFailsBeforeItRuns()
+    {
+        using var pool = new WorkerPool(1);
+        // One measurement at these sizes needs hundreds of GiB (about 60 buffers of 30,000 × 512 × 64 floats): a clear error, not the OOM killer.
+        var huge = new DeepInitExperiment.Sizes(64, 64, 30_000, 512, 1);
+        var e = Assert.Throws<InvalidOperationException>(() => DeepInitExperiment.CheckFits(huge, pool));
+        Assert.Contains("cannot fit", e.Message);
+        Assert.Contains("GiB", e.Message);
+        DeepInitExperiment.CheckFits(Tiny, pool);
+        // The estimate is what a measurement allocates.
+        long measured = Allocated(() => DeepInitExperiment.Measure("gru", NormKind.Layer, 10, Tiny, 0, pool));
+        double estimate = DeepInitExperiment.BytesPerMeasurement("gru", NormKind.Layer, Tiny, pool);
+        Assert.InRange(estimate / measured, 0.9, 1.1);
+    }
 }
