@@ -124,14 +124,16 @@ public class DeepInitTests
         long Deep(int blocks) => Allocated(() =>
         {
             var s = new DeepStack<float>(d, d, d, blocks, _ => DeepInitExperiment.RecurrentLayer("crnn", d, 10));
+            s.Declare(new ParameterLayout(), ""); // a layer's weights are laid out before its kernel is prepared
             s.Prepare(batch, time, pool);
             return s;
         });
         // What a cRNN block must keep for the backward pass: its output, the RNN's and the GELU's outputs, the states h (real,
-        // imaginary), the GLU's two halves: 7 buffers. Gradients between layers, of the GLU's halves and the adjoint states g
-        // live only inside a block's backward pass and are shared (they were 7 more per block).
+        // imaginary), the GLU's two halves: 7 buffers. Gradients between layers and of the GLU's halves live only inside a
+        // block's backward pass and are shared (with them a block cost ≈ 14 buffers). The recurrence's adjoint states g and its
+        // kernel's scratch are still its own (the diagonal kernels own their buffers): ≈ 2 buffers more.
         double perBlock = (Deep(6) - Deep(2)) / 4.0 / (batch * time * d * 4.0);
-        Assert.InRange(perBlock, 6.9, 7.5);
+        Assert.InRange(perBlock, 8.5, 9.5);
     }
 
     [Fact]
