@@ -43,7 +43,8 @@ public class ReproduceCommandTests(ITestOutputHelper output)
         // A spec whose reproduction: section names no registered reproduction is bad input.
         string other = dir.File("other.yaml", File.ReadAllText(spec)
             .Replace("include: common.yaml", $"include: {Path.Combine(Path.GetDirectoryName(spec)!, "common.yaml")}")
-            .Replace("reproduction: {scale: quick}", "reproduction: {scale: quick, name: nobody}"));
+            .Replace("reproduction: {scale: quick,", "reproduction: {scale: quick, name: nobody,"));
+        Assert.Contains("name: nobody", File.ReadAllText(other));
         (code, _, stderr) = Memlab.Run(dir.Path, "sweep", other, "--out", Path.Combine(dir.Path, "x"));
         Assert.Equal(2, code);
         Assert.Contains("unknown reproduction 'nobody'", stderr);
