@@ -8,7 +8,7 @@ need=(chromium fonts-dejavu-core)
 # (packages are added here as features that need them land)
 # Slurm + munge: a local one-node cluster for the sweep integration test (Experiments/SlurmIntegrationTests).
 need+=(slurmctld slurmd slurm-client munge)
-# python3-torch (PyTorch 1.13, CPU): the PyTorch peer of issue 9 (benchmarks/peers/memlab_peers.py), run with
+# python3-torch (PyTorch 1.13, CPU): the PyTorch peer (benchmarks/peers/memlab_peers.py), run with
 # /usr/bin/python3 by the agreement tests (tests/MemoryLab.Tests/Peers) and `memlab bench --peers`; never a library dependency.
 need+=(python3-torch)
 # An optimised BLAS for that PyTorch: Debian's torch calls the system libblas.so.3, which is the slow reference BLAS

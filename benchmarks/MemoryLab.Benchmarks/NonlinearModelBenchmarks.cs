@@ -5,7 +5,7 @@ using MemoryLab.Numerics;
 namespace MemoryLab.Benchmarks;
 
 /// <summary>
-/// Forward + backward of the deep recurrent network of Zucchet24 §5 (SCIENCE.md B2/B3 E7) in float32:
+/// Forward + backward of the deep recurrent network of Zucchet & Orvieto (NeurIPS 2024) §5 (the deep networks at initialisation, Fig. 5) in float32:
 /// encoder 768 → 256, 4 residual blocks (GRU, layer norm), decoder 256 → 768, batch 16, T = 512.
 /// </summary>
 [MemoryDiagnoser]

@@ -178,7 +178,7 @@ class PeerLayer(nn.Module):
 
 
 # ----------------------------------------------------------------------------------------------------------------
-# Linear time-invariant layers (SCIENCE.md B2).
+# Linear time-invariant layers (Zucchet & Orvieto, NeurIPS 2024, §4–5: the complex diagonal recurrence and the LRU).
 
 def fft_causal_conv(x, k):
     """y_t = Σ_{s≤t} K_s x_{t−s}: x [B, T, i], k [T, o, i] → [B, T, o]; FFT of length 2T (no wrap-around)."""

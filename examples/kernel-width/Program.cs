@@ -1,7 +1,7 @@
 // Example 1: define your own memory kernel and find the width a linear RNN needs to approximate it.
 //
 // A linear RNN of width m whose recurrent matrix is diagonalisable with real eigenvalues −w_i has the memory
-// kernel ρ̂(t) = Σ_i a_i e^{−w_i t} (Li21's reduced model, SCIENCE.md A1). Its population loss against a target
+// kernel ρ̂(t) = Σ_i a_i e^{−w_i t} (Li, Han, E & Li, ICLR 2021, §3: the linear RNN's memory kernel). Its population loss against a target
 // kernel ρ under white-noise input is J = ‖ρ̂ − ρ‖² = aᵀGa − 2aᵀb + ‖ρ‖², G_ij = 1/(w_i + w_j), b_i = ∫ e^{−w_i t} ρ(t) dt,
 // which ReducedModelObjective evaluates exactly, with its gradient. Widths grow one at a time: each starts from
 // the previous fit plus one new rate, with the best amplitudes for its rates (a = G⁺b), then Adam runs, and we

@@ -19,7 +19,7 @@ internal static class ScalingRun
     public static readonly int[] Batches = [1, 4, 16, 64, 128, 512];
     /// <summary>Hidden sizes swept.</summary>
     public static readonly int[] Hiddens = [16, 32, 64, 128, 256, 512];
-    /// <summary>Per-token cost allowed to differ from the reference shape's for "linear" (issue 9: within 20%).</summary>
+    /// <summary>Per-token cost allowed to differ from the reference shape's for "linear" (within 20%).</summary>
     public const double LinearTolerance = 0.2;
 
     private static readonly string[] Models = ["lru", "linear_rnn"];

@@ -10,7 +10,7 @@ using MemoryLab.Numerics;
 namespace MemoryLab.Cli.Bench;
 
 /// <summary>
-/// The PyTorch peer of issue 9: runs <c>benchmarks/peers/memlab_peers.py</c> (copied next to memlab as
+/// The PyTorch peer: runs <c>benchmarks/peers/memlab_peers.py</c> (copied next to memlab as
 /// <c>peers/memlab_peers.py</c>) with Debian's <c>/usr/bin/python3</c> and its <c>python3-torch</c>. Two uses:
 /// <see cref="Agree{T}"/> hands MemoryLab's parameters, input and target to the script as safetensors and reads back
 /// the loss (½·mean squared error over all steps, <c>MeanSquaredError.AllSteps</c>), the output and every
