@@ -76,6 +76,7 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
             PlateauPatience = s.GetInt("plateau_patience", min: 0),
             InitialThreshold = s.GetDouble("stopping_threshold", above: 0),
             ThresholdFactor = s.GetDouble("threshold_factor", above: 0),
+            ExpInitialRate = ExpInitialRate(s),
         };
         bool minibatch = gradients == "minibatch";
         int batch = s.GetInt("batch_size", min: 1), trainSize = s.GetInt("train_size", min: 1);
@@ -85,6 +86,16 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
             approximants == "trained", training, s.GetDouble("margin_penalty", min: 0), s.GetDouble("time_weight_power", min: 0),
             (ulong)s.GetLong("seed", min: 0), minibatch, trainSize, s.GetInt("validation_size", min: 1), s.GetInt("test_size", min: 1), batch,
             basis == "learned", biases == "learned");
+    }
+
+    // exp_initial_rate: a positive number (every v = log of it, StableSSM's initialisation) or randn (v ~ N(0, 1)).
+    private static double? ExpInitialRate(SpecNode s)
+    {
+        string text = s.GetString("exp_initial_rate");
+        if (text == "randn") return null;
+        if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double rate) || !(rate > 0) || !double.IsFinite(rate))
+            throw s.Error("exp_initial_rate", $"must be a positive rate (StableSSM's 0.5) or 'randn' (v ~ N(0, 1)) (got '{text}')");
+        return rate;
     }
 
     private static readonly Rate[] Maps = [Rate.Direct, Rate.Exp, Rate.Softplus];
