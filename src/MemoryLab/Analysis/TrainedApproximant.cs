@@ -390,6 +390,13 @@ public sealed record ApproximantTrainingOptions
     public double ThresholdFactor { get; init; } = 0.5;
     /// <summary>Seed of the initialisation (<see cref="RandomPurpose.Init"/> stream).</summary>
     public ulong Seed { get; init; }
+    /// <summary>Initial rate e^v of every mode under the exp map (null: v ~ N(0, 1), as the group's ReLU and softplus layers draw
+    /// their weights). Wang &amp; Li's StableSSM initialises its exp-parametrised rates at 0.5 (radarFudan/StableSSM
+    /// <c>src/models/recurrent/stablessm.py</c>: <c>A_weights = 0.5</c>, <c>log_A_real = log(A_weights)</c>); the group's LF runs
+    /// have no exp-parametrised residual RNN. A N(0, 1) draw puts e^v above 2 — λ = 1 − e^v below −1, a kernel growing like |λ|^k —
+    /// for a quarter of the modes, and above 10 (|λ|^{2·99} ≈ 10^{190}, whose gradient norm overflows, so the clipped step is 0) for
+    /// one in a hundred.</summary>
+    public double? ExpInitialRate { get; init; } = 0.5;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate()
@@ -402,6 +409,7 @@ public sealed record ApproximantTrainingOptions
         if (!(PlateauFactor > 0 && PlateauFactor < 1)) throw new ArgumentException($"plateau factor must lie in (0, 1) (got {PlateauFactor})");
         if (PlateauPatience < 0) throw new ArgumentException($"plateau patience must be ≥ 0 (got {PlateauPatience})");
         if (!(InitialThreshold > 0) || !(ThresholdFactor > 0)) throw new ArgumentException("the stopping thresholds must be positive");
+        if (ExpInitialRate is { } r && !(r > 0 && double.IsFinite(r))) throw new ArgumentException($"the exp map's initial rate must be positive (got {r})");
     }
 }
 
@@ -425,7 +433,8 @@ public sealed record TrainedApproximant(int Width, double[] Theta, double Loss, 
 /// Gradients: with <see cref="ApproximantData"/>, the authors' minibatches of a fixed sampled training set, one epoch a pass over
 /// the batches in a new seeded order, the loss monitored on the validation set; without, those of the expected loss, full batch
 /// (<see cref="ApproximantTrainingOptions.StepsPerEpoch"/> steps an epoch, the expected loss monitored).
-/// Initialisation as PyTorch's: u ~ U(−1, 1) (nn.Linear with one input), c ~ U(−1/√m, 1/√m), v ~ N(0, 1) (torch.randn).
+/// Initialisation as PyTorch's: u ~ U(−1, 1) (nn.Linear with one input), c ~ U(−1/√m, 1/√m), v ~ N(0, 1) (torch.randn); under the
+/// exp map v = log 0.5, StableSSM's (<see cref="ApproximantTrainingOptions.ExpInitialRate"/>).
 /// Deterministic: a pure function of the seed, the data and the settings.
 /// </summary>
 public static class ApproximantTraining
@@ -467,6 +476,19 @@ public static class ApproximantTraining
             for (int i = 0; i < width; i++) theta[basisEnd + i] = rng.NextUniform(-1, 1);
             theta[basisEnd + width] = rng.NextUniform(-bound, bound);
         }
+        return theta;
+    }
+
+    /// <summary>The initial θ for <paramref name="objective"/>'s model: <see cref="Initialise(int, CounterRng, bool, bool)"/>, then, under
+    /// the exp map with <see cref="ApproximantTrainingOptions.ExpInitialRate"/> set, every v_i = log(rate) (StableSSM's initialisation).
+    /// v is still drawn first, so u, c, P and the biases are the same whichever initialisation v gets.</summary>
+    public static double[] Initialise(ResidualRnnKernelObjective objective, CounterRng rng, ApproximantTrainingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(objective); ArgumentNullException.ThrowIfNull(rng); ArgumentNullException.ThrowIfNull(options);
+        int m = objective.Width;
+        var theta = Initialise(m, rng, objective.Rotated, objective.Biased);
+        if (objective.Map.Map == RateMap.Exp && options.ExpInitialRate is { } rate)
+            theta.AsSpan(2 * m, m).Fill(objective.Map.Inverse(rate));
         return theta;
     }
 
@@ -555,7 +577,7 @@ public static class ApproximantTraining
         {
             var o = objective(m);
             if (o.Width != m) throw new ArgumentException($"the objective for width {m} has width {o.Width}");
-            var r = Train(o, Initialise(m, root.Fork((ulong)m), o.Rotated, o.Biased), threshold, options, data, shuffle.Fork((ulong)m), cancellation);
+            var r = Train(o, Initialise(o, root.Fork((ulong)m), options), threshold, options, data, shuffle.Fork((ulong)m), cancellation);
             results.Add(r);
             threshold = options.ThresholdFactor * r.Loss;
         }

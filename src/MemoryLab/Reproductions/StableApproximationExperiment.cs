@@ -76,6 +76,7 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
             PlateauPatience = s.GetInt("plateau_patience", min: 0),
             InitialThreshold = s.GetDouble("stopping_threshold", above: 0),
             ThresholdFactor = s.GetDouble("threshold_factor", above: 0),
+            ExpInitialRate = ExpInitialRate(s),
         };
         bool minibatch = gradients == "minibatch";
         int batch = s.GetInt("batch_size", min: 1), trainSize = s.GetInt("train_size", min: 1);
@@ -87,6 +88,16 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
             basis == "learned", biases == "learned");
     }
 
+    // exp_initial_rate: a positive number (every v = log of it, StableSSM's initialisation) or randn (v ~ N(0, 1)).
+    private static double? ExpInitialRate(SpecNode s)
+    {
+        string text = s.GetString("exp_initial_rate");
+        if (text == "randn") return null;
+        if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double rate) || !(rate > 0) || !double.IsFinite(rate))
+            throw s.Error("exp_initial_rate", $"must be a positive rate (StableSSM's 0.5) or 'randn' (v ~ N(0, 1)) (got '{text}')");
+        return rate;
+    }
+
     private static readonly Rate[] Maps = [Rate.Direct, Rate.Exp, Rate.Softplus];
 
     /// <inheritdoc />
@@ -96,7 +107,7 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
     /// <inheritdoc />
     public override string Method =>
         "Width-m residual diagonal linear RNNs h_{k+1} = h_k + u x_k + b − r(v) ⊙ h_k, ŷ_k = cᵀh_{k+1} + b₀ (the group's radarFudan/Curse-of-memory models; "
-        + "r = ReLU-direct, exp or softplus, the softplus recurrence in a trainable basis P as theirs; biases and P as the spec says) trained on the temporally weighted loss of the group's task (targets e^{−t} and (1 + c·t)^{−p}, "
+        + "r = ReLU-direct, exp (rates starting at StableSSM's 0.5 unless the spec says otherwise) or softplus, the softplus recurrence in a trainable basis P as theirs; biases and P as the spec says) trained on the temporally weighted loss of the group's task (targets e^{−t} and (1 + c·t)^{−p}, "
         + "N(0, 1) inputs, T = 100, dt = 1) with the group's procedure: AdamW on minibatches of a fixed sampled training set (or, when the spec says so, "
         + "on the expected loss, full batch), gradient clip 0.5, ReduceLROnPlateau on the validation loss, widths in increasing order, "
         + "each stopped at the first epoch (after 2) whose validation loss is below half the previous width's; E_m(β) is the test set's loss. "

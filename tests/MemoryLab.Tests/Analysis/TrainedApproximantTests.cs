@@ -130,6 +130,32 @@ public class TrainedApproximantTests
     }
 
     [Fact]
+    public void ExpMapStartsAtStableSsmsRateAndTrainsWhereANormalDrawOverflows()
+    {
+        // Exponential target, exp map, width 2 with biases, seed 1: the N(0, 1) draw gives v = (2.388, −1.534), so e^v ≈ 10.9 and
+        // λ = 1 − e^v ≈ −9.9; the kernel grows like |λ|^k, J ≈ 2·10^191, its gradient norm overflows and the clipped step is 0, so
+        // the width never trains (what wang24-stable-approximation's quick run showed before). StableSSM's initial rate 0.5
+        // (λ = 0.5) trains it below the zero model.
+        ResidualRnnKernelObjective Make(int m) => new(k => Math.Exp(-k), m, 100, RateParametrisation.Exp, training: true, biased: true);
+        var o = Make(2);
+        var randn = new ApproximantTrainingOptions { Seed = 1, MaxEpochs = 3, ExpInitialRate = null };
+        var drawn = ApproximantTraining.Initialise(o, new CounterRng(1, RandomPurpose.Init).Fork(2), randn);
+        Assert.True(ApproximantTraining.TestLoss(o, drawn) > 1e100, "the regression's seed no longer draws an overflowing rate");
+        var stuck = ApproximantTraining.TrainSequence(Make, [2], randn);
+        Assert.False(stuck[0].Loss < o.ZeroModelLoss);
+
+        var options = randn with { ExpInitialRate = 0.5 };
+        Assert.Equal(0.5, new ApproximantTrainingOptions().ExpInitialRate); // the default is StableSSM's
+        var start = ApproximantTraining.Initialise(o, new CounterRng(1, RandomPurpose.Init).Fork(2), options);
+        for (int i = 0; i < 2; i++) Assert.Equal(0.5, Math.Exp(start[4 + i]), 15);
+        for (int i = 0; i < start.Length; i++) if (i is not (4 or 5)) Assert.Equal(drawn[i], start[i]); // only v changes
+        var fit = ApproximantTraining.TrainSequence(Make, [2], options);
+        Assert.True(double.IsFinite(fit[0].Loss) && fit[0].Loss < 1e-3 * o.ZeroModelLoss, $"loss {fit[0].Loss}, zero model {o.ZeroModelLoss}");
+        for (int i = 0; i < 2; i++) Assert.InRange(Math.Exp(fit[0].Theta[4 + i]), 0, 2); // |λ| < 1
+        Assert.Throws<ArgumentException>(() => (options with { ExpInitialRate = 0 }).Validate());
+    }
+
+    [Fact]
     public void SampledLossFormEqualsTheLossOfTheModelRunOnTheSequences()
     {
         // δᵀMδ over a set of sequences equals (1/(N·T)) Σ_n Σ_t ω_t² (ŷ − y)² with ŷ the residual recurrence run step by step and
