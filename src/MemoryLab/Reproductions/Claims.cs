@@ -177,7 +177,8 @@ public sealed record ClaimSpec(string Id, string Text, ClaimKind Kind, ClaimSour
     // Optional, but when written it must be text: a bare key, a number, true/false or a mapping is a mistake, not "no evidence".
     private static string? BindNotReproduced(SpecNode c)
     {
-        var node = c.Peek(NotReproducedKey);
+        var node = c.Peek(NotReproducedKey);   // an explicit null too, which GetNode would read as absent
+        c.GetNode(NotReproducedKey);            // asked for even when absent, so a misspelt key gets "did you mean"
         if (node is null) return null;
         const string what = "must be a non-empty text: the evidence, with what was measured, that the claim does not reproduce once the set-up matches the authors'";
         if (node.Kind != SpecNodeKind.Scalar || node.ScalarType != SpecScalarType.String) throw c.Error(NotReproducedKey, $"{what} (got {node.Describe()})");
