@@ -33,7 +33,9 @@ that run, the range the claim allows, and whether it holds (✓ holds, ✗ fails
 measurement cannot decide, e.g. NaN, too few runs, within noise), with its kind (a claim of a paper, or a
 numerical check of our own) and its source in the paper. Each reproduction's spec
 (experiments/reproduce/NAME/common.yaml) states its claims, their sources and their tests; the report step
-only measures. The numbers below are copied from a run, not typed.
+only measures. A claim that does not reproduce once the set-up matches the authors' carries the evidence
+(its spec's \`not_reproduced:\`, listed under "Not reproduced" below the table); the status is still the
+measurement's. The numbers below are copied from a run, not typed.
 
 The table below was generated on $(date -u +%Y-%m-%d) by \`scripts/update-claims-doc.sh\`, which ran
 

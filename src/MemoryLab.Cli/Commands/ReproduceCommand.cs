@@ -129,7 +129,8 @@ internal static class ReproduceCommand
     private static void PrintClaims(MemoryLab.Reporting.ReportDocument doc, string output)
     {
         foreach (var c in doc.AllClaims)
-            Console.Out.WriteLine($"claim {c.Status.ToString().ToLowerInvariant()} experiment={c.Experiment} id={CommandSupport.Word(c.Id ?? "")} measured={CommandSupport.Word(c.MeasuredText)} claim={CommandSupport.Word(c.Claim)}");
+            Console.Out.WriteLine($"claim {c.Status.ToString().ToLowerInvariant()} experiment={c.Experiment} id={CommandSupport.Word(c.Id ?? "")} measured={CommandSupport.Word(c.MeasuredText)} claim={CommandSupport.Word(c.Claim)}"
+                + (c.NotReproduced is null ? "" : " not_reproduced=documented"));   // the evidence is in claims.md, claims.json and report.html
         Console.Out.WriteLine($"report {Path.Combine(output, "report.html")}");
     }
 }

@@ -70,6 +70,13 @@ public sealed record ClaimCheck(string Experiment, string Claim, double Measured
     /// <summary>Where the claim comes from; null for an ad-hoc check.</summary>
     public ClaimSource? Source { get; init; }
 
+    /// <summary>
+    /// The evidence that the claim does not reproduce once the set-up matches the authors' (what was measured), from the spec's
+    /// <c>not_reproduced:</c>; null for a claim not known to fail. It never sets <see cref="Status"/>, which is the measurement's:
+    /// a claim with this note that holds in a run is shown as holding, with the note marked as contradicted by the run.
+    /// </summary>
+    public string? NotReproduced { get; init; }
+
     /// <summary>Holds when measured &lt; bound.</summary>
     public static ClaimCheck LessThan(string experiment, string claim, double measured, double bound, string? measuredText = null)
         => Compare(experiment, claim, measured, measuredText, $"< {Format(bound)}", measured < bound);

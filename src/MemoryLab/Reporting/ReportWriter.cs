@@ -69,6 +69,16 @@ public static class ReportWriter
         _ => "? inconclusive",
     };
 
+    /// <summary>
+    /// How a claim's <see cref="ClaimCheck.NotReproduced"/> note is headed: <c>Not reproduced</c>, or, for a claim that holds in
+    /// this run, <c>Expected not to reproduce, but held in this run</c> (the note is never hidden, and never changes the status).
+    /// </summary>
+    public static string NotReproducedHeading(ClaimCheck c)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        return c.Status == ClaimStatus.Holds ? "Expected not to reproduce, but held in this run" : "Not reproduced";
+    }
+
     /// <summary>How a claim's kind is shown: <c>paper</c> or <c>numerical check</c>.</summary>
     public static string KindText(ClaimKind k) => k == ClaimKind.Paper ? "paper" : "numerical check";
 
@@ -82,22 +92,43 @@ public static class ReportWriter
         var all = document.AllClaims.ToList();
         sb.Append(Summary(all)).Append("\n\n");
         sb.Append("| Experiment | Claim | Kind | Source | Measured | Expected | Status |\n|---|---|---|---|---|---|---|\n");
+        // A claim known not to reproduce keeps its measured status; the cell points to its numbered evidence below the table.
+        var notReproduced = all.Where(c => !string.IsNullOrWhiteSpace(c.NotReproduced)).ToList();
         foreach (var c in all)
+        {
             sb.Append("| ").Append(Md(c.Experiment)).Append(" | ").Append(Md(c.Claim)).Append(" | ").Append(KindText(c.Kind)).Append(" | ")
               .Append(Md(c.Source?.ToString() ?? "")).Append(" | ").Append(Md(c.MeasuredText)).Append(" | ")
-              .Append(Md(c.Expected)).Append(" | ").Append(StatusText(c.Status)).Append(" |\n");
+              .Append(Md(c.Expected)).Append(" | ").Append(StatusText(c.Status));
+            int note = notReproduced.FindIndex(n => ReferenceEquals(n, c));
+            if (note >= 0)
+                sb.Append(c.Status == ClaimStatus.Holds ? ", though expected not to reproduce" : ", not reproduced")
+                  .Append(" (evidence ").Append(note + 1).Append(" below)");
+            sb.Append(" |\n");
+        }
         var detailed = all.Where(c => !string.IsNullOrWhiteSpace(c.Details)).ToList();
         if (detailed.Count > 0)
         {
             sb.Append("\n## Notes\n\n");
             foreach (var c in detailed) sb.Append("- **").Append(Md(c.Experiment)).Append("**, ").Append(Md(c.Claim)).Append(": ").Append(Md(c.Details!)).Append('\n');
         }
+        if (notReproduced.Count > 0)
+        {
+            sb.Append("\n## Not reproduced\n\n")
+              .Append("Claims that do not reproduce after the set-up was matched to the authors', with the evidence; the status in the table is still the measurement's.\n\n");
+            for (int i = 0; i < notReproduced.Count; i++)
+            {
+                var c = notReproduced[i];
+                sb.Append(i + 1).Append(". **").Append(Md(c.Experiment)).Append("**, ").Append(Md(c.Claim)).Append(" (").Append(StatusText(c.Status)).Append("). ")
+                  .Append(NotReproducedHeading(c)).Append(": ").Append(Md(c.NotReproduced!)).Append('\n');
+            }
+        }
         return sb.ToString();
     }
 
     /// <summary>The claims as JSON: <c>{ title, generatedAt, counts, claims: [{ experiment, id, claim, kind, source: { paper, where, reading },
-    /// measured, measuredText, expected, status, details }] }</c>; <c>kind</c> is <c>paper</c> or <c>numerical-check</c>; NaN/∞ measured
-    /// values, and the id and source of an ad-hoc check, are null.</summary>
+    /// measured, measuredText, expected, status, details, notReproduced }] }</c>; <c>kind</c> is <c>paper</c> or <c>numerical-check</c>;
+    /// <c>notReproduced</c> is the spec's evidence that the claim does not reproduce (it never changes <c>status</c>); NaN/∞ measured
+    /// values, the id and source of an ad-hoc check, and absent details or evidence, are null.</summary>
     public static string ClaimsJson(ReportDocument document)
     {
         ArgumentNullException.ThrowIfNull(document);
@@ -135,6 +166,7 @@ public static class ReportWriter
                 w.WriteString("expected", c.Expected);
                 w.WriteString("status", c.Status.ToString().ToLowerInvariant());
                 if (c.Details is null) w.WriteNull("details"); else w.WriteString("details", c.Details);
+                if (c.NotReproduced is null) w.WriteNull("notReproduced"); else w.WriteString("notReproduced", c.NotReproduced);
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -167,6 +199,7 @@ public static class ReportWriter
         tr.fails td.status { background: #fbdada; color: #8a1c1c; }
         tr.inconclusive td.status { background: #fff1c9; color: #6b4f00; }
         td.num { font-variant-numeric: tabular-nums; }
+        small.not-reproduced { display: block; margin-top: 4px; padding: 2px 6px; border-left: 3px solid #8a1c1c; background: #fdf3f3; }
         table.results caption { caption-side: top; text-align: left; font-size: 14px; color: #333333; padding-bottom: 4px; }
         table.results tr.selected td { background: #e3f1e3; font-weight: 600; }
         nav ol { margin: 4px 0; padding-left: 22px; }
@@ -281,6 +314,8 @@ public static class ReportWriter
             sb.Append("</td><td>").Append(H(c.Claim));
             if (c.Source is not null) sb.Append("<br><small class=\"source\">Source: ").Append(H(c.Source.ToString())).Append("</small>");
             if (!string.IsNullOrWhiteSpace(c.Details)) sb.Append("<br><small>").Append(H(c.Details!)).Append("</small>");
+            if (!string.IsNullOrWhiteSpace(c.NotReproduced))
+                sb.Append("<small class=\"not-reproduced\"><strong>").Append(H(NotReproducedHeading(c))).Append(":</strong> ").Append(H(c.NotReproduced!)).Append("</small>");
             sb.Append("</td><td class=\"kind\">").Append(H(KindText(c.Kind))).Append("</td><td class=\"num\">").Append(H(c.MeasuredText)).Append("</td><td>").Append(H(c.Expected))
               .Append("</td><td class=\"status\">").Append(H(StatusText(c.Status))).Append("</td></tr>\n");
         }

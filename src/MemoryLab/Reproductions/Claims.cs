@@ -136,7 +136,9 @@ public sealed record NearTest(double Target, double Tolerance) : ClaimTest
 /// (kebab-case, unique in the reproduction), the <c>text</c> (which may hold placeholders such as <c>{m}</c> that the
 /// report step fills, one claim per filled instance), its <c>kind</c> (<c>paper</c> or <c>numerical-check</c>), its
 /// <c>source</c> (<c>paper</c>, <c>where</c>: section/figure/equation, <c>reading</c>: the sentence or figure reading
-/// tested; <c>unknown</c> while not traced) and its <c>test</c> (<see cref="ClaimTest"/>).
+/// tested; <c>unknown</c> while not traced) and its <c>test</c> (<see cref="ClaimTest"/>). Optionally <c>not_reproduced</c>: the
+/// evidence, in a few sentences with what was measured, that the claim does not reproduce after the set-up was matched to the
+/// authors' (<see cref="NotReproduced"/>).
 /// </summary>
 /// <param name="Id">Unique id within the reproduction.</param>
 /// <param name="Text">The claim as stated, with <c>{name}</c> placeholders.</param>
@@ -147,6 +149,16 @@ public sealed record ClaimSpec(string Id, string Text, ClaimKind Kind, ClaimSour
 {
     private static readonly Regex IdPattern = new("^[a-z0-9]+(-[a-z0-9]+)*$", RegexOptions.CultureInvariant);
 
+    /// <summary>The key of <see cref="NotReproduced"/> in a claim's mapping.</summary>
+    public const string NotReproducedKey = "not_reproduced";
+
+    /// <summary>
+    /// The evidence that the claim does not reproduce after the set-up was matched to the authors' (what was measured, and why no
+    /// setting closer to the paper exists), carried into claims.json, claims.md and report.html with each check of the claim; null
+    /// when the spec gives none. It never changes a check's status, which is always the measurement's.
+    /// </summary>
+    public string? NotReproduced { get; init; }
+
     /// <summary>Reads one claim mapping.</summary>
     public static ClaimSpec Bind(SpecNode c)
     {
@@ -156,7 +168,23 @@ public sealed record ClaimSpec(string Id, string Text, ClaimKind Kind, ClaimSour
         var source = c.Child("source");
         return new ClaimSpec(id, c.GetString("text"), c.GetEnum<ClaimKind>("kind"),
             new ClaimSource(source.GetString("paper"), source.GetString("where"), source.GetString("reading")),
-            ClaimTest.Bind(c.Child("test")));
+            ClaimTest.Bind(c.Child("test")))
+        {
+            NotReproduced = BindNotReproduced(c),
+        };
+    }
+
+    // Optional, but when written it must be text: a bare key, a number, true/false or a mapping is a mistake, not "no evidence".
+    private static string? BindNotReproduced(SpecNode c)
+    {
+        var node = c.Peek(NotReproducedKey);   // an explicit null too, which GetNode would read as absent
+        c.GetNode(NotReproducedKey);            // asked for even when absent, so a misspelt key gets "did you mean"
+        if (node is null) return null;
+        const string what = "must be a non-empty text: the evidence, with what was measured, that the claim does not reproduce once the set-up matches the authors'";
+        if (node.Kind != SpecNodeKind.Scalar || node.ScalarType != SpecScalarType.String) throw c.Error(NotReproducedKey, $"{what} (got {node.Describe()})");
+        string text = c.GetString(NotReproducedKey);
+        if (string.IsNullOrWhiteSpace(text)) throw c.Error(NotReproducedKey, $"{what} (got {node.Describe()})");
+        return text.Trim();
     }
 
     /// <summary>Reads a <c>claims:</c> list; ids must be unique.</summary>
@@ -227,7 +255,7 @@ public sealed class ClaimSet
         string instance = filled.Count == 0 ? id : $"{id}[{string.Join(", ", filled.Distinct())}]";
         if (!_instances.Add(instance)) throw new InvalidOperationException($"{_experiment}: claim '{instance}' is checked twice");
         _checkedIds.Add(id);
-        var check = spec.Test.Evaluate(_experiment, id, text, measured, measuredText, named) with { Id = instance, Kind = spec.Kind, Source = spec.Source };
+        var check = spec.Test.Evaluate(_experiment, id, text, measured, measuredText, named) with { Id = instance, Kind = spec.Kind, Source = spec.Source, NotReproduced = spec.NotReproduced };
         _section.Claims.Add(check);
         return check;
     }
@@ -245,7 +273,7 @@ public sealed class ClaimSet
         _checkedIds.Add(id);
         var check = new ClaimCheck(_experiment, spec.Text, double.NaN, seen, "—", ClaimStatus.Inconclusive)
         {
-            Details = why, Id = id, Kind = spec.Kind, Source = spec.Source,
+            Details = why, Id = id, Kind = spec.Kind, Source = spec.Source, NotReproduced = spec.NotReproduced,
         };
         _section.Claims.Add(check);
         return check;
@@ -257,7 +285,7 @@ public sealed class ClaimSet
         foreach (var spec in _specs.Where(s => !_checkedIds.Contains(s.Id)))
             _section.Claims.Add(new ClaimCheck(_experiment, spec.Text, double.NaN, "not measured", "—", ClaimStatus.Inconclusive)
             {
-                Details = why, Id = spec.Id, Kind = spec.Kind, Source = spec.Source,
+                Details = why, Id = spec.Id, Kind = spec.Kind, Source = spec.Source, NotReproduced = spec.NotReproduced,
             });
     }
 }

@@ -26,6 +26,8 @@ public sealed class PlateausExperiment : ReproductionKind<PlateausExperiment.Set
     /// <summary>Panel names, in the order of the <c>panel</c> column of the data files.</summary>
     public static readonly string[] Panels = ["linear RNN, GD, exponential sum", "linear RNN, GD, Airy", "tanh RNN, Adam, Airy", "tanh RNN, Adam, Lorenz-96"];
 
+    private const int LorenzPanel = 3;
+
     /// <summary>Exponential-sum target ρ(t) = e^{−t} + 0.5e^{−0.5t} + 0.25e^{−2t} (short memory).</summary>
     public static MemoryKernel ExponentialSumTarget() => MemoryKernel.ExponentialSum([1.0, 0.5, 0.25], [1.0, 0.5, 2.0]);
 
@@ -195,9 +197,10 @@ public sealed class PlateausExperiment : ReproductionKind<PlateausExperiment.Set
             var p = plateaus.Where("panel", panel);
             double fraction = p.Rows.Count == 0 ? double.NaN : p.Column("count").Count(c => c >= 1) / (double)p.Rows.Count;
             var lengths = p.Column("total_steps");
-            claims.Check("long-memory-shows-plateaus", fraction,
-                $"fraction {fraction:F2}; plateaus per run: {Counts(p)}; total plateau length (steps): {string.Join(", ", lengths.Select(l => l.ToString("F0")))}",
-                ("panel", Panels[panel]));
+            string seen = $"fraction {fraction:F2}; plateaus per run: {Counts(p)}; total plateau length (steps): {string.Join(", ", lengths.Select(l => l.ToString("F0")))}";
+            // Lorenz-96 is its own claim: its spec carries the evidence that Li21's unpublished Lorenz-96 set-up cannot be matched.
+            if (panel == LorenzPanel) claims.Check("lorenz96-shows-plateaus", fraction, seen);
+            else claims.Check("long-memory-shows-plateaus", fraction, seen, ("panel", Panels[panel]));
         }
     }
 }

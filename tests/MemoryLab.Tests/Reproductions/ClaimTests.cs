@@ -1,6 +1,7 @@
 using MemoryLab.Experiments;
 using MemoryLab.Reporting;
 using MemoryLab.Reproductions;
+using MemoryLab.Tests.Experiments;
 using Xunit;
 
 namespace MemoryLab.Tests.Reproductions;
@@ -78,6 +79,88 @@ public class ClaimTests
         Assert.Throws<InvalidOperationException>(() => claims.Check("faster-than-other", 3));                     // best_other not passed
         claims.Check("ratio-at-least-half", 1);
         Assert.Throws<InvalidOperationException>(() => claims.Check("ratio-at-least-half", 1));                   // checked twice
+    }
+
+    private const string Evidence = "the authors publish no settings; every measured setting gives 0 plateaus";
+
+    private static string WithEvidence(string spec, string id) =>
+        spec.Replace($"  - id: {id}\n", $"  - id: {id}\n    not_reproduced: >-\n      {Evidence[..19]}\n      {Evidence[20..]}\n");
+
+    [Fact]
+    public void Evidence_that_a_claim_does_not_reproduce_goes_with_each_check_into_claims_json_md_and_html_and_never_changes_the_status()
+    {
+        string spec = WithEvidence(WithEvidence(Spec, "slope-near-three"), "never-measured");
+        Assert.NotEqual(Spec, spec);
+        var specs = ClaimSpec.BindAll(SpecParser.ParseText(spec, "c.yaml"), "claims");
+        Assert.Equal(Evidence, specs[0].NotReproduced);   // the folded lines read back as one text
+        Assert.Null(specs[1].NotReproduced);
+
+        // The same measurements with and without the evidence: the same statuses, whatever the note says.
+        var doc = new ReportDocument("evidence", DateTimeOffset.UnixEpoch);
+        List<ClaimCheck> Measure(IReadOnlyList<ClaimSpec> claimSpecs, string name)
+        {
+            var section = doc.AddSection(name);
+            var set = new ClaimSet(name, claimSpecs, section);
+            set.Check("slope-near-three", 3.4, "slope 3.4", ("m", 10), ("target", "3"));   // fails
+            set.Check("slope-near-three", 3.1, "slope 3.1", ("m", 5), ("target", "3"));    // holds
+            set.Check("ratio-at-least-half", 1);
+            set.Finish();
+            return section.Claims;
+        }
+        var plain = Measure(ClaimSpec.BindAll(SpecParser.ParseText(Spec, "c.yaml"), "claims"), "plain");
+        var noted = Measure(specs, "noted");
+        Assert.Equal(plain.Select(c => c.Status), noted.Select(c => c.Status));
+        Assert.Equal([ClaimStatus.Fails, ClaimStatus.Holds, ClaimStatus.Holds, ClaimStatus.Inconclusive, ClaimStatus.Inconclusive], noted.Select(c => c.Status));
+        Assert.Equal([Evidence, Evidence, null, null, Evidence], noted.Select(c => c.NotReproduced));
+        Assert.All(plain, c => Assert.Null(c.NotReproduced));
+
+        using var dir = new TempDirectory();
+        var files = ReportWriter.Write(doc, dir.Path);
+        using (var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(files.ClaimsJson)))
+        {
+            var claims = json.RootElement.GetProperty("claims").EnumerateArray().ToList();
+            Assert.All(claims, c => Assert.True(c.TryGetProperty("notReproduced", out _)));
+            Assert.Equal(3, claims.Count(c => c.GetProperty("notReproduced").ValueKind == System.Text.Json.JsonValueKind.String));
+            var failing = claims.Single(c => c.GetProperty("id").GetString() == "slope-near-three[m=10, target=3]" && c.GetProperty("experiment").GetString() == "noted");
+            Assert.Equal(("fails", Evidence), (failing.GetProperty("status").GetString(), failing.GetProperty("notReproduced").GetString()));
+            Assert.Equal(2, json.RootElement.GetProperty("counts").GetProperty("fails").GetInt32());   // counts are the measurements'
+        }
+
+        // claims.md: the status cell keeps the measurement and points to numbered evidence under the table; a claim that held says so.
+        string md = File.ReadAllText(files.ClaimsMarkdown);
+        var rows = md.Split('\n').Where(l => l.StartsWith("| noted ")).ToList();
+        Assert.EndsWith("| ✗ fails, not reproduced (evidence 1 below) |", rows[0]);
+        Assert.EndsWith("| ✓ holds, though expected not to reproduce (evidence 2 below) |", rows[1]);
+        Assert.EndsWith("| ✓ holds |", rows[2]);
+        Assert.EndsWith("| ? inconclusive |", rows[3]);
+        Assert.EndsWith("| ? inconclusive, not reproduced (evidence 3 below) |", rows[4]);
+        Assert.All(md.Split('\n').Where(l => l.StartsWith("| plain ")), r => Assert.DoesNotContain("evidence", r));
+        string notes = md[md.IndexOf("\n## Not reproduced\n", StringComparison.Ordinal)..];
+        Assert.Contains($"1. **noted**, the slope for m = 10 is near 3 (✗ fails). Not reproduced: {Evidence}\n", notes);
+        Assert.Contains($"2. **noted**, the slope for m = 5 is near 3 (✓ holds). Expected not to reproduce, but held in this run: {Evidence}\n", notes);
+        Assert.Contains($"3. **noted**, a claim the report forgot (? inconclusive). Not reproduced: {Evidence}\n", notes);
+
+        // report.html: the evidence under the claim, in the summary table and in the section's, headed by what the run found.
+        string html = File.ReadAllText(files.Html);
+        Assert.Equal(2 * 2, html.Split($"<strong>Not reproduced:</strong> {Evidence}").Length - 1);
+        Assert.Equal(2, html.Split($"<strong>Expected not to reproduce, but held in this run:</strong> {Evidence}").Length - 1);
+    }
+
+    [Theory]
+    [InlineData("not_reproduced: \"\"", "must be a non-empty text")]
+    [InlineData("not_reproduced: \"  \"", "must be a non-empty text")]
+    [InlineData("not_reproduced:", "(got null)")]
+    [InlineData("not_reproduced: 3", "(got 3)")]
+    [InlineData("not_reproduced: true", "(got true)")]
+    [InlineData("not_reproduced: [a, b]", "(got a sequence)")]
+    [InlineData("not_reproduced: {why: a}", "(got a mapping)")]
+    public void Evidence_that_is_not_a_text_is_an_error_at_its_key(string line, string expected)
+    {
+        string spec = Spec.Replace("  - id: faster-than-other\n", $"  - id: faster-than-other\n    {line}\n");
+        var e = Assert.Throws<SpecException>(() => ClaimSpec.BindAll(SpecParser.ParseText(spec, "c.yaml"), "claims"));
+        Assert.Contains("key 'claims[1].not_reproduced'", e.Message);
+        Assert.Contains(expected, e.Message);
+        Assert.Contains("c.yaml:8", e.Message);
     }
 
     [Theory]

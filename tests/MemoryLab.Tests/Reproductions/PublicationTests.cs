@@ -131,6 +131,44 @@ public class PublicationTests(QuickResultsFixture fixture) : IClassFixture<Quick
     }
 
     [Fact]
+    public void Evidence_that_a_claim_does_not_reproduce_is_published_and_rendered_again_to_the_byte()
+    {
+        // The evidence lives in the claims of the sweep.yaml the runs were made with (the reproduction's section belongs to no run).
+        using var dir = new TempDirectory();
+        string results = Path.Combine(dir.Path, "results");
+        CopyFolder(fixture.Results, results);
+        string sweep = Path.Combine(results, "zucchet24-landscapes", ResultsStore.SweepSpecFileName);
+        string text = File.ReadAllText(sweep);
+        const string failing = "the curvature could not be matched: \"measured\" 1.0 everywhere", held = "expected to stay above 10⁻³";
+        string edited = text
+            .Replace("    - id: exp-magnitude-curvature-bounded\n", $"    - id: exp-magnitude-curvature-bounded\n      not_reproduced: {SpecYamlWriter.FormatString(failing)}\n")
+            .Replace("      test:\n        less_than: 2\n", "      test:\n        greater_than: 2\n")   // made to fail
+            .Replace("    - id: opt-magnitude-curvature-is-one\n", $"    - id: opt-magnitude-curvature-is-one\n      not_reproduced: {SpecYamlWriter.FormatString(held)}\n");
+        Assert.Equal(2, edited.Split("      not_reproduced: ").Length - 1);
+        Assert.Contains("        greater_than: 2\n", edited);
+        File.WriteAllText(sweep, edited);
+        var doc = Reproducer.WriteReport(Specs.Reproductions, Specs.Kinds, [results], results);
+        var claims = doc.AllClaims.Where(c => c.NotReproduced is not null).ToList();
+        Assert.Equal([("exp-magnitude-curvature-bounded", ClaimStatus.Fails, failing), ("opt-magnitude-curvature-is-one", ClaimStatus.Holds, held)],
+            claims.Select(c => (c.Id!, c.Status, c.NotReproduced!)));
+
+        string published = Path.Combine(dir.Path, "published");
+        var result = Publication.Publish(QuickResultsFixture.Selected, Specs.Kinds, results, published, new PublishOptions());
+        Assert.Empty(result.Warnings);
+        string json = File.ReadAllText(Path.Combine(results, "claims.json"));
+        Assert.Equal(json, File.ReadAllText(Path.Combine(published, "claims.json")));
+        Assert.Contains("\"notReproduced\": \"expected to stay above 10⁻³\"", json);
+        string again = Path.Combine(dir.Path, "again");
+        Publication.Render(Specs.Reproductions.All, Specs.Kinds, published, again);
+        Assert.Equal(json, File.ReadAllText(Path.Combine(again, "claims.json")));
+        string md = File.ReadAllText(Path.Combine(again, "claims.md"));
+        Assert.Equal(File.ReadAllText(Path.Combine(published, "claims.md")), md);
+        Assert.Contains($"(✓ holds). Expected not to reproduce, but held in this run: {held}", md);
+        Assert.Contains($"(✗ fails). Not reproduced: {failing}", md);
+        Assert.Contains("Expected not to reproduce, but held in this run:</strong> expected to stay above 10⁻³", File.ReadAllText(Path.Combine(again, "report.html")));
+    }
+
+    [Fact]
     public void A_reproduction_with_missing_runs_is_published_as_partial_and_one_absent_as_not_run()
     {
         using var dir = new TempDirectory();

@@ -113,6 +113,40 @@ public class ReproductionSpecTests
         Assert.False(Directory.Exists(outDir));
     }
 
+    [Theory]
+    [InlineData("\"\"", "must be a non-empty text")]
+    [InlineData("42", "(got 42)")]
+    [InlineData("{why: x}", "(got a mapping)")]
+    public void Evidence_of_a_claim_that_is_not_a_text_is_exit_2_naming_file_line_and_key(string value, string expected)
+    {
+        using var dir = new TempDirectory();
+        string specs = CopySpecs(dir, Cheap);
+        string commonFile = Path.Combine(specs, Cheap, "common.yaml"), outDir = Path.Combine(dir.Path, "out");
+        string common = File.ReadAllText(commonFile);
+        string bad = common.Replace("      test: {less_than: 2}\n", $"      test: {{less_than: 2}}\n      not_reproduced: {value}\n");
+        Assert.NotEqual(common, bad);
+        File.WriteAllText(commonFile, bad);
+        int line = bad.Split('\n').ToList().FindIndex(l => l.StartsWith("      not_reproduced:", StringComparison.Ordinal)) + 1;
+        var (code, stdout, stderr) = Memlab.Run(dir.Path, "reproduce", "--only", Cheap, "--specs", specs, "--out", outDir);
+        Assert.Equal(2, code);
+        Assert.Equal("", stdout);
+        Assert.Contains($"common.yaml:{line}: key 'reproduction.claims[2].not_reproduced': ", stderr);
+        Assert.Contains(expected, stderr);
+        Assert.Single(stderr.Trim().Split('\n'));
+        Assert.False(Directory.Exists(outDir));
+    }
+
+    [Fact]
+    public void A_misspelt_evidence_key_is_unknown_with_a_suggestion()
+    {
+        using var dir = new TempDirectory();
+        string specs = CopySpecs(dir, Cheap);
+        string commonFile = Path.Combine(specs, Cheap, "common.yaml");
+        File.WriteAllText(commonFile, File.ReadAllText(commonFile).Replace("      test: {less_than: 2}\n", "      test: {less_than: 2}\n      not_reproducd: why\n"));
+        var e = Assert.Throws<SpecException>(() => ReproductionPlan.Create(Specs.Reproductions.Select([Cheap]), ReproductionScale.Quick, Specs.Kinds, specs));
+        Assert.Contains("key 'reproduction.claims[2].not_reproducd': unknown key (did you mean 'not_reproduced'?)", e.Message);
+    }
+
     [Fact]
     public void A_spec_naming_another_reproduction_or_scale_or_with_a_bad_claim_is_rejected_at_its_line()
     {
