@@ -143,9 +143,10 @@ public static class SpecReference
         `stack`). The layer's input width comes from the data; a recurrent layer outputs its state, so a model whose
         output width must match the data ends in a readout (`{kind: stack, layers: [{kind: continuous_time, hidden: 16},
         {kind: dense, out: 1}]}`), or uses a kind with an `out` option. The linear time-invariant kinds (`linear_rnn`,
-        `complex_diagonal`, `lru`) compute by `algorithm: scan` (the recurrence, the default), `convolution` (the kernel
-        K_s and a causal convolution) or `auto` (a cost model picks per shape), e.g.
-        `model: {kind: lru, hidden: 64, algorithm: auto}`; both paths give the same numbers up to rounding.
+        `complex_diagonal`, `lru`) compute by `algorithm: auto` (the default: a cost model picks per shape, and the pick
+        is written into the run's spec.yaml), `scan` (the recurrence) or `convolution` (the kernel K_s and
+        a causal convolution), e.g. `model: {kind: lru, hidden: 64, algorithm: scan}`; both paths give the same numbers up
+        to rounding. A sweep over widths under `auto` may get both, and `memlab results` then keeps them apart as an axis.
 
         Each table below lists a key's type, its default (`required` when it has none, `—` when it is optional and unset
         means off), its range, and what it means. `memlab kinds NAME` prints the same for one kind or family.
