@@ -15,7 +15,9 @@ namespace MemoryLab.Tests.Docs;
 /// command still runs); a command whose comment says "(exit code N)" must exit N, every other command 0; a comment
 /// "final loss X (initial Y)" must match what the run prints. A command that writes a Slurm script (<c>&gt; NAME.sbatch</c>)
 /// is followed by the script's array tasks, run here one after the other; a <c>#!/bin/bash</c> block after it must be
-/// that script. On the pages in <see cref="PagesWithOutput"/>, whose commands run unshortened, every line of a plain
+/// that script. <c>export NAME=VALUE</c> holds for the page's later commands, and <c>dotnet build -c Release examples/NAME</c>
+/// builds that example (a plugin the page then names in <c>MEMLAB_PLUGINS</c>; the scratch folder's <c>examples/</c> is
+/// the repository's). On the pages in <see cref="PagesWithOutput"/>, whose commands run unshortened, every line of a plain
 /// (output) block must be among the lines the commands printed. Commands that cannot run here are listed in
 /// <see cref="Skipped"/> with the reason, and each entry must still match a command. So a page cannot drift from the code.
 /// </summary>
@@ -127,11 +129,12 @@ public class DocCommandTests(ITestOutputHelper output)
         using var dir = new TempDirectory();
         CopyDirectory(Path.Combine(repo, "experiments"), Path.Combine(dir.Path, "experiments"));
         CopyDirectory(Path.Combine(repo, "experiments", "reproduce"), Path.Combine(dir.Path, "my-specs")); // the tour's "edited copies"
+        Directory.CreateSymbolicLink(Path.Combine(dir.Path, "examples"), Path.Combine(repo, "examples"));
         var steps = Steps(page, File.ReadAllText(Path.Combine(repo, page)));
         var skips = Skipped.Where(s => s.Page == page).ToList();
         var used = new HashSet<int>();
         Assert.True(steps.Any(s => s.Kind == StepKind.Run), $"{page}: found no command");
-        string lastRunId = "", lastScript = "";
+        string lastRunId = "", lastScript = "", exports = "";
         var printed = new StringBuilder();
         foreach (var step in steps)
         {
@@ -155,11 +158,22 @@ public class DocCommandTests(ITestOutputHelper output)
             int skip = skips.FindIndex(s => Regex.IsMatch(step.Text, s.Command));
             if (skip >= 0) { used.Add(skip); output.WriteLine($"skipped {page}:{step.Line} `{step.Text}`: {skips[skip].Reason}"); continue; }
 
+            if (Regex.IsMatch(step.Text, @"^export \w+=\S+$")) { exports += step.Text + "\n"; output.WriteLine($"$ {step.Text}"); continue; }
+            if (Regex.Match(step.Text, @"^dotnet build -c Release (examples/[\w-]+)$") is { Success: true } example)
+            {
+                // Against the library this test run built, into the folder the page names.
+                string project = Path.Combine(repo, example.Groups[1].Value);
+                var (built, buildOutput) = Packaging.Repo.Run(Packaging.Repo.Dotnet, repo, ["build", project, "-c", Packaging.Repo.Configuration,
+                    "-o", Path.Combine(project, "bin", "Release", "net10.0"), "-p:BuildProjectReferences=false", "-nologo", "-v", "q", "--disable-build-servers"]);
+                output.WriteLine($"$ {step.Text}  → {built}");
+                Assert.True(built == 0, $"{page}:{step.Line}: `{step.Text}` exited {built}\n{buildOutput}");
+                continue;
+            }
             string command = step.Text;
             foreach (var (pattern, replacement) in ShortSettings) command = Regex.Replace(command, pattern, replacement);
             command = command.Replace("<run id>", lastRunId);
             Assert.Matches("^memlab ", command); // every command run here is memlab's; anything else is in Skipped
-            var (code, stdout, stderr) = Shell(dir.Path, command);
+            var (code, stdout, stderr) = Shell(dir.Path, exports + command);
             output.WriteLine($"$ {command}  → {code}");
             printed.Append(stdout);
             Assert.True(code == step.Expected, $"{page}:{step.Line}: `{command}` exited {code}, expected {step.Expected}\n{stderr}\n{stdout[^Math.Min(stdout.Length, 2000)..]}");
@@ -213,6 +227,16 @@ public class DocCommandTests(ITestOutputHelper output)
         foreach (string page in pages)
             if (Steps(page, File.ReadAllText(Path.Combine(repo, page))).Any(s => s.Kind == StepKind.Run))
                 Assert.True(Pages.Contains(page), $"{page} has shell commands but DocCommandTests does not run it: add it to Pages");
+    }
+
+    [Fact]
+    public void First_study_shows_the_example_plugin_as_it_is()
+    {
+        string repo = TeacherStudentTests.RepoRoot();
+        var block = Regex.Match(File.ReadAllText(Path.Combine(repo, "docs", "first-study.md")).ReplaceLineEndings("\n"), "^```csharp file=StretchedExp\\.cs\n(.*?)^```",
+            RegexOptions.Singleline | RegexOptions.Multiline);
+        Assert.True(block.Success, "first-study.md shows examples/stretched-kernel/StretchedExp.cs");
+        Assert.Equal(File.ReadAllText(Path.Combine(repo, "examples", "stretched-kernel", "StretchedExp.cs")).ReplaceLineEndings("\n"), block.Groups[1].Value);
     }
 
     [Fact]
