@@ -50,19 +50,17 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
     /// <inheritdoc />
     public override Settings Bind(SpecNode s)
     {
-        string perturb = s.GetString("perturb");
-        if (perturb is not ("recurrent" or "all")) throw s.Error("perturb", $"must be 'recurrent' (the rate parameters, Wang24's definition) or 'all' (got '{perturb}')");
-        string approximants = s.GetString("approximants");
-        if (approximants is not ("trained" or "least-squares")) throw s.Error("approximants", $"must be 'trained' (the group's procedure) or 'least-squares' (got '{approximants}')");
-        string gradients = s.GetString("gradients");
-        if (gradients is not ("minibatch" or "expected")) throw s.Error("gradients", $"must be 'minibatch' (the authors' sampled training set) or 'expected' (the expected loss, full batch) (got '{gradients}')");
-        string basis = s.GetString("softplus_basis");
-        if (basis is not ("learned" or "none")) throw s.Error("softplus_basis", $"must be 'learned' (the authors' trainable P, recurrence PᵀDP) or 'none' (diagonal) (got '{basis}')");
-        string biases = s.GetString("biases");
-        if (biases is not ("learned" or "none")) throw s.Error("biases", $"must be 'learned' (the authors' encoder and decoder biases) or 'none' (got '{biases}')");
+        // Each choice is a name with its allowed values, so the spec reference (memlab kinds) lists them and reads on past them.
+        string perturb = s.GetString("perturb", allowed: ["recurrent", "all"],
+            doc: "recurrent: perturb the recurrent parameters only (Wang24's definition of E_m(β)); all: every parameter");
+        string approximants = s.GetString("approximants", allowed: ["trained", "least-squares"],
+            doc: "trained: approximants trained by the group's procedure; least-squares: best sums of exponentials (labelled, not the paper's)");
+        string gradients = s.GetString("gradients", allowed: ["minibatch", "expected"],
+            doc: "minibatch: the authors' sampled training set; expected: the expected loss, full batch");
+        string basis = s.GetString("softplus_basis", allowed: ["learned", "none"],
+            doc: "learned: the authors' trainable P, recurrence PᵀDP; none: diagonal");
+        string biases = s.GetString("biases", allowed: ["learned", "none"], doc: "learned: the authors' encoder and decoder biases; none: no biases");
         var widths = s.GetIntList("widths", min: 1, minCount: 2);
-        for (int i = 1; i < widths.Length; i++)
-            if (widths[i] <= widths[i - 1]) throw s.Error("widths", $"must increase (got {widths[i]} after {widths[i - 1]})");
         int minEpochs = s.GetInt("min_epochs", min: 1);
         var training = new ApproximantTrainingOptions
         {
@@ -79,12 +77,16 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
         };
         bool minibatch = gradients == "minibatch";
         int batch = s.GetInt("batch_size", min: 1), trainSize = s.GetInt("train_size", min: 1);
-        if (minibatch && trainSize % batch != 0) throw s.Error("train_size", $"must be a multiple of batch_size {batch} (got {trainSize})");
-        return new(widths, s.GetInt("window", min: 2), s.GetInt("repeats", min: 1), s.GetInt("max_iterations", min: 1),
+        var settings = new Settings(widths, s.GetInt("window", min: 2), s.GetInt("repeats", min: 1), s.GetInt("max_iterations", min: 1),
             s.GetDouble("power_law_exponent", above: 1), s.GetDouble("power_law_scale", above: 0), perturb == "all",
             approximants == "trained", training, s.GetDouble("margin_penalty", min: 0), s.GetDouble("time_weight_power", min: 0),
             (ulong)s.GetLong("seed", min: 0), minibatch, trainSize, s.GetInt("validation_size", min: 1), s.GetInt("test_size", min: 1), batch,
             basis == "learned", biases == "learned");
+        // Checks of several values together come after every read, so describing the kind (placeholder values) lists every key.
+        for (int i = 1; i < widths.Length; i++)
+            if (widths[i] <= widths[i - 1]) throw s.Error("widths", $"must increase (got {widths[i]} after {widths[i - 1]})");
+        if (minibatch && trainSize % batch != 0) throw s.Error("train_size", $"must be a multiple of batch_size {batch} (got {trainSize})");
+        return settings;
     }
 
     private static readonly Rate[] Maps = [Rate.Direct, Rate.Exp, Rate.Softplus];

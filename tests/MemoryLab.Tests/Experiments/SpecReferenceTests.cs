@@ -46,6 +46,23 @@ public class SpecReferenceTests
     }
 
     [Fact]
+    public void Every_key_of_every_reproduction_spec_is_listed_under_its_kind()
+    {
+        // A binder that stops at a placeholder value while it is described would leave the keys after it out of the reference.
+        var kinds = ExperimentRegistry.CreateDefault();
+        var reproductions = ReproductionRegistry.CreateDefault(kinds);
+        var all = SpecReference.All(kinds, ModelFactory.CreateDefault());
+        foreach (var scale in new[] { ReproductionScale.Quick, ReproductionScale.Paper })
+            foreach (var plan in ReproductionPlan.Create(reproductions.All, scale, kinds))
+                foreach (var run in plan.Sweep.Runs.Take(1))
+                {
+                    var listed = all.Single(k => k.Family == "experiment" && k.Name == run.Kind).Keys.Select(k => k.Path).ToHashSet();
+                    foreach (string key in run.Spec.Keys.Where(k => k is not ("kind" or "seed")))
+                        Assert.True(listed.Contains(key), $"{plan.Section.Name} ({scale}): key '{key}' of kind {run.Kind} is not in the spec reference");
+                }
+    }
+
+    [Fact]
     public void Recorded_defaults_are_the_defaults_binding_applies()
     {
         var train = All().Single(k => k.Name == "train");
