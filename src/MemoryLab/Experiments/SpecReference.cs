@@ -91,6 +91,9 @@ public static class SpecReference
             if (members.Length == 0) continue;
             sb.Append("\n## ").Append(char.ToUpperInvariant(family[0])).Append(family[1..]).Append(" kinds\n\n");
             sb.Append("In ").Append(where).Append(": ").Append(string.Join(", ", members.Select(m => "`" + m.Name + "`"))).Append(".\n");
+            if (family == "experiment")
+                sb.Append("\nA reproduction's own kind (named after it) has no defaults: the values of its two scales, each with where it comes from\n"
+                    + "(the paper, the authors' code, or chosen and why), are in its spec files, `experiments/reproduce/NAME/`.\n");
             foreach (var k in members)
             {
                 sb.Append("\n### ").Append(family).Append(" `").Append(k.Name).Append("`\n\n").Append(Escape(k.Description)).Append("\n\n");
@@ -99,8 +102,6 @@ public static class SpecReference
                 foreach (var key in k.Keys)
                     sb.Append("| `").Append(key.Path).Append("` | ").Append(key.Type).Append(" | ").Append(Escape(key.DefaultText))
                       .Append(" | ").Append(Escape(key.Range)).Append(" | ").Append(Escape(key.Doc)).Append(" |\n");
-                if (k.Keys.All(x => x.Doc.Length == 0))
-                    sb.Append("\nThe meaning of each setting is written beside it in the reproduction's spec files, `experiments/reproduce/NAME/`.\n");
             }
         }
         return sb.ToString();

@@ -60,27 +60,36 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
         string basis = s.GetString("softplus_basis", allowed: ["learned", "none"],
             doc: "learned: the authors' trainable P, recurrence PᵀDP; none: diagonal");
         string biases = s.GetString("biases", allowed: ["learned", "none"], doc: "learned: the authors' encoder and decoder biases; none: no biases");
-        var widths = s.GetIntList("widths", min: 1, minCount: 2);
-        int minEpochs = s.GetInt("min_epochs", min: 1);
+        var widths = s.GetIntList("widths", min: 1, minCount: 2, doc: "widths m, increasing");
+        int minEpochs = s.GetInt("min_epochs", min: 1, doc: "fewest epochs of each width");
         var training = new ApproximantTrainingOptions
         {
-            LearningRate = s.GetDouble("learning_rate", above: 0),
-            WeightDecay = s.GetDouble("weight_decay", min: 0),
-            ClipNorm = s.GetDouble("clip_norm", min: 0),
-            StepsPerEpoch = s.GetInt("steps_per_epoch", min: 1),
+            LearningRate = s.GetDouble("learning_rate", above: 0, doc: "AdamW learning rate"),
+            WeightDecay = s.GetDouble("weight_decay", min: 0, doc: "AdamW weight decay"),
+            ClipNorm = s.GetDouble("clip_norm", min: 0, doc: "global gradient-norm clip"),
+            StepsPerEpoch = s.GetInt("steps_per_epoch", min: 1, doc: "steps per epoch (gradients: expected; minibatch: train_size / batch_size)"),
             MinEpochs = minEpochs,
-            MaxEpochs = s.GetInt("max_epochs", min: minEpochs),
-            PlateauFactor = s.GetDouble("plateau_factor", above: 0, below: 1),
-            PlateauPatience = s.GetInt("plateau_patience", min: 0),
-            InitialThreshold = s.GetDouble("stopping_threshold", above: 0),
-            ThresholdFactor = s.GetDouble("threshold_factor", above: 0),
+            MaxEpochs = s.GetInt("max_epochs", min: minEpochs, doc: "most epochs of each width"),
+            PlateauFactor = s.GetDouble("plateau_factor", above: 0, below: 1, doc: "learning-rate factor when the validation loss plateaus"),
+            PlateauPatience = s.GetInt("plateau_patience", min: 0, doc: "epochs without improvement before that"),
+            InitialThreshold = s.GetDouble("stopping_threshold", above: 0, doc: "the first width stops once its validation loss is below this"),
+            ThresholdFactor = s.GetDouble("threshold_factor", above: 0, doc: "each next width stops below this times the previous width's best validation loss"),
         };
         bool minibatch = gradients == "minibatch";
-        int batch = s.GetInt("batch_size", min: 1), trainSize = s.GetInt("train_size", min: 1);
-        var settings = new Settings(widths, s.GetInt("window", min: 2), s.GetInt("repeats", min: 1), s.GetInt("max_iterations", min: 1),
-            s.GetDouble("power_law_exponent", above: 1), s.GetDouble("power_law_scale", above: 0), perturb == "all",
-            approximants == "trained", training, s.GetDouble("margin_penalty", min: 0), s.GetDouble("time_weight_power", min: 0),
-            (ulong)s.GetLong("seed", min: 0), minibatch, trainSize, s.GetInt("validation_size", min: 1), s.GetInt("test_size", min: 1), batch,
+        int batch = s.GetInt("batch_size", min: 1, doc: "sequences per AdamW step"),
+            trainSize = s.GetInt("train_size", min: 1, doc: "training sequences");
+        var settings = new Settings(widths, s.GetInt("window", min: 2, doc: "sequence length T (kernels sampled at t = 0 … T−1)"),
+            s.GetInt("repeats", min: 1, doc: "Gaussian perturbations per β (their running maximum is kept)"),
+            s.GetInt("max_iterations", min: 1, doc: "least-squares approximants only: Levenberg–Marquardt iterations per start"),
+            s.GetDouble("power_law_exponent", above: 1, doc: "p of the power-law target (1 + c·t)^{−p}"),
+            s.GetDouble("power_law_scale", above: 0, doc: "c of (1 + c·t)^{−p}"),
+            perturb == "all",
+            approximants == "trained", training, s.GetDouble("margin_penalty", min: 0, doc: "weight of relu(1 − stability margin) added to the training loss"),
+            s.GetDouble("time_weight_power", min: 0, doc: "the loss weighs step t by ((t+1)/(T+1))^this"),
+            (ulong)s.GetLong("seed", min: 0, doc: "seed of the initialisations and of the perturbations"),
+            minibatch, trainSize, s.GetInt("validation_size", min: 1, doc: "validation sequences"),
+            s.GetInt("test_size", min: 1, doc: "test sequences (E_m(β) is their loss)"),
+            batch,
             basis == "learned", biases == "learned");
         // Checks of several values together come after every read, so describing the kind (placeholder values) lists every key.
         for (int i = 1; i < widths.Length; i++)
