@@ -50,7 +50,7 @@ internal static class Plugins
                     if (typeof(IDataKind).IsAssignableFrom(type))
                     {
                         var kind = (IDataKind)Activator.CreateInstance(type)!;
-                        data.Register(kind.Name, kind.Bind);
+                        data.Register(kind.Name, kind.Bind, kind.Description);
                     }
                 }
                 catch (ArgumentException e)

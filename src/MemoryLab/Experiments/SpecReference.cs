@@ -91,6 +91,9 @@ public static class SpecReference
             if (members.Length == 0) continue;
             sb.Append("\n## ").Append(char.ToUpperInvariant(family[0])).Append(family[1..]).Append(" kinds\n\n");
             sb.Append("In ").Append(where).Append(": ").Append(string.Join(", ", members.Select(m => "`" + m.Name + "`"))).Append(".\n");
+            if (family == "experiment")
+                sb.Append("\nA reproduction's own kind (named after it) has no defaults: the values of its two scales, each with where it comes from\n"
+                    + "(the paper, the authors' code, or chosen and why), are in its spec files, `experiments/reproduce/NAME/`.\n");
             foreach (var k in members)
             {
                 sb.Append("\n### ").Append(family).Append(" `").Append(k.Name).Append("`\n\n").Append(Escape(k.Description)).Append("\n\n");
@@ -99,8 +102,6 @@ public static class SpecReference
                 foreach (var key in k.Keys)
                     sb.Append("| `").Append(key.Path).Append("` | ").Append(key.Type).Append(" | ").Append(Escape(key.DefaultText))
                       .Append(" | ").Append(Escape(key.Range)).Append(" | ").Append(Escape(key.Doc)).Append(" |\n");
-                if (k.Keys.All(x => x.Doc.Length == 0))
-                    sb.Append("\nThe meaning of each setting is written beside it in the reproduction's spec files, `experiments/reproduce/NAME/`.\n");
             }
         }
         return sb.ToString();
@@ -143,9 +144,10 @@ public static class SpecReference
         `stack`). The layer's input width comes from the data; a recurrent layer outputs its state, so a model whose
         output width must match the data ends in a readout (`{kind: stack, layers: [{kind: continuous_time, hidden: 16},
         {kind: dense, out: 1}]}`), or uses a kind with an `out` option. The linear time-invariant kinds (`linear_rnn`,
-        `complex_diagonal`, `lru`) compute by `algorithm: scan` (the recurrence, the default), `convolution` (the kernel
-        K_s and a causal convolution) or `auto` (a cost model picks per shape), e.g.
-        `model: {kind: lru, hidden: 64, algorithm: auto}`; both paths give the same numbers up to rounding.
+        `complex_diagonal`, `lru`) compute by `algorithm: auto` (the default: a cost model picks per shape, and the pick
+        is written into the run's spec.yaml), `scan` (the recurrence) or `convolution` (the kernel K_s and
+        a causal convolution), e.g. `model: {kind: lru, hidden: 64, algorithm: scan}`; both paths give the same numbers up
+        to rounding. A sweep over widths under `auto` may get both, and `memlab results` then keeps them apart as an axis.
 
         Each table below lists a key's type, its default (`required` when it has none, `—` when it is optional and unset
         means off), its range, and what it means. `memlab kinds NAME` prints the same for one kind or family.

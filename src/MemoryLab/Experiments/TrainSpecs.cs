@@ -10,6 +10,8 @@ public interface IDataKind
 {
     /// <summary>The name a <c>data:</c> section's <c>kind</c> gives.</summary>
     string Name { get; }
+    /// <summary>One line on what the data is, which <c>memlab kinds</c> prints (empty unless given).</summary>
+    string Description => "";
     /// <summary>Reads the section's keys (only its own: any other is an error at its line).</summary>
     DataSpec Bind(SpecNode section);
 }

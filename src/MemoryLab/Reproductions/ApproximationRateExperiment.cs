@@ -37,11 +37,16 @@ public sealed class ApproximationRateExperiment : ReproductionKind<Approximation
     /// <inheritdoc />
     public override Settings Bind(SpecNode s)
     {
-        var start = s.GetDoubleList("li21_start", min: 0, minCount: 2);
+        var start = s.GetDoubleList("li21_start", min: 0, minCount: 2, doc: "(α, β) of Li21's starting construction λ_j = jβ/(α+1) (§3, rate theorem)");
         if (start.Length != 2 || !(start[1] > 0)) throw s.Error("li21_start", $"must be [alpha, beta] with alpha >= 0 and beta > 0 (got [{string.Join(", ", start)}])");
-        return new Settings(s.GetDoubleList("omegas", above: 0, minCount: 1), s.GetInt("max_width", min: 2), s.GetInt("random_starts", min: 0),
-            s.GetInt("max_iterations", min: 1), (start[0], start[1]), s.GetDouble("epsilon", above: 0, below: 1), s.GetDouble("horizon", above: 0),
-            s.GetDouble("resolved_error", above: 0, below: 1), s.GetInt("exponential_max_width", min: 2));
+        return new Settings(s.GetDoubleList("omegas", above: 0, minCount: 1, doc: "power-law exponents ω of the targets, one curve each (Li21's ε^{−1/ω} law)"),
+            s.GetInt("max_width", min: 2, doc: "widths m = 1 … max_width are fitted"),
+            s.GetInt("random_starts", min: 0, doc: "random starts per width beside the Li21, geometric and greedy ones"),
+            s.GetInt("max_iterations", min: 1, doc: "Levenberg–Marquardt iterations per start"),
+            (start[0], start[1]), s.GetDouble("epsilon", above: 0, below: 1, doc: "ε of the needed width m_ε, in Li21's L¹ error"),
+            s.GetDouble("horizon", above: 0, doc: "Gauss–Legendre horizon T; a mapped tail integrates beyond it to ∞"),
+            s.GetDouble("resolved_error", above: 0, below: 1, doc: "relative L² errors below this count as unresolved"),
+            s.GetInt("exponential_max_width", min: 2, doc: "widths fitted for the exponential target"));
     }
 
     /// <summary>Relative L² errors below this are near the quadrature/rounding floor (about 5e−10) and are not drawn.</summary>

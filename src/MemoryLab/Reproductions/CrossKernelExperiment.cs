@@ -30,9 +30,14 @@ public sealed class CrossKernelExperiment : ReproductionKind<CrossKernelExperime
         int Phases, int ImagePoints, int SeriesTerms);
 
     /// <inheritdoc />
-    public override Settings Bind(SpecNode s) => new(s.GetDouble("reference_magnitude", above: 0, below: 1), s.GetDouble("reference_phase_divisor", above: 0),
-        s.GetDoubleList("rhos", min: 0, max: 1, minCount: 2), s.GetInt("magnitudes", min: 2), s.GetDouble("max_magnitude", above: 0, below: 1),
-        s.GetInt("phases", min: 3), s.GetInt("image_points", min: 3), s.GetInt("series_terms", min: 10));
+    public override Settings Bind(SpecNode s) => new(s.GetDouble("reference_magnitude", above: 0, below: 1, doc: "|λ₀| of the reference eigenvalue"),
+        s.GetDouble("reference_phase_divisor", above: 0, doc: "arg λ₀ = π / this"),
+        s.GetDoubleList("rhos", min: 0, max: 1, minCount: 2, doc: "input autocorrelations ρ, one panel each"),
+        s.GetInt("magnitudes", min: 2, doc: "grid points in |λ| on [0, max_magnitude]"),
+        s.GetDouble("max_magnitude", above: 0, below: 1, doc: "largest |λ| of the grid"),
+        s.GetInt("phases", min: 3, doc: "grid points in arg λ on [−π, π]"),
+        s.GetInt("image_points", min: 3, doc: "points per axis of each panel's Cartesian image"),
+        s.GetInt("series_terms", min: 10, doc: "terms summed of the series of S(λ, λ₀; ρ)"));
 
     /// <summary>Level below the field's maximum that counts as "strong coupling" in the area summary (|S| ≥ 10⁻² max).</summary>
     public const double StrongFraction = 1e-2;

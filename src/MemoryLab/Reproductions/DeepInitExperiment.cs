@@ -31,8 +31,12 @@ public sealed class DeepInitExperiment : ReproductionKind<DeepInitExperiment.Set
 
     /// <inheritdoc />
     public override Settings Bind(SpecNode s) => new(
-        new Sizes(s.GetInt("input_size", min: 1), s.GetInt("model_size", min: 1), s.GetInt("batch", min: 1), s.GetInt("time", min: 2), s.GetInt("repeats", min: 1)),
-        s.GetDoubleList("memory_exponents", min: 0, minCount: 2));
+        new Sizes(s.GetInt("input_size", min: 1, doc: "d_in: the encoder's input (and the decoder's output) width"),
+        s.GetInt("model_size", min: 1, doc: "d_model: the width of the residual stream"),
+        s.GetInt("batch", min: 1, doc: "sequences per measurement"),
+        s.GetInt("time", min: 2, doc: "steps per sequence"),
+        s.GetInt("repeats", min: 1, doc: "initialisations averaged per point")),
+        s.GetDoubleList("memory_exponents", min: 0, minCount: 2, doc: "memories T = 10^e, one point per exponent e"));
 
     /// <summary>The configurations (id = <c>config</c> column of <c>deep-init.csv</c>): recurrent layer and block norm.</summary>
     public static readonly (string Label, string Layer, NormKind Norm)[] Configs =

@@ -45,8 +45,12 @@ public sealed class GruTheoryExperiment : ReproductionKind<GruTheoryExperiment.S
     public sealed record Sizes(int InputSize, int Memories, int Initialisations, int Sequences, int Time, double MaxMemory);
 
     /// <inheritdoc />
-    public override Sizes Bind(SpecNode s) => new(s.GetInt("input_size", min: 1), s.GetInt("memories", min: 2), s.GetInt("initialisations", min: 1),
-        s.GetInt("sequences", min: 1), s.GetInt("time", min: 1), s.GetDouble("max_memory", above: 1));
+    public override Sizes Bind(SpecNode s) => new(s.GetInt("input_size", min: 1, doc: "input features"),
+        s.GetInt("memories", min: 2, doc: "memories T_k, log-spaced on (1, max_memory]"),
+        s.GetInt("initialisations", min: 1, doc: "GRU units per memory, each an independent initialisation"),
+        s.GetInt("sequences", min: 1, doc: "sequences per unit"),
+        s.GetInt("time", min: 1, doc: "steps per sequence (long enough for h_T to be stationary)"),
+        s.GetDouble("max_memory", above: 1, doc: "largest memory T"));
 
     /// <summary>The memories T_k = max^{k/count}, k = 1..count: log-spaced on (1, max] (T = 1 means b_z = −∞ and ∂h/∂b_z ≡ 0).</summary>
     public static double[] MemoryGrid(int count, double maxMemory)

@@ -47,11 +47,20 @@ public sealed class HessianExperiment : ReproductionKind<HessianExperiment.Setti
         int TeacherStateSize, double TeacherTheta0, ulong TrainingDataSeed, ulong InitSeed, int Hidden, int Batch, int Steps, double LearningRate);
 
     /// <inheritdoc />
-    public override Settings Bind(SpecNode s) => new(s.GetInt("hessian_batch", min: 1), s.GetInt("time", min: 2), s.GetDouble("difference_step", above: 0),
-        (ulong)s.GetLong("hessian_data_seed", min: 0), (ulong)s.GetLong("teacher_seed", min: 0), s.GetDouble("nu0", above: 0, below: 1),
-        s.GetInt("teacher_state_size", min: 1), s.GetDouble("teacher_theta0", above: 0, max: Math.PI), (ulong)s.GetLong("training_data_seed", min: 0),
-        (ulong)s.GetLong("init_seed", min: 0), s.GetInt("hidden", min: 1), s.GetInt("batch", min: 1), s.GetInt("steps", min: 1),
-        s.GetDouble("learning_rate", above: 0));
+    public override Settings Bind(SpecNode s) => new(s.GetInt("hessian_batch", min: 1, doc: "sequences in the batch the Hessian is taken on"),
+        s.GetInt("time", min: 2, doc: "sequence length T"),
+        s.GetDouble("difference_step", above: 0, doc: "step of the 4-point differences of exact float64 gradients"),
+        (ulong)s.GetLong("hessian_data_seed", min: 0, doc: "seed of the Hessian's white-noise batch"),
+        (ulong)s.GetLong("teacher_seed", min: 0, doc: "seed of both teachers"),
+        s.GetDouble("nu0", above: 0, below: 1, doc: "ν₀ of the part (2) teacher, also the LRU's r_min"),
+        s.GetInt("teacher_state_size", min: 1, doc: "state size n of the part (2) teacher"),
+        s.GetDouble("teacher_theta0", above: 0, max: Math.PI, doc: "largest eigenvalue phase θ₀ of that teacher"),
+        (ulong)s.GetLong("training_data_seed", min: 0, doc: "seed of the part (2) training batches"),
+        (ulong)s.GetLong("init_seed", min: 0, doc: "seed of both students' initialisation in part (2)"),
+        s.GetInt("hidden", min: 1, doc: "student width in part (2)"),
+        s.GetInt("batch", min: 1, doc: "sequences per Adam step"),
+        s.GetInt("steps", min: 1, doc: "Adam steps"),
+        s.GetDouble("learning_rate", above: 0, doc: "Adam's constant learning rate, equal for both students"));
     /// <summary>Eigenvectors summarised by the concentration measure.</summary>
     public const int TopVectors = 4;
     private static readonly string[] DenseGroups = ["A", "B", "C", "D"];

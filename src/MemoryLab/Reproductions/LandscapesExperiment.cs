@@ -27,8 +27,9 @@ public sealed class LandscapesExperiment : ReproductionKind<LandscapesExperiment
     public sealed record Settings(double[] Gaps, double TeacherPhaseDivisor, int Points);
 
     /// <inheritdoc />
-    public override Settings Bind(SpecNode s) => new(s.GetDoubleList("gaps", above: 0, below: 1, minCount: 2),
-        s.GetDouble("teacher_phase_divisor", above: 1), s.GetInt("points", min: 3));
+    public override Settings Bind(SpecNode s) => new(s.GetDoubleList("gaps", above: 0, below: 1, minCount: 2, doc: "teacher gaps 1 − λ*, one curve each"),
+        s.GetDouble("teacher_phase_divisor", above: 1, doc: "complex teachers λ*·e^{iπ/this} for the ω_θ columns"),
+        s.GetInt("points", min: 3, doc: "points per 1-D curve"));
     private static readonly EigenvalueMap[] Maps = [EigenvalueMap.Polar, EigenvalueMap.Lru, EigenvalueMap.Optimal];
     private static readonly string[] MapNames = ["polar", "exp", "opt"];
 

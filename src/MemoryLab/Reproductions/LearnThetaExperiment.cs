@@ -35,10 +35,16 @@ public sealed class LearnThetaExperiment : ReproductionKind<LearnThetaExperiment
         double StartPhaseDivisor, double TeacherPhaseDivisor, bool Normalised = false, bool KeepAdamState = false);
 
     /// <inheritdoc />
-    public override Settings Bind(SpecNode s) => new(s.GetInt("steps", min: 1), s.GetInt("contour_points", min: 2), s.GetInt("record_every", min: 1),
-        s.GetDouble("learning_rate", above: 0), s.GetDouble("target_loss", above: 0), s.GetDouble("magnitude", above: 0, below: 1),
-        s.GetDouble("start_phase_divisor", above: 1), s.GetDouble("teacher_phase_divisor", above: 1),
-        s.GetBool("normalised"), s.GetEnum<AdamState>("adam_state") == AdamState.Kept);
+    public override Settings Bind(SpecNode s) => new(s.GetInt("steps", min: 1, doc: "optimiser steps"),
+        s.GetInt("contour_points", min: 2, doc: "contour grid points per axis"),
+        s.GetInt("record_every", min: 1, doc: "a trajectory point is kept every this many steps"),
+        s.GetDouble("learning_rate", above: 0, doc: "Adam's learning rate"),
+        s.GetDouble("target_loss", above: 0, doc: "a run has learned the phase once its loss is at most this"),
+        s.GetDouble("magnitude", above: 0, below: 1, doc: "|λ| of the start and of the teacher"),
+        s.GetDouble("start_phase_divisor", above: 1, doc: "the start is λ = magnitude·e^{iπ/this}"),
+        s.GetDouble("teacher_phase_divisor", above: 1, doc: "the teacher is λ* = magnitude·e^{iπ/this}"),
+        s.GetBool("normalised", doc: "train the γ-normalised loss (true) or the plain loss (false)"),
+        s.GetEnum<AdamState>("adam_state", doc: "reset-each-step: Adam's moments discarded after every update (the authors' notebook); kept: ordinary Adam") == AdamState.Kept);
 
     /// <summary>What Adam does with its moment estimates between steps.</summary>
     public enum AdamState

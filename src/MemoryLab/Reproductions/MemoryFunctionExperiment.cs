@@ -35,8 +35,12 @@ public sealed class MemoryFunctionExperiment : ReproductionKind<MemoryFunctionEx
     public sealed record Settings(int Time, int Hidden, long Steps, int Batch, double LearningRate, double[] ProbeAmplitudes);
 
     /// <inheritdoc />
-    public override Settings Bind(SpecNode s) => new(s.GetInt("time", min: 2), s.GetInt("hidden", min: 1), s.GetLong("steps", min: 1),
-        s.GetInt("batch", min: 1), s.GetDouble("learning_rate", above: 0), s.GetDoubleList("probe_amplitudes", above: 0, minCount: 1));
+    public override Settings Bind(SpecNode s) => new(s.GetInt("time", min: 2, doc: "sequence length T, the horizon probed"),
+        s.GetInt("hidden", min: 1, doc: "hidden units of both RNNs"),
+        s.GetLong("steps", min: 1, doc: "Adam steps"),
+        s.GetInt("batch", min: 1, doc: "sequences per step"),
+        s.GetDouble("learning_rate", above: 0, doc: "Adam's constant learning rate"),
+        s.GetDoubleList("probe_amplitudes", above: 0, minCount: 1, doc: "heights of the Heaviside probes"));
 
     /// <inheritdoc />
     public override string Name => "memory-function";

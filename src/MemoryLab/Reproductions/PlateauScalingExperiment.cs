@@ -33,9 +33,15 @@ public sealed class PlateauScalingExperiment : ReproductionKind<PlateauScalingEx
 
     /// <inheritdoc />
     public override Settings Bind(SpecNode s) => new(
-        s.GetDoubleList("delays", above: 0, minCount: 2), s.GetIntList("widths", min: 1, minCount: 1), s.GetDouble("delta", above: 0),
-        s.GetDouble("baseline_rate", above: 0), s.GetDouble("max_initial_rate", above: 0), s.GetDouble("bump_width", above: 0),
-        s.GetDouble("relative_tolerance", above: 0, below: 1), s.GetDouble("check_tolerance", above: 0, below: 1), s.GetDouble("end_time", above: 0));
+        s.GetDoubleList("delays", above: 0, minCount: 2, doc: "memory delays L = 1/ω, one point each"),
+        s.GetIntList("widths", min: 1, minCount: 1, doc: "model widths m, one curve each"),
+        s.GetDouble("delta", above: 0, doc: "δ of the escape times τ₀ (‖θ−θ₀‖ > δ) and τ₀′ (|J−J₀| > δ)"),
+        s.GetDouble("baseline_rate", above: 0, doc: "w₀ of the baseline ρ̄ = e^{−w₀t}, also the smallest initial rate"),
+        s.GetDouble("max_initial_rate", above: 0, doc: "largest initial rate (the rates are geometric from baseline_rate)"),
+        s.GetDouble("bump_width", above: 0, doc: "width b of the Gaussian bump"),
+        s.GetDouble("relative_tolerance", above: 0, below: 1, doc: "relative tolerance of the Dormand–Prince 5(4) flow (absolute: 1e-3 of it)"),
+        s.GetDouble("check_tolerance", above: 0, below: 1, doc: "the longest L is re-run at this tolerance to show the escape times converged"),
+        s.GetDouble("end_time", above: 0, doc: "flow time after which a run gives up"));
 
     /// <inheritdoc />
     public override string Name => "li21-plateau-scaling";

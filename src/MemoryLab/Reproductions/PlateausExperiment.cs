@@ -53,19 +53,30 @@ public sealed class PlateausExperiment : ReproductionKind<PlateausExperiment.Set
     /// <inheritdoc />
     public override Settings Bind(SpecNode s)
     {
-        var d = s.Child("plateau_detector");
+        var d = s.Child("plateau_detector", doc: "how a plateau is recognised on the loss curve");
         var detector = new PlateauDetectorOptions
         {
-            MaxFall = d.GetDouble("max_fall", above: 0, below: 1),
-            MinLengthFraction = d.GetDouble("min_length_fraction", above: 0, below: 1),
-            MinDropAfter = d.GetDouble("min_drop_after", above: 0, below: 1),
-            MinAcceleration = d.GetDouble("min_acceleration", min: 1),
-            SmoothingFraction = d.GetDouble("smoothing_fraction", min: 0, below: 0.5),
+            MaxFall = d.GetDouble("max_fall", above: 0, below: 1, doc: "on a plateau the smoothed loss stays within this fraction of its starting level"),
+            MinLengthFraction = d.GetDouble("min_length_fraction", above: 0, below: 1, doc: "a plateau lasts at least this fraction of the run's steps"),
+            MinDropAfter = d.GetDouble("min_drop_after", above: 0, below: 1, doc: "it is left by a fall of at least this fraction below its level"),
+            MinAcceleration = d.GetDouble("min_acceleration", min: 1, doc: "on leaving it the loss falls at least this many times faster per step"),
+            SmoothingFraction = d.GetDouble("smoothing_fraction", min: 0, below: 0.5, doc: "running median of the log-loss over ± this fraction of the run"),
         };
-        return new Settings(s.GetInt("runs", min: 1), s.GetInt("linear_width", min: 1), s.GetLong("linear_steps", min: 2), s.GetDouble("linear_rate", above: 0),
-            s.GetInt("hidden", min: 1), s.GetLong("airy_tanh_steps", min: 2), s.GetInt("airy_time", min: 2), s.GetLong("lorenz_steps", min: 2),
-            s.GetInt("lorenz_time", min: 2), s.GetInt("batch", min: 1), s.GetInt("lorenz_batch", min: 1), s.GetDouble("adam_rate", above: 0), detector,
-            s.GetDouble("airy_delay", min: 0, max: 1000), s.GetDouble("tanh_spectral_radius", above: 0));
+        return new Settings(s.GetInt("runs", min: 1, doc: "random initialisations per panel"),
+            s.GetInt("linear_width", min: 1, doc: "width m of the linear RNN, panels (a)/(b)"),
+            s.GetLong("linear_steps", min: 2, doc: "gradient-descent steps, panels (a)/(b)"),
+            s.GetDouble("linear_rate", above: 0, doc: "gradient-descent learning rate η, panels (a)/(b)"),
+            s.GetInt("hidden", min: 1, doc: "tanh RNN hidden units, panels (c)/(d)"),
+            s.GetLong("airy_tanh_steps", min: 2, doc: "Adam steps, panel (c)"),
+            s.GetInt("airy_time", min: 2, doc: "sequence length T, panel (c)"),
+            s.GetLong("lorenz_steps", min: 2, doc: "Adam steps, panel (d)"),
+            s.GetInt("lorenz_time", min: 2, doc: "sequence length T, panel (d)"),
+            s.GetInt("batch", min: 1, doc: "sequences per Adam step, panel (c)"),
+            s.GetInt("lorenz_batch", min: 1, doc: "sequences per Adam step, panel (d)"),
+            s.GetDouble("adam_rate", above: 0, doc: "Adam's constant learning rate, panels (c)/(d)"),
+            detector,
+            s.GetDouble("airy_delay", min: 0, max: 1000, doc: "t₀ of the Airy target Ai(t − t₀), panels (b)/(c)"),
+            s.GetDouble("tanh_spectral_radius", above: 0, doc: "initial spectral radius g of the tanh RNN, panels (c)/(d)"));
     }
 
     /// <summary>Random initial θ = (W, U, c) of the width-m linear RNN: W = −I + 0.5·G/√m (G standard normal, so W is

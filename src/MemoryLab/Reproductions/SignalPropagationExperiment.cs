@@ -27,8 +27,11 @@ public sealed class SignalPropagationExperiment : ReproductionKind<SignalPropaga
     public sealed record Settings(double[] Ks, double[] Rhos, int Repeats, int MaxTime, int Neurons);
 
     /// <inheritdoc />
-    public override Settings Bind(SpecNode s) => new(s.GetDoubleList("ks", above: 0, minCount: 2), s.GetDoubleList("rhos", min: 0, max: 1, minCount: 1),
-        s.GetInt("repeats", min: 2), s.GetInt("max_time", min: 100), s.GetInt("neurons", min: 1));
+    public override Settings Bind(SpecNode s) => new(s.GetDoubleList("ks", above: 0, minCount: 2, doc: "λ = 1 − 10^{−k}, one point per k"),
+        s.GetDoubleList("rhos", min: 0, max: 1, minCount: 1, doc: "input correlations ρ, one curve each"),
+        s.GetInt("repeats", min: 2, doc: "sequences per point"),
+        s.GetInt("max_time", min: 100, doc: "cap on the sequence length 15/(1−λ)"),
+        s.GetInt("neurons", min: 1, doc: "independent neurons per sequence"));
 
     /// <inheritdoc />
     public override string Name => "zucchet24-signal-propagation";

@@ -50,48 +50,59 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
     /// <inheritdoc />
     public override Settings Bind(SpecNode s)
     {
-        string perturb = s.GetString("perturb");
-        if (perturb is not ("recurrent" or "all")) throw s.Error("perturb", $"must be 'recurrent' (the rate parameters, Wang24's definition) or 'all' (got '{perturb}')");
-        string approximants = s.GetString("approximants");
-        if (approximants is not ("trained" or "least-squares")) throw s.Error("approximants", $"must be 'trained' (the group's procedure) or 'least-squares' (got '{approximants}')");
-        string gradients = s.GetString("gradients");
-        if (gradients is not ("minibatch" or "expected")) throw s.Error("gradients", $"must be 'minibatch' (the authors' sampled training set) or 'expected' (the expected loss, full batch) (got '{gradients}')");
-        string basis = s.GetString("softplus_basis");
-        if (basis is not ("learned" or "none")) throw s.Error("softplus_basis", $"must be 'learned' (the authors' trainable P, recurrence PᵀDP) or 'none' (diagonal) (got '{basis}')");
-        string biases = s.GetString("biases");
-        if (biases is not ("learned" or "none")) throw s.Error("biases", $"must be 'learned' (the authors' encoder and decoder biases) or 'none' (got '{biases}')");
-        var widths = s.GetIntList("widths", min: 1, minCount: 2);
-        for (int i = 1; i < widths.Length; i++)
-            if (widths[i] <= widths[i - 1]) throw s.Error("widths", $"must increase (got {widths[i]} after {widths[i - 1]})");
-        int minEpochs = s.GetInt("min_epochs", min: 1);
+        // Each choice is a name with its allowed values, so the spec reference (memlab kinds) lists them and reads on past them.
+        string perturb = s.GetString("perturb", allowed: ["recurrent", "all"],
+            doc: "recurrent: perturb the recurrent parameters only (Wang24's definition of E_m(β)); all: every parameter");
+        string approximants = s.GetString("approximants", allowed: ["trained", "least-squares"],
+            doc: "trained: approximants trained by the group's procedure; least-squares: best sums of exponentials (labelled, not the paper's)");
+        string gradients = s.GetString("gradients", allowed: ["minibatch", "expected"],
+            doc: "minibatch: the authors' sampled training set; expected: the expected loss, full batch");
+        string basis = s.GetString("softplus_basis", allowed: ["learned", "none"],
+            doc: "learned: the authors' trainable P, recurrence PᵀDP; none: diagonal");
+        string biases = s.GetString("biases", allowed: ["learned", "none"], doc: "learned: the authors' encoder and decoder biases; none: no biases");
+        var widths = s.GetIntList("widths", min: 1, minCount: 2, doc: "widths m, increasing");
+        int minEpochs = s.GetInt("min_epochs", min: 1, doc: "fewest epochs of each width");
         var training = new ApproximantTrainingOptions
         {
-            LearningRate = s.GetDouble("learning_rate", above: 0),
-            WeightDecay = s.GetDouble("weight_decay", min: 0),
-            ClipNorm = s.GetDouble("clip_norm", min: 0),
-            StepsPerEpoch = s.GetInt("steps_per_epoch", min: 1),
+            LearningRate = s.GetDouble("learning_rate", above: 0, doc: "AdamW learning rate"),
+            WeightDecay = s.GetDouble("weight_decay", min: 0, doc: "AdamW weight decay"),
+            ClipNorm = s.GetDouble("clip_norm", min: 0, doc: "global gradient-norm clip"),
+            StepsPerEpoch = s.GetInt("steps_per_epoch", min: 1, doc: "steps per epoch (gradients: expected; minibatch: train_size / batch_size)"),
             MinEpochs = minEpochs,
-            MaxEpochs = s.GetInt("max_epochs", min: minEpochs),
-            PlateauFactor = s.GetDouble("plateau_factor", above: 0, below: 1),
-            PlateauPatience = s.GetInt("plateau_patience", min: 0),
-            InitialThreshold = s.GetDouble("stopping_threshold", above: 0),
-            ThresholdFactor = s.GetDouble("threshold_factor", above: 0),
+            MaxEpochs = s.GetInt("max_epochs", min: minEpochs, doc: "most epochs of each width"),
+            PlateauFactor = s.GetDouble("plateau_factor", above: 0, below: 1, doc: "learning-rate factor when the validation loss plateaus"),
+            PlateauPatience = s.GetInt("plateau_patience", min: 0, doc: "epochs without improvement before that"),
+            InitialThreshold = s.GetDouble("stopping_threshold", above: 0, doc: "the first width stops once its validation loss is below this"),
+            ThresholdFactor = s.GetDouble("threshold_factor", above: 0, doc: "each next width stops below this times the previous width's best validation loss"),
             ExpInitialRate = ExpInitialRate(s),
         };
         bool minibatch = gradients == "minibatch";
-        int batch = s.GetInt("batch_size", min: 1), trainSize = s.GetInt("train_size", min: 1);
-        if (minibatch && trainSize % batch != 0) throw s.Error("train_size", $"must be a multiple of batch_size {batch} (got {trainSize})");
-        return new(widths, s.GetInt("window", min: 2), s.GetInt("repeats", min: 1), s.GetInt("max_iterations", min: 1),
-            s.GetDouble("power_law_exponent", above: 1), s.GetDouble("power_law_scale", above: 0), perturb == "all",
-            approximants == "trained", training, s.GetDouble("margin_penalty", min: 0), s.GetDouble("time_weight_power", min: 0),
-            (ulong)s.GetLong("seed", min: 0), minibatch, trainSize, s.GetInt("validation_size", min: 1), s.GetInt("test_size", min: 1), batch,
+        int batch = s.GetInt("batch_size", min: 1, doc: "sequences per AdamW step"),
+            trainSize = s.GetInt("train_size", min: 1, doc: "training sequences");
+        var settings = new Settings(widths, s.GetInt("window", min: 2, doc: "sequence length T (kernels sampled at t = 0 … T−1)"),
+            s.GetInt("repeats", min: 1, doc: "Gaussian perturbations per β (their running maximum is kept)"),
+            s.GetInt("max_iterations", min: 1, doc: "least-squares approximants only: Levenberg–Marquardt iterations per start"),
+            s.GetDouble("power_law_exponent", above: 1, doc: "p of the power-law target (1 + c·t)^{−p}"),
+            s.GetDouble("power_law_scale", above: 0, doc: "c of (1 + c·t)^{−p}"),
+            perturb == "all",
+            approximants == "trained", training, s.GetDouble("margin_penalty", min: 0, doc: "weight of relu(1 − stability margin) added to the training loss"),
+            s.GetDouble("time_weight_power", min: 0, doc: "the loss weighs step t by ((t+1)/(T+1))^this"),
+            (ulong)s.GetLong("seed", min: 0, doc: "seed of the initialisations and of the perturbations"),
+            minibatch, trainSize, s.GetInt("validation_size", min: 1, doc: "validation sequences"),
+            s.GetInt("test_size", min: 1, doc: "test sequences (E_m(β) is their loss)"),
+            batch,
             basis == "learned", biases == "learned");
+        // Checks of several values together come after every read, so describing the kind (placeholder values) lists every key.
+        for (int i = 1; i < widths.Length; i++)
+            if (widths[i] <= widths[i - 1]) throw s.Error("widths", $"must increase (got {widths[i]} after {widths[i - 1]})");
+        if (minibatch && trainSize % batch != 0) throw s.Error("train_size", $"must be a multiple of batch_size {batch} (got {trainSize})");
+        return settings;
     }
 
     // exp_initial_rate: a positive number (every v = log of it, StableSSM's initialisation) or randn (v ~ N(0, 1)).
     private static double? ExpInitialRate(SpecNode s)
     {
-        string text = s.GetString("exp_initial_rate");
+        string text = s.GetString("exp_initial_rate", doc: "exp map only: every initial rate e^v (StableSSM's 0.5), or randn for v ~ N(0, 1)");
         if (text == "randn") return null;
         if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double rate) || !(rate > 0) || !double.IsFinite(rate))
             throw s.Error("exp_initial_rate", $"must be a positive rate (StableSSM's 0.5) or 'randn' (v ~ N(0, 1)) (got '{text}')");

@@ -372,35 +372,27 @@ public class DiagnoseTests
     {
         using var dir = new TempDirectory();
         string file = Path.Combine(dir.Path, "gru.safetensors");
-        // PyTorch writes nn.GRU(2, 5) + nn.Linear(5, 1) in float32 as a safetensors file with an input/output pair, and prints its
-        // update gates at their biases σ(b_iz + b_hz).
+        // PyTorch writes nn.GRU(2, 5) + nn.Linear(5, 1) in float32 as a safetensors file with an input/output pair, by the
+        // Python block of docs/diagnose.md as written (after the model and input it assumes), and prints its update gates at
+        // their biases σ(b_iz + b_hz).
+        string page = File.ReadAllText(Path.Combine(MemoryLab.Tests.Reproductions.TeacherStudentTests.RepoRoot(), "docs", "diagnose.md")).ReplaceLineEndings("\n");
+        var block = System.Text.RegularExpressions.Regex.Match(page, "```python\n(.*?)```", System.Text.RegularExpressions.RegexOptions.Singleline);
+        Assert.True(block.Success, "docs/diagnose.md has a Python block");
+        Assert.Contains("open(\"gru.safetensors\", \"wb\")", block.Groups[1].Value);
         string script = dir.File("write.py", """
-            import json, struct, sys, torch
+            import json, struct, torch
             torch.manual_seed(0)
             gru = torch.nn.GRU(2, 5, batch_first=True)
             head = torch.nn.Linear(5, 1)
             with torch.no_grad():
                 gru.bias_hh_l0[5:10] += 2.0  # long memories
-                x = torch.randn(3, 40, 2)
-                y = head(gru(x)[0])
-            t = {f"rnn.{k}": v for k, v in gru.state_dict().items()}
-            t.update({f"head.{k}": v for k, v in head.state_dict().items()})
-            t["input"] = x
-            t["output"] = y
-            header, blobs, off = {}, [], 0
-            for k, v in t.items():
-                flat = v.detach().contiguous().float().flatten().tolist()
-                b = struct.pack(f"<{len(flat)}f", *flat)
-                header[k] = {"dtype": "F32", "shape": list(v.shape), "data_offsets": [off, off + len(b)]}
-                blobs.append(b)
-                off += len(b)
-            h = json.dumps(header).encode()
-            h += b" " * ((8 - len(h) % 8) % 8)
-            open(sys.argv[1], "wb").write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+            x = torch.randn(3, 40, 2)
+
+            """.Replace("\n            ", "\n") + block.Groups[1].Value + """
             print(json.dumps(torch.sigmoid(gru.bias_ih_l0[5:10] + gru.bias_hh_l0[5:10]).tolist()))
-            """.Replace("\n            ", "\n"));
-        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(script); psi.ArgumentList.Add(file);
+            """.Replace("\n            ", "\n").TrimStart(' '));
+        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = dir.Path };
+        psi.ArgumentList.Add(script);
         using var p = Process.Start(psi)!;
         string stdout = p.StandardOutput.ReadToEnd(), stderr = p.StandardError.ReadToEnd();
         p.WaitForExit();

@@ -8,14 +8,16 @@ using Xunit.Abstractions;
 namespace MemoryLab.Tests.Docs;
 
 /// <summary>
-/// Docs as code: the shell commands of every page that has any (the README's quick tour, examples/README.md and the
+/// Docs as code: the shell commands of every page that has any (README.md, examples/README.md and the
 /// pages of docs/; <see cref="Pages"/>, kept complete by a test) are parsed from the Markdown and
 /// run in order, as written, in a scratch folder holding a copy of <c>experiments/</c>; a YAML block the page says to save
 /// ("save this as `X`") is saved first. Long settings get short overrides from <see cref="ShortSettings"/> (every
 /// command still runs); a command whose comment says "(exit code N)" must exit N, every other command 0; a comment
 /// "final loss X (initial Y)" must match what the run prints. A command that writes a Slurm script (<c>&gt; NAME.sbatch</c>)
 /// is followed by the script's array tasks, run here one after the other; a <c>#!/bin/bash</c> block after it must be
-/// that script. On the pages in <see cref="PagesWithOutput"/>, whose commands run unshortened, every line of a plain
+/// that script. <c>export NAME=VALUE</c> holds for the page's later commands, and <c>dotnet build -c Release examples/NAME</c>
+/// builds that example (a plugin the page then names in <c>MEMLAB_PLUGINS</c>; the scratch folder's <c>examples/</c> is
+/// the repository's). On the pages in <see cref="PagesWithOutput"/>, whose commands run unshortened, every line of a plain
 /// (output) block must be among the lines the commands printed. Commands that cannot run here are listed in
 /// <see cref="Skipped"/> with the reason, and each entry must still match a command. So a page cannot drift from the code.
 /// </summary>
@@ -24,6 +26,8 @@ public class DocCommandTests(ITestOutputHelper output)
     /// <summary>Rewrites from the pages' settings to short ones (regex → replacement, applied in order to each command).</summary>
     public static IReadOnlyList<(string Pattern, string Replacement)> ShortSettings { get; } =
     [
+        // The tool without installing it (README's set-up) is the memlab under test.
+        (@"^dotnet run -c Release --project src/MemoryLab\.Cli --(?= )", "memlab"),
         // Absolute scratch paths stay inside the test's folder.
         (@"/tmp/r\b", "r-tmp"),
         // Reproductions: the fastest one (li21-plateau-scaling, seconds) stands in for any other and for the whole set, at quick scale.
@@ -46,6 +50,8 @@ public class DocCommandTests(ITestOutputHelper output)
     /// <summary>Commands not run here: (page, regex on the command, why).</summary>
     public static IReadOnlyList<(string Page, string Command, string Reason)> Skipped { get; } =
     [
+        ("README.md", @"^dotnet test tests/MemoryLab\.Tests ", "the test suite itself, which holds this test"),
+        ("README.md", @"^dotnet (pack|tool install --global) ", "PackagingTests packs both projects into a private folder and installs the tool into a scratch --tool-path (a global install would change the user's machine)"),
         ("docs/diagnose.md", @"^memlab diagnose RUN_DIR \|", "the command's synopsis (placeholders); the walkthrough's commands run"),
         ("docs/cluster-sweeps.md", @"^memlab sweep SPEC ", "the command's synopsis (placeholders); the emitted scripts' tasks run it"),
         ("docs/cluster-sweeps.md", @"^(sbatch|squeue) ", "needs a Slurm cluster: SlurmIntegrationTests submits an emitted script to a real Slurm; here the tasks of each emitted script run locally"),
@@ -54,7 +60,7 @@ public class DocCommandTests(ITestOutputHelper output)
         ("docs/README-install.md", @"^dotnet tool install --global ", "would install for the user running the tests; PackagingTests installs the same package into a scratch --tool-path and runs it"),
         ("docs/README-install.md", @"^(dotnet tool install --tool-path|~/memlab-tool/memlab) ", "PackagingTests.The_packed_tool_installs_into_a_tool_path_and_trains_a_tiny_spec does this in a scratch folder"),
         ("docs/README-install.md", @"^(MEMLAB=|cd \.\. |dotnet new nugetconfig|dotnet nuget add source|dotnet add package)", "run as one script, as written, by PackagingTests.Docs_install_page_library_project_commands_run_as_written (it needs the packed packages)"),
-        ("docs/extending.md", @"^(dotnet build -c Release -o out|memlab run leaky\.yaml$)", "DocumentationExampleTests builds the page's files into a plugin in a scratch project and runs leaky.yaml and the page's reproduction through MEMLAB_PLUGINS"),
+        ("docs/extending.md", @"^(dotnet build -c Release -o out|memlab run leaky\.yaml$|memlab (run|sweep|report) (fit\.yaml|fit-sweep\.yaml|results/fit-sweep)\b)", "DocumentationExampleTests builds the page's files into a plugin in a scratch project and runs leaky.yaml, fit.yaml, fit-sweep.yaml (and its report) and the page's reproduction through MEMLAB_PLUGINS"),
         ("docs/memory-kernels.md", @"^dotnet run -c Release --project examples/kernel-width ", "PackagingTests.Example_kernel_width_fits_a_custom_kernel_with_errors_falling_as_the_width_grows builds and runs it with short settings"),
         ("docs/parametrisations.md", @"^(dotnet build -c Release examples/custom-parametrisation|MEMLAB_PLUGINS=examples/custom-parametrisation/|memlab results results/compare$)", "PackagingTests.Example_custom_parametrisation_is_a_plugin_map_with_exact_gradients_that_a_spec_runs_beside_the_lru builds the plugin and runs compare.yaml through MEMLAB_PLUGINS with short settings"),
         ("docs/result-files.md", @"^tensorboard ", "TensorBoard is a Python tool not installed here; SinkTests.TensorBoardRecordsPassTheirCrcsAndDecodeToTheLoggedScalars reads the event files back record by record"),
@@ -78,7 +84,7 @@ public class DocCommandTests(ITestOutputHelper output)
 
     internal enum StepKind { Save, Run, Script, Output }
 
-    /// <summary>The commands of <paramref name="markdown"/>'s sh blocks (README: only its quick-tour block), and before each
+    /// <summary>The commands of <paramref name="markdown"/>'s sh blocks, and before each
     /// block the YAML files the page says to save; <c>#!/bin/bash</c> blocks (scripts) and plain blocks (output).</summary>
     internal static List<Step> Steps(string page, string markdown)
     {
@@ -97,7 +103,7 @@ public class DocCommandTests(ITestOutputHelper output)
             }
             if (lang == "bash" && body.StartsWith("#!/bin/bash", StringComparison.Ordinal)) { steps.Add(new Step(StepKind.Script, body, firstLine)); continue; }
             if (lang == "") { steps.Add(new Step(StepKind.Output, body, firstLine)); continue; }
-            if (lang != "sh" || page == "README.md" && !body.Contains("alias memlab=")) continue;
+            if (lang != "sh") continue;
             var lines = body.Split('\n');
             for (int i = 0; i < lines.Length; i++)
             {
@@ -123,11 +129,12 @@ public class DocCommandTests(ITestOutputHelper output)
         using var dir = new TempDirectory();
         CopyDirectory(Path.Combine(repo, "experiments"), Path.Combine(dir.Path, "experiments"));
         CopyDirectory(Path.Combine(repo, "experiments", "reproduce"), Path.Combine(dir.Path, "my-specs")); // the tour's "edited copies"
+        Directory.CreateSymbolicLink(Path.Combine(dir.Path, "examples"), Path.Combine(repo, "examples"));
         var steps = Steps(page, File.ReadAllText(Path.Combine(repo, page)));
         var skips = Skipped.Where(s => s.Page == page).ToList();
         var used = new HashSet<int>();
         Assert.True(steps.Any(s => s.Kind == StepKind.Run), $"{page}: found no command");
-        string lastRunId = "", lastScript = "";
+        string lastRunId = "", lastScript = "", exports = "";
         var printed = new StringBuilder();
         foreach (var step in steps)
         {
@@ -151,11 +158,22 @@ public class DocCommandTests(ITestOutputHelper output)
             int skip = skips.FindIndex(s => Regex.IsMatch(step.Text, s.Command));
             if (skip >= 0) { used.Add(skip); output.WriteLine($"skipped {page}:{step.Line} `{step.Text}`: {skips[skip].Reason}"); continue; }
 
+            if (Regex.IsMatch(step.Text, @"^export \w+=\S+$")) { exports += step.Text + "\n"; output.WriteLine($"$ {step.Text}"); continue; }
+            if (Regex.Match(step.Text, @"^dotnet build -c Release (examples/[\w-]+)$") is { Success: true } example)
+            {
+                // Against the library this test run built, into the folder the page names.
+                string project = Path.Combine(repo, example.Groups[1].Value);
+                var (built, buildOutput) = Packaging.Repo.Run(Packaging.Repo.Dotnet, repo, ["build", project, "-c", Packaging.Repo.Configuration,
+                    "-o", Path.Combine(project, "bin", "Release", "net10.0"), "-p:BuildProjectReferences=false", "-nologo", "-v", "q", "--disable-build-servers"]);
+                output.WriteLine($"$ {step.Text}  → {built}");
+                Assert.True(built == 0, $"{page}:{step.Line}: `{step.Text}` exited {built}\n{buildOutput}");
+                continue;
+            }
             string command = step.Text;
             foreach (var (pattern, replacement) in ShortSettings) command = Regex.Replace(command, pattern, replacement);
             command = command.Replace("<run id>", lastRunId);
             Assert.Matches("^memlab ", command); // every command run here is memlab's; anything else is in Skipped
-            var (code, stdout, stderr) = Shell(dir.Path, command);
+            var (code, stdout, stderr) = Shell(dir.Path, exports + command);
             output.WriteLine($"$ {command}  → {code}");
             printed.Append(stdout);
             Assert.True(code == step.Expected, $"{page}:{step.Line}: `{command}` exited {code}, expected {step.Expected}\n{stderr}\n{stdout[^Math.Min(stdout.Length, 2000)..]}");
@@ -209,6 +227,16 @@ public class DocCommandTests(ITestOutputHelper output)
         foreach (string page in pages)
             if (Steps(page, File.ReadAllText(Path.Combine(repo, page))).Any(s => s.Kind == StepKind.Run))
                 Assert.True(Pages.Contains(page), $"{page} has shell commands but DocCommandTests does not run it: add it to Pages");
+    }
+
+    [Fact]
+    public void First_study_shows_the_example_plugin_as_it_is()
+    {
+        string repo = TeacherStudentTests.RepoRoot();
+        var block = Regex.Match(File.ReadAllText(Path.Combine(repo, "docs", "first-study.md")).ReplaceLineEndings("\n"), "^```csharp file=StretchedExp\\.cs\n(.*?)^```",
+            RegexOptions.Singleline | RegexOptions.Multiline);
+        Assert.True(block.Success, "first-study.md shows examples/stretched-kernel/StretchedExp.cs");
+        Assert.Equal(File.ReadAllText(Path.Combine(repo, "examples", "stretched-kernel", "StretchedExp.cs")).ReplaceLineEndings("\n"), block.Groups[1].Value);
     }
 
     [Fact]

@@ -103,4 +103,22 @@ public class TrainCommandTests
         var (summary, _) = new ResultsStore(Path.Combine(dir.Path, "o")).Execute(plan.Runs[0], registry, pool);
         Assert.Equal(RunStatus.Diverged, summary.Status);
     }
+
+    [Fact]
+    public void A_diverged_run_exits_0_with_its_folder_and_status_as_help_and_the_tour_say()
+    {
+        // memlab --help and docs/tour.md ("Exit codes and run statuses"): a diverged run is a result (exit code 0), its
+        // folder holds the metrics so far and summary.json says diverged. (A failed run's exit code 1: PluginTests.)
+        using var dir = new TempDirectory();
+        string spec = SmallSpec(dir, "schedule: {kind: constant}");
+        var (code, stdout, stderr) = Memlab.Run(dir.Path, "train", spec, "optimizer.kind=sgd", "optimizer.lr=1e6", "model.kind=complex_diagonal", "--out", "o");
+        Assert.True(code == 0, stderr);
+        Assert.Contains(" status=diverged ", stdout);
+        string run = Directory.GetDirectories(Path.Combine(dir.Path, "o")).Single();
+        Assert.Equal(RunStatus.Diverged, ResultsStore.ReadSummary(run).Status);
+        Assert.True(File.ReadAllLines(Path.Combine(run, "metrics.csv")).Length >= 2, "the metrics logged before the divergence are kept");
+        string help = System.Text.RegularExpressions.Regex.Replace(Memlab.Run(dir.Path, "--help").Stdout, @"\s+", " "); // wrapped to the terminal
+        Assert.Contains("0 = done (runs completed or diverged", help);
+        Assert.Contains("1 = some run failed (its folder is still written", help);
+    }
 }

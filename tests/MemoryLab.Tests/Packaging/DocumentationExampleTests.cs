@@ -17,7 +17,8 @@ public sealed partial class DocumentationExampleTests(ITestOutputHelper log)
     {
         string page = File.ReadAllText(Path.Combine(Repo.Root, "docs", "extending.md")).ReplaceLineEndings("\n");
         var files = FileBlock().Matches(page).ToDictionary(m => m.Groups["file"].Value, m => m.Groups["body"].Value);
-        Assert.Equal(["LogitPolar.cs", "LeakyIntegrator.cs", "leaky.yaml", "WidthCurve.cs", "my-width-curve/common.yaml", "my-width-curve/quick.yaml"], files.Keys);
+        Assert.Equal(["LogitPolar.cs", "LeakyIntegrator.cs", "leaky.yaml", "KernelFit.cs", "fit.yaml", "fit-sweep.yaml", "WidthCurve.cs",
+            "my-width-curve/common.yaml", "my-width-curve/quick.yaml"], files.Keys);
         // The parametrisation on the page is the example's file.
         Assert.Equal(File.ReadAllText(Path.Combine(Repo.Root, "examples", "custom-parametrisation", "LogitPolar.cs")).ReplaceLineEndings("\n"), files["LogitPolar.cs"]);
 
@@ -48,6 +49,23 @@ public sealed partial class DocumentationExampleTests(ITestOutputHelper log)
         log.WriteLine(runOutput);
         Assert.True(ran == 0, runOutput);
         Assert.Contains("status=completed", runOutput);
+
+        // The experiment kind's commands, as the page writes them (fewer steps): one run, the sweep and its report.
+        var fitCommands = Regex.Matches(page, @"^memlab (?:run|sweep|report) (?:fit\.yaml|fit-sweep\.yaml|results/fit-sweep)\b[^#\n]*", RegexOptions.Multiline)
+            .Select(m => m.Value.Trim()).ToList();
+        Assert.Equal(3, fitCommands.Count);
+        foreach (string command in fitCommands)
+        {
+            string[] args = command.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1..];
+            if (args[0] is "run" or "sweep") args = [.. args, "steps=30"];
+            var (fit, fitOutput) = Repo.Run(Repo.Dotnet, dir.Path, [memlab, .. args], env);
+            log.WriteLine($"$ memlab {string.Join(' ', args)}\n{fitOutput}");
+            Assert.True(fit == 0, $"`{command}`: {fitOutput}");
+        }
+        Assert.Contains(Directory.GetFiles(Path.Combine(dir.Path, "runs"), "summary.json", SearchOption.AllDirectories).Select(File.ReadAllText),
+            j => j.Contains("\"kind\": \"kernel-fit\"", StringComparison.Ordinal) && j.Contains("\"status\": \"completed\"", StringComparison.Ordinal));
+        Assert.Equal(8, Directory.GetFiles(Path.Combine(dir.Path, "results", "fit-sweep"), "summary.json", SearchOption.AllDirectories).Length);
+        Assert.True(File.Exists(Path.Combine(dir.Path, "results", "fit-sweep", "report.html")));
 
         var (reproduced, reproduceOutput) = Repo.Run(Repo.Dotnet, dir.Path, [memlab, "reproduce", "--only", "my-width-curve", "--specs", dir.Path,
             "--out", "results", "--set", "my-width-curve.steps=50"], env);

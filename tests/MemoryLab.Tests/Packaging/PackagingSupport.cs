@@ -121,10 +121,11 @@ internal sealed class ScratchFolder : IDisposable
 }
 
 /// <summary>Packs MemoryLab and MemoryLab.Cli once (from the outputs this test run already built) into a temporary
-/// folder, with a NuGet.config that works offline: the local folder for MemoryLab*, the usual nuget.org source for
-/// the rest, and the machine's global packages folder as a fallback folder, so dependencies restored before need no
-/// network. Restores go to a private packages folder, so a package of the same version restored earlier is never
-/// picked up instead of the fresh one.</summary>
+/// folder, with a NuGet.config: the local folder for MemoryLab*, the usual nuget.org source for the rest. Each restore
+/// goes to a fresh private packages folder (<see cref="RestoreEnvironment"/>) that links every package the machine has
+/// restored before except MemoryLab's own, so dependencies need no network and a MemoryLab of the same version in the
+/// user's NuGet cache (restored by following docs/README-install.md, say) is never picked up instead of the fresh one.
+/// (The machine's folder cannot be a NuGet fallback folder: a package found there is used before any source.)</summary>
 public sealed class PackedPackages : IDisposable
 {
     private readonly ScratchFolder _scratch = new("packages");
@@ -142,11 +143,22 @@ public sealed class PackedPackages : IDisposable
     /// <summary>The NuGet.config described above.</summary>
     public string ConfigFile => Path.Combine(_scratch.Path, "NuGet.config");
 
-    /// <summary>Environment for restores: a private global packages folder.</summary>
-    public IReadOnlyDictionary<string, string> Environment => new Dictionary<string, string>
+    /// <summary>Environment for one restore: <c>NUGET_PACKAGES</c> is a new private global packages folder holding a link
+    /// to each package id of the machine's folder but <c>memorylab</c> and <c>memorylab.*</c>.</summary>
+    public Dictionary<string, string> RestoreEnvironment()
     {
-        ["NUGET_PACKAGES"] = Path.Combine(_scratch.Path, "restored"),
-    };
+        string folder = Path.Combine(_scratch.Path, "restored-" + Interlocked.Increment(ref _restores).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(folder);
+        string machine = _machinePackages.Value;
+        if (Directory.Exists(machine))
+            foreach (string id in Directory.EnumerateDirectories(machine).Select(d => Path.GetFileName(d)))
+                if (id != "memorylab" && !id.StartsWith("memorylab.", StringComparison.Ordinal))
+                    Directory.CreateSymbolicLink(Path.Combine(folder, id), Path.Combine(machine, id));
+        return new Dictionary<string, string> { ["NUGET_PACKAGES"] = folder };
+    }
+
+    private readonly Lazy<string> _machinePackages = new(Repo.GlobalPackagesFolder, LazyThreadSafetyMode.ExecutionAndPublication);
+    private int _restores;
 
     /// <summary>A scratch folder that is deleted with the packages.</summary>
     public string Scratch => _scratch.Path;
@@ -156,7 +168,6 @@ public sealed class PackedPackages : IDisposable
         string folder = Path.Combine(_scratch.Path, "feed");
         foreach (string project in new[] { "src/MemoryLab/MemoryLab.csproj", "src/MemoryLab.Cli/MemoryLab.Cli.csproj" })
             Repo.DotnetOrThrow(Repo.Root, null, "pack", project, "-c", Repo.Configuration, "--no-build", "-o", folder);
-        string fallback = Repo.GlobalPackagesFolder();
         File.WriteAllText(ConfigFile, $"""
             <?xml version="1.0" encoding="utf-8"?>
             <configuration>
@@ -165,9 +176,6 @@ public sealed class PackedPackages : IDisposable
                 <add key="local" value="{folder}" />
                 <add key="nuget.org" value="https://api.nuget.org/v3/index.json" protocolVersion="3" />
               </packageSources>
-              <fallbackPackageFolders>
-                <add key="machine" value="{fallback}" />
-              </fallbackPackageFolders>
               <packageSourceMapping>
                 <packageSource key="local"><package pattern="MemoryLab" /><package pattern="MemoryLab.*" /></packageSource>
                 <packageSource key="nuget.org"><package pattern="*" /></packageSource>

@@ -56,7 +56,7 @@ public sealed class PackagingTests(PackedPackages packages, ITestOutputHelper lo
 
         using var dir = new ScratchFolder("tool");
         string tools = Path.Combine(dir.Path, "tools");
-        Repo.DotnetOrThrow(dir.Path, packages.Environment, "tool", "install", "--tool-path", tools,
+        Repo.DotnetOrThrow(dir.Path, packages.RestoreEnvironment(), "tool", "install", "--tool-path", tools,
             "--configfile", packages.ConfigFile, "MemoryLab.Cli", "--version", Repo.Version);
         string memlab = Path.Combine(tools, OperatingSystem.IsWindows() ? "memlab.exe" : "memlab");
         Assert.True(File.Exists(memlab), "the tool's command is memlab");
@@ -154,9 +154,10 @@ public sealed class PackagingTests(PackedPackages packages, ITestOutputHelper lo
             File.Copy(Path.Combine(Repo.Root, "examples", "package-consumer", f), Path.Combine(dir.Path, f));
         Assert.DoesNotContain("ProjectReference", File.ReadAllText(Path.Combine(dir.Path, "PackageConsumer.csproj")));
         _ = packages.Folder;
-        Repo.DotnetOrThrow(dir.Path, packages.Environment, ["build", "-c", "Release", "--configfile", packages.ConfigFile,
+        var environment = packages.RestoreEnvironment();
+        Repo.DotnetOrThrow(dir.Path, environment, ["build", "-c", "Release", "--configfile", packages.ConfigFile,
             $"-p:MemoryLabVersion={Repo.Version}", .. Quiet]);
-        Assert.True(Directory.Exists(Path.Combine(packages.Environment["NUGET_PACKAGES"], "memorylab", Repo.Version)),
+        Assert.True(Directory.Exists(Path.Combine(environment["NUGET_PACKAGES"], "memorylab", Repo.Version)),
             "MemoryLab must be restored from the package");
 
         var (code, output) = Repo.Run(Repo.Dotnet, dir.Path, [Path.Combine(dir.Path, "bin", "Release", "net10.0", "PackageConsumer.dll"), "60"]);
@@ -181,8 +182,8 @@ public sealed class PackagingTests(PackedPackages packages, ITestOutputHelper lo
     {
         // docs/README-install.md's "use the library from your own project" block, run as one bash script from a repository
         // root whose artifacts/packages holds the packed packages: it makes a console project beside the repository and adds
-        // the package, which must come from that folder. Restores go to a private folder; packages restored on this machine
-        // before serve as a fallback, so no network is needed.
+        // the package, which must come from that folder. Restores go to a private folder that links the packages restored on
+        // this machine before (but not MemoryLab's), so no network is needed.
         string page = File.ReadAllText(Path.Combine(Repo.Root, "docs", "README-install.md")).ReplaceLineEndings("\n");
         string script = System.Text.RegularExpressions.Regex.Match(page, "```sh\n(MEMLAB=.*?)```", System.Text.RegularExpressions.RegexOptions.Singleline).Groups[1].Value;
         Assert.Contains("dotnet add package MemoryLab", script);
@@ -192,7 +193,7 @@ public sealed class PackagingTests(PackedPackages packages, ITestOutputHelper lo
         string root = Path.Combine(dir.Path, "repo"), feed = Path.Combine(root, "artifacts", "packages");
         Directory.CreateDirectory(feed);
         foreach (string nupkg in Directory.GetFiles(packages.Folder, "*.nupkg")) File.Copy(nupkg, Path.Combine(feed, Path.GetFileName(nupkg)));
-        var environment = new Dictionary<string, string>(packages.Environment) { ["NUGET_FALLBACK_PACKAGES"] = Repo.GlobalPackagesFolder() };
+        var environment = packages.RestoreEnvironment();
         var (code, output) = Repo.Run("/bin/bash", root, ["-euo", "pipefail", "-c", script], environment);
         log.WriteLine(output);
         Assert.True(code == 0, output);

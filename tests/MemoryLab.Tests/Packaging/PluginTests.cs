@@ -34,6 +34,7 @@ public sealed class PluginTests(ITestOutputHelper log)
             {
                 double x = 0;
                 for (int i = 0; i < c.Steps; i++) { x -= 0.1 * 2 * (x - c.Target); ctx.Metrics.Log(i, "loss", (x - c.Target) * (x - c.Target)); }
+                if (double.IsNegative(c.Target)) throw new InvalidOperationException("a negative target is not supported");
                 return RunSummary.Completed(new Dictionary<string, double> { ["final_loss"] = (x - c.Target) * (x - c.Target) }, c.Steps);
             }
         }
@@ -143,6 +144,17 @@ public sealed class PluginTests(ITestOutputHelper log)
         log.WriteLine(runOutput);
         Assert.True(ran == 0, runOutput);
         Assert.Contains("status=completed", runOutput);
+
+        // A run that throws: exit code 1, and its folder is still written with status failed and the error (memlab --help, docs/tour.md).
+        var (failed, failedOutput) = Repo.Run(Repo.Dotnet, dir.Path, [memlab, "run", "p.yaml", "target=-1", "--out", "failed"], env);
+        log.WriteLine(failedOutput);
+        Assert.True(failed == 1, failedOutput);
+        Assert.Contains("status=failed", failedOutput);
+        string failedRun = Directory.GetDirectories(Path.Combine(dir.Path, "failed")).Single();
+        var failedSummary = MemoryLab.Experiments.ResultsStore.ReadSummary(failedRun);
+        Assert.Equal(MemoryLab.Experiments.RunStatus.Failed, failedSummary.Status);
+        Assert.Contains("a negative target is not supported", failedSummary.Message);
+        Assert.True(File.Exists(Path.Combine(failedRun, "metrics.csv")), "the metrics logged before the error are kept");
 
         // The plugin's layer kind, eigenvalue parametrisation and data kind, in an ordinary train spec.
         dir.Write("m.yaml", "kind: train\ndata: {kind: small-teacher, time: 10}\n"
