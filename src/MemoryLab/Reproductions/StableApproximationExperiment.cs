@@ -103,7 +103,7 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
     private static double? ExpInitialRate(SpecNode s)
     {
         string text = s.GetString("exp_initial_rate", doc: "exp map only: every initial rate e^v (StableSSM's 0.5), or randn for v ~ N(0, 1)");
-        if (text == "randn") return null;
+        if (text == "randn" || s.IsDescribing) return null;   // describing: a placeholder text, nothing to parse
         if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double rate) || !(rate > 0) || !double.IsFinite(rate))
             throw s.Error("exp_initial_rate", $"must be a positive rate (StableSSM's 0.5) or 'randn' (v ~ N(0, 1)) (got '{text}')");
         return rate;
