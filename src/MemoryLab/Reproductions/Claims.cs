@@ -231,17 +231,23 @@ public sealed class ClaimSet
     /// <summary>The declared claims.</summary>
     public IReadOnlyList<ClaimSpec> Specs => _specs;
 
+    // The claims come from the spec the runs were made with (a results folder's sweep.yaml), so a claim the report step checks but
+    // that spec lacks means results older than the report code: bad input (exit 2), named with the remedy.
+    private InvalidDataException NotDeclared(string id) => new(
+        $"{_experiment}: claim '{id}' is not declared in the spec (declared: {string.Join(", ", _specs.Select(s => s.Id))}); "
+        + "results made before this claim was added need their sweep.yaml's claims updated, or the reproduction run again");
+
     /// <summary>
     /// Checks claim <paramref name="id"/> against <paramref name="measured"/> and adds the result to the section.
     /// <paramref name="values"/> fill the text's <c>{name}</c> placeholders (numbers in invariant culture; the filled names
     /// make the instance's id, e.g. <c>log-tau-linear[m=5, tau=τ₀]</c>) and supply bounds written <c>{measured: NAME}</c>.
-    /// Throws <see cref="InvalidOperationException"/> for an id the spec does not declare, a placeholder left unfilled or an
-    /// instance checked twice: mistakes in the report step, not in the data.
+    /// Throws <see cref="InvalidDataException"/> for an id the spec does not declare (results older than the report step), and
+    /// <see cref="InvalidOperationException"/> for a placeholder left unfilled or an instance checked twice: mistakes in the report step.
     /// </summary>
     public ClaimCheck Check(string id, double measured, string? measuredText = null, params (string Name, object Value)[] values)
     {
         var spec = _specs.FirstOrDefault(s => s.Id == id)
-            ?? throw new InvalidOperationException($"{_experiment}: claim '{id}' is not declared in the spec (declared: {string.Join(", ", _specs.Select(s => s.Id))})");
+            ?? throw NotDeclared(id);
         var named = values.ToDictionary(v => v.Name, v => v.Value, StringComparer.Ordinal);
         var filled = new List<string>();
         string text = Placeholder.Replace(spec.Text, m =>
@@ -267,7 +273,7 @@ public sealed class ClaimSet
     public ClaimCheck NotDecidedHere(string id, string seen, string why)
     {
         var spec = _specs.FirstOrDefault(s => s.Id == id)
-            ?? throw new InvalidOperationException($"{_experiment}: claim '{id}' is not declared in the spec (declared: {string.Join(", ", _specs.Select(s => s.Id))})");
+            ?? throw NotDeclared(id);
         if (Placeholder.IsMatch(spec.Text)) throw new InvalidOperationException($"{_experiment}: claim '{id}' has placeholders; check its instances instead");
         if (!_instances.Add(id)) throw new InvalidOperationException($"{_experiment}: claim '{id}' is checked twice");
         _checkedIds.Add(id);

@@ -74,7 +74,7 @@ public class ClaimTests
     public void Mistakes_of_the_report_step_are_errors_not_results()
     {
         var (claims, _) = Create();
-        Assert.Throws<InvalidOperationException>(() => claims.Check("not-declared", 1));
+        Assert.Throws<InvalidDataException>(() => claims.Check("not-declared", 1));   // results older than the report step: bad input
         Assert.Throws<InvalidOperationException>(() => claims.Check("slope-near-three", 3, null, ("m", 5)));       // {target} unfilled
         Assert.Throws<InvalidOperationException>(() => claims.Check("faster-than-other", 3));                     // best_other not passed
         claims.Check("ratio-at-least-half", 1);
