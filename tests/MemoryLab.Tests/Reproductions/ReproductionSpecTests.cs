@@ -82,7 +82,7 @@ public class ReproductionSpecTests
         string typo = paper.Replace("points: 801", "points: 801\npionts: 5");
         Assert.NotEqual(paper, typo);
         File.WriteAllText(paperFile, typo);
-        int line = typo.Split('\n').ToList().FindIndex(l => l.StartsWith("pionts", StringComparison.Ordinal)) + 1;
+        int line = LineOf(typo, "pionts");
         var (code, stdout, stderr) = Memlab.Run(dir.Path, "reproduce", "--only", Cheap, "--specs", specs, "--out", outDir);
         Assert.Equal(2, code);
         Assert.Equal("", stdout);
@@ -93,7 +93,7 @@ public class ReproductionSpecTests
 
         string negative = quick.Replace("points: 201", "points: 1");
         File.WriteAllText(quickFile, negative);
-        line = negative.Split('\n').ToList().FindIndex(l => l.StartsWith("points: 1 ", StringComparison.Ordinal)) + 1;
+        line = LineOf(negative, "points: 1 ");
         (code, _, stderr) = Memlab.Run(dir.Path, "reproduce", "--only", Cheap, "--specs", specs, "--out", outDir);
         Assert.Equal(2, code);
         Assert.Contains($"quick.yaml:{line}: key 'points': must be >= 3 (got 1)", stderr);
@@ -113,6 +113,9 @@ public class ReproductionSpecTests
         Assert.False(Directory.Exists(outDir));
     }
 
+    /// <summary>The 1-based number of the first line of <paramref name="text"/> that starts with <paramref name="prefix"/> (0: none).</summary>
+    private static int LineOf(string text, string prefix) => text.Split('\n').ToList().FindIndex(l => l.StartsWith(prefix, StringComparison.Ordinal)) + 1;
+
     [Theory]
     [InlineData("\"\"", "must be a non-empty text")]
     [InlineData("42", "(got 42)")]
@@ -126,7 +129,7 @@ public class ReproductionSpecTests
         string bad = common.Replace("      test: {less_than: 2}\n", $"      test: {{less_than: 2}}\n      not_reproduced: {value}\n");
         Assert.NotEqual(common, bad);
         File.WriteAllText(commonFile, bad);
-        int line = bad.Split('\n').ToList().FindIndex(l => l.StartsWith("      not_reproduced:", StringComparison.Ordinal)) + 1;
+        int line = LineOf(bad, "      not_reproduced:");
         var (code, stdout, stderr) = Memlab.Run(dir.Path, "reproduce", "--only", Cheap, "--specs", specs, "--out", outDir);
         Assert.Equal(2, code);
         Assert.Equal("", stdout);
