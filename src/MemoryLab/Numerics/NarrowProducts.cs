@@ -116,15 +116,17 @@ internal static class NarrowProducts
                 {
                     int kc = Math.Min(Gemm.KBlock, k - pc);
                     if (w > 1)
-                        for (int i = 0; i < w; i++)
+                        for (nint i = 0; i < w; i++)
                         {
                             ref T row = ref Unsafe.Add(ref ra, ((nint)r0 + i) * k + pc);
-                            for (int p = 0; p < kc; p++) Unsafe.Add(ref rtile, p * w + i) = Unsafe.Add(ref row, p);
+                            ref T column = ref Unsafe.Add(ref rtile, i);
+                            for (nint p = 0; p < kc; p++) Unsafe.Add(ref column, p * w) = Unsafe.Add(ref row, p);
                         }
                     ref T rt = ref w == 1 ? ref Unsafe.Add(ref ra, (nint)r0 * k + pc) : ref rtile;
+                    ref T bc = ref Unsafe.Add(ref rb, pc);
                     TV acc = TS.Zero;
-                    for (int p = 0; p < kc; p++)
-                        acc = TS.Fma(TS.Splat(Unsafe.Add(ref rb, pc + p)), TS.Load(ref rt, (nuint)(p * w)), acc);
+                    for (nint p = 0; p < kc; p++)
+                        acc = TS.Fma(TS.Splat(Unsafe.Add(ref bc, p)), TS.Load(ref rt, (nuint)(p * w)), acc);
                     yv = pc == 0 && !accumulate ? TS.Mul(va, acc) : TS.Fma(va, acc, yv);
                 }
                 TS.Store(yv, ref ry, r0);
@@ -165,7 +167,30 @@ internal static class NarrowProducts
             ref T rg = ref MemoryMarshal.GetReference(_g);
             ref T rd = ref MemoryMarshal.GetReference(_dest);
             TV va = TS.Splat(alpha);
-            for (nuint j = from; j < to; j += (nuint)TS.Count)
+            nuint w = (nuint)TS.Count, j = from;
+            // Four column blocks at once: four independent FMA chains hide the FMA's latency, which bounds one chain
+            // over the rows; each chain is the one below, so the bits do not change.
+            for (; w > 1 && j + 4 * w <= to; j += 4 * w)
+                for (int pc = 0; pc < rows; pc += Gemm.KBlock)
+                {
+                    int kc = Math.Min(Gemm.KBlock, rows - pc);
+                    TV a0 = TS.Zero, a1 = TS.Zero, a2 = TS.Zero, a3 = TS.Zero;
+                    for (int p = pc; p < pc + kc; p++)
+                    {
+                        TV xp = TS.Splat(Unsafe.Add(ref rx, p));
+                        ref T row = ref Unsafe.Add(ref rg, (nint)((long)p * n) + (nint)j);
+                        a0 = TS.Fma(xp, TS.Load(ref row, 0), a0);
+                        a1 = TS.Fma(xp, TS.Load(ref row, w), a1);
+                        a2 = TS.Fma(xp, TS.Load(ref row, 2 * w), a2);
+                        a3 = TS.Fma(xp, TS.Load(ref row, 3 * w), a3);
+                    }
+                    ref T d = ref Unsafe.Add(ref rd, (nint)j);
+                    TS.Store(pc == 0 ? TS.Mul(va, a0) : TS.Fma(va, a0, TS.Load(ref d, 0)), ref d, 0);
+                    TS.Store(pc == 0 ? TS.Mul(va, a1) : TS.Fma(va, a1, TS.Load(ref d, w)), ref d, w);
+                    TS.Store(pc == 0 ? TS.Mul(va, a2) : TS.Fma(va, a2, TS.Load(ref d, 2 * w)), ref d, 2 * w);
+                    TS.Store(pc == 0 ? TS.Mul(va, a3) : TS.Fma(va, a3, TS.Load(ref d, 3 * w)), ref d, 3 * w);
+                }
+            for (; j < to; j += w)
                 for (int pc = 0; pc < rows; pc += Gemm.KBlock)
                 {
                     int kc = Math.Min(Gemm.KBlock, rows - pc);
