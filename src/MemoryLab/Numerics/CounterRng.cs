@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -120,19 +119,18 @@ public sealed class CounterRng
     /// <see cref="VectorizedChunk"/>. A chunk takes 64 Philox blocks; in each group of 8 blocks, words w₀, w₁ of block j give
     /// pair j and words w₂, w₃ pair 64 + j (so 8 blocks are one AVX2 vector per word), with u₁ = (w ≫ 9 + ½)·2⁻²³ ∈ (0, 1),
     /// r = √(−2 ln u₁), and the angle 2πu₂ of u₂ = (w ≫ 8)·2⁻²⁴ ∈ [0, 1) split exactly, in integers, into a quarter turn
-    /// q = round(4u₂) and a rest a = 2π(u₂ − q/4) ∈ [−π/4, π/4): cos 2πu₂ and sin 2πu₂ are ±cos a, ±sin a by q, so the
-    /// vectorised sine and cosine (<see cref="TensorPrimitives"/>) only ever see their short-range argument (a full-turn argument
-    /// takes their much slower reduction path). The chunk's first 128 normals are r·cos 2πu₂ and its last 128 are r·sin 2πu₂
-    /// of the same pairs (a short tail is computed as a full chunk, so every draw takes the same path). About 50× faster than
-    /// <see cref="FillNormal{T}"/> (double precision, scalar libm); the draws are float32-accurate and bounded by
-    /// |z| ≤ √(2·24 ln 2) ≈ 5.8, which no training batch notices. The result is a pure function of (seed, purpose, substream,
-    /// position), the same with or without AVX2, and takes ⌈n/256⌉·64 blocks.
+    /// q = round(4u₂) and a rest a = 2π(u₂ − q/4) ∈ [−π/4, π/4): cos 2πu₂ and sin 2πu₂ are ±cos a, ±sin a by q. The logarithm,
+    /// sine and cosine are float32 polynomials on their reduced ranges (<see cref="BoxMuller"/>), evaluated with additions and
+    /// multiplications only, so the draws are the same bits with or without AVX2 or FMA. The chunk's first 128 normals are
+    /// r·cos 2πu₂ and its last 128 are r·sin 2πu₂ of the same pairs (a short tail is computed as a full chunk, so every draw takes
+    /// the same path). Float32-accurate (within a few units in the last place of the exact transform of the same uniforms) and
+    /// bounded by |z| ≤ √(2·24 ln 2) ≈ 5.8, which no training batch notices. The result is a pure function of (seed, purpose,
+    /// substream, position) and takes ⌈n/256⌉·64 blocks.
     /// </summary>
     public void FillNormalVectorized<T>(Span<T> destination) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
     {
         const int Pairs = VectorizedChunk / 2, Blocks = VectorizedChunk / 4;
-        Span<float> radius = stackalloc float[Pairs], angle = stackalloc float[Pairs];
-        Span<float> cos = stackalloc float[Pairs], sin = stackalloc float[Pairs], values = stackalloc float[VectorizedChunk];
+        Span<float> radius = stackalloc float[Pairs], angle = stackalloc float[Pairs], values = stackalloc float[VectorizedChunk];
         Span<int> quarter = stackalloc int[Pairs];
         for (int start = 0; start < destination.Length; start += VectorizedChunk)
         {
@@ -140,13 +138,7 @@ public sealed class CounterRng
                 if (System.Runtime.Intrinsics.X86.Avx2.IsSupported) UniformPairsAvx2(_position + (ulong)g, radius, angle, quarter, g);
                 else UniformPairsScalar(_position + (ulong)g, radius, angle, quarter, g);
             _position += Blocks;
-            TensorPrimitives.Log(radius, radius);
-            TensorPrimitives.Multiply(radius, -2f, radius);
-            TensorPrimitives.Sqrt(radius, radius);
-            // Sin and Cos apart: TensorPrimitives.SinCos has no vector path yet (30× slower).
-            TensorPrimitives.Cos(angle, cos);
-            TensorPrimitives.Sin(angle, sin);
-            Quadrants(radius, cos, sin, quarter, values);
+            BoxMuller(radius, angle, quarter, values);
             var chunk = destination.Slice(start, Math.Min(VectorizedChunk, destination.Length - start));
             if (typeof(T) == typeof(float)) values[..chunk.Length].CopyTo(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(chunk));
             else for (int i = 0; i < chunk.Length; i++) chunk[i] = T.CreateTruncating(values[i]);
@@ -155,15 +147,18 @@ public sealed class CounterRng
         _hasSpare = false;
     }
 
-    // values[i] = r·cos(a + qπ/2), values[Pairs + i] = r·sin(a + qπ/2): rotating (cos a, sin a) by q quarter turns swaps the two
-    // for odd q and negates cos for q = 1, 2 and sin for q = 2, 3 (exact operations, so the vector and scalar forms agree bit for bit).
-    private static void Quadrants(ReadOnlySpan<float> radius, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin, ReadOnlySpan<int> quarter, Span<float> values)
+    // values[i] = r·cos(a + qπ/2), values[Pairs + i] = r·sin(a + qπ/2) with r = √(−2 ln u₁) (radius holds u₁): rotating (cos a, sin a)
+    // by q quarter turns swaps the two for odd q and negates cos for q = 1, 2 and sin for q = 2, 3. Only additions, multiplications,
+    // the square root and bit operations, each rounded once per lane, so Vector256's software form (without AVX2) gives the same bits.
+    internal static void BoxMuller(ReadOnlySpan<float> radius, ReadOnlySpan<float> angle, ReadOnlySpan<int> quarter, Span<float> values)
     {
         int pairs = radius.Length;
         for (int i = 0; i < pairs; i += Vector256<float>.Count)
         {
+            var r = Vector256.Sqrt(Vector256.Create(-2f) * Log(Vector256.Create(radius[i..])));
+            var a = Vector256.Create(angle[i..]);
+            var (s, c) = SinCos(a);
             var q = Vector256.Create(quarter[i..]);
-            var c = Vector256.Create(cos[i..]); var s = Vector256.Create(sin[i..]); var r = Vector256.Create(radius[i..]);
             var swap = Vector256.Equals(q & Vector256.Create(1), Vector256.Create(1)).AsSingle();
             var negCos = (((q + Vector256.Create(1)) & Vector256.Create(2)) << 30).AsSingle();   // q = 1, 2
             var negSin = ((q & Vector256.Create(2)) << 30).AsSingle();                           // q = 2, 3
@@ -172,6 +167,45 @@ public sealed class CounterRng
             (r * cq).CopyTo(values[i..]);
             (r * sq).CopyTo(values[(pairs + i)..]);
         }
+    }
+
+    // ln u for normal u > 0: u = m·2ᵉ with m ∈ [√½, √2), ln u = ln(1 + f) + e ln 2 with f = m − 1, ln(1 + f) = f − f²/2 + f³P(f)
+    // by the minimax polynomial of Cephes' logf (degree 8, float32 accuracy on that range), and ln 2 split in two so e·ln 2 is exact.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Log(Vector256<float> u)
+    {
+        var bits = u.AsInt32();
+        var e = (bits >> 23) - Vector256.Create(127);
+        var m = ((bits & Vector256.Create(0x007FFFFF)) | Vector256.Create(0x3F800000)).AsSingle();   // [1, 2)
+        var high = Vector256.GreaterThan(m, Vector256.Create(1.41421356f));
+        m = Vector256.ConditionalSelect(high, m * Vector256.Create(0.5f), m);
+        e -= high.AsInt32();                                                                             // high is −1 where set
+        var f = m - Vector256.Create(1f);
+        var z = f * f;
+        var p = Vector256.Create(7.0376836292e-2f);
+        p = p * f + Vector256.Create(-1.1514610310e-1f);
+        p = p * f + Vector256.Create(1.1676998740e-1f);
+        p = p * f + Vector256.Create(-1.2420140846e-1f);
+        p = p * f + Vector256.Create(1.4249322787e-1f);
+        p = p * f + Vector256.Create(-1.6668057665e-1f);
+        p = p * f + Vector256.Create(2.0000714765e-1f);
+        p = p * f + Vector256.Create(-2.4999993993e-1f);
+        p = p * f + Vector256.Create(3.3333331174e-1f);
+        var fe = Vector256.ConvertToSingle(e);
+        var y = f * z * p + fe * Vector256.Create(-2.12194440e-4f) - Vector256.Create(0.5f) * z;
+        return f + y + fe * Vector256.Create(0.693359375f);
+    }
+
+    // sin a and cos a for |a| ≤ π/4 by the minimax polynomials of Cephes' sinf and cosf (float32 accuracy on that range).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<float> Sin, Vector256<float> Cos) SinCos(Vector256<float> a)
+    {
+        var z = a * a;
+        var s = (Vector256.Create(-1.9515295891e-4f) * z + Vector256.Create(8.3321608736e-3f)) * z + Vector256.Create(-1.6666654611e-1f);
+        s = s * z * a + a;
+        var c = (Vector256.Create(2.443315711809948e-5f) * z + Vector256.Create(-1.388731625493765e-3f)) * z + Vector256.Create(4.166664568298827e-2f);
+        c = c * z * z - Vector256.Create(0.5f) * z + Vector256.Create(1f);
+        return (s, c);
     }
 
     private const float TwoPi = 2 * MathF.PI;

@@ -85,6 +85,46 @@ public class CoreNumericsTests
     }
 
     [Fact]
+    public void Vectorized_normals_are_the_exact_Box_Muller_transform_of_their_uniforms_to_float_accuracy()
+    {
+        // The polynomial logarithm, sine and cosine against float64 libm on the same uniforms: every pair of 4,096 chunks.
+        var rng = new CounterRng(11, RandomPurpose.Data, 2);
+        var z = new float[4096 * CounterRng.VectorizedChunk];
+        rng.FillNormalVectorized<float>(z);
+        var uniforms = new CounterRng(11, RandomPurpose.Data, 2);
+        const int Pairs = CounterRng.VectorizedChunk / 2;
+        float[] u1 = new float[Pairs], a = new float[Pairs];
+        int[] q = new int[Pairs];
+        double worst = 0;
+        for (int chunk = 0; chunk < 4096; chunk++)
+        {
+            for (int g = 0; g < 64; g += 8) uniforms.UniformPairsScalar((ulong)(chunk * 64 + g), u1, a, q, g);
+            for (int i = 0; i < Pairs; i++)
+            {
+                double r = Math.Sqrt(-2 * Math.Log(u1[i])), theta = a[i] + q[i] * Math.PI / 2;
+                double c = r * Math.Cos(theta), s = r * Math.Sin(theta);
+                // float32 rounding of r, cos and sin and their product: a few ulp of r, at least 2⁻²³·r.
+                double tolerance = 6 * r * Math.Pow(2, -24) + 1e-7;
+                worst = Math.Max(worst, Math.Max(Math.Abs(z[chunk * CounterRng.VectorizedChunk + i] - c), Math.Abs(z[chunk * CounterRng.VectorizedChunk + Pairs + i] - s)) / tolerance);
+            }
+        }
+        Assert.True(worst <= 1, $"worst error {worst:F3} of the tolerance");
+        // The smallest and largest u₁ (2⁻²⁴ and 1 − 2⁻²⁴) and the ends of the reduced angle go through the same path.
+        float[] radius = [MathF.Pow(2, -24), 1 - MathF.Pow(2, -24), 0.5f, 1e-3f, 0.999f, 0.7071f, 0.7072f, 0.25f];
+        float[] angle = [-MathF.PI / 4, MathF.PI / 4 * (1 - 1e-7f), 0, 1e-4f, -0.3f, 0.5f, 0.7f, -0.7f];
+        int[] quarter = [0, 1, 2, 3, 0, 1, 2, 3];
+        var values = new float[16];
+        CounterRng.BoxMuller(radius, angle, quarter, values);
+        for (int i = 0; i < 8; i++)
+        {
+            double r = Math.Sqrt(-2 * Math.Log(radius[i])), th = angle[i] + quarter[i] * Math.PI / 2;
+            double tolerance = 6 * r * Math.Pow(2, -24) + 1e-7;
+            Assert.True(Math.Abs(values[i] - r * Math.Cos(th)) <= tolerance, $"cos case {i}: {values[i]} vs {r * Math.Cos(th)}");
+            Assert.True(Math.Abs(values[8 + i] - r * Math.Sin(th)) <= tolerance, $"sin case {i}: {values[8 + i]} vs {r * Math.Sin(th)}");
+        }
+    }
+
+    [Fact]
     public void Vectorized_Philox_matches_the_scalar_one()
     {
         if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) return;   // nothing to compare on this CPU
