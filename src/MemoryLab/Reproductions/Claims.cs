@@ -233,9 +233,17 @@ public sealed class ClaimSet
 
     // The claims come from the spec the runs were made with (a results folder's sweep.yaml), so a claim the report step checks but
     // that spec lacks means results older than the report code: bad input (exit 2), named with the remedy.
+    // Marked (InvalidDataException is sealed) so that a report section does not absorb it as "could not be built": every claim of
+    // the section would turn inconclusive and a publication would carry them silently.
     private InvalidDataException NotDeclared(string id) => new(
         $"{_experiment}: claim '{id}' is not declared in the spec (declared: {string.Join(", ", _specs.Select(s => s.Id))}); "
-        + "results made before this claim was added need their sweep.yaml's claims updated, or the reproduction run again");
+        + "results made before this claim was added need their sweep.yaml's claims updated, or the reproduction run again")
+    { Data = { [UndeclaredKey] = id } };
+
+    private const string UndeclaredKey = "memlab.undeclared-claim";
+
+    /// <summary>Whether <paramref name="e"/> says a report step checked a claim the results' spec does not declare (results older than the claim).</summary>
+    public static bool IsUndeclaredClaim(Exception e) => e.Data.Contains(UndeclaredKey);
 
     /// <summary>
     /// Checks claim <paramref name="id"/> against <paramref name="measured"/> and adds the result to the section.

@@ -186,7 +186,8 @@ public static class Reproducer
     /// <see cref="ReadRuns"/>, or from a published folder, <see cref="Publication.ReadRuns"/>) and writes it into
     /// <paramref name="outDirectory"/>, dated <paramref name="generatedAt"/>: report.html, one SVG per figure, claims.md and claims.json.
     /// A reproduction whose runs are not all finished is listed as incomplete, one not found as not run; one whose run failed, or whose
-    /// report step throws, gets its section with the reason and its claims inconclusive. Returns the document.
+    /// report step throws, gets its section with the reason and its claims inconclusive. A claim checked by the report step but not
+    /// declared in the results' spec throws <see cref="InvalidDataException"/> naming that sweep.yaml (results older than the claim). Returns the document.
     /// </summary>
     public static ReportDocument WriteReport(IReadOnlyList<IReproduction> reproductions, IReadOnlyList<ReproductionRuns> found, string outDirectory,
         DateTimeOffset generatedAt)
@@ -220,6 +221,11 @@ public static class Reproducer
             {
                 r.Report(results);
                 results.Claims.Finish();
+            }
+            catch (InvalidDataException e) when (ClaimSet.IsUndeclaredClaim(e))
+            {
+                // Not absorbed like the rest: the section's claims would all turn inconclusive, and a publication carry them silently.
+                throw new InvalidDataException($"{mine.SweepSpecPath}: reproduction.claims: {e.Message}", e);
             }
             catch (Exception e) when (e is IOException or InvalidDataException or KeyNotFoundException or FormatException or SpecException or ArgumentException)
             {

@@ -127,8 +127,8 @@ public class DocCommandTests(ITestOutputHelper output)
     {
         string repo = TeacherStudentTests.RepoRoot();
         using var dir = new TempDirectory();
-        CopyDirectory(Path.Combine(repo, "experiments"), Path.Combine(dir.Path, "experiments"));
-        CopyDirectory(Path.Combine(repo, "experiments", "reproduce"), Path.Combine(dir.Path, "my-specs")); // the tour's "edited copies"
+        TempDirectory.CopyTree(Path.Combine(repo, "experiments"), Path.Combine(dir.Path, "experiments"));
+        TempDirectory.CopyTree(Path.Combine(repo, "experiments", "reproduce"), Path.Combine(dir.Path, "my-specs")); // the tour's "edited copies"
         Directory.CreateSymbolicLink(Path.Combine(dir.Path, "examples"), Path.Combine(repo, "examples"));
         var steps = Steps(page, File.ReadAllText(Path.Combine(repo, page)));
         var skips = Skipped.Where(s => s.Page == page).ToList();
@@ -281,14 +281,5 @@ public class DocCommandTests(ITestOutputHelper output)
         var stderr = p.StandardError.ReadToEndAsync();
         p.WaitForExit();
         return (p.ExitCode, stdout.Result, stderr.Result);
-    }
-
-    private static void CopyDirectory(string from, string to)
-    {
-        foreach (string d in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))
-            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, d)));
-        Directory.CreateDirectory(to);
-        foreach (string f in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
-            File.Copy(f, Path.Combine(to, Path.GetRelativePath(from, f)));
     }
 }

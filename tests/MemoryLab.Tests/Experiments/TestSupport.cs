@@ -22,6 +22,16 @@ internal sealed class TempDirectory : IDisposable
         return full;
     }
 
+    /// <summary>Copies folder <paramref name="from"/> with everything under it to <paramref name="to"/>.</summary>
+    public static void CopyTree(string from, string to)
+    {
+        Directory.CreateDirectory(to);
+        foreach (string d in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))
+            Directory.CreateDirectory(System.IO.Path.Combine(to, System.IO.Path.GetRelativePath(from, d)));
+        foreach (string f in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+            System.IO.File.Copy(f, System.IO.Path.Combine(to, System.IO.Path.GetRelativePath(from, f)));
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(Path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }

@@ -295,6 +295,22 @@ public class PublicationTests(QuickResultsFixture fixture) : IClassFixture<Quick
         Assert.Single(stderr.Trim().Split('\n'));
         Assert.Contains(empty, stderr);
         Assert.False(Directory.Exists(Path.Combine(dir.Path, "x")));
+
+        // Results whose spec lacks a claim the report step checks (made before the claim was added): exit 2, one line naming that
+        // sweep.yaml and the claim, and the published folder as it was (not republished with every claim of the section inconclusive).
+        string stale = Path.Combine(dir.Path, "stale");
+        string landscapes = Path.Combine(stale, "zucchet24-landscapes");
+        TempDirectory.CopyTree(Path.Combine(fixture.Results, "zucchet24-landscapes"), landscapes);
+        string sweep = Path.Combine(landscapes, "sweep.yaml");
+        File.WriteAllText(sweep, File.ReadAllText(sweep).Replace("- id: plain-curvature-grows-cubically", "- id: plain-curvature-renamed"));
+        string before = File.ReadAllText(Path.Combine(published, "claims.json"));
+        (code, _, stderr) = Memlab.Run(dir.Path, "publish", stale, "--out", published, "--only", "zucchet24-landscapes", "--commit", "abc1234");
+        Assert.Equal(2, code);
+        Assert.Single(stderr.Trim().Split('\n'));
+        Assert.StartsWith(sweep + ": reproduction.claims: ", stderr.Trim());
+        Assert.Contains("claim 'plain-curvature-grows-cubically' is not declared", stderr);
+        Assert.Equal(before, File.ReadAllText(Path.Combine(published, "claims.json")));
+        Assert.True(Directory.Exists(Path.Combine(published, "zucchet24-heads")));
     }
 
     private static string? FindRepository()
