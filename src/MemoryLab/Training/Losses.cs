@@ -67,7 +67,8 @@ public sealed class MeanSquaredError<T> : ISequenceLoss<T> where T : unmanaged, 
         for (int s = 0; s < b; s++)
         {
             int o = s * n;
-            total += typeof(T) == typeof(float)
+            // Both forms give the same bits; the vector one only where Vector512 runs in hardware (its software form is slow).
+            total += typeof(T) == typeof(float) && Vector512.IsHardwareAccelerated
                 ? SequenceFloat(Cast(p.AsSpan(o, n)), Cast(y.AsSpan(o, n)), Cast(g.AsSpan(o, n)))
                 : Sequence(p.AsSpan(o, n), y.AsSpan(o, n), g.AsSpan(o, n));
         }
@@ -92,11 +93,11 @@ public sealed class MeanSquaredError<T> : ISequenceLoss<T> where T : unmanaged, 
                 _scale[t * f + j] = T.CreateTruncating(wt);
                 _half[t * f + j] = 0.5 * wt;
             }
-        _scaleFloat = typeof(T) == typeof(float) ? [.. System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(_scale)] : [];
+        _scaleFloat = typeof(T) == typeof(float) ? [.. MemoryMarshal.Cast<T, float>(_scale)] : [];
         (_batch, _time, _features) = (b, time, f);
     }
 
-    private static Span<float> Cast(Span<T> x) => System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(x);
+    private static Span<float> Cast(Span<T> x) => MemoryMarshal.Cast<T, float>(x);
 
     // One sequence in float32: 16 elements a step, their float64 squares into lanes 0..7 (elements 0..7 of the step) and again
     // 0..7 (elements 8..15), so element i lands in lane i mod 8 as the generic form below adds it.
