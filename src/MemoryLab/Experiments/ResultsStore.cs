@@ -143,8 +143,8 @@ public sealed class ResultsStore
 
     private const string ResumeFolderName = ".resume";
 
-    /// <summary>Removes run <paramref name="runId"/>'s periodic checkpoint and any torn temporary of it, and the <c>.resume</c>
-    /// folder once it is empty.</summary>
+    /// <summary>Removes run <paramref name="runId"/>'s periodic checkpoint, any torn temporary of it and its metric journals
+    /// (<see cref="RunMetricFiles"/>), and the <c>.resume</c> folder once it is empty.</summary>
     private void DeleteResumeCheckpoint(string runId)
     {
         string path = ResumeCheckpointPath(runId);
@@ -153,6 +153,9 @@ public sealed class ResultsStore
             AtomicFile.DeleteTemporaries(path);
             if (File.Exists(path)) File.Delete(path);
             string dir = Path.GetDirectoryName(path)!;
+            if (Directory.Exists(dir))
+                foreach (string journal in Directory.EnumerateDirectories(dir).Where(d => RunMetricFiles.IsJournalOf(path, d)).ToArray())
+                    Directory.Delete(journal, recursive: true);
             if (Directory.Exists(dir) && !Directory.EnumerateFileSystemEntries(dir).Any()) Directory.Delete(dir);
         }
         catch (IOException) { } // another run's checkpoint appeared meanwhile: the folder stays
@@ -212,7 +215,7 @@ public sealed class ResultsStore
         }
         if (cancelled != null)
         {
-            // An interrupted run is not a result: leave nothing behind (but its periodic checkpoint, for --resume).
+            // An interrupted run is not a result: leave nothing behind (but its periodic checkpoint and metric journals, for --resume).
             TryDelete(temp);
             if (!File.Exists(ResumeCheckpointPath(run.Id))) DeleteResumeCheckpoint(run.Id);
             System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(cancelled);

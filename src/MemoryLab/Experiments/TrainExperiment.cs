@@ -183,7 +183,7 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
             try
             {
                 var state = TrainingCheckpoint.ReadResume(resumePath, model, optimizer, c.Steps, c.CheckpointEvery, needMetrics: ctx.MetricFiles is not null);
-                ctx.MetricFiles?.Restore(state.Metadata);
+                ctx.MetricFiles?.Restore(state.Metadata, resumePath);
                 state.Apply(model, optimizer);
                 observer.Restore(state.Metadata);
                 initialLoss = state.InitialLoss;
@@ -208,7 +208,7 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
             {
                 var meta = new Dictionary<string, string>(StringComparer.Ordinal) { [TrainingCheckpoint.InitialLossKey] = Number(result.InitialLoss) };
                 observer.SaveTo(meta);
-                if (ctx.MetricFiles is { } files) foreach (var (k, v) in files.Snapshot()) meta[k] = v;
+                if (ctx.MetricFiles is { } files) foreach (var (k, v) in files.Snapshot(path)) meta[k] = v;
                 long? kill = AtomicFile.KillPointAt(segmentEnd);
                 TrainingCheckpoint.Save(path, model, optimizer, segmentEnd, meta, kill == long.MaxValue ? null : kill);
                 if (kill == long.MaxValue) AtomicFile.KillSelf();

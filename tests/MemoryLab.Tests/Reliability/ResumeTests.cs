@@ -43,11 +43,30 @@ public sealed class ResumeTests(ITestOutputHelper log)
         AssertSameAsUninterrupted(Path.Combine(dir.Path, "out"));
     }
 
+    [Fact]
+    public void A_run_killed_again_after_resuming_continues_from_its_own_metric_journal()
+    {
+        // The resumed process journals from the rows it restored; a second kill (mid-write of its next checkpoint, so the
+        // one before must serve) and a third process still give the files of an uninterrupted run.
+        using var dir = new TempDirectory();
+        dir.File("train.yaml", ReliabilitySpecs.Train);
+        Assert.Equal(137, Reliable.Run(dir.Path, new Dictionary<string, string> { [KillVariable] = "5" }, "train", "train.yaml", "--out", "out").ExitCode);
+        Assert.Equal(137, Reliable.Run(dir.Path, new Dictionary<string, string> { [KillVariable] = "15:100" }, "train", "train.yaml", "--out", "out", "--resume").ExitCode);
+        string resume = Path.Combine(dir.Path, "out", ".resume");
+        Assert.Equal(2, Directory.EnumerateDirectories(resume, "*.metrics-*").Count());   // one journal per process
+        var last = Reliable.Run(dir.Path, null, "train", "train.yaml", "--out", "out", "--resume");
+        log.WriteLine(last.ToString());
+        Assert.Equal(0, last.ExitCode);
+        Assert.Empty(last.ErrorLines);
+        AssertSameAsUninterrupted(Path.Combine(dir.Path, "out"));
+    }
+
     /// <summary>Checkpoints that cannot be used: each is put where the run keeps its periodic checkpoint before <c>--resume</c>.</summary>
     public static TheoryData<string> BadCheckpoints() => new()
     {
         "empty", "garbage", "truncated", "header-only", "other-model", "step-out-of-range", "step-negative", "step-not-a-number",
-        "step-off-the-grid", "float64-in-a-float32-run", "nan-data", "extra-tensor", "no-metric-rows",
+        "step-off-the-grid", "float64-in-a-float32-run", "nan-data", "extra-tensor", "no-metric-rows", "metric-journal-missing",
+        "metric-journal-short",
     };
 
     [Theory]
@@ -75,7 +94,16 @@ public sealed class ResumeTests(ITestOutputHelper log)
             case "float64-in-a-float32-run": Rewrite(good, target, _ => { }, asDouble: true); break;
             case "nan-data": Rewrite(good, target, _ => { }, poison: true); break;
             case "extra-tensor": Rewrite(good, target, _ => { }, extraTensor: true); break;
-            case "no-metric-rows": Rewrite(good, target, meta => meta.Remove("memlab.metrics.csv")); break;
+            case "no-metric-rows": Rewrite(good, target, meta => meta.Remove("memlab.metrics.journal")); break;
+            case "metric-journal-missing": File.Copy(good, target); break;   // its journal stayed beside the original
+            case "metric-journal-short":
+                File.Copy(good, target);
+                string journal = Directory.EnumerateDirectories(Path.GetDirectoryName(good)!, Path.GetFileName(good) + ".metrics-*").Single();
+                string copy = Path.Combine(Path.GetDirectoryName(target)!, Path.GetFileName(journal));
+                TempDirectory.CopyTree(journal, copy);
+                string csv = Path.Combine(copy, "metrics.csv");
+                File.WriteAllBytes(csv, File.ReadAllBytes(csv)[..^5]);
+                break;
         }
 
         var r = Reliable.Run(dir.Path, null, "train", "train.yaml", "--out", "out", "--resume");

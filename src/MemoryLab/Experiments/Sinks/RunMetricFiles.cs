@@ -2,14 +2,23 @@ namespace MemoryLab.Experiments;
 
 /// <summary>
 /// A run's metric files in its folder: <c>metrics.csv</c>, <c>metrics.jsonl</c> and a TensorBoard event file, written as
-/// one sink. A resumable run stores a <see cref="Snapshot"/> of them inside its periodic checkpoint (one file, replaced
-/// atomically, so the rows and θ of a checkpoint always belong together) and a resumed run <see cref="Restore"/>s it: the
-/// rows logged before the checkpoint come back exactly, and the rows after it are appended as an uninterrupted run would.
+/// one sink. At each periodic checkpoint a resumable run appends the bytes logged since the previous one to its journal, copies
+/// of the three files in a folder beside the checkpoint (<see cref="Snapshot"/>), and the checkpoint records the journal and
+/// the files' lengths; a resumed run <see cref="Restore"/>s the files from that journal cut at those lengths. The checkpoint is
+/// replaced atomically after its journal is written, so the rows and θ of a checkpoint always belong together: bytes a killed
+/// process appended after its last checkpoint lie past the recorded lengths. The rows logged before the checkpoint come back
+/// exactly, and the rows after it are appended as an uninterrupted run would. Each process writes its own journal (named by
+/// process and a random suffix), so two processes on the same run never append to one file; a checkpoint costs the new bytes
+/// only, not the whole history (which embedding the files in it did: 6–10% of a 10,000-step run logged every step).
 /// </summary>
 public sealed class RunMetricFiles : IMetricSink
 {
     private const string Prefix = "memlab.metrics.";
-    private const string CsvKey = Prefix + "csv", JsonLinesKey = Prefix + "jsonl", EventsKey = Prefix + "tfevents", EventsNameKey = Prefix + "tfevents_name";
+    private const string JournalKey = Prefix + "journal", CsvKey = Prefix + "csv_bytes", JsonLinesKey = Prefix + "jsonl_bytes",
+        EventsKey = Prefix + "tfevents_bytes", EventsNameKey = Prefix + "tfevents_name";
+    private const string JournalInfix = ".metrics-";
+    private string? _journal;                       // this process's journal folder, once a checkpoint made it
+    private long _csvJournaled, _jsonLinesJournaled, _eventsJournaled;
     private readonly string _directory;
     private CsvMetricSink _csv;
     private JsonLinesMetricSink _jsonLines;
@@ -29,7 +38,12 @@ public sealed class RunMetricFiles : IMetricSink
 
     /// <summary>Whether <paramref name="metadata"/> (a checkpoint's) holds a snapshot.</summary>
     public static bool HasSnapshot(IReadOnlyDictionary<string, string> metadata) =>
-        metadata.ContainsKey(CsvKey) && metadata.ContainsKey(JsonLinesKey) && metadata.ContainsKey(EventsKey) && metadata.ContainsKey(EventsNameKey);
+        metadata.ContainsKey(JournalKey) && metadata.ContainsKey(CsvKey) && metadata.ContainsKey(JsonLinesKey) && metadata.ContainsKey(EventsKey)
+        && metadata.ContainsKey(EventsNameKey);
+
+    /// <summary>Whether <paramref name="path"/> is a metric journal folder of the checkpoint <paramref name="checkpointPath"/>.</summary>
+    public static bool IsJournalOf(string checkpointPath, string path) =>
+        Path.GetFileName(path).StartsWith(Path.GetFileName(checkpointPath) + JournalInfix, StringComparison.Ordinal);
 
     /// <inheritdoc/>
     public void Log(long step, ReadOnlySpan<MetricValue> values)
@@ -47,39 +61,107 @@ public sealed class RunMetricFiles : IMetricSink
         _events.Flush();
     }
 
-    /// <summary>The files' contents so far (flushed first), as checkpoint metadata.</summary>
-    public IReadOnlyDictionary<string, string> Snapshot()
+    /// <summary>
+    /// Appends what the files gained since the last call to this process's journal beside <paramref name="checkpointPath"/>
+    /// (flushed to disk), and returns the checkpoint metadata that names the journal and the files' lengths now.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Snapshot(string checkpointPath)
     {
         Flush();
+        if (_journal is null || !Directory.Exists(_journal))
+        {
+            // First checkpoint of this process, or its journal was removed (another process finished the run): start from the top.
+            _journal = NewJournal(checkpointPath);
+            Directory.CreateDirectory(_journal);
+            _csvJournaled = _jsonLinesJournaled = _eventsJournaled = 0;
+        }
+        string eventsName = Path.GetFileName(_events.FilePath);
+        _csvJournaled = Append(CsvPath, Path.Combine(_journal, ResultsStore.MetricsCsvFileName), _csvJournaled);
+        _jsonLinesJournaled = Append(JsonLinesPath, Path.Combine(_journal, ResultsStore.MetricsJsonLinesFileName), _jsonLinesJournaled);
+        _eventsJournaled = Append(_events.FilePath, Path.Combine(_journal, eventsName), _eventsJournaled);
         return new Dictionary<string, string>(StringComparer.Ordinal)
         {
-            [CsvKey] = ReadShared(CsvPath),
-            [JsonLinesKey] = ReadShared(JsonLinesPath),
-            [EventsKey] = Convert.ToBase64String(ReadSharedBytes(_events.FilePath)),
-            [EventsNameKey] = Path.GetFileName(_events.FilePath),
+            [JournalKey] = Path.GetFileName(_journal),
+            [CsvKey] = _csvJournaled.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [JsonLinesKey] = _jsonLinesJournaled.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [EventsKey] = _eventsJournaled.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [EventsNameKey] = eventsName,
         };
     }
 
-    /// <summary>Replaces the files with <paramref name="snapshot"/> (see <see cref="Snapshot"/>) and continues them.
-    /// Throws <see cref="InvalidDataException"/> when the snapshot is not one.</summary>
-    public void Restore(IReadOnlyDictionary<string, string> snapshot)
+    // Appends source's bytes from `from` to its end onto journal (cut to `from` first: a killed append may have left more); returns the new length.
+    private static long Append(string source, string journal, long from)
+    {
+        using var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var output = new FileStream(journal, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read);
+        output.SetLength(from);
+        output.Position = from;
+        input.Position = from;
+        input.CopyTo(output);
+        output.Flush(flushToDisk: true);
+        return output.Length;
+    }
+
+    /// <summary>
+    /// Replaces the files with those recorded by the checkpoint <paramref name="checkpointPath"/>'s <paramref name="snapshot"/> metadata
+    /// (see <see cref="Snapshot"/>) and continues them; this process's journal starts as a copy of them. Throws
+    /// <see cref="InvalidDataException"/>, before changing anything, when the metadata is not a snapshot or its journal lacks the bytes.
+    /// </summary>
+    public void Restore(IReadOnlyDictionary<string, string> snapshot, string checkpointPath)
     {
         if (!HasSnapshot(snapshot)) throw new InvalidDataException("the checkpoint holds no metric rows");
-        byte[] events;
-        try { events = Convert.FromBase64String(snapshot[EventsKey]); }
-        catch (FormatException) { throw new InvalidDataException($"metadata '{EventsKey}' is not base64"); }
+        string journalName = snapshot[JournalKey];
+        if (journalName != Path.GetFileName(journalName) || !IsJournalOf(checkpointPath, journalName))
+            throw new InvalidDataException($"metadata '{JournalKey}' is not a metric journal of this checkpoint");
         string name = snapshot[EventsNameKey];
         if (name.Length == 0 || name != Path.GetFileName(name) || !name.StartsWith("events.out.tfevents.", StringComparison.Ordinal))
             throw new InvalidDataException($"metadata '{EventsNameKey}' is not an event file name");
+        string journal = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpointPath))!, journalName);
+        var parts = new[]
+        {
+            (Key: CsvKey, Journal: Path.Combine(journal, ResultsStore.MetricsCsvFileName), Target: CsvPath),
+            (Key: JsonLinesKey, Journal: Path.Combine(journal, ResultsStore.MetricsJsonLinesFileName), Target: JsonLinesPath),
+            (Key: EventsKey, Journal: Path.Combine(journal, name), Target: Path.Combine(_directory, name)),
+        };
+        var lengths = new long[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+        {
+            if (!long.TryParse(snapshot[parts[i].Key], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out lengths[i]))
+                throw new InvalidDataException($"metadata '{parts[i].Key}' is not a byte count");
+            if (!File.Exists(parts[i].Journal) || new FileInfo(parts[i].Journal).Length < lengths[i])
+                throw new InvalidDataException($"the metric journal {parts[i].Journal} lacks the {lengths[i]} bytes the checkpoint records");
+        }
         Dispose();
         File.Delete(_events.FilePath);
-        File.WriteAllText(CsvPath, snapshot[CsvKey]);
-        File.WriteAllText(JsonLinesPath, snapshot[JsonLinesKey]);
-        string eventsPath = Path.Combine(_directory, name);
-        File.WriteAllBytes(eventsPath, events);
+        _journal = NewJournal(checkpointPath);
+        Directory.CreateDirectory(_journal);
+        for (int i = 0; i < parts.Length; i++)
+        {
+            CopyPrefix(parts[i].Journal, parts[i].Target, lengths[i]);
+            CopyPrefix(parts[i].Journal, Path.Combine(_journal, Path.GetFileName(parts[i].Journal)), lengths[i]);
+        }
+        (_csvJournaled, _jsonLinesJournaled, _eventsJournaled) = (lengths[0], lengths[1], lengths[2]);
         _csv = new CsvMetricSink(CsvPath, append: true);
         _jsonLines = new JsonLinesMetricSink(JsonLinesPath, append: true);
-        _events = new TensorBoardMetricSink(_directory, eventsPath);
+        _events = new TensorBoardMetricSink(_directory, parts[2].Target);
+    }
+
+    // This process's journal: the checkpoint's name, the infix, the process id and 8 random hex digits (a reused process id differs).
+    private static string NewJournal(string checkpointPath) =>
+        checkpointPath + JournalInfix + $"{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}";
+
+    private static void CopyPrefix(string from, string to, long length)
+    {
+        using var input = new FileStream(from, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        using var output = new FileStream(to, FileMode.Create, FileAccess.Write);
+        var buffer = new byte[81920];
+        for (long left = length; left > 0;)
+        {
+            int n = input.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+            if (n == 0) throw new InvalidDataException($"{from} ended before {length} bytes");
+            output.Write(buffer, 0, n);
+            left -= n;
+        }
     }
 
     /// <inheritdoc/>
@@ -88,15 +170,5 @@ public sealed class RunMetricFiles : IMetricSink
         _csv.Dispose();
         _jsonLines.Dispose();
         _events.Dispose();
-    }
-
-    private static string ReadShared(string path) => new System.Text.UTF8Encoding(false).GetString(ReadSharedBytes(path));
-
-    private static byte[] ReadSharedBytes(string path)
-    {
-        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        var bytes = new byte[fs.Length];
-        fs.ReadExactly(bytes);
-        return bytes;
     }
 }
