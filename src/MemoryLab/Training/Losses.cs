@@ -77,7 +77,6 @@ public sealed class MeanSquaredError<T> : ISequenceLoss<T> where T : unmanaged, 
 
     private int _batch = -1, _time = -1, _features = -1;
     private T[] _scale = [];        // per element of a sequence: T(w_t / (B·F)), the gradient's factor
-    private float[] _scaleFloat = [];
     private double[] _half = [];    // per element of a sequence: ½·w_t / (B·F), the loss's factor
 
     private void Prepare(int b, int time, int f)
@@ -93,7 +92,6 @@ public sealed class MeanSquaredError<T> : ISequenceLoss<T> where T : unmanaged, 
                 _scale[t * f + j] = T.CreateTruncating(wt);
                 _half[t * f + j] = 0.5 * wt;
             }
-        _scaleFloat = typeof(T) == typeof(float) ? [.. MemoryMarshal.Cast<T, float>(_scale)] : [];
         (_batch, _time, _features) = (b, time, f);
     }
 
@@ -106,7 +104,8 @@ public sealed class MeanSquaredError<T> : ISequenceLoss<T> where T : unmanaged, 
         int n = p.Length, i = 0;
         var acc = Vector512<double>.Zero;
         ref float rp = ref MemoryMarshal.GetReference(p), ry = ref MemoryMarshal.GetReference(y), rg = ref MemoryMarshal.GetReference(g);
-        ref float rs = ref _scaleFloat[0];
+        var scale = MemoryMarshal.Cast<T, float>(_scale.AsSpan());
+        ref float rs = ref MemoryMarshal.GetReference(scale);
         ref double rh = ref _half[0];
         for (; i + 16 <= n; i += 16)
         {
@@ -121,12 +120,10 @@ public sealed class MeanSquaredError<T> : ISequenceLoss<T> where T : unmanaged, 
         for (; i < n; i++)
         {
             float e = p[i] - y[i];
-            g[i] = _scaleFloat[i] * e;
+            g[i] = scale[i] * e;
             lanes[i & 7] += _half[i] * e * e;
         }
-        double sum = 0;
-        foreach (double l in lanes) sum += l;
-        return sum;
+        return SumInOrder(lanes);
     }
 
     // One sequence in any precision, the same lanes and order as SequenceFloat.
@@ -141,6 +138,11 @@ public sealed class MeanSquaredError<T> : ISequenceLoss<T> where T : unmanaged, 
             double ed = double.CreateTruncating(e);
             lanes[i & 7] += _half[i] * ed * ed;
         }
+        return SumInOrder(lanes);
+    }
+
+    private static double SumInOrder(ReadOnlySpan<double> lanes)
+    {
         double sum = 0;
         foreach (double l in lanes) sum += l;
         return sum;

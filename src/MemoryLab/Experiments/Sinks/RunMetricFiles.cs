@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace MemoryLab.Experiments;
 
 /// <summary>
@@ -9,7 +11,7 @@ namespace MemoryLab.Experiments;
 /// process appended after its last checkpoint lie past the recorded lengths. The rows logged before the checkpoint come back
 /// exactly, and the rows after it are appended as an uninterrupted run would. Each process writes its own journal (named by
 /// process and a random suffix), so two processes on the same run never append to one file; a checkpoint costs the new bytes
-/// only, not the whole history (which embedding the files in it did: 6–10% of a 10,000-step run logged every step).
+/// only, not the whole history (embedding the files in it cost 1.6% of a 10,000-step run logged every step, growing with its length).
 /// </summary>
 public sealed class RunMetricFiles : IMetricSink
 {
@@ -82,22 +84,37 @@ public sealed class RunMetricFiles : IMetricSink
         return new Dictionary<string, string>(StringComparer.Ordinal)
         {
             [JournalKey] = Path.GetFileName(_journal),
-            [CsvKey] = _csvJournaled.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            [JsonLinesKey] = _jsonLinesJournaled.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            [EventsKey] = _eventsJournaled.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [CsvKey] = _csvJournaled.ToString(CultureInfo.InvariantCulture),
+            [JsonLinesKey] = _jsonLinesJournaled.ToString(CultureInfo.InvariantCulture),
+            [EventsKey] = _eventsJournaled.ToString(CultureInfo.InvariantCulture),
             [EventsNameKey] = eventsName,
         };
     }
 
     // Appends source's bytes from `from` to its end onto journal (cut to `from` first: a killed append may have left more); returns the new length.
-    private static long Append(string source, string journal, long from)
+    private static long Append(string source, string journal, long from) => CopyRange(source, journal, from, end: null);
+
+    // Writes source's bytes [start, end) (end null: to its end) into target at `start`, target cut to `start` first, flushed to disk;
+    // returns target's length. Throws InvalidDataException when source ends before `end`.
+    private static long CopyRange(string source, string target, long start, long? end)
     {
         using var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        using var output = new FileStream(journal, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read);
-        output.SetLength(from);
-        output.Position = from;
-        input.Position = from;
-        input.CopyTo(output);
+        using var output = new FileStream(target, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read);
+        output.SetLength(start);
+        output.Position = start;
+        input.Position = start;
+        if (end is null) input.CopyTo(output);
+        else
+        {
+            var buffer = new byte[81920];
+            for (long left = end.Value - start; left > 0;)
+            {
+                int n = input.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+                if (n == 0) throw new InvalidDataException($"{source} ended before {end} bytes");
+                output.Write(buffer, 0, n);
+                left -= n;
+            }
+        }
         output.Flush(flushToDisk: true);
         return output.Length;
     }
@@ -126,7 +143,7 @@ public sealed class RunMetricFiles : IMetricSink
         var lengths = new long[parts.Length];
         for (int i = 0; i < parts.Length; i++)
         {
-            if (!long.TryParse(snapshot[parts[i].Key], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out lengths[i]))
+            if (!long.TryParse(snapshot[parts[i].Key], NumberStyles.None, CultureInfo.InvariantCulture, out lengths[i]))
                 throw new InvalidDataException($"metadata '{parts[i].Key}' is not a byte count");
             if (!File.Exists(parts[i].Journal) || new FileInfo(parts[i].Journal).Length < lengths[i])
                 throw new InvalidDataException($"the metric journal {parts[i].Journal} lacks the {lengths[i]} bytes the checkpoint records");
@@ -137,8 +154,8 @@ public sealed class RunMetricFiles : IMetricSink
         Directory.CreateDirectory(_journal);
         for (int i = 0; i < parts.Length; i++)
         {
-            CopyPrefix(parts[i].Journal, parts[i].Target, lengths[i]);
-            CopyPrefix(parts[i].Journal, Path.Combine(_journal, Path.GetFileName(parts[i].Journal)), lengths[i]);
+            CopyRange(parts[i].Journal, parts[i].Target, 0, lengths[i]);
+            CopyRange(parts[i].Journal, Path.Combine(_journal, Path.GetFileName(parts[i].Journal)), 0, lengths[i]);
         }
         (_csvJournaled, _jsonLinesJournaled, _eventsJournaled) = (lengths[0], lengths[1], lengths[2]);
         _csv = new CsvMetricSink(CsvPath, append: true);
@@ -149,20 +166,6 @@ public sealed class RunMetricFiles : IMetricSink
     // This process's journal: the checkpoint's name, the infix, the process id and 8 random hex digits (a reused process id differs).
     private static string NewJournal(string checkpointPath) =>
         checkpointPath + JournalInfix + $"{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}";
-
-    private static void CopyPrefix(string from, string to, long length)
-    {
-        using var input = new FileStream(from, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        using var output = new FileStream(to, FileMode.Create, FileAccess.Write);
-        var buffer = new byte[81920];
-        for (long left = length; left > 0;)
-        {
-            int n = input.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
-            if (n == 0) throw new InvalidDataException($"{from} ended before {length} bytes");
-            output.Write(buffer, 0, n);
-            left -= n;
-        }
-    }
 
     /// <inheritdoc/>
     public void Dispose()
