@@ -111,8 +111,7 @@ public class ApproximationExperimentsTests
                         foreach (double b in betas)
                         {
                             // E_m(β) = 0.1/m + c_m β²: widths m and 2m cross at β² = 0.05/(m(c_2m − c_m)). c_m = 1 − 1/m keeps
-                            // every crossing at β = √0.1 (and the jump at β = 10^−3 below 10^−6); c_m = m⁴ (power law, direct)
-                            // moves them left as m^{−5/2} and makes the jump at m = 16 0.066 ≥ 10^−3.
+                            // every crossing at β = √0.1; c_m = m⁴ (power law, direct) moves them left as m^{−5/2}.
                             double c = i == 1 && p == 0 ? Math.Pow(m, 4) : 1 - 1.0 / m;
                             t.Add(i, p, m, b, 0.1 / m + c * b * b, 0.1, 1);
                         }
@@ -120,7 +119,7 @@ public class ApproximationExperimentsTests
             var exp = new StableApproximationExperiment();
             var section = Specs.Report(exp, dir);
             Assert.Single(section.Figures);
-            Assert.Equal(14, section.Claims.Count);
+            Assert.Equal(8, section.Claims.Count); // 2 approximant checks, 3 + 1 + 2 crossing claims
             Assert.All(section.Claims, c => Assert.Equal(ClaimStatus.Holds, c.Status));
         }
         finally { Directory.Delete(dir, true); }
@@ -161,5 +160,54 @@ public class ApproximationExperimentsTests
             Assert.Equal(ClaimStatus.Holds, softplus.Status);
         }
         finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void StableApproximationReportReadsEachReplicateAndReportsTheMedianCrossing()
+    {
+        // Three replicates of the power law under the direct map; replicate r's curves E_m(β) = 0.1/m + c_r m⁴ β² cross (m, 2m)
+        // at β² = 0.05/(c_r m⁵ · 15), so each crossing scales as c_r^{−1/2}: c = 0.01, 1, 100 put replicate 0's crossings 10×
+        // right of replicate 1's and replicate 2's 10× left (on or below the grid's first point). The median crossing of each
+        // pair is replicate 1's, which the test pins.
+        string dir = Directory.CreateTempSubdirectory("wang24-").FullName;
+        try
+        {
+            var t = new DataTable("target", "map", "width", "beta", "error", "loss", "epochs", "reached", "min_rate", "zero_model_loss", "replicate");
+            var betas = PerturbationAnalysis.Wang24Betas();
+            double[] scale = [0.01, 1, 100];
+            for (int r = 0; r < 3; r++)
+                for (int i = 0; i < 2; i++)
+                    for (int p = 0; p < 3; p++)
+                        foreach (int m in new[] { 2, 4, 8, 16 })
+                            foreach (double b in betas)
+                            {
+                                double c = i == 1 && p == 0 ? scale[r] * Math.Pow(m, 4) : 1 - 1.0 / m;
+                                double e = 0.1 / m + c * b * b;
+                                t.Add(i, p, m, b, e, e, 2, 1, 0.1, 2, r);
+                            }
+            t.Save(Path.Combine(dir, "perturbation-error.csv"));
+            var section = Specs.Report(new StableApproximationExperiment(), dir);
+            var drift = section.Claims.Single(c => c.Id == "power-law-direct-crossings-drift-left");
+            Assert.Contains("medians over 3 seeds", drift.MeasuredText);
+            Assert.True(drift.Status == ClaimStatus.Holds, drift.MeasuredText);
+            var crossing = StableApproximationExperiment.CrossingPoint(betas,
+                betas.Select(b => 0.1 / 2 + 16 * b * b).ToArray(), betas.Select(b => 0.1 / 4 + 256 * b * b).ToArray());
+            Assert.Contains($"m=2/4: {ClaimCheck.Format(crossing)}", drift.MeasuredText);
+            // Replicate 0 alone would put that crossing 10× further right.
+            var alone = StableApproximationExperiment.CrossingPoint(betas,
+                betas.Select(b => 0.1 / 2 + 0.16 * b * b).ToArray(), betas.Select(b => 0.1 / 4 + 2.56 * b * b).ToArray());
+            Assert.True(alone > 5 * crossing);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void DirectBasisSettingGivesTheDirectModelTheTrainableBasis()
+    {
+        var s = new StableApproximationExperiment.Settings([2, 4], 100, 1, 1, 1.1, 0.1, false, true, new ApproximantTrainingOptions(), 0.01, 2);
+        Assert.False(StableApproximationExperiment.Rotated(MemoryLab.Numerics.RateParametrisation.Direct, s));
+        Assert.True(StableApproximationExperiment.Rotated(MemoryLab.Numerics.RateParametrisation.Direct, s with { DirectBasis = true }));
+        Assert.False(StableApproximationExperiment.Rotated(MemoryLab.Numerics.RateParametrisation.Softplus, s with { DirectBasis = true }));
+        Assert.True(StableApproximationExperiment.Rotated(MemoryLab.Numerics.RateParametrisation.Softplus, s with { SoftplusBasis = true }));
     }
 }
