@@ -117,11 +117,12 @@ public sealed class CounterRng
     /// <summary>
     /// Fills <paramref name="destination"/> with N(0, 1) draws by a vectorised float32 Box–Muller, in chunks of
     /// <see cref="VectorizedChunk"/>. A chunk takes 64 Philox blocks; in each group of 8 blocks, words w₀, w₁ of block j give
-    /// pair j and words w₂, w₃ pair 64 + j (so 8 blocks are one AVX2 vector per word), with u₁ = (w ≫ 9 + ½)·2⁻²³ ∈ (0, 1),
+    /// pair j and words w₂, w₃ pair 64 + j (so 8 blocks are one AVX2 vector per word, 16 one AVX-512 vector), with u₁ = (w ≫ 9 + ½)·2⁻²³ ∈ (0, 1),
     /// r = √(−2 ln u₁), and the angle 2πu₂ of u₂ = (w ≫ 8)·2⁻²⁴ ∈ [0, 1) split exactly, in integers, into a quarter turn
     /// q = round(4u₂) and a rest a = 2π(u₂ − q/4) ∈ [−π/4, π/4): cos 2πu₂ and sin 2πu₂ are ±cos a, ±sin a by q. The logarithm,
     /// sine and cosine are float32 polynomials on their reduced ranges (<see cref="BoxMuller"/>), evaluated with additions and
-    /// multiplications only, so the draws are the same bits with or without AVX2 or FMA. The chunk's first 128 normals are
+    /// multiplications only, so the draws are the same bits with or without AVX2, AVX-512 or FMA (each lane runs the same IEEE
+/// operations whatever the vector width). The chunk's first 128 normals are
     /// r·cos 2πu₂ and its last 128 are r·sin 2πu₂ of the same pairs (a short tail is computed as a full chunk, so every draw takes
     /// the same path). Float32-accurate (within a few units in the last place of the exact transform of the same uniforms) and
     /// bounded by |z| ≤ √(2·24 ln 2) ≈ 5.8, which no training batch notices. The result is a pure function of (seed, purpose,
@@ -134,11 +135,15 @@ public sealed class CounterRng
         Span<int> quarter = stackalloc int[Pairs];
         for (int start = 0; start < destination.Length; start += VectorizedChunk)
         {
-            for (int g = 0; g < Blocks; g += 8)
-                if (System.Runtime.Intrinsics.X86.Avx2.IsSupported) UniformPairsAvx2(_position + (ulong)g, radius, angle, quarter, g);
-                else UniformPairsScalar(_position + (ulong)g, radius, angle, quarter, g);
+            if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
+                for (int g = 0; g < Blocks; g += 16) UniformPairsAvx512(_position + (ulong)g, radius, angle, quarter, g);
+            else
+                for (int g = 0; g < Blocks; g += 8)
+                    if (System.Runtime.Intrinsics.X86.Avx2.IsSupported) UniformPairsAvx2(_position + (ulong)g, radius, angle, quarter, g);
+                    else UniformPairsScalar(_position + (ulong)g, radius, angle, quarter, g);
             _position += Blocks;
-            BoxMuller(radius, angle, quarter, values);
+            if (Vector512.IsHardwareAccelerated) BoxMuller512(radius, angle, quarter, values);
+            else BoxMuller(radius, angle, quarter, values);
             var chunk = destination.Slice(start, Math.Min(VectorizedChunk, destination.Length - start));
             if (typeof(T) == typeof(float)) values[..chunk.Length].CopyTo(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(chunk));
             else for (int i = 0; i < chunk.Length; i++) chunk[i] = T.CreateTruncating(values[i]);
@@ -169,6 +174,13 @@ public sealed class CounterRng
         }
     }
 
+    // Cephes' logf (ln(1 + f) = f − f²/2 + f³P(f), f ∈ [√½ − 1, √2 − 1)), sinf and cosf (|a| ≤ π/4) minimax coefficients, highest first.
+    private const float L8 = 7.0376836292e-2f, L7 = -1.1514610310e-1f, L6 = 1.1676998740e-1f, L5 = -1.2420140846e-1f, L4 = 1.4249322787e-1f,
+        L3 = -1.6668057665e-1f, L2 = 2.0000714765e-1f, L1 = -2.4999993993e-1f, L0 = 3.3333331174e-1f;
+    private const float Ln2High = 0.693359375f, Ln2Low = -2.12194440e-4f, Sqrt2 = 1.41421356f;
+    private const float S2 = -1.9515295891e-4f, S1 = 8.3321608736e-3f, S0 = -1.6666654611e-1f;
+    private const float C2 = 2.443315711809948e-5f, C1 = -1.388731625493765e-3f, C0 = 4.166664568298827e-2f;
+
     // ln u for normal u > 0: u = m·2ᵉ with m ∈ [√½, √2), ln u = ln(1 + f) + e ln 2 with f = m − 1, ln(1 + f) = f − f²/2 + f³P(f)
     // by the minimax polynomial of Cephes' logf (degree 8, float32 accuracy on that range), and ln 2 split in two so e·ln 2 is exact.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -177,23 +189,23 @@ public sealed class CounterRng
         var bits = u.AsInt32();
         var e = (bits >> 23) - Vector256.Create(127);
         var m = ((bits & Vector256.Create(0x007FFFFF)) | Vector256.Create(0x3F800000)).AsSingle();   // [1, 2)
-        var high = Vector256.GreaterThan(m, Vector256.Create(1.41421356f));
+        var high = Vector256.GreaterThan(m, Vector256.Create(Sqrt2));
         m = Vector256.ConditionalSelect(high, m * Vector256.Create(0.5f), m);
         e -= high.AsInt32();                                                                             // high is −1 where set
         var f = m - Vector256.Create(1f);
         var z = f * f;
-        var p = Vector256.Create(7.0376836292e-2f);
-        p = p * f + Vector256.Create(-1.1514610310e-1f);
-        p = p * f + Vector256.Create(1.1676998740e-1f);
-        p = p * f + Vector256.Create(-1.2420140846e-1f);
-        p = p * f + Vector256.Create(1.4249322787e-1f);
-        p = p * f + Vector256.Create(-1.6668057665e-1f);
-        p = p * f + Vector256.Create(2.0000714765e-1f);
-        p = p * f + Vector256.Create(-2.4999993993e-1f);
-        p = p * f + Vector256.Create(3.3333331174e-1f);
+        var p = Vector256.Create(L8);
+        p = p * f + Vector256.Create(L7);
+        p = p * f + Vector256.Create(L6);
+        p = p * f + Vector256.Create(L5);
+        p = p * f + Vector256.Create(L4);
+        p = p * f + Vector256.Create(L3);
+        p = p * f + Vector256.Create(L2);
+        p = p * f + Vector256.Create(L1);
+        p = p * f + Vector256.Create(L0);
         var fe = Vector256.ConvertToSingle(e);
-        var y = f * z * p + fe * Vector256.Create(-2.12194440e-4f) - Vector256.Create(0.5f) * z;
-        return f + y + fe * Vector256.Create(0.693359375f);
+        var y = f * z * p + fe * Vector256.Create(Ln2Low) - Vector256.Create(0.5f) * z;
+        return f + y + fe * Vector256.Create(Ln2High);
     }
 
     // sin a and cos a for |a| ≤ π/4 by the minimax polynomials of Cephes' sinf and cosf (float32 accuracy on that range).
@@ -201,11 +213,60 @@ public sealed class CounterRng
     private static (Vector256<float> Sin, Vector256<float> Cos) SinCos(Vector256<float> a)
     {
         var z = a * a;
-        var s = (Vector256.Create(-1.9515295891e-4f) * z + Vector256.Create(8.3321608736e-3f)) * z + Vector256.Create(-1.6666654611e-1f);
+        var s = (Vector256.Create(S2) * z + Vector256.Create(S1)) * z + Vector256.Create(S0);
         s = s * z * a + a;
-        var c = (Vector256.Create(2.443315711809948e-5f) * z + Vector256.Create(-1.388731625493765e-3f)) * z + Vector256.Create(4.166664568298827e-2f);
+        var c = (Vector256.Create(C2) * z + Vector256.Create(C1)) * z + Vector256.Create(C0);
         c = c * z * z - Vector256.Create(0.5f) * z + Vector256.Create(1f);
         return (s, c);
+    }
+
+    // BoxMuller, Log and SinCos on 16 lanes: the same operations in the same order on each lane, so the same bits.
+    internal static void BoxMuller512(ReadOnlySpan<float> radius, ReadOnlySpan<float> angle, ReadOnlySpan<int> quarter, Span<float> values)
+    {
+        int pairs = radius.Length;
+        for (int i = 0; i < pairs; i += Vector512<float>.Count)
+        {
+            var r = Vector512.Sqrt(Vector512.Create(-2f) * Log512(Vector512.Create(radius[i..])));
+            var a = Vector512.Create(angle[i..]);
+            var z = a * a;
+            var s = (Vector512.Create(S2) * z + Vector512.Create(S1)) * z + Vector512.Create(S0);
+            s = s * z * a + a;
+            var c = (Vector512.Create(C2) * z + Vector512.Create(C1)) * z + Vector512.Create(C0);
+            c = c * z * z - Vector512.Create(0.5f) * z + Vector512.Create(1f);
+            var q = Vector512.Create(quarter[i..]);
+            var swap = Vector512.Equals(q & Vector512.Create(1), Vector512.Create(1)).AsSingle();
+            var negCos = (((q + Vector512.Create(1)) & Vector512.Create(2)) << 30).AsSingle();   // q = 1, 2
+            var negSin = ((q & Vector512.Create(2)) << 30).AsSingle();                           // q = 2, 3
+            var cq = Vector512.ConditionalSelect(swap, s, c) ^ negCos;
+            var sq = Vector512.ConditionalSelect(swap, c, s) ^ negSin;
+            (r * cq).CopyTo(values[i..]);
+            (r * sq).CopyTo(values[(pairs + i)..]);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> Log512(Vector512<float> u)
+    {
+        var bits = u.AsInt32();
+        var e = (bits >> 23) - Vector512.Create(127);
+        var m = ((bits & Vector512.Create(0x007FFFFF)) | Vector512.Create(0x3F800000)).AsSingle();
+        var high = Vector512.GreaterThan(m, Vector512.Create(Sqrt2));
+        m = Vector512.ConditionalSelect(high, m * Vector512.Create(0.5f), m);
+        e -= high.AsInt32();
+        var f = m - Vector512.Create(1f);
+        var z = f * f;
+        var p = Vector512.Create(L8);
+        p = p * f + Vector512.Create(L7);
+        p = p * f + Vector512.Create(L6);
+        p = p * f + Vector512.Create(L5);
+        p = p * f + Vector512.Create(L4);
+        p = p * f + Vector512.Create(L3);
+        p = p * f + Vector512.Create(L2);
+        p = p * f + Vector512.Create(L1);
+        p = p * f + Vector512.Create(L0);
+        var fe = Vector512.ConvertToSingle(e);
+        var y = f * z * p + fe * Vector512.Create(Ln2Low) - Vector512.Create(0.5f) * z;
+        return f + y + fe * Vector512.Create(Ln2High);
     }
 
     private const float TwoPi = 2 * MathF.PI;
@@ -258,6 +319,50 @@ public sealed class CounterRng
         ((Vector256.ConvertToSingle((c2 >>> 9).AsInt32()) + half) * scaleR).CopyTo(radius[(64 + g)..]);
         ReduceVector(c1, scaleA, angle[g..], quarter[g..]);
         ReduceVector(c3, scaleA, angle[(64 + g)..], quarter[(64 + g)..]);
+    }
+
+    // UniformPairsAvx2 on 16 consecutive blocks (one block per 32-bit lane of an AVX-512 vector): pairs g..g+15 and 64+g..64+g+15.
+    internal void UniformPairsAvx512(ulong position, Span<float> radius, Span<float> angle, Span<int> quarter, int g)
+    {
+        var lane = Vector512.Create(0UL, 1, 2, 3, 4, 5, 6, 7);
+        var pLow = Vector512.Create(position) + lane; var pHigh = pLow + Vector512.Create(8UL);
+        var c0 = Vector512.Narrow(pLow & Vector512.Create(0xFFFFFFFFUL), pHigh & Vector512.Create(0xFFFFFFFFUL));
+        var c1 = Vector512.Narrow(pLow >>> 32, pHigh >>> 32);
+        var c2 = Vector512.Create((uint)_substream); var c3 = Vector512.Create((uint)(_substream >> 32));
+        uint k0 = _k0, k1 = _k1;
+        var m0 = Vector512.Create(M0); var m1 = Vector512.Create(M1);
+        for (int round = 0; round < 10; round++)
+        {
+            var (hi0, lo0) = MulHiLo(c0, m0);
+            var (hi1, lo1) = MulHiLo(c2, m1);
+            c0 = hi1 ^ c1 ^ Vector512.Create(k0); c2 = hi0 ^ c3 ^ Vector512.Create(k1);
+            c1 = lo1; c3 = lo0;
+            k0 += W0; k1 += W1;
+        }
+        var half = Vector512.Create(0.5f); var scaleR = Vector512.Create(1f / (1 << 23)); var scaleA = Vector512.Create(AngleScale);
+        ((Vector512.ConvertToSingle((c0 >>> 9).AsInt32()) + half) * scaleR).CopyTo(radius[g..]);
+        ((Vector512.ConvertToSingle((c2 >>> 9).AsInt32()) + half) * scaleR).CopyTo(radius[(64 + g)..]);
+        ReduceVector(c1, scaleA, angle[g..], quarter[g..]);
+        ReduceVector(c3, scaleA, angle[(64 + g)..], quarter[(64 + g)..]);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void ReduceVector(Vector512<uint> w, Vector512<float> scale, Span<float> angle, Span<int> quarter)
+    {
+        var v = (w >>> 8).AsInt32();
+        var q = (v + Vector512.Create(1 << 21)) >> 22;
+        (Vector512.ConvertToSingle(v - (q << 22)) * scale).CopyTo(angle);
+        (q & Vector512.Create(3)).CopyTo(quarter);
+    }
+
+    // The high and low 32 bits of each lane's 64-bit product a·b (vpmuludq on the even lanes, then on the odd ones).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<uint> Hi, Vector512<uint> Lo) MulHiLo(Vector512<uint> a, Vector512<uint> b)
+    {
+        var even = System.Runtime.Intrinsics.X86.Avx512F.Multiply(a, b);
+        var odd = System.Runtime.Intrinsics.X86.Avx512F.Multiply((a.AsUInt64() >>> 32).AsUInt32(), (b.AsUInt64() >>> 32).AsUInt32());
+        var low = Vector512.Create(0xFFFFFFFFUL);
+        return (((even >>> 32) | (odd & ~low)).AsUInt32(), ((even & low) | (odd << 32)).AsUInt32());
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

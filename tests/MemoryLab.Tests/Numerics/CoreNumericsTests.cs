@@ -147,6 +147,46 @@ public class CoreNumericsTests
     }
 
     [Fact]
+    public void AVX512_Philox_matches_the_scalar_one()
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx512F.IsSupported) return;   // nothing to compare on this CPU
+        foreach (ulong position in new ulong[] { 0, 5, 0xFFFFFFF8UL, 0xFFFFFFFCUL, 1UL << 40 })
+        {
+            var rng = new CounterRng(3, RandomPurpose.Data, 0x1234_5678_9ABCUL);
+            float[] r1 = new float[128], a1 = new float[128], r2 = new float[128], a2 = new float[128];
+            int[] q1 = new int[128], q2 = new int[128];
+            rng.UniformPairsScalar(position, r1, a1, q1, 16);
+            rng.UniformPairsScalar(position + 8, r1, a1, q1, 24);
+            rng.UniformPairsAvx512(position, r2, a2, q2, 16);
+            Assert.Equal(r1, r2);
+            Assert.Equal(a1, a2);
+            Assert.Equal(q1, q2);
+            Assert.All(r2.Skip(16).Take(16).Concat(r2.Skip(80).Take(16)), v => Assert.NotEqual(0f, v));   // pairs 16..31 and 80..95 written
+        }
+    }
+
+    [Fact]
+    public void Vectorized_normals_are_the_same_bits_on_every_vector_width()
+    {
+        // FillNormalVectorized takes the widest path this CPU has (AVX-512, AVX2 or scalar Philox; 16- or 8-lane Box–Muller); the
+        // reference here is the scalar Philox and the 8-lane transform. Every lane runs the same IEEE operations, so the bits agree.
+        var z = new float[300 * CounterRng.VectorizedChunk];
+        new CounterRng(5, RandomPurpose.Data, 9).FillNormalVectorized<float>(z);
+        var reference = new CounterRng(5, RandomPurpose.Data, 9);
+        const int Pairs = CounterRng.VectorizedChunk / 2;
+        float[] radius = new float[Pairs], angle = new float[Pairs], values = new float[CounterRng.VectorizedChunk], wide = new float[CounterRng.VectorizedChunk];
+        int[] quarter = new int[Pairs];
+        for (int chunk = 0; chunk < 300; chunk++)
+        {
+            for (int g = 0; g < 64; g += 8) reference.UniformPairsScalar((ulong)(chunk * 64 + g), radius, angle, quarter, g);
+            CounterRng.BoxMuller(radius, angle, quarter, values);
+            Assert.Equal(values, z.AsSpan(chunk * CounterRng.VectorizedChunk, CounterRng.VectorizedChunk).ToArray());
+            CounterRng.BoxMuller512(radius, angle, quarter, wide);
+            Assert.Equal(values, wide);
+        }
+    }
+
+    [Fact]
     public void Worker_pool_runs_every_chunk_once()
     {
         using var pool = new WorkerPool(3);
