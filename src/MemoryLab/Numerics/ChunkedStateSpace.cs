@@ -1,4 +1,7 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace MemoryLab.Numerics;
 
@@ -120,25 +123,48 @@ public sealed class ChunkedStateSpace<T> where T : unmanaged, IFloatingPointIeee
         int time = x.Time;
         if (!x.HasShape(_batch, time, _din) || !y.HasShape(_batch, time, _dout))
             throw new ArgumentException($"x is {x} and y is {y} but the system was prepared for [{_batch}, T, {_din}] → [{_batch}, T, {_dout}]");
-        int l = _l, din = _din, dout = _dout, n = _n;
-        var z = _z.AsSpan(); var w = _w.AsSpan();
-        for (int bi = 0; bi < _batch; bi++) z.Slice(bi * _rows + l * din, n).Clear();
+        int l = _l, din = _din, dout = _dout, n = _n, rows = _rows, cols = _cols;
+        // The work rows: z_b = [x_chunk | S_c] (rows values each) in, w_b = [y_chunk | S_{c+1}] (cols values) out. The copies between
+        // them and the tensors are short (a chunk of one sequence, L·in or L·out values, and the N-value state), so they go by
+        // CopyShort rather than a Memmove call each.
+        ref T z = ref MemoryMarshal.GetArrayDataReference(_z);
+        ref T w = ref MemoryMarshal.GetArrayDataReference(_w);
+        ref T xs = ref MemoryMarshal.GetArrayDataReference(x.Data);
+        ref T ys = ref MemoryMarshal.GetArrayDataReference(y.Data);
+        for (int bi = 0; bi < _batch; bi++) _z.AsSpan(bi * rows + l * din, n).Clear();
         for (int t0 = 0; t0 < time; t0 += l)
         {
             int steps = Math.Min(l, time - t0);
             for (int bi = 0; bi < _batch; bi++)
             {
-                var row = z.Slice(bi * _rows, l * din);
-                x.Data.AsSpan((bi * time + t0) * din, steps * din).CopyTo(row);
-                row[(steps * din)..].Clear();
+                ref T row = ref Unsafe.Add(ref z, (nint)bi * rows);
+                CopyShort(ref Unsafe.Add(ref xs, ((nint)bi * time + t0) * din), ref row, steps * din);
+                for (int i = steps * din; i < l * din; i++) Unsafe.Add(ref row, i) = T.Zero;
             }
-            Gemm.Multiply(Transpose.No, Transpose.No, _batch, t0 + l < time ? _cols : steps * dout, _rows, T.One, z, _rows, _g, _cols, T.Zero, w, _cols);
+            bool last = t0 + l >= time;
+            Gemm.Multiply(Transpose.No, Transpose.No, _batch, last ? steps * dout : cols, rows, T.One, _z, rows, _g, cols, T.Zero, _w, cols);
             for (int bi = 0; bi < _batch; bi++)
             {
-                var row = w.Slice(bi * _cols, _cols);
-                row[..(steps * dout)].CopyTo(y.Data.AsSpan((bi * time + t0) * dout, steps * dout));
-                if (t0 + l < time) row.Slice(l * dout, n).CopyTo(z.Slice(bi * _rows + l * din, n));
+                ref T row = ref Unsafe.Add(ref w, (nint)bi * cols);
+                CopyShort(ref row, ref Unsafe.Add(ref ys, ((nint)bi * time + t0) * dout), steps * dout);
+                if (!last) CopyShort(ref Unsafe.Add(ref row, l * dout), ref Unsafe.Add(ref z, (nint)bi * rows + l * din), n);
             }
         }
+    }
+
+    // Copies count values from source to destination (not overlapping) in whole vectors, the last one ending at the last value
+    // (it may cover values the one before it wrote, with the same values); fewer than a vector's worth go one by one.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyShort(ref T source, ref T destination, int count)
+    {
+        int width = Vector512<T>.Count;
+        if (!Vector512.IsHardwareAccelerated || count < width)
+        {
+            for (int i = 0; i < count; i++) Unsafe.Add(ref destination, i) = Unsafe.Add(ref source, i);
+            return;
+        }
+        for (int i = 0; i < count - width; i += width)
+            Vector512.LoadUnsafe(ref source, (nuint)i).StoreUnsafe(ref destination, (nuint)i);
+        Vector512.LoadUnsafe(ref source, (nuint)(count - width)).StoreUnsafe(ref destination, (nuint)(count - width));
     }
 }

@@ -135,8 +135,7 @@ public sealed class CounterRng
         Span<int> quarter = stackalloc int[Pairs];
         for (int start = 0; start < destination.Length; start += VectorizedChunk)
         {
-            if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
-                for (int g = 0; g < Blocks; g += 16) UniformPairsAvx512(_position + (ulong)g, radius, angle, quarter, g);
+            if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported) UniformChunkAvx512(_position, radius, angle, quarter);
             else
                 for (int g = 0; g < Blocks; g += 8)
                     if (System.Runtime.Intrinsics.X86.Avx2.IsSupported) UniformPairsAvx2(_position + (ulong)g, radius, angle, quarter, g);
@@ -321,29 +320,60 @@ public sealed class CounterRng
         ReduceVector(c3, scaleA, angle[(64 + g)..], quarter[(64 + g)..]);
     }
 
-    // UniformPairsAvx2 on 16 consecutive blocks (one block per 32-bit lane of an AVX-512 vector): pairs g..g+15 and 64+g..64+g+15.
-    internal void UniformPairsAvx512(ulong position, Span<float> radius, Span<float> angle, Span<int> quarter, int g)
+    // UniformPairsAvx2 on a whole chunk, 64 consecutive blocks from position, 32 at a time: two groups of 16 blocks (one block per
+    // 32-bit lane of an AVX-512 vector) run round by round side by side, so their independent chains overlap; the group of blocks
+    // g..g+15 gives pairs g..g+15 and 64+g..64+g+15, as UniformPairsScalar does.
+    internal void UniformChunkAvx512(ulong position, Span<float> radius, Span<float> angle, Span<int> quarter)
+    {
+        UniformPairsAvx512(position, radius, angle, quarter, 0);
+        UniformPairsAvx512(position + 32, radius, angle, quarter, 32);
+    }
+
+    private void UniformPairsAvx512(ulong position, Span<float> radius, Span<float> angle, Span<int> quarter, int g)
     {
         var lane = Vector512.Create(0UL, 1, 2, 3, 4, 5, 6, 7);
-        var pLow = Vector512.Create(position) + lane; var pHigh = pLow + Vector512.Create(8UL);
-        var c0 = Vector512.Narrow(pLow & Vector512.Create(0xFFFFFFFFUL), pHigh & Vector512.Create(0xFFFFFFFFUL));
-        var c1 = Vector512.Narrow(pLow >>> 32, pHigh >>> 32);
-        var c2 = Vector512.Create((uint)_substream); var c3 = Vector512.Create((uint)(_substream >> 32));
+        var low = Vector512.Create(0xFFFFFFFFUL);
+        var p0 = Vector512.Create(position) + lane; var p1 = p0 + Vector512.Create(8UL); var p2 = p0 + Vector512.Create(16UL); var p3 = p0 + Vector512.Create(24UL);
+        var a0 = Vector512.Narrow(p0 & low, p1 & low); var a1 = Vector512.Narrow(p0 >>> 32, p1 >>> 32);
+        var b0 = Vector512.Narrow(p2 & low, p3 & low); var b1 = Vector512.Narrow(p2 >>> 32, p3 >>> 32);
+        var a2 = Vector512.Create((uint)_substream); var a3 = Vector512.Create((uint)(_substream >> 32));
+        var b2 = a2; var b3 = a3;
+        // The 64-bit products of each lane with M0, M1: vpmuludq on the even lanes, then on the odd ones shifted down.
+        var m0 = Vector512.Create((ulong)M0).AsUInt32(); var m1 = Vector512.Create((ulong)M1).AsUInt32();
         uint k0 = _k0, k1 = _k1;
-        var m0 = Vector512.Create(M0); var m1 = Vector512.Create(M1);
         for (int round = 0; round < 10; round++)
         {
-            var (hi0, lo0) = MulHiLo(c0, m0);
-            var (hi1, lo1) = MulHiLo(c2, m1);
-            c0 = hi1 ^ c1 ^ Vector512.Create(k0); c2 = hi0 ^ c3 ^ Vector512.Create(k1);
-            c1 = lo1; c3 = lo0;
+            var key0 = Vector512.Create(k0); var key1 = Vector512.Create(k1);
+            Round(ref a0, ref a1, ref a2, ref a3, m0, m1, key0, key1);
+            Round(ref b0, ref b1, ref b2, ref b3, m0, m1, key0, key1);
             k0 += W0; k1 += W1;
         }
         var half = Vector512.Create(0.5f); var scaleR = Vector512.Create(1f / (1 << 23)); var scaleA = Vector512.Create(AngleScale);
-        ((Vector512.ConvertToSingle((c0 >>> 9).AsInt32()) + half) * scaleR).CopyTo(radius[g..]);
-        ((Vector512.ConvertToSingle((c2 >>> 9).AsInt32()) + half) * scaleR).CopyTo(radius[(64 + g)..]);
-        ReduceVector(c1, scaleA, angle[g..], quarter[g..]);
-        ReduceVector(c3, scaleA, angle[(64 + g)..], quarter[(64 + g)..]);
+        ((Vector512.ConvertToSingle((a0 >>> 9).AsInt32()) + half) * scaleR).CopyTo(radius[g..]);
+        ((Vector512.ConvertToSingle((a2 >>> 9).AsInt32()) + half) * scaleR).CopyTo(radius[(64 + g)..]);
+        ReduceVector(a1, scaleA, angle[g..], quarter[g..]);
+        ReduceVector(a3, scaleA, angle[(64 + g)..], quarter[(64 + g)..]);
+        ((Vector512.ConvertToSingle((b0 >>> 9).AsInt32()) + half) * scaleR).CopyTo(radius[(g + 16)..]);
+        ((Vector512.ConvertToSingle((b2 >>> 9).AsInt32()) + half) * scaleR).CopyTo(radius[(64 + g + 16)..]);
+        ReduceVector(b1, scaleA, angle[(g + 16)..], quarter[(g + 16)..]);
+        ReduceVector(b3, scaleA, angle[(64 + g + 16)..], quarter[(64 + g + 16)..]);
+    }
+
+    // One Philox round on 16 blocks: (c0, c1, c2, c3) ← (hi(c2·M1) ^ c1 ^ k0, lo(c2·M1), hi(c0·M0) ^ c3 ^ k1, lo(c0·M0)).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Round(ref Vector512<uint> c0, ref Vector512<uint> c1, ref Vector512<uint> c2, ref Vector512<uint> c3,
+        Vector512<uint> m0, Vector512<uint> m1, Vector512<uint> key0, Vector512<uint> key1)
+    {
+        var low = Vector512.Create(0xFFFFFFFFUL);
+        var even0 = System.Runtime.Intrinsics.X86.Avx512F.Multiply(c0, m0);
+        var odd0 = System.Runtime.Intrinsics.X86.Avx512F.Multiply((c0.AsUInt64() >>> 32).AsUInt32(), m0);
+        var even1 = System.Runtime.Intrinsics.X86.Avx512F.Multiply(c2, m1);
+        var odd1 = System.Runtime.Intrinsics.X86.Avx512F.Multiply((c2.AsUInt64() >>> 32).AsUInt32(), m1);
+        var n0 = ((even1 >>> 32) | (odd1 & ~low)).AsUInt32() ^ c1 ^ key0;
+        var n2 = ((even0 >>> 32) | (odd0 & ~low)).AsUInt32() ^ c3 ^ key1;
+        c1 = ((even1 & low) | (odd1 << 32)).AsUInt32();
+        c3 = ((even0 & low) | (odd0 << 32)).AsUInt32();
+        c0 = n0; c2 = n2;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -355,15 +385,6 @@ public sealed class CounterRng
         (q & Vector512.Create(3)).CopyTo(quarter);
     }
 
-    // The high and low 32 bits of each lane's 64-bit product a·b (vpmuludq on the even lanes, then on the odd ones).
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector512<uint> Hi, Vector512<uint> Lo) MulHiLo(Vector512<uint> a, Vector512<uint> b)
-    {
-        var even = System.Runtime.Intrinsics.X86.Avx512F.Multiply(a, b);
-        var odd = System.Runtime.Intrinsics.X86.Avx512F.Multiply((a.AsUInt64() >>> 32).AsUInt32(), (b.AsUInt64() >>> 32).AsUInt32());
-        var low = Vector512.Create(0xFFFFFFFFUL);
-        return (((even >>> 32) | (odd & ~low)).AsUInt32(), ((even & low) | (odd << 32)).AsUInt32());
-    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void ReduceVector(Vector256<uint> w, Vector256<float> scale, Span<float> angle, Span<int> quarter)

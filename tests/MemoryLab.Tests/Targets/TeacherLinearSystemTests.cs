@@ -97,4 +97,30 @@ public class TeacherLinearSystemTests
         t32.FillBatch(9, new SequenceTensor<float>(16, 300, 1), small);
         Assert.Equal(y.Data.AsSpan(0, small.Data.Length).ToArray(), small.Data);
     }
+
+    // The targets' bits, recorded before the chunk loop's copies were rewritten (inputs, outputs and the carried state move between
+    // the work rows and the tensors; the GEMM and its operands are unchanged): the teacher–student shape (1 → 1 channel) and a
+    // multi-channel one (2 → 3), float32 and float64, at a length that ends in a partial chunk.
+    [Theory]
+    [InlineData(10, 1, 1, 300, 128, false, "B43029F35D38D7F9")]
+    [InlineData(5, 2, 3, 57, 4, false, "A2930CF00DF3DDFD")]
+    [InlineData(10, 1, 1, 300, 16, true, "02D6655ADDD03B73")]
+    public void Target_bits_are_pinned(int n, int din, int dout, int time, int batch, bool float64, string hash)
+    {
+        var options = new TeacherOptions { StateSize = n, InputSize = din, OutputSize = dout, Nu0 = 0.99, Theta0 = 3.14 };
+        byte[] bytes;
+        if (float64)
+        {
+            var y = new SequenceTensor<double>(batch, time, dout);
+            new TeacherLinearSystem<double>(options, dataSeed: 7, time: time).FillBatch(4, new SequenceTensor<double>(batch, time, din), y);
+            bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(y.Data.AsSpan()).ToArray();
+        }
+        else
+        {
+            var y = new SequenceTensor<float>(batch, time, dout);
+            new TeacherLinearSystem<float>(options, dataSeed: 7, time: time).FillBatch(4, new SequenceTensor<float>(batch, time, din), y);
+            bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(y.Data.AsSpan()).ToArray();
+        }
+        Assert.Equal(hash, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes))[..16]);
+    }
 }
