@@ -141,9 +141,13 @@ public sealed class CounterRng
                     if (System.Runtime.Intrinsics.X86.Avx2.IsSupported) UniformPairsAvx2(_position + (ulong)g, radius, angle, quarter, g);
                     else UniformPairsScalar(_position + (ulong)g, radius, angle, quarter, g);
             _position += Blocks;
-            if (Vector512.IsHardwareAccelerated) BoxMuller512(radius, angle, quarter, values);
-            else BoxMuller(radius, angle, quarter, values);
             var chunk = destination.Slice(start, Math.Min(VectorizedChunk, destination.Length - start));
+            // A whole float chunk is written in place; a short tail, or another type, goes through the stack buffer.
+            bool direct = typeof(T) == typeof(float) && chunk.Length == VectorizedChunk;
+            var output = direct ? System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(chunk) : values;
+            if (Vector512.IsHardwareAccelerated) BoxMuller512(radius, angle, quarter, output);
+            else BoxMuller(radius, angle, quarter, output);
+            if (direct) continue;
             if (typeof(T) == typeof(float)) values[..chunk.Length].CopyTo(System.Runtime.InteropServices.MemoryMarshal.Cast<T, float>(chunk));
             else for (int i = 0; i < chunk.Length; i++) chunk[i] = T.CreateTruncating(values[i]);
         }
