@@ -25,7 +25,7 @@ public sealed class ChunkedStateSpace<T> where T : unmanaged, IFloatingPointIeee
 {
     private readonly int _n, _din, _dout, _l, _rows, _cols;
     private readonly T[] _g;
-    private T[] _z = [], _w = [];
+    private T[] _z = [], _w = [], _state = [], _stateNext = [], _pad = [];
     private int _batch;
 
     /// <summary>The system with state size <paramref name="stateSize"/>: <paramref name="a"/> [N, N], <paramref name="b"/> [N, in],
@@ -113,7 +113,25 @@ public sealed class ChunkedStateSpace<T> where T : unmanaged, IFloatingPointIeee
         _batch = batch;
         _z = new T[batch * _rows];
         _w = new T[batch * _cols];
+        if (Fused)
+        {
+            _state = new T[batch * _cols];
+            _stateNext = new T[batch * _cols];
+            _pad = new T[4 * _l * _din];
+        }
     }
+
+    // The fused path: on the 512-bit GEMM's machines, when an output row [y_chunk | S_{c+1}] is exactly two vectors (the GEMM's
+    // column panel), the chunk's product is computed here straight from the tensors, each output the same FMA chain over the same
+    // k in the same order as the GEMM's micro-kernel (Gemm: x part, then the state, from zero, α = 1), so the same bits, without
+    // moving rows in and out of the work buffers.
+    private bool Fused => AllowFused && Gemm.WideKernel && _cols == 2 * Vector512<T>.Count;
+
+    /// <summary>False: always the GEMM path (tests compare the two paths' bits). Set before <see cref="Prepare"/>.</summary>
+    internal bool AllowFused { get; init; } = true;
+
+    /// <summary>True when <see cref="Apply"/> takes the fused path on this machine.</summary>
+    internal bool UsesFusedPath => Fused;
 
     /// <summary>Writes the response to <paramref name="x"/> ([batch, T, in]) into every entry of <paramref name="y"/> ([batch, T, out]).</summary>
     public void Apply(SequenceTensor<T> x, SequenceTensor<T> y)
@@ -123,6 +141,7 @@ public sealed class ChunkedStateSpace<T> where T : unmanaged, IFloatingPointIeee
         int time = x.Time;
         if (!x.HasShape(_batch, time, _din) || !y.HasShape(_batch, time, _dout))
             throw new ArgumentException($"x is {x} and y is {y} but the system was prepared for [{_batch}, T, {_din}] → [{_batch}, T, {_dout}]");
+        if (Fused) { ApplyFused(x, y, time); return; }
         int l = _l, din = _din, dout = _dout, n = _n, rows = _rows, cols = _cols;
         // The work rows: z_b = [x_chunk | S_c] (rows values each) in, w_b = [y_chunk | S_{c+1}] (cols values) out. The copies between
         // them and the tensors are short (a chunk of one sequence, L·in or L·out values, and the N-value state), so they go by
@@ -149,6 +168,83 @@ public sealed class ChunkedStateSpace<T> where T : unmanaged, IFloatingPointIeee
                 CopyShort(ref row, ref Unsafe.Add(ref ys, ((nint)bi * time + t0) * dout), steps * dout);
                 if (!last) CopyShort(ref Unsafe.Add(ref row, l * dout), ref Unsafe.Add(ref z, (nint)bi * rows + l * din), n);
             }
+        }
+    }
+
+    private void ApplyFused(SequenceTensor<T> x, SequenceTensor<T> y, int time)
+    {
+        int l = _l;
+        var previous = _state; var next = _stateNext;
+        Array.Clear(previous);                                      // S_0 = 0
+        for (int t0 = 0; t0 < time; t0 += l)
+        {
+            int steps = Math.Min(l, time - t0);
+            bool last = t0 + l >= time;
+            int bi = 0;
+            for (; bi + 4 <= _batch; bi += 4) FusedRows<Four>(bi, t0, steps, last, time, x.Data, y.Data, previous, next);
+            for (; bi < _batch; bi++) FusedRows<One>(bi, t0, steps, last, time, x.Data, y.Data, previous, next);
+            (previous, next) = (next, previous);
+        }
+    }
+
+    private interface IRows { static abstract int Count { get; } }
+    private struct One : IRows { public static int Count => 1; }
+    private struct Four : IRows { public static int Count => 4; }
+
+    // Rows r0 … r0 + R − 1 of one chunk: out_r = Σ_k z_rk G_k over z_r = [x chunk (zeros past the sequence's end) | S_c], each of the
+    // two column vectors one FMA chain from zero; S_{c+1} (the whole row) goes to next, the chunk's outputs to y.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void FusedRows<R>(int r0, int t0, int steps, bool last, int time, T[] xs, T[] ys, T[] previous, T[] next) where R : struct, IRows
+    {
+        int l = _l, din = _din, dout = _dout, n = _n, cols = _cols, width = Vector512<T>.Count;
+        int inputs = steps * din, lin = l * din, lout = l * dout;
+        ref T g = ref MemoryMarshal.GetArrayDataReference(_g);
+        ref T x0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(xs), ((nint)r0 * time + t0) * din);
+        nint xStride = (nint)time * din;
+        ref T s0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(previous), (nint)r0 * cols + lout);
+        Vector512<T> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+        // z_r = [x chunk | S_c]: two segments, each read through its own row stride, so the inner loop has no branch. Past the
+        // sequence's end (the last chunk) the input is read from a zero-padded copy, as the GEMM's zero-padded row.
+        ref T input = ref x0;
+        if (inputs < lin)
+        {
+            for (int row = 0; row < R.Count; row++)
+                for (int k = 0; k < lin; k++) _pad[row * lin + k] = k < inputs ? Unsafe.Add(ref x0, row * xStride + k) : T.Zero;
+            input = ref MemoryMarshal.GetArrayDataReference(_pad);
+            xStride = lin;
+        }
+        for (int segment = 0; segment < 2; segment++)
+        {
+            ref T z = ref segment == 0 ? ref input : ref s0;
+            nint stride = segment == 0 ? xStride : cols;
+            int count = segment == 0 ? lin : n;
+            ref T panel = ref Unsafe.Add(ref g, segment == 0 ? 0 : (nint)lin * cols);
+            for (int k = 0; k < count; k++)
+            {
+                var b0 = Vector512.LoadUnsafe(ref panel, (nuint)((nint)k * cols));
+                var b1 = Vector512.LoadUnsafe(ref panel, (nuint)((nint)k * cols + width));
+                ref T zk = ref Unsafe.Add(ref z, k);
+                var v = Vector512.Create(zk); a00 = Gemm.MulAdd(v, b0, a00); a01 = Gemm.MulAdd(v, b1, a01);
+                if (R.Count > 1)
+                {
+                    v = Vector512.Create(Unsafe.Add(ref zk, stride)); a10 = Gemm.MulAdd(v, b0, a10); a11 = Gemm.MulAdd(v, b1, a11);
+                    v = Vector512.Create(Unsafe.Add(ref zk, 2 * stride)); a20 = Gemm.MulAdd(v, b0, a20); a21 = Gemm.MulAdd(v, b1, a21);
+                    v = Vector512.Create(Unsafe.Add(ref zk, 3 * stride)); a30 = Gemm.MulAdd(v, b0, a30); a31 = Gemm.MulAdd(v, b1, a31);
+                }
+            }
+        }
+        Store(0, a00, a01);
+        if (R.Count > 1) { Store(1, a10, a11); Store(2, a20, a21); Store(3, a30, a31); }
+
+        void Store(int row, Vector512<T> lo, Vector512<T> hi)
+        {
+            ref T state = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(next), (nint)(r0 + row) * cols);
+            lo.StoreUnsafe(ref state); hi.StoreUnsafe(ref state, (nuint)width);
+            ref T target = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(ys), ((nint)(r0 + row) * time + t0) * dout);
+            // Before the last chunk, a whole-row store whose tail (the state's columns) lands where the next chunk writes, when
+            // it stays inside the sequence; otherwise only the chunk's outputs are copied.
+            if (!last && (nint)t0 * dout + cols <= (nint)time * dout) { lo.StoreUnsafe(ref target); hi.StoreUnsafe(ref target, (nuint)width); }
+            else for (int i = 0; i < steps * dout; i++) Unsafe.Add(ref target, i) = Unsafe.Add(ref state, i);
         }
     }
 

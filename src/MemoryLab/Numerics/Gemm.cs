@@ -457,7 +457,7 @@ internal static class Gemm
 
     /// <summary>Fused a·b + c on a 512-bit vector (AVX-512F is known to be supported on this path).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<T> MulAdd<T>(Vector512<T> a, Vector512<T> b, Vector512<T> c) where T : unmanaged
+    internal static Vector512<T> MulAdd<T>(Vector512<T> a, Vector512<T> b, Vector512<T> c) where T : unmanaged
     {
         if (typeof(T) == typeof(float))
             return Avx512F.FusedMultiplyAdd(a.AsSingle(), b.AsSingle(), c.AsSingle()).As<float, T>();

@@ -123,4 +123,37 @@ public class TeacherLinearSystemTests
         }
         Assert.Equal(hash, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(bytes))[..16]);
     }
+
+    // The fused path (AVX-512 machines, output rows of two vectors) computes every output as the GEMM's FMA chain: the same bits
+    // as the GEMM path at whole and partial chunks, sequences shorter than a chunk, and batches that are not a multiple of its
+    // four-row tile.
+    [Theory]
+    [InlineData(10, 300, 128)]
+    [InlineData(10, 7, 5)]
+    [InlineData(10, 44, 3)]
+    [InlineData(16, 23, 6)]
+    [InlineData(16, 300, 9)]
+    public void The_fused_chunk_path_gives_the_GEMM_paths_bits(int n, int time, int batch)
+    {
+        var random = new Random(n * 1000 + time);
+        double[] a = new double[n * n], b = new double[n], c = new double[n], d = [0.3];
+        for (int i = 0; i < n; i++) { b[i] = random.NextDouble() - 0.5; c[i] = random.NextDouble() - 0.5; }
+        for (int i = 0; i < n * n; i++) a[i] = (random.NextDouble() - 0.5) * 0.3;
+        var fused = new ChunkedStateSpace<float>(n, 1, 1, a, b, c, d);
+        var plain = new ChunkedStateSpace<float>(n, 1, 1, a, b, c, d) { AllowFused = false };
+        fused.Prepare(batch); plain.Prepare(batch);
+        if (!fused.UsesFusedPath) return;   // not an AVX-512 machine: both are the GEMM path
+        Assert.False(plain.UsesFusedPath);
+        var x = new SequenceTensor<float>(batch, time, 1);
+        new CounterRng(3, RandomPurpose.Data, (ulong)n).FillNormalVectorized<float>(x.Data);
+        var y1 = new SequenceTensor<float>(batch, time, 1);
+        var y2 = new SequenceTensor<float>(batch, time, 1);
+        for (int call = 0; call < 2; call++)   // a second call starts again from the zero state
+        {
+            fused.Apply(x, y1);
+            plain.Apply(x, y2);
+            Assert.Equal(y2.Data, y1.Data);
+        }
+        Assert.Contains(y1.Data, v => v != 0);
+    }
 }
