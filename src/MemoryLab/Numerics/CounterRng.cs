@@ -122,7 +122,7 @@ public sealed class CounterRng
     /// q = round(4u₂) and a rest a = 2π(u₂ − q/4) ∈ [−π/4, π/4): cos 2πu₂ and sin 2πu₂ are ±cos a, ±sin a by q. The logarithm,
     /// sine and cosine are float32 polynomials on their reduced ranges (<see cref="BoxMuller"/>), evaluated with additions and
     /// multiplications only, so the draws are the same bits with or without AVX2, AVX-512 or FMA (each lane runs the same IEEE
-/// operations whatever the vector width). The chunk's first 128 normals are
+    /// operations whatever the vector width). The chunk's first 128 normals are
     /// r·cos 2πu₂ and its last 128 are r·sin 2πu₂ of the same pairs (a short tail is computed as a full chunk, so every draw takes
     /// the same path). Float32-accurate (within a few units in the last place of the exact transform of the same uniforms) and
     /// bounded by |z| ≤ √(2·24 ln 2) ≈ 5.8, which no training batch notices. The result is a pure function of (seed, purpose,
@@ -388,7 +388,6 @@ public sealed class CounterRng
         (Vector512.ConvertToSingle(v - (q << 22)) * scale).CopyTo(angle);
         (q & Vector512.Create(3)).CopyTo(quarter);
     }
-
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void ReduceVector(Vector256<uint> w, Vector256<float> scale, Span<float> angle, Span<int> quarter)
