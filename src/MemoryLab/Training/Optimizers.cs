@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 using MemoryLab.Numerics;
 
 namespace MemoryLab.Training;
@@ -182,7 +183,31 @@ public sealed class Adam<T> : Optimizer<T> where T : unmanaged, IFloatingPointIe
         T stepSize = lr / bc1;
         T decay = T.One - lr * wd;
         var m = _m.AsSpan(offset, theta.Length); var v = _v.AsSpan(offset, theta.Length);
-        for (int i = 0; i < theta.Length; i++)
+        int i = 0;
+        // Whole vectors first: each lane runs the scalar loop's operations in its order (no fused multiply-add), so the same bits.
+        if (Vector512.IsHardwareAccelerated && Vector512<T>.IsSupported)
+        {
+            var vb1 = Vector512.Create(b1); var vb2 = Vector512.Create(b2); var vc1 = Vector512.Create(c1); var vc2 = Vector512.Create(c2);
+            var vStep = Vector512.Create(stepSize); var vDecay = Vector512.Create(decay); var vWd = Vector512.Create(wd);
+            var vSqrtBc2 = Vector512.Create(sqrtBc2); var vEps = Vector512.Create(eps);
+            ref T rt = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(theta);
+            ref T rg = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(gradient);
+            ref T rm = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(m);
+            ref T rv = ref System.Runtime.InteropServices.MemoryMarshal.GetReference(v);
+            for (; i + Vector512<T>.Count <= theta.Length; i += Vector512<T>.Count)
+            {
+                nuint k = (nuint)i;
+                var th = Vector512.LoadUnsafe(ref rt, k);
+                var g = Vector512.LoadUnsafe(ref rg, k);
+                if (Decoupled) th *= vDecay;
+                else g += vWd * th;
+                var mi = vb1 * Vector512.LoadUnsafe(ref rm, k) + vc1 * g;
+                var vi = vb2 * Vector512.LoadUnsafe(ref rv, k) + vc2 * g * g;
+                mi.StoreUnsafe(ref rm, k); vi.StoreUnsafe(ref rv, k);
+                (th - vStep * mi / (Vector512.Sqrt(vi) / vSqrtBc2 + vEps)).StoreUnsafe(ref rt, k);
+            }
+        }
+        for (; i < theta.Length; i++)
         {
             T g = gradient[i];
             if (Decoupled) theta[i] *= decay;

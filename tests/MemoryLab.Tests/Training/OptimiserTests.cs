@@ -27,6 +27,49 @@ public class OptimiserTests
         Assert.Equal(w1, theta[1], 1e-12);
     }
 
+    // Adam's update runs on whole vectors, then the tail one by one; every element must be the scalar rule's bits (float and double,
+    // Adam and AdamW, a length with a tail), over several steps so the moments and the bias corrections move.
+    [Theory]
+    [InlineData(false, 0.0)]
+    [InlineData(false, 0.01)]
+    [InlineData(true, 0.01)]
+    public void Adam_gives_the_scalar_rules_bits_on_every_element(bool decoupled, double weightDecay)
+    {
+        Check<float>(decoupled, weightDecay);
+        Check<double>(decoupled, weightDecay);
+
+        static void Check<T>(bool decoupled, double weightDecay) where T : unmanaged, System.Numerics.IFloatingPointIeee754<T>
+        {
+            const int n = 53;
+            var layout = new ParameterLayout();
+            layout.Add("w", "default", n);
+            var adam = new Adam<T>(layout, weightDecay: weightDecay, decoupledWeightDecay: decoupled);
+            var random = new Random(4);
+            T[] theta = Enumerable.Range(0, n).Select(_ => T.CreateTruncating(random.NextDouble() - 0.5)).ToArray();
+            T[] expected = (T[])theta.Clone(), m = new T[n], v = new T[n];
+            for (int t = 1; t <= 4; t++)
+            {
+                T[] g = Enumerable.Range(0, n).Select(_ => T.CreateTruncating(random.NextDouble() - 0.5)).ToArray();
+                double lr = 0.01 * t;
+                adam.Step(theta, (T[])g.Clone(), lr);
+                // The rule as written in Adam.Update, one element at a time.
+                T b1 = T.CreateTruncating(0.9), b2 = T.CreateTruncating(0.999), c1 = T.One - b1, c2 = T.One - b2;
+                T bc1 = T.CreateTruncating(1 - Math.Pow(0.9, t)), sqrtBc2 = T.CreateTruncating(Math.Sqrt(1 - Math.Pow(0.999, t)));
+                T tlr = T.CreateTruncating(lr), eps = T.CreateTruncating(1e-8), wd = T.CreateTruncating(weightDecay);
+                T stepSize = tlr / bc1, decay = T.One - tlr * wd;
+                for (int i = 0; i < n; i++)
+                {
+                    T gi = g[i];
+                    if (decoupled) expected[i] *= decay; else gi += wd * expected[i];
+                    m[i] = b1 * m[i] + c1 * gi;
+                    v[i] = b2 * v[i] + c2 * gi * gi;
+                    expected[i] -= stepSize * m[i] / (T.Sqrt(v[i]) / sqrtBc2 + eps);
+                }
+                Assert.Equal(expected, theta);
+            }
+        }
+    }
+
     [Fact]
     public void Parameter_groups_scale_the_learning_rate_and_skip_weight_decay()
     {
