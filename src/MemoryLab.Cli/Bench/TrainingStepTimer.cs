@@ -69,8 +69,6 @@ internal sealed class TrainingStepTimer
     public static double Median(IReadOnlyList<double> values)
     {
         if (values.Count == 0) throw new ArgumentException("no values");
-        var sorted = values.Order().ToArray();
-        int m = sorted.Length / 2;
-        return sorted.Length % 2 == 1 ? sorted[m] : 0.5 * (sorted[m - 1] + sorted[m]);
+        return MemoryLab.Analysis.Statistics.Median(values);
     }
 }

@@ -96,7 +96,7 @@ public static class PlateauDetector
             for (int q = Math.Max(0, k - half); q <= Math.Min(n - 1, k + half); q++)
                 if (!double.IsNaN(logLoss[q])) window.Add(logLoss[q]);
             steps[j] = k + 1;
-            level[j] = window.Count == 0 ? double.NaN : Median(window);
+            level[j] = window.Count == 0 ? double.NaN : Statistics.Median(window);
         }
 
         double band = Math.Log10(1 - options.MaxFall);           // < 0
@@ -112,7 +112,7 @@ public static class PlateauDetector
             if (end == g - 1 || steps[end] - steps[start] < minLength) { start++; continue; }
             var flat = new List<double>();
             for (int j = start; j <= end; j++) if (!double.IsNaN(level[j])) flat.Add(level[j]);
-            double plateauLevel = Median(flat);
+            double plateauLevel = Statistics.Median(flat);
             // A start still on the descent into the plateau (above its median by more than half the band) would end the
             // stretch early, at the first noise dip 10% below that start: begin at a later, settled point instead.
             if (level[start] - plateauLevel > -band / 2) { start++; continue; }
@@ -128,12 +128,5 @@ public static class PlateauDetector
             start = exit;
         }
         return new PlateauSummary(plateaus, steps, level.Select(l => Math.Pow(10, l)).ToArray());
-    }
-
-    private static double Median(List<double> values)
-    {
-        values.Sort();
-        int c = values.Count;
-        return c % 2 == 1 ? values[c / 2] : 0.5 * (values[c / 2 - 1] + values[c / 2]);
     }
 }

@@ -111,13 +111,16 @@ public sealed class ChunkedStateSpace<T> where T : unmanaged, IFloatingPointIeee
     {
         if (batch <= 0) throw new ArgumentException($"batch must be positive (got {batch})");
         _batch = batch;
-        _z = new T[batch * _rows];
-        _w = new T[batch * _cols];
         if (Fused)
         {
             _state = new T[batch * _cols];
             _stateNext = new T[batch * _cols];
             _pad = new T[4 * _l * _din];
+        }
+        else
+        {
+            _z = new T[batch * _rows];
+            _w = new T[batch * _cols];
         }
     }
 

@@ -293,15 +293,15 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
                             continue;
                         }
                         curves.Add((widths[s], b, e));
-                        (levels.TryGetValue(widths[s], out var l) ? l : levels[widths[s]] = []).Add(e0m);
-                        (curvesOf.TryGetValue(widths[s], out var c) ? c : curvesOf[widths[s]] = []).Add(e);
+                        Append(levels, widths[s], e0m);
+                        Append(curvesOf, widths[s], e);
                     }
                     // Wang24 Fig. 1 marks where the curves of consecutive widths cross (a pair whose wider curve stays below on the
                     // whole grid, ∞, or is not below at β = 0, NaN, marks none); a width left out pairs its neighbours.
                     for (int s = 0; s + 1 < curves.Count; s++)
                     {
                         double x = CrossingPoint(curves[s].B, curves[s].E, curves[s + 1].E);
-                        if (!double.IsNaN(x)) (pairs.TryGetValue((curves[s].M, curves[s + 1].M), out var l) ? l : pairs[(curves[s].M, curves[s + 1].M)] = []).Add(x);
+                        if (!double.IsNaN(x)) Append(pairs, (curves[s].M, curves[s + 1].M), x);
                     }
                 }
                 for (int s = 0; s < widths.Length; s++)
@@ -350,10 +350,13 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
         }
     }
 
-    // Median of a list (mean of the middle two for an even count); a NaN (a broken model's error) counts as +∞.
-    private static double Median(IEnumerable<double> values)
+    // The median with a NaN (a broken model's error) counted as +∞.
+    private static double Median(IEnumerable<double> values) => Statistics.Median(values.Select(x => double.IsNaN(x) ? double.PositiveInfinity : x));
+
+    // Appends value to the list under key, creating it.
+    private static void Append<TKey, TValue>(Dictionary<TKey, List<TValue>> lists, TKey key, TValue value) where TKey : notnull
     {
-        var v = values.Select(x => double.IsNaN(x) ? double.PositiveInfinity : x).Order().ToArray();
-        return v.Length == 0 ? double.NaN : v.Length % 2 == 1 ? v[v.Length / 2] : 0.5 * (v[v.Length / 2 - 1] + v[v.Length / 2]);
+        if (!lists.TryGetValue(key, out var list)) lists[key] = list = [];
+        list.Add(value);
     }
 }
