@@ -63,6 +63,15 @@ public sealed class RunContext
     /// checkpoint and restores them on resume); null otherwise.</summary>
     public RunMetricFiles? MetricFiles { get; init; }
 
+    /// <summary>The sweep's workers that have no run left to start (null outside a sweep): <see cref="Work"/> hands them
+    /// iterations of this run's parallel loops.</summary>
+    public SpareWorkers? Spare { get; init; }
+
+    /// <summary>Independent pieces of this run's work (<see cref="ParallelWork.For(int, Action{int, WorkerPool}, WorkerPool, CancellationToken)"/>)
+    /// spread over its pool's threads and the sweep's spare workers.</summary>
+    public ParallelWork Work => LazyInitializer.EnsureInitialized(ref _work, () => new ParallelWork(Pool.Threads, Spare));
+    private ParallelWork? _work;
+
     /// <summary>Where one-line warnings go (a checkpoint that cannot be used, …); null drops them.</summary>
     public Action<string>? Warnings { get; init; }
 

@@ -55,7 +55,8 @@ public sealed record SweepJob(PlannedRun Run, ResultsStore Store);
 /// Runs a list of planned runs into a <see cref="ResultsStore"/> (or runs of several sweeps, each into its own store) on N worker threads. Stale temporary folders
 /// are removed first; finished runs are skipped; the rest are taken in order by whichever worker is free.
 /// Each worker owns one <see cref="WorkerPool"/> of <see cref="SweepOptions.ThreadsPerRun"/> threads for all its
-/// runs. Results do not depend on the worker count: each run's numbers depend only on its spec and seed.
+/// runs; a worker with no run left to start helps the runs still going with their <see cref="ParallelWork"/> loops.
+/// Results do not depend on the worker count: each run's numbers depend only on its spec and seed.
 /// </summary>
 public static class SweepRunner
 {
@@ -111,7 +112,12 @@ public static class SweepRunner
         int next = -1, completed = 0, diverged = 0, failed = 0, lateSkips = 0;
         Exception? error = null;
         bool cancelled = false;
-        int workerCount = Math.Min(options.Workers, Math.Max(1, todo.Count));
+        // Every worker starts, even with fewer runs than workers: one with no run left to start serves the parallel loops of
+        // the runs still going (SpareWorkers) until the last of them ends.
+        int workerCount = todo.Count == 0 ? 0 : options.Workers;
+        var spare = new SpareWorkers();
+        int unfinished = todo.Count;
+        using var stopOnCancel = cancellation.Register(spare.Stop);
         var threads = new Thread[workerCount];
         for (int w = 0; w < workerCount; w++)
         {
@@ -120,6 +126,7 @@ public static class SweepRunner
             {
                 using var pool = new WorkerPool(options.ThreadsPerRun);
                 WorkerLoop(worker, pool);
+                spare.Help(pool);
             })
             { Name = $"memlab-sweep-{w}", IsBackground = true };
             threads[w].Start();
@@ -130,14 +137,14 @@ public static class SweepRunner
             while (Volatile.Read(ref error) is null && !cancellation.IsCancellationRequested)
             {
                 int i = Interlocked.Increment(ref next);
-                if (i >= todo.Count) break;
+                if (i >= todo.Count) return;
                 var (run, store) = (todo[i].Run, todo[i].Store);
                 try
                 {
                     observer?.RunStarted(run, worker);
                     var (summary, wasSkipped) = store.Execute(run, registry, pool,
                         observer is null ? null : p => observer.RunProgress(run, worker, p), cancellation,
-                        observer is null ? null : observer.Warning);
+                        observer is null ? null : observer.Warning, spare);
                     if (wasSkipped) Interlocked.Increment(ref lateSkips);
                     else if (summary.Status == RunStatus.Completed) Interlocked.Increment(ref completed);
                     else if (summary.Status == RunStatus.Diverged) Interlocked.Increment(ref diverged);
@@ -152,7 +159,13 @@ public static class SweepRunner
                 {
                     Interlocked.CompareExchange(ref error, e, null);
                 }
+                finally
+                {
+                    if (Interlocked.Decrement(ref unfinished) == 0) spare.Stop();
+                }
             }
+            // Stopped by an error or the user: no run will start, so nothing is left for the spare workers.
+            spare.Stop();
         }
 
         foreach (var t in threads) t.Join();
