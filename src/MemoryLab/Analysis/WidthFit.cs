@@ -134,6 +134,9 @@ public sealed record WidthFitOptions
     public bool GreedyStart { get; init; } = true;
     /// <summary>Most damped-Newton iterations per start.</summary>
     public int MaxIterations { get; init; } = 200;
+    /// <summary>Where the independent starts of a width run (<see cref="ParallelWork.Serial"/>: one after another). The fits are
+    /// the same bits however they are spread.</summary>
+    public ParallelWork Work { get; init; } = ParallelWork.Serial;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad setting.</summary>
     public void Validate(int width)
@@ -235,9 +238,13 @@ public static class WidthFit
             var r = rng.Fork((ulong)s);
             starts.Add(Enumerable.Range(0, width).Select(_ => min * Math.Pow(max / min, r.NextDouble())).Order().ToArray());
         }
-        var direct = BestOf(kernel, width, starts, min, max, o.MaxIterations);
-        if (!o.GreedyStart || width == 1) return direct;
-        var greedy = GreedyPath(kernel, width, min, max, o.MaxIterations, null)[^1];
+        if (!o.GreedyStart || width == 1) return BestOf(kernel, width, starts, min, max, o.MaxIterations, o.Work);
+        WidthFitResult direct = null!, greedy = null!;
+        o.Work.For(2, k =>
+        {
+            if (k == 0) direct = BestOf(kernel, width, starts, min, max, o.MaxIterations, o.Work);
+            else greedy = GreedyPath(kernel, width, min, max, o.MaxIterations, o.Work, null)[^1];
+        });
         return greedy.Loss < direct.Loss ? greedy with { Starts = greedy.Starts + direct.Starts } : direct with { Starts = greedy.Starts + direct.Starts };
     }
 
@@ -251,12 +258,13 @@ public static class WidthFit
         o.Validate(1);
         var (min, max) = RateRange(kernel, o);
         // Each width also gets the ordinary starts; the better result continues the path.
-        return GreedyPath(kernel, maxWidth, min, max, o.MaxIterations, m => Fit(kernel, m, o));
+        return GreedyPath(kernel, maxWidth, min, max, o.MaxIterations, o.Work, m => Fit(kernel, m, o));
     }
 
     // Widths 1..maxWidth, width m started from width m−1's rates plus one new rate at each of 6 geometric places
     // (skipping near-duplicates), and from fresh(m) when given; the best result of each width seeds the next.
-    private static List<WidthFitResult> GreedyPath(KernelQuadrature kernel, int maxWidth, double min, double max, int maxIterations, Func<int, WidthFitResult>? fresh)
+    private static List<WidthFitResult> GreedyPath(KernelQuadrature kernel, int maxWidth, double min, double max, int maxIterations, ParallelWork work,
+        Func<int, WidthFitResult>? fresh)
     {
         var candidates = GeometricRates(6, min, max);
         var results = new List<WidthFitResult>();
@@ -275,12 +283,13 @@ public static class WidthFit
                 }
                 if (starts.Count == 0) starts.Add(prev.Append(prev[^1] * 2).ToArray());
             }
-            var best = BestOf(kernel, m, starts, min, max, maxIterations);
-            if (fresh != null)
+            WidthFitResult best = null!, other = null!;
+            work.For(fresh is null ? 1 : 2, k =>
             {
-                var other = fresh(m);
-                best = (other.Loss < best.Loss ? other : best) with { Starts = best.Starts + other.Starts };
-            }
+                if (k == 0) best = BestOf(kernel, m, starts, min, max, maxIterations, work);
+                else other = fresh!(m);
+            });
+            if (fresh != null) best = (other.Loss < best.Loss ? other : best) with { Starts = best.Starts + other.Starts };
             results.Add(best);
         }
         return results;
@@ -295,14 +304,15 @@ public static class WidthFit
         return (min, max);
     }
 
-    private static WidthFitResult BestOf(KernelQuadrature kernel, int width, List<double[]> starts, double min, double max, int maxIterations)
+    // Each start is minimised on its own (concurrently under work); the first start with the least loss wins.
+    private static WidthFitResult BestOf(KernelQuadrature kernel, int width, List<double[]> starts, double min, double max, int maxIterations, ParallelWork work)
     {
-        var projection = new Projection(kernel, width);
         double lo = Math.Log(min / 1e6), hi = Math.Log(max * 1e3);
-        WidthFitResult? best = null;
-        foreach (var start in starts)
+        var found = new (double[] Rates, double Loss, int Iterations)[starts.Count];
+        work.For(starts.Count, k =>
         {
-            var (rates, loss, iterations) = Minimise(projection, start, lo, hi, maxIterations);
+            var projection = new Projection(kernel, width);
+            var (rates, loss, iterations) = Minimise(projection, starts[k], lo, hi, maxIterations);
             // Exponential fitting has spurious minima where two rates merge (their huge, cancelling coefficients mimic
             // t·e^{−wt}). Split such a pair apart and continue while that helps.
             for (int split = 0; split < 3; split++)
@@ -319,14 +329,18 @@ public static class WidthFit
                 if (!(l2 < loss)) break;
                 (rates, loss, iterations) = (r2, l2, iterations + it2);
             }
-            if (best is null || loss < best.Loss)
-            {
-                var order = Enumerable.Range(0, width).OrderBy(i => rates[i]).ToArray();
-                var sorted = order.Select(i => rates[i]).ToArray();
-                var a = new double[width];
-                double j = projection.Solve(sorted, a);
-                best = new WidthFitResult(a, sorted, j, kernel.TargetNormSquared > 0 ? j / kernel.TargetNormSquared : double.NaN, iterations, starts.Count);
-            }
+            found[k] = (rates, loss, iterations);
+        });
+        // In start order, a start replaces the best so far when its loss is below the best's recomputed one.
+        var solver = new Projection(kernel, width);
+        WidthFitResult? best = null;
+        foreach (var (rates, loss, iterations) in found)
+        {
+            if (best is not null && !(loss < best.Loss)) continue;
+            var sorted = rates.Order().ToArray();
+            var a = new double[width];
+            double j = solver.Solve(sorted, a);
+            best = new WidthFitResult(a, sorted, j, kernel.TargetNormSquared > 0 ? j / kernel.TargetNormSquared : double.NaN, iterations, starts.Count);
         }
         return best!;
     }

@@ -107,13 +107,14 @@ public sealed class ApproximationRateExperiment : ReproductionKind<Approximation
         var results = new IReadOnlyList<WidthFitResult>[jobs.Length];
         var kernels = new KernelQuadrature[jobs.Length];
         int done = 0;
-        // Each target's width sequence is independent: one thread each.
-        Parallel.For(0, jobs.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, ctx.Pool.Threads), CancellationToken = ctx.Cancellation }, i =>
+        // Each target's width sequence is independent, and so are the starts of each width's fits (WidthFitOptions.Work): both
+        // spread over the run's threads and a sweep's idle workers.
+        ctx.For(jobs.Length, (i, _) =>
         {
             var (label, omega, rho) = jobs[i].t;
             var kernel = kernels[i] = KernelQuadrature.FromFunction(rho, s.Horizon);
             int widths = double.IsNaN(omega) ? Math.Min(s.ExponentialMaxWidth, maxWidth) : maxWidth;
-            results[i] = WidthFit.FitSequence(kernel, widths, new WidthFitOptions { Seed = (ulong)i, Li21Start = s.Li21Start, RandomStarts = s.RandomStarts, MaxIterations = s.MaxIterations });
+            results[i] = WidthFit.FitSequence(kernel, widths, new WidthFitOptions { Seed = (ulong)i, Li21Start = s.Li21Start, RandomStarts = s.RandomStarts, MaxIterations = s.MaxIterations, Work = ctx.Work });
             ctx.Report(Interlocked.Increment(ref done) / (double)jobs.Length, $"{label}: fitted m = 1..{widths}");
         });
         for (int i = 0; i < jobs.Length; i++)

@@ -95,6 +95,7 @@ public sealed class ReproductionContext
         _run = run;
         Directory = run.RunDirectory;
         Pool = run.Pool;
+        Work = run.Work;
         Cancellation = run.Cancellation;
     }
 
@@ -105,6 +106,7 @@ public sealed class ReproductionContext
         ArgumentNullException.ThrowIfNull(pool);
         Directory = directory;
         Pool = pool;
+        Work = new ParallelWork(pool.Threads, null);
         Cancellation = cancellation;
     }
 
@@ -113,6 +115,13 @@ public sealed class ReproductionContext
 
     /// <summary>Threads for the run.</summary>
     public WorkerPool Pool { get; }
+
+    /// <summary>The run's independent pieces of work, spread over <see cref="Pool"/>'s threads and, in a sweep, its idle workers.</summary>
+    public ParallelWork Work { get; }
+
+    /// <summary>Runs <paramref name="body"/>(i, pool) for i = 0 … <paramref name="count"/> − 1 concurrently (see <see cref="ParallelWork"/>):
+    /// each iteration computes on the pool it is given and writes only its own results, so they are the same bits on any number of threads.</summary>
+    public void For(int count, Action<int, WorkerPool> body) => Work.For(count, body, Pool, Cancellation);
 
     /// <summary>Stops the run.</summary>
     public CancellationToken Cancellation { get; }

@@ -117,29 +117,39 @@ public sealed class PlateausExperiment : ReproductionKind<PlateausExperiment.Set
         var curves = new DataTable("panel", "run", "step", "loss");
         var plateaus = new DataTable("panel", "run", "count", "total_steps", "total_fraction", "initial_loss", "final_loss", "first_start", "first_end", "seconds");
         int total = Panels.Length * s.Runs, done = 0;
-        for (int panel = 0; panel < Panels.Length; panel++)
-            for (int run = 0; run < s.Runs; run++)
+        // Every (panel, run) trains on its own: they spread over the run's threads and a sweep's idle workers, and their rows are
+        // written in (panel, run) order.
+        var losses = new double[total][];
+        var seconds = new double[total];
+        ctx.For(total, (index, pool) =>
+        {
+            int panel = index / s.Runs, run = index % s.Runs;
+            ulong seed = (ulong)(1000 * panel + run + 1);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            losses[index] = panel switch
             {
-                ctx.Cancellation.ThrowIfCancellationRequested();
-                ulong seed = (ulong)(1000 * panel + run + 1);
-                var clock = System.Diagnostics.Stopwatch.StartNew();
-                double[] losses = panel switch
-                {
-                    0 or 1 => LinearRun(panel == 0 ? ExponentialSumTarget() : MemoryKernel.Airy(delay: s.AiryDelay), s, seed, ctx.Cancellation),
-                    2 => TanhRun(new LinearFunctionalDataset<double>(MemoryKernel.Airy(delay: s.AiryDelay), s.AiryTime, 1, seed), s, s.AiryTanhSteps, s.Batch, seed, ctx),
-                    _ => TanhRun(new Lorenz96Dataset<double>(s.LorenzTime, seed), s, s.LorenzSteps, s.LorenzBatch, seed, ctx),
-                };
-                var summary = PlateauDetector.Detect(losses, s.Detector);
-                // The chart's step axis is linear (Li21 Fig. 1): 200 equally spaced steps, plus the log-spaced early ones.
-                var saved = new SortedSet<long>(ReproductionTraining.LogSpacedSteps(losses.Length));
-                for (int k = 1; k <= 200; k++) saved.Add(Math.Max(1, (long)Math.Round(k * losses.Length / 200.0)));
-                foreach (long step in saved)
-                    curves.Add(panel, run, step, losses[step - 1]);
-                var first = summary.Plateaus.FirstOrDefault();
-                plateaus.Add(panel, run, summary.Count, summary.TotalSteps, summary.TotalFraction, losses[0], losses[^1],
-                    first?.StartStep ?? double.NaN, first?.EndStep ?? double.NaN, clock.Elapsed.TotalSeconds);
-                ctx.Report(++done / (double)total, $"{Panels[panel]}, run {run}: {summary.Count} plateau(s), loss {losses[0]:G3} → {losses[^1]:G3}");
-            }
+                0 or 1 => LinearRun(panel == 0 ? ExponentialSumTarget() : MemoryKernel.Airy(delay: s.AiryDelay), s, seed, ctx.Cancellation),
+                2 => TanhRun(new LinearFunctionalDataset<double>(MemoryKernel.Airy(delay: s.AiryDelay), s.AiryTime, 1, seed), s, s.AiryTanhSteps, s.Batch, seed, pool, ctx.Cancellation),
+                _ => TanhRun(new Lorenz96Dataset<double>(s.LorenzTime, seed), s, s.LorenzSteps, s.LorenzBatch, seed, pool, ctx.Cancellation),
+            };
+            seconds[index] = clock.Elapsed.TotalSeconds;
+            var l = losses[index];
+            ctx.Report(Interlocked.Increment(ref done) / (double)total, $"{Panels[panel]}, run {run}: {PlateauDetector.Detect(l, s.Detector).Count} plateau(s), loss {l[0]:G3} → {l[^1]:G3}");
+        });
+        for (int index = 0; index < total; index++)
+        {
+            int panel = index / s.Runs, run = index % s.Runs;
+            var l = losses[index];
+            var summary = PlateauDetector.Detect(l, s.Detector);
+            // The chart's step axis is linear (Li21 Fig. 1): 200 equally spaced steps, plus the log-spaced early ones.
+            var saved = new SortedSet<long>(ReproductionTraining.LogSpacedSteps(l.Length));
+            for (int k = 1; k <= 200; k++) saved.Add(Math.Max(1, (long)Math.Round(k * l.Length / 200.0)));
+            foreach (long step in saved)
+                curves.Add(panel, run, step, l[step - 1]);
+            var first = summary.Plateaus.FirstOrDefault();
+            plateaus.Add(panel, run, summary.Count, summary.TotalSteps, summary.TotalFraction, l[0], l[^1],
+                first?.StartStep ?? double.NaN, first?.EndStep ?? double.NaN, seconds[index]);
+        }
         curves.Save(ctx.File("curves.csv"));
         plateaus.Save(ctx.File("plateaus.csv"));
     }
@@ -151,13 +161,13 @@ public sealed class PlateausExperiment : ReproductionKind<PlateausExperiment.Set
         return ReproductionTraining.GradientDescent(objective, theta, s.LinearSteps, s.LinearRate, cancel);
     }
 
-    private static double[] TanhRun(ISequenceDataset<double> data, Settings s, long steps, int batch, ulong seed, ReproductionContext ctx)
+    private static double[] TanhRun(ISequenceDataset<double> data, Settings s, long steps, int batch, ulong seed, WorkerPool pool, CancellationToken cancel)
     {
         var layer = new LayerStack<double>(["rnn", "readout"],
             [new ElmanRecurrence<double>(data.InputFeatures, s.Hidden, recurrentGain: s.TanhSpectralRadius), new Dense<double>(s.Hidden, data.OutputFeatures)]);
         var model = new SequenceModel<double>(layer);
         model.Initialize(seed);
-        return ReproductionTraining.TrainAdam(model, data, steps, batch, s.AdamRate, ctx.Pool, ctx.Cancellation);
+        return ReproductionTraining.TrainAdam(model, data, steps, batch, s.AdamRate, pool, cancel);
     }
 
     /// <summary>Published results thin the loss curves (drawn only; the claims read plateaus.csv) to 300 steps per panel.</summary>

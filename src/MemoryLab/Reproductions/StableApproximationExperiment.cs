@@ -210,12 +210,15 @@ public sealed class StableApproximationExperiment : ReproductionKind<StableAppro
         // Replicate k draws its data, initialisations and perturbations from seed + k (replicate 0 is the single run of a one-seed
         // spec). The authors' data set (one draw per replicate, shared by both targets and all widths, as their seeded datagen.py):
         // minibatch mode only.
-        var data = Enumerable.Range(0, s.Seeds).Select(k => s.Trained && s.Minibatch
-            ? ApproximantData.Sample(s.TrainSize, s.ValidationSize, s.TestSize, s.BatchSize, s.Window, s.TimeWeightPower, s.Seed + (ulong)k)
-            : null).ToArray();
-        Parallel.For(0, jobs, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, ctx.Pool.Threads), CancellationToken = ctx.Cancellation }, index =>
+        var data = new ApproximantData?[s.Seeds];
+        if (s.Trained && s.Minibatch)
+            ctx.For(s.Seeds, (k, _) => data[k] = ApproximantData.Sample(s.TrainSize, s.ValidationSize, s.TestSize, s.BatchSize, s.Window, s.TimeWeightPower, s.Seed + (ulong)k));
+        // Each (replicate, target, map) is one independent chain of widths, spread over the run's threads and a sweep's idle workers.
+        // They are taken (target, map) first, so the replicates of the slowest chains (exponential memory, direct) start first,
+        // and stored replicate first (rows[index]).
+        ctx.For(jobs, (taken, _) =>
         {
-            int k = index / perSeed, job = index % perSeed;
+            int k = taken % s.Seeds, job = taken / s.Seeds, index = k * perSeed + job;
             ulong seed = s.Seed + (ulong)k;
             int i = job / Maps.Length, p = job % Maps.Length;
             var rho = targets[i].Rho;
