@@ -4,7 +4,8 @@
 #   1. the bench model step on 1 and all threads (memlab bench),
 #   2. memlab bench --sweep: a real training step beside the model step, and sweep run-steps/s on 1, 2, 4, … all cores,
 #      with the paper-scale projections,
-#   3. the quick reproduction of the two teacher–student reproductions on 2 workers and on all cores (wall seconds).
+#   3. the whole quick reproduction (memlab reproduce --scale quick) on 2 workers and on all cores (wall seconds; the issue's
+#      target is at least 5x on 16 cores).
 # Usage: scripts/device-throughput.sh [OUT_DIR]   (default: device-throughput/); everything it measures goes to OUT_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,8 +26,8 @@ workers="1"; w=2; while [ "$w" -lt "$cores" ]; do workers="$workers $w"; w=$((w 
 for w in 2 "$cores"; do
   rm -rf "$out/reproduce-$w"
   start=$(date +%s.%N)
-  "$memlab" reproduce --only zucchet24-teacher-student zucchet24-ablation --workers "$w" --out "$out/reproduce-$w" >"$out/reproduce-$w.log" 2>&1
-  echo "reproduce quick (teacher-student + ablation) workers=$w wall_s=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')" | tee -a "$out/reproduce.txt"
+  "$memlab" reproduce --scale quick --workers "$w" --out "$out/reproduce-$w" >"$out/reproduce-$w.log" 2>&1
+  echo "reproduce quick (all) workers=$w wall_s=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')" | tee -a "$out/reproduce.txt"
 done
 echo "load after: $(cat /proc/loadavg)" >>"$out/machine.txt"
 cat "$out/sweep/sweep.md" "$out/reproduce.txt"
