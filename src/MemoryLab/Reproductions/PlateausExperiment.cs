@@ -120,6 +120,7 @@ public sealed class PlateausExperiment : ReproductionKind<PlateausExperiment.Set
         // Every (panel, run) trains on its own: they spread over the run's threads and a sweep's idle workers, and their rows are
         // written in (panel, run) order.
         var losses = new double[total][];
+        var summaries = new PlateauSummary[total];
         var seconds = new double[total];
         ctx.For(total, (index, pool) =>
         {
@@ -134,13 +135,13 @@ public sealed class PlateausExperiment : ReproductionKind<PlateausExperiment.Set
             };
             seconds[index] = clock.Elapsed.TotalSeconds;
             var l = losses[index];
-            ctx.Report(Interlocked.Increment(ref done) / (double)total, $"{Panels[panel]}, run {run}: {PlateauDetector.Detect(l, s.Detector).Count} plateau(s), loss {l[0]:G3} → {l[^1]:G3}");
+            summaries[index] = PlateauDetector.Detect(l, s.Detector);
+            ctx.Report(Interlocked.Increment(ref done) / (double)total, $"{Panels[panel]}, run {run}: {summaries[index].Count} plateau(s), loss {l[0]:G3} → {l[^1]:G3}");
         });
         for (int index = 0; index < total; index++)
         {
             int panel = index / s.Runs, run = index % s.Runs;
-            var l = losses[index];
-            var summary = PlateauDetector.Detect(l, s.Detector);
+            var (l, summary) = (losses[index], summaries[index]);
             // The chart's step axis is linear (Li21 Fig. 1): 200 equally spaced steps, plus the log-spaced early ones.
             var saved = new SortedSet<long>(ReproductionTraining.LogSpacedSteps(l.Length));
             for (int k = 1; k <= 200; k++) saved.Add(Math.Max(1, (long)Math.Round(k * l.Length / 200.0)));
