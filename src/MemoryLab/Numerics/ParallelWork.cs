@@ -98,8 +98,8 @@ public sealed class ParallelWork
     }
 
     /// <summary>As <see cref="For(int, Action{int}, CancellationToken)"/>, for iterations that compute on a worker pool:
-    /// each gets the pool of the thread that runs it (<paramref name="pool"/> on the calling thread, a pool of its own
-    /// elsewhere), so a pool is never used by two iterations at once.</summary>
+    /// each gets the pool of the thread that runs it (<paramref name="pool"/> on the calling thread, unless the run's own helper
+    /// threads share its cores, then one thread; a pool of its own elsewhere), so a pool is never used by two iterations at once.</summary>
     public void For(int count, Action<int, WorkerPool> body, WorkerPool pool, CancellationToken cancellation = default)
     {
         ArgumentNullException.ThrowIfNull(body);
@@ -107,13 +107,23 @@ public sealed class ParallelWork
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         if (count == 0) return;
         var loop = new Loop(count, body, cancellation);
+        if (count == 1)
+        {
+            // Nothing to share: the caller runs it with its whole pool (a loop inside starts the helpers it needs).
+            loop.Work(pool);
+            loop.ThrowIfFailed();
+            return;
+        }
         var own = Enter();
         try
         {
-            if (count > 1) { _sweep?.Open(loop); own?.Open(loop); }
+            _sweep?.Open(loop);
+            own?.Open(loop);
+            // While the run's own helpers take iterations, they hold its other threads: the caller's iterations then use one.
+            using var single = own is not null && pool.Threads > 1 ? new WorkerPool(1) : null;
             try
             {
-                loop.Work(pool);
+                loop.Work(single ?? pool);
             }
             finally
             {

@@ -36,6 +36,13 @@ public class ParallelWorkTests
         }, mine);
         Assert.Equal(3, pools.Distinct().Count());
         Assert.Contains(mine, pools);
+
+        // A multi-thread pool is not handed to the caller's iterations while the loop's own threads hold the other cores.
+        using var wide = new WorkerPool(3);
+        var threads = new ConcurrentBag<int>();
+        work.For(6, (i, pool) => threads.Add(pool.Threads), wide);
+        Assert.All(threads, t => Assert.Equal(1, t));
+        work.For(1, (i, pool) => Assert.Same(wide, pool), wide);
     }
 
     [Fact]
