@@ -4,6 +4,7 @@ using System.Text;
 using MemoryLab.Experiments;
 using MemoryLab.Models;
 using MemoryLab.Numerics;
+using MemoryLab.Targets;
 
 namespace MemoryLab.Cli.Bench;
 
@@ -18,11 +19,16 @@ namespace MemoryLab.Cli.Bench;
 /// <param name="TrainStepMs">Wall ms per step of a training run (steady state, from its steps_per_second).</param>
 /// <param name="TrainCpuMsPerStep">Process CPU ms per step of the same run (insensitive to other processes on the machine).</param>
 /// <param name="Sweeps">Per worker count: run-steps per second (wall) and CPU ms per run-step.</param>
+/// <param name="DrawMs">Median wall ms of drawing one batch alone (the teacher's Gaussian inputs and its response), what a training
+/// step does beyond the bench model step's work besides logging.</param>
 internal sealed record SweepRow(string Model, int Batch, string Algorithm, double ModelStepMs, double ModelCpuMs, double TrainStepMs, double TrainCpuMsPerStep,
-    IReadOnlyList<(int Workers, double RunStepsPerSecond, double CpuMsPerRunStep)> Sweeps)
+    IReadOnlyList<(int Workers, double RunStepsPerSecond, double CpuMsPerRunStep)> Sweeps, double DrawMs)
 {
     /// <summary>Train step over model step (wall).</summary>
     public double Ratio => TrainStepMs / ModelStepMs;
+    /// <summary>The train step less the batch draw, over the model step: what the rest of the training loop (loss, Adam, logging,
+    /// checkpoints) adds to the engine's step.</summary>
+    public double RatioWithoutDraw => (TrainStepMs - DrawMs) / ModelStepMs;
     /// <summary>Train step over model step in CPU time (what load from other processes does not change).</summary>
     public double CpuRatio => TrainCpuMsPerStep / ModelCpuMs;
 }
@@ -68,7 +74,8 @@ internal static class SweepThroughput
                 var (trainMs, trainCpu) = TrainOnce(registry, model, batch, steps, Path.Combine(scratch, $"train-{model}-{batch}"), ct);
                 var after = ModelStep(description, shape);
                 double modelMs = 0.5 * (before.WallMs + after.WallMs), modelCpu = 0.5 * (before.CpuMs + after.CpuMs);
-                log($"train model={model} batch={batch} algorithm={algorithm} model_step_ms={modelMs:F3} (before {before.WallMs:F3}, after {after.WallMs:F3}) model_cpu_ms={modelCpu:F3} train_step_ms={trainMs:F3} train_cpu_ms={trainCpu:F3} ratio={trainMs / modelMs:F2} cpu_ratio={trainCpu / modelCpu:F2} load={Load()}");
+                double drawMs = DrawStep(batch);
+                log($"train model={model} batch={batch} algorithm={algorithm} model_step_ms={modelMs:F3} (before {before.WallMs:F3}, after {after.WallMs:F3}) model_cpu_ms={modelCpu:F3} train_step_ms={trainMs:F3} train_cpu_ms={trainCpu:F3} ratio={trainMs / modelMs:F2} cpu_ratio={trainCpu / modelCpu:F2} draw_ms={drawMs:F3} ratio_without_draw={(trainMs - drawMs) / modelMs:F2} load={Load()}");
                 var sweeps = new List<(int, double, double)>();
                 foreach (int w in workerCounts)
                 {
@@ -76,7 +83,7 @@ internal static class SweepThroughput
                     log($"sweep model={model} batch={batch} workers={w} run_steps_per_s={rate:F0} cpu_ms_per_run_step={cpu:F3} load={Load()}");
                     sweeps.Add((w, rate, cpu));
                 }
-                rows.Add(new SweepRow(model, batch, algorithm, modelMs, modelCpu, trainMs, trainCpu, sweeps));
+                rows.Add(new SweepRow(model, batch, algorithm, modelMs, modelCpu, trainMs, trainCpu, sweeps, drawMs));
             }
         return rows;
     }
@@ -113,6 +120,25 @@ internal static class SweepThroughput
             used = process.TotalProcessorTime - start;
         } while (used < CpuStretch);
         return (wall, used.TotalMilliseconds / n);
+    }
+
+    /// <summary>The median wall ms of drawing one batch of <paramref name="batch"/> sequences from the spec's teacher (<see cref="Spec"/>'s
+    /// data: T = 300, n = 10, ν₀ = 0.99), each draw a new step's, after a warm-up.</summary>
+    private static double DrawStep(int batch)
+    {
+        var teacher = new TeacherLinearSystem<float>(new TeacherOptions { StateSize = 10, Nu0 = 0.99, Theta0 = 3.14, Seed = 42 }, dataSeed: 0, time: 300);
+        var x = new SequenceTensor<float>(batch, teacher.Time, teacher.InputFeatures);
+        var y = new SequenceTensor<float>(batch, teacher.Time, teacher.OutputFeatures);
+        long step = 0;
+        for (int i = 0; i < 200; i++) teacher.FillBatch(step++, x, y);
+        var times = new double[41];
+        for (int i = 0; i < times.Length; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            teacher.FillBatch(step++, x, y);
+            times[i] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        }
+        return TrainingStepTimer.Median(times);
     }
 
     /// <summary>The teacher–student training spec (experiments/reproduce/zucchet24-teacher-student/training.yaml at ν₀ = 0.99) for a bench model.</summary>
@@ -191,11 +217,12 @@ internal static class SweepThroughput
         sb.AppendLine(inv, $"Measured {when:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} logical cores, with `{command}`; load average (1/5/15 min) {loadBefore} before, {loadAfter} after.");
         sb.AppendLine();
         var workers = rows.SelectMany(r => r.Sweeps.Select(s => s.Workers)).Distinct().Order().ToArray();
-        AppendHeader(sb, ["model", "batch", "algorithm", "bench model step ms", "train ms/step", "train / model", "bench model CPU ms", "train CPU ms/step", "train / model (CPU)", "train steps/s"],
-            "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|", workers, w => [$"{w}-worker run-steps/s", $"{w}-worker CPU ms/run-step"]);
+        AppendHeader(sb, ["model", "batch", "algorithm", "bench model step ms", "train ms/step", "train / model", "batch draw ms", "(train − draw) / model",
+                "bench model CPU ms", "train CPU ms/step", "train / model (CPU)", "train steps/s"],
+            "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|", workers, w => [$"{w}-worker run-steps/s", $"{w}-worker CPU ms/run-step"]);
         foreach (var r in rows)
         {
-            sb.Append(inv, $"| {r.Model} | {r.Batch} | {r.Algorithm} | {r.ModelStepMs:F3} | {r.TrainStepMs:F3} | {r.Ratio:F2} | {r.ModelCpuMs:F3} | {r.TrainCpuMsPerStep:F3} | {r.CpuRatio:F2} | {1000 / r.TrainStepMs:F0} |");
+            sb.Append(inv, $"| {r.Model} | {r.Batch} | {r.Algorithm} | {r.ModelStepMs:F3} | {r.TrainStepMs:F3} | {r.Ratio:F2} | {r.DrawMs:F3} | {r.RatioWithoutDraw:F2} | {r.ModelCpuMs:F3} | {r.TrainCpuMsPerStep:F3} | {r.CpuRatio:F2} | {1000 / r.TrainStepMs:F0} |");
             foreach (int w in workers)
             {
                 var s = r.Sweeps.FirstOrDefault(x => x.Workers == w);
@@ -204,7 +231,7 @@ internal static class SweepThroughput
             sb.AppendLine();
         }
         sb.AppendLine();
-        sb.AppendLine(inv, $"Each training run is {steps} steps of `kind: train` at the teacher–student shape (T = 300, hidden 64, teacher n = 10, ν₀ = 0.99), logging every step and checkpointing every 1,000, run through the results store as `memlab sweep` runs it, after an untimed {WarmupSteps}-step run that compiles the training path as a sweep's earlier runs do; train ms/step is its rate (steps_per_second) and train CPU ms/step its process CPU over its steps (set-up, checkpoints and summary included); the bench model step is the median `memlab bench` step of the same model and algorithm, and its CPU time the mean over a stretch of steps (each the mean of the measurements just before and after the run). CPU times count this process's CPU, so they do not grow with other processes' load; run-steps/s is wall-clock. A training step also draws its batch (the teacher's Gaussian inputs and its exact response, computed in chunks with the state carried between them), which the bench model step, on a fixed batch, does not.");
+        sb.AppendLine(inv, $"Each training run is {steps} steps of `kind: train` at the teacher–student shape (T = 300, hidden 64, teacher n = 10, ν₀ = 0.99), logging every step and checkpointing every 1,000, run through the results store as `memlab sweep` runs it, after an untimed {WarmupSteps}-step run that compiles the training path as a sweep's earlier runs do; train ms/step is its rate (steps_per_second) and train CPU ms/step its process CPU over its steps (set-up, checkpoints and summary included); the bench model step is the median `memlab bench` step of the same model and algorithm, and its CPU time the mean over a stretch of steps (each the mean of the measurements just before and after the run). CPU times count this process's CPU, so they do not grow with other processes' load; run-steps/s is wall-clock. A training step also draws its batch (the teacher's Gaussian inputs and its exact response, computed in chunks with the state carried between them), which the bench model step, on a fixed batch, does not: batch draw ms is the median time of that draw alone, and (train − draw) / model what the rest of the training loop (loss, Adam, logging, checkpoints) adds to the engine's step.");
         var at128 = rows.Where(r => r.Batch == 128).ToDictionary(r => r.Model);
         if (at128.Count > 0)
         {

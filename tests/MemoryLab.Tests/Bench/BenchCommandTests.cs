@@ -95,4 +95,16 @@ public class BenchCommandTests
         Assert.Equal(MemoryLab.Reporting.ClaimStatus.Fails, batchClaim.Status);
         Assert.Contains("at batch 1", batchClaim.MeasuredText);
     }
+
+    [Fact]
+    public void Sweep_table_shows_the_batch_draw_and_the_rest_of_the_loop_over_the_model_step()
+    {
+        var row = new SweepRow("lru", 128, "convolution", ModelStepMs: 0.4, ModelCpuMs: 0.42, TrainStepMs: 0.5, TrainCpuMsPerStep: 0.55,
+            [(1, 2000.0, 0.5), (2, 3800.0, 0.52)], DrawMs: 0.08);
+        Assert.Equal(1.25, row.Ratio, 12);
+        Assert.Equal(1.05, row.RatioWithoutDraw, 12);
+        string md = SweepThroughput.Markdown([row], "memlab bench --sweep", DateTimeOffset.UnixEpoch, "0/0/0", "0/0/0", 1000);
+        Assert.Contains("| batch draw ms | (train − draw) / model |", md);
+        Assert.Contains("| lru | 128 | convolution | 0.400 | 0.500 | 1.25 | 0.080 | 1.05 | 0.420 | 0.550 | 1.31 | 2000 | 2000 | 0.500 | 3800 | 0.520 |", md);
+    }
 }
