@@ -73,6 +73,8 @@ public sealed class DeepInitExperiment : ReproductionKind<DeepInitExperiment.Set
         var table = new DataTable("config", "memory", "repeat", "x2_block1", "x2_block4", "g2_recurrent", "g2_rest", "g2_nu_log", "g2_theta_log", "g2_gamma_log");
         CheckFits(sizes, ctx.Pool);
         int done = 0, total = Configs.Length * Memories.Length;
+        // One measurement after another on purpose (not ctx.For): each builds a network of several GiB at paper scale, and side by
+        // side they would multiply the memory; its kernels use the run's pool instead.
         for (int c = 0; c < Configs.Length; c++)
             foreach (double memory in Memories)
             {

@@ -50,28 +50,45 @@ public sealed class SignalPropagationExperiment : ReproductionKind<SignalPropaga
         var Rhos = settings.Rhos;
         int Neurons = settings.Neurons;
         var signal = new DataTable("rho", "one_minus_lambda", "time", "samples", "h2", "h2_se", "s2", "s2_se", "h2_theory", "s2_theory");
-        int done = 0, total = Rhos.Length * ks.Length + 3 * ks.Length;
-        foreach (double rho in Rhos)
-            foreach (double k in ks)
-            {
-                ctx.Cancellation.ThrowIfCancellationRequested();
-                double lambda = 1 - Math.Pow(10, -k);
-                var (h2, h2se, s2, s2se, time) = MonteCarlo(EigenvalueParametrisation.Default, InputNormalisation.None, lambda, rho, repeats, maxTime, ctx.Pool, neurons: Neurons);
-                signal.Add(rho, 1 - lambda, time, repeats * Neurons, h2, h2se, s2, s2se,
-                    SignalPropagation.StateVariance(lambda, rho), SignalPropagation.SensitivityVariance(lambda, rho));
-                ctx.Report(++done / (double)total, $"ρ = {rho}, λ = {lambda}");
-            }
-        signal.Save(ctx.File("signal.csv"));
-
         var reparam = new DataTable("map", "one_minus_nu", "samples", "s2", "s2_se", "s2_theory");
-        foreach (var (map, index) in new[] { (EigenvalueParametrisation.Polar, 0), (EigenvalueParametrisation.Exp, 1), (EigenvalueParametrisation.Tanh, 2) })
-            foreach (double k in ks)
+        var maps = new[] { EigenvalueParametrisation.Polar, EigenvalueParametrisation.Exp, EigenvalueParametrisation.Tanh };
+        // Every (ρ, λ) and (map, ν) estimate is independent: they spread over the run's threads and a sweep's idle workers, each on
+        // the pool of the thread that runs it, longest sequences (largest k) first, and the tables are filled in order afterwards.
+        int signals = Rhos.Length * ks.Length, total = signals + maps.Length * ks.Length, done = 0;
+        var estimates = new (double H2, double H2Se, double S2, double S2Se, int Time)[total];
+        var longestFirst = Enumerable.Range(0, total).OrderByDescending(i => ks[(i < signals ? i : i - signals) % ks.Length]).ToArray();
+        ctx.For(total, (taken, pool) =>
+        {
+            int i = longestFirst[taken];
+            if (i < signals)
             {
-                double nu = 1 - Math.Pow(10, -k);
-                var (_, _, s2, s2se, _) = MonteCarlo(map, InputNormalisation.L2, nu, 0, repeats, maxTime, ctx.Pool, neurons: Neurons);
-                reparam.Add(index, 1 - nu, repeats * Neurons, s2, s2se, NormalisedSensitivity(map, nu));
-                ctx.Report(++done / (double)total, $"{map}, ν = {nu}");
+                double rho = Rhos[i / ks.Length], lambda = 1 - Math.Pow(10, -ks[i % ks.Length]);
+                estimates[i] = MonteCarlo(EigenvalueParametrisation.Default, InputNormalisation.None, lambda, rho, repeats, maxTime, pool, neurons: Neurons);
+                ctx.Report(Interlocked.Increment(ref done) / (double)total, $"ρ = {rho}, λ = {lambda}");
             }
+            else
+            {
+                var map = maps[(i - signals) / ks.Length];
+                double nu = 1 - Math.Pow(10, -ks[(i - signals) % ks.Length]);
+                estimates[i] = MonteCarlo(map, InputNormalisation.L2, nu, 0, repeats, maxTime, pool, neurons: Neurons);
+                ctx.Report(Interlocked.Increment(ref done) / (double)total, $"{map}, ν = {nu}");
+            }
+        });
+        for (int i = 0; i < signals; i++)
+        {
+            double rho = Rhos[i / ks.Length], lambda = 1 - Math.Pow(10, -ks[i % ks.Length]);
+            var (h2, h2se, s2, s2se, time) = estimates[i];
+            signal.Add(rho, 1 - lambda, time, repeats * Neurons, h2, h2se, s2, s2se,
+                SignalPropagation.StateVariance(lambda, rho), SignalPropagation.SensitivityVariance(lambda, rho));
+        }
+        signal.Save(ctx.File("signal.csv"));
+        for (int i = signals; i < total; i++)
+        {
+            int index = (i - signals) / ks.Length;
+            double nu = 1 - Math.Pow(10, -ks[(i - signals) % ks.Length]);
+            var (_, _, s2, s2se, _) = estimates[i];
+            reparam.Add(index, 1 - nu, repeats * Neurons, s2, s2se, NormalisedSensitivity(maps[index], nu));
+        }
         reparam.Save(ctx.File("reparametrised.csv"));
     }
 

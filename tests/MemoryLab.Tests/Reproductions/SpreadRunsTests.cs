@@ -18,13 +18,15 @@ public class SpreadRunsTests
         "wang24-stable-approximation.widths=[2, 3]", "wang24-stable-approximation.seeds=2", "wang24-stable-approximation.train_size=1024",
         "wang24-stable-approximation.validation_size=512", "wang24-stable-approximation.test_size=512", "wang24-stable-approximation.batch_size=256",
         "wang24-stable-approximation.max_epochs=3", "wang24-stable-approximation.repeats=2",
+        "zucchet24-signal-propagation.ks=[0.5, 1]", "zucchet24-signal-propagation.rhos=[0, 1]", "zucchet24-signal-propagation.repeats=2",
+        "zucchet24-signal-propagation.max_time=200", "zucchet24-signal-propagation.neurons=4",
     ];
 
     [Fact]
     public void One_worker_and_three_give_the_same_data_files()
     {
         using var dir = new TempDirectory();
-        var selected = Specs.Reproductions.Select(["li21-approximation-rate", "li21-plateaus", "wang24-stable-approximation"]);
+        var selected = Specs.Reproductions.Select(["li21-approximation-rate", "li21-plateaus", "wang24-stable-approximation", "zucchet24-signal-propagation"]);
         var plans = ReproductionPlan.Create(selected, ReproductionScale.Quick, Specs.Kinds, null, Tiny);
         string one = Path.Combine(dir.Path, "one"), three = Path.Combine(dir.Path, "three");
         Reproducer.Run(plans, one, Specs.Kinds, new SweepOptions { Workers = 1 });
@@ -45,7 +47,7 @@ public class SpreadRunsTests
                     compared++;
                 }
             }
-        Assert.Equal(4, compared);   // approximation-error, curves, plateaus, perturbation-error
+        Assert.Equal(6, compared);   // approximation-error, curves, plateaus, perturbation-error, signal, reparametrised
     }
 
     private static string[] WithoutLastColumn(string[] lines) => [.. lines.Select(l => l[..l.LastIndexOf(',')])];
