@@ -106,7 +106,7 @@ public sealed class ParallelWork
         ArgumentNullException.ThrowIfNull(pool);
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         if (count == 0) return;
-        var loop = new Loop(count, body, cancellation);
+        using var loop = new Loop(count, body, cancellation);
         if (count == 1)
         {
             // Nothing to share: the caller runs it with its whole pool (a loop inside starts the helpers it needs).
@@ -179,7 +179,7 @@ public sealed class ParallelWork
         foreach (var t in helpers) t.Join();
     }
 
-    internal sealed class Loop(int count, Action<int, WorkerPool> body, CancellationToken cancellation)
+    internal sealed class Loop(int count, Action<int, WorkerPool> body, CancellationToken cancellation) : IDisposable
     {
         private readonly ManualResetEventSlim _done = new(false);
         private readonly int _count = count;
@@ -222,5 +222,8 @@ public sealed class ParallelWork
         {
             if (_error is { } e) ExceptionDispatchInfo.Capture(e).Throw();
         }
+
+        // Once every iteration has finished, a helper that still holds the loop only finds it empty (Work returns before _done).
+        public void Dispose() => _done.Dispose();
     }
 }
