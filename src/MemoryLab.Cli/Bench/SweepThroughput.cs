@@ -4,7 +4,6 @@ using System.Text;
 using MemoryLab.Experiments;
 using MemoryLab.Models;
 using MemoryLab.Numerics;
-using MemoryLab.Targets;
 
 namespace MemoryLab.Cli.Bench;
 
@@ -74,7 +73,7 @@ internal static class SweepThroughput
                 var (trainMs, trainCpu) = TrainOnce(registry, model, batch, steps, Path.Combine(scratch, $"train-{model}-{batch}"), ct);
                 var after = ModelStep(description, shape);
                 double modelMs = 0.5 * (before.WallMs + after.WallMs), modelCpu = 0.5 * (before.CpuMs + after.CpuMs);
-                double drawMs = DrawStep(batch);
+                double drawMs = DrawStep(model, batch);
                 log($"train model={model} batch={batch} algorithm={algorithm} model_step_ms={modelMs:F3} (before {before.WallMs:F3}, after {after.WallMs:F3}) model_cpu_ms={modelCpu:F3} train_step_ms={trainMs:F3} train_cpu_ms={trainCpu:F3} ratio={trainMs / modelMs:F2} cpu_ratio={trainCpu / modelCpu:F2} draw_ms={drawMs:F3} ratio_without_draw={(trainMs - drawMs) / modelMs:F2} load={Load()}");
                 var sweeps = new List<(int, double, double)>();
                 foreach (int w in workerCounts)
@@ -122,11 +121,12 @@ internal static class SweepThroughput
         return (wall, used.TotalMilliseconds / n);
     }
 
-    /// <summary>The median wall ms of drawing one batch of <paramref name="batch"/> sequences from the spec's teacher (<see cref="Spec"/>'s
-    /// data: T = 300, n = 10, ν₀ = 0.99), each draw a new step's, after a warm-up.</summary>
-    private static double DrawStep(int batch)
+    /// <summary>The median wall ms of drawing one batch of <paramref name="batch"/> sequences from the training runs' data
+    /// (<see cref="Spec"/>'s <c>data:</c>, bound as a run binds it), each draw a new step's, after a warm-up.</summary>
+    private static double DrawStep(string model, int batch)
     {
-        var teacher = new TeacherLinearSystem<float>(new TeacherOptions { StateSize = 10, Nu0 = 0.99, Theta0 = 3.14, Seed = 42 }, dataSeed: 0, time: 300);
+        var spec = SpecParser.ParseText(Spec(model, batch, 1), "bench-sweep.yaml");
+        var teacher = DataSpec.Kinds.Bind(spec.Child("data")).Create<float>(0);
         var x = new SequenceTensor<float>(batch, teacher.Time, teacher.InputFeatures);
         var y = new SequenceTensor<float>(batch, teacher.Time, teacher.OutputFeatures);
         long step = 0;

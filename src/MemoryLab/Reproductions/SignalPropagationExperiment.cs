@@ -54,41 +54,33 @@ public sealed class SignalPropagationExperiment : ReproductionKind<SignalPropaga
         var maps = new[] { EigenvalueParametrisation.Polar, EigenvalueParametrisation.Exp, EigenvalueParametrisation.Tanh };
         // Every (ρ, λ) and (map, ν) estimate is independent: they spread over the run's threads and a sweep's idle workers, each on
         // the pool of the thread that runs it, longest sequences (largest k) first, and the tables are filled in order afterwards.
-        int signals = Rhos.Length * ks.Length, total = signals + maps.Length * ks.Length, done = 0;
-        var estimates = new (double H2, double H2Se, double S2, double S2Se, int Time)[total];
-        var longestFirst = Enumerable.Range(0, total).OrderByDescending(i => ks[(i < signals ? i : i - signals) % ks.Length]).ToArray();
-        ctx.For(total, (taken, pool) =>
+        // A job's map is −1 for the signal table (the default parametrisation, no normalisation); its eigenvalue is 1 − 10^−k.
+        var jobs = Rhos.SelectMany(rho => ks.Select(k => (Map: -1, Rho: rho, K: k)))
+            .Concat(maps.SelectMany((_, m) => ks.Select(k => (Map: m, Rho: 0.0, K: k)))).ToArray();
+        var estimates = new (double H2, double H2Se, double S2, double S2Se, int Time)[jobs.Length];
+        var longestFirst = Enumerable.Range(0, jobs.Length).OrderByDescending(i => jobs[i].K).ToArray();
+        int done = 0;
+        ctx.For(jobs.Length, (taken, pool) =>
         {
             int i = longestFirst[taken];
-            if (i < signals)
-            {
-                double rho = Rhos[i / ks.Length], lambda = 1 - Math.Pow(10, -ks[i % ks.Length]);
-                estimates[i] = MonteCarlo(EigenvalueParametrisation.Default, InputNormalisation.None, lambda, rho, repeats, maxTime, pool, neurons: Neurons);
-                ctx.Report(Interlocked.Increment(ref done) / (double)total, $"ρ = {rho}, λ = {lambda}");
-            }
-            else
-            {
-                var map = maps[(i - signals) / ks.Length];
-                double nu = 1 - Math.Pow(10, -ks[(i - signals) % ks.Length]);
-                estimates[i] = MonteCarlo(map, InputNormalisation.L2, nu, 0, repeats, maxTime, pool, neurons: Neurons);
-                ctx.Report(Interlocked.Increment(ref done) / (double)total, $"{map}, ν = {nu}");
-            }
+            var (m, rho, k) = jobs[i];
+            double eigenvalue = 1 - Math.Pow(10, -k);
+            estimates[i] = m < 0
+                ? MonteCarlo(EigenvalueParametrisation.Default, InputNormalisation.None, eigenvalue, rho, repeats, maxTime, pool, neurons: Neurons)
+                : MonteCarlo(maps[m], InputNormalisation.L2, eigenvalue, 0, repeats, maxTime, pool, neurons: Neurons);
+            ctx.Report(Interlocked.Increment(ref done) / (double)jobs.Length, m < 0 ? $"ρ = {rho}, λ = {eigenvalue}" : $"{maps[m]}, ν = {eigenvalue}");
         });
-        for (int i = 0; i < signals; i++)
+        for (int i = 0; i < jobs.Length; i++)
         {
-            double rho = Rhos[i / ks.Length], lambda = 1 - Math.Pow(10, -ks[i % ks.Length]);
+            var (m, rho, k) = jobs[i];
+            double eigenvalue = 1 - Math.Pow(10, -k);
             var (h2, h2se, s2, s2se, time) = estimates[i];
-            signal.Add(rho, 1 - lambda, time, repeats * Neurons, h2, h2se, s2, s2se,
-                SignalPropagation.StateVariance(lambda, rho), SignalPropagation.SensitivityVariance(lambda, rho));
+            if (m < 0)
+                signal.Add(rho, 1 - eigenvalue, time, repeats * Neurons, h2, h2se, s2, s2se,
+                    SignalPropagation.StateVariance(eigenvalue, rho), SignalPropagation.SensitivityVariance(eigenvalue, rho));
+            else reparam.Add(m, 1 - eigenvalue, repeats * Neurons, s2, s2se, NormalisedSensitivity(maps[m], eigenvalue));
         }
         signal.Save(ctx.File("signal.csv"));
-        for (int i = signals; i < total; i++)
-        {
-            int index = (i - signals) / ks.Length;
-            double nu = 1 - Math.Pow(10, -ks[(i - signals) % ks.Length]);
-            var (_, _, s2, s2se, _) = estimates[i];
-            reparam.Add(index, 1 - nu, repeats * Neurons, s2, s2se, NormalisedSensitivity(maps[index], nu));
-        }
         reparam.Save(ctx.File("reparametrised.csv"));
     }
 
