@@ -25,6 +25,7 @@ public sealed class ChunkedStateSpace<T> where T : unmanaged, IFloatingPointIeee
 {
     private readonly int _n, _din, _dout, _l, _rows, _cols;
     private readonly T[] _g;
+    private readonly int _firstVectorRows;
     private T[] _z = [], _w = [], _state = [], _stateNext = [], _pad = [];
     private int _batch;
 
@@ -75,6 +76,11 @@ public sealed class ChunkedStateSpace<T> where T : unmanaged, IFloatingPointIeee
         }
         _g = new T[g.Length];
         for (int i = 0; i < g.Length; i++) _g[i] = T.CreateTruncating(g[i]);
+        // The input rows from which on the first column vector of G is zero (inputs late in the chunk reach none of its first
+        // outputs: the Toeplitz block is upper triangular).
+        int lanes = Vector512<T>.Count;
+        _firstVectorRows = l * din;
+        while (_firstVectorRows > 0 && _g.AsSpan((_firstVectorRows - 1) * _cols, Math.Min(lanes, _cols)).IndexOfAnyExcept(T.Zero) < 0) _firstVectorRows--;
     }
 
     /// <summary>Steps per chunk.</summary>
@@ -115,7 +121,7 @@ public sealed class ChunkedStateSpace<T> where T : unmanaged, IFloatingPointIeee
         {
             _state = new T[batch * _cols];
             _stateNext = new T[batch * _cols];
-            _pad = new T[4 * _l * _din];
+            _pad = new T[8 * _l * _din];
         }
         else
         {
@@ -127,7 +133,8 @@ public sealed class ChunkedStateSpace<T> where T : unmanaged, IFloatingPointIeee
     // The fused path: on the 512-bit GEMM's machines, when an output row [y_chunk | S_{c+1}] is exactly two vectors (the GEMM's
     // column panel), the chunk's product is computed here straight from the tensors, each output the same FMA chain over the same
     // k in the same order as the GEMM's micro-kernel (Gemm: x part, then the state, from zero, α = 1), so the same bits, without
-    // moving rows in and out of the work buffers.
+    // moving rows in and out of the work buffers. Eight rows at a time keep sixteen accumulator chains in flight (four rows' eight
+    // chains waited on the FMA latency), and the products with the zero part of G are skipped.
     private bool Fused => AllowFused && Gemm.WideKernel && _cols == 2 * Vector512<T>.Count;
 
     /// <summary>False: always the GEMM path (tests compare the two paths' bits). Set before <see cref="Prepare"/>.</summary>
@@ -184,6 +191,7 @@ public sealed class ChunkedStateSpace<T> where T : unmanaged, IFloatingPointIeee
             int steps = Math.Min(l, time - t0);
             bool last = t0 + l >= time;
             int bi = 0;
+            for (; bi + 8 <= _batch; bi += 8) FusedRows<Eight>(bi, t0, steps, last, time, x.Data, y.Data, previous, next);
             for (; bi + 4 <= _batch; bi += 4) FusedRows<Four>(bi, t0, steps, last, time, x.Data, y.Data, previous, next);
             for (; bi < _batch; bi++) FusedRows<One>(bi, t0, steps, last, time, x.Data, y.Data, previous, next);
             (previous, next) = (next, previous);
@@ -193,6 +201,7 @@ public sealed class ChunkedStateSpace<T> where T : unmanaged, IFloatingPointIeee
     private interface IRows { static abstract int Count { get; } }
     private struct One : IRows { public static int Count => 1; }
     private struct Four : IRows { public static int Count => 4; }
+    private struct Eight : IRows { public static int Count => 8; }
 
     // Rows r0 … r0 + R − 1 of one chunk: out_r = Σ_k z_rk G_k over z_r = [x chunk (zeros past the sequence's end) | S_c], each of the
     // two column vectors one FMA chain from zero; S_{c+1} (the whole row) goes to next, the chunk's outputs to y.
@@ -206,6 +215,7 @@ public sealed class ChunkedStateSpace<T> where T : unmanaged, IFloatingPointIeee
         nint xStride = (nint)time * din;
         ref T s0 = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(previous), (nint)r0 * cols + lout);
         Vector512<T> a00 = default, a01 = default, a10 = default, a11 = default, a20 = default, a21 = default, a30 = default, a31 = default;
+        Vector512<T> a40 = default, a41 = default, a50 = default, a51 = default, a60 = default, a61 = default, a70 = default, a71 = default;
         // z_r = [x chunk | S_c]: two segments, each read through its own row stride, so the inner loop has no branch. Past the
         // sequence's end (the last chunk) the input is read from a zero-padded copy, as the GEMM's zero-padded row.
         ref T input = ref x0;
@@ -216,28 +226,45 @@ public sealed class ChunkedStateSpace<T> where T : unmanaged, IFloatingPointIeee
             input = ref MemoryMarshal.GetArrayDataReference(_pad);
             xStride = lin;
         }
-        for (int segment = 0; segment < 2; segment++)
+        // Three runs of k: the inputs that reach both column vectors, the later inputs whose first vector of G is zero (only the
+        // second is accumulated: an FMA of a finite value with +0 leaves an accumulator that started from +0 as it was, so skipping
+        // it keeps the bits), and the state.
+        for (int segment = 0; segment < 3; segment++)
         {
-            ref T z = ref segment == 0 ? ref input : ref s0;
-            nint stride = segment == 0 ? xStride : cols;
-            int count = segment == 0 ? lin : n;
-            ref T panel = ref Unsafe.Add(ref g, segment == 0 ? 0 : (nint)lin * cols);
-            for (int k = 0; k < count; k++)
+            ref T z = ref segment < 2 ? ref input : ref s0;
+            nint stride = segment < 2 ? xStride : cols;
+            int from = segment == 1 ? _firstVectorRows : 0, to = segment switch { 0 => _firstVectorRows, 1 => lin, _ => n };
+            bool both = segment != 1;
+            ref T panel = ref Unsafe.Add(ref g, segment < 2 ? 0 : (nint)lin * cols);
+            for (int k = from; k < to; k++)
             {
-                var b0 = Vector512.LoadUnsafe(ref panel, (nuint)((nint)k * cols));
                 var b1 = Vector512.LoadUnsafe(ref panel, (nuint)((nint)k * cols + width));
                 ref T zk = ref Unsafe.Add(ref z, k);
-                var v = Vector512.Create(zk); a00 = Gemm.MulAdd(v, b0, a00); a01 = Gemm.MulAdd(v, b1, a01);
+                var v0 = Vector512.Create(zk); a01 = Gemm.MulAdd(v0, b1, a01);
+                Vector512<T> v1 = default, v2 = default, v3 = default, v4 = default, v5 = default, v6 = default, v7 = default;
                 if (R.Count > 1)
                 {
-                    v = Vector512.Create(Unsafe.Add(ref zk, stride)); a10 = Gemm.MulAdd(v, b0, a10); a11 = Gemm.MulAdd(v, b1, a11);
-                    v = Vector512.Create(Unsafe.Add(ref zk, 2 * stride)); a20 = Gemm.MulAdd(v, b0, a20); a21 = Gemm.MulAdd(v, b1, a21);
-                    v = Vector512.Create(Unsafe.Add(ref zk, 3 * stride)); a30 = Gemm.MulAdd(v, b0, a30); a31 = Gemm.MulAdd(v, b1, a31);
+                    v1 = Vector512.Create(Unsafe.Add(ref zk, stride)); a11 = Gemm.MulAdd(v1, b1, a11);
+                    v2 = Vector512.Create(Unsafe.Add(ref zk, 2 * stride)); a21 = Gemm.MulAdd(v2, b1, a21);
+                    v3 = Vector512.Create(Unsafe.Add(ref zk, 3 * stride)); a31 = Gemm.MulAdd(v3, b1, a31);
                 }
+                if (R.Count > 4)
+                {
+                    v4 = Vector512.Create(Unsafe.Add(ref zk, 4 * stride)); a41 = Gemm.MulAdd(v4, b1, a41);
+                    v5 = Vector512.Create(Unsafe.Add(ref zk, 5 * stride)); a51 = Gemm.MulAdd(v5, b1, a51);
+                    v6 = Vector512.Create(Unsafe.Add(ref zk, 6 * stride)); a61 = Gemm.MulAdd(v6, b1, a61);
+                    v7 = Vector512.Create(Unsafe.Add(ref zk, 7 * stride)); a71 = Gemm.MulAdd(v7, b1, a71);
+                }
+                if (!both) continue;
+                var b0 = Vector512.LoadUnsafe(ref panel, (nuint)((nint)k * cols));
+                a00 = Gemm.MulAdd(v0, b0, a00);
+                if (R.Count > 1) { a10 = Gemm.MulAdd(v1, b0, a10); a20 = Gemm.MulAdd(v2, b0, a20); a30 = Gemm.MulAdd(v3, b0, a30); }
+                if (R.Count > 4) { a40 = Gemm.MulAdd(v4, b0, a40); a50 = Gemm.MulAdd(v5, b0, a50); a60 = Gemm.MulAdd(v6, b0, a60); a70 = Gemm.MulAdd(v7, b0, a70); }
             }
         }
         Store(0, a00, a01);
         if (R.Count > 1) { Store(1, a10, a11); Store(2, a20, a21); Store(3, a30, a31); }
+        if (R.Count > 4) { Store(4, a40, a41); Store(5, a50, a51); Store(6, a60, a61); Store(7, a70, a71); }
 
         void Store(int row, Vector512<T> lo, Vector512<T> hi)
         {

@@ -126,13 +126,14 @@ public class TeacherLinearSystemTests
 
     // The fused path (AVX-512 machines, output rows of two vectors) computes every output as the GEMM's FMA chain: the same bits
     // as the GEMM path at whole and partial chunks, sequences shorter than a chunk, and batches that are not a multiple of its
-    // four-row tile.
+    // eight- and four-row tiles (13 = 8 + 4 + 1).
     [Theory]
     [InlineData(10, 300, 128)]
     [InlineData(10, 7, 5)]
     [InlineData(10, 44, 3)]
     [InlineData(16, 23, 6)]
     [InlineData(16, 300, 9)]
+    [InlineData(10, 44, 13)]
     public void The_fused_chunk_path_gives_the_GEMM_paths_bits(int n, int time, int batch)
     {
         var random = new Random(n * 1000 + time);
