@@ -324,24 +324,17 @@ public sealed class CounterRng
         ReduceVector(c3, scaleA, angle[(64 + g)..], quarter[(64 + g)..]);
     }
 
-    // UniformPairsAvx2 on a whole chunk, 64 consecutive blocks from position, 32 at a time: two groups of 16 blocks (one block per
-    // 32-bit lane of an AVX-512 vector) run round by round side by side, so their independent chains overlap; the group of blocks
-    // g..g+15 gives pairs g..g+15 and 64+g..64+g+15, as UniformPairsScalar does.
+    // UniformPairsAvx2 on a whole chunk, 64 consecutive blocks from position: four groups of 16 blocks (one block per 32-bit lane
+    // of an AVX-512 vector) run round by round side by side, so their independent chains overlap (a round is a multiply and two
+    // logic operations in sequence, so one group alone waits on its latency); the group of blocks g..g+15 gives pairs g..g+15 and
+    // 64+g..64+g+15, as UniformPairsScalar does.
     internal void UniformChunkAvx512(ulong position, Span<float> radius, Span<float> angle, Span<int> quarter)
-    {
-        UniformPairsAvx512(position, radius, angle, quarter, 0);
-        UniformPairsAvx512(position + 32, radius, angle, quarter, 32);
-    }
-
-    private void UniformPairsAvx512(ulong position, Span<float> radius, Span<float> angle, Span<int> quarter, int g)
     {
         var lane = Vector512.Create(0UL, 1, 2, 3, 4, 5, 6, 7);
         var low = Vector512.Create(0xFFFFFFFFUL);
-        var p0 = Vector512.Create(position) + lane; var p1 = p0 + Vector512.Create(8UL); var p2 = p0 + Vector512.Create(16UL); var p3 = p0 + Vector512.Create(24UL);
-        var a0 = Vector512.Narrow(p0 & low, p1 & low); var a1 = Vector512.Narrow(p0 >>> 32, p1 >>> 32);
-        var b0 = Vector512.Narrow(p2 & low, p3 & low); var b1 = Vector512.Narrow(p2 >>> 32, p3 >>> 32);
-        var a2 = Vector512.Create((uint)_substream); var a3 = Vector512.Create((uint)(_substream >> 32));
-        var b2 = a2; var b3 = a3;
+        var key2 = Vector512.Create((uint)_substream); var key3 = Vector512.Create((uint)(_substream >> 32));
+        var a0 = Counter(0, out var a1); var b0 = Counter(16, out var b1); var c0 = Counter(32, out var c1); var d0 = Counter(48, out var d1);
+        Vector512<uint> a2 = key2, a3 = key3, b2 = key2, b3 = key3, c2 = key2, c3 = key3, d2 = key2, d3 = key3;
         // The 64-bit products of each lane with M0, M1: vpmuludq on the even lanes, then on the odd ones shifted down.
         var m0 = Vector512.Create((ulong)M0).AsUInt32(); var m1 = Vector512.Create((ulong)M1).AsUInt32();
         uint k0 = _k0, k1 = _k1;
@@ -350,17 +343,29 @@ public sealed class CounterRng
             var key0 = Vector512.Create(k0); var key1 = Vector512.Create(k1);
             Round(ref a0, ref a1, ref a2, ref a3, m0, m1, key0, key1);
             Round(ref b0, ref b1, ref b2, ref b3, m0, m1, key0, key1);
+            Round(ref c0, ref c1, ref c2, ref c3, m0, m1, key0, key1);
+            Round(ref d0, ref d1, ref d2, ref d3, m0, m1, key0, key1);
             k0 += W0; k1 += W1;
         }
-        var half = Vector512.Create(0.5f); var scaleR = Vector512.Create(1f / (1 << 23)); var scaleA = Vector512.Create(AngleScale);
-        ((Vector512.ConvertToSingle((a0 >>> 9).AsInt32()) + half) * scaleR).CopyTo(radius[g..]);
-        ((Vector512.ConvertToSingle((a2 >>> 9).AsInt32()) + half) * scaleR).CopyTo(radius[(64 + g)..]);
-        ReduceVector(a1, scaleA, angle[g..], quarter[g..]);
-        ReduceVector(a3, scaleA, angle[(64 + g)..], quarter[(64 + g)..]);
-        ((Vector512.ConvertToSingle((b0 >>> 9).AsInt32()) + half) * scaleR).CopyTo(radius[(g + 16)..]);
-        ((Vector512.ConvertToSingle((b2 >>> 9).AsInt32()) + half) * scaleR).CopyTo(radius[(64 + g + 16)..]);
-        ReduceVector(b1, scaleA, angle[(g + 16)..], quarter[(g + 16)..]);
-        ReduceVector(b3, scaleA, angle[(64 + g + 16)..], quarter[(64 + g + 16)..]);
+        Words(a0, a1, a2, a3, radius, angle, quarter, 0); Words(b0, b1, b2, b3, radius, angle, quarter, 16);
+        Words(c0, c1, c2, c3, radius, angle, quarter, 32); Words(d0, d1, d2, d3, radius, angle, quarter, 48);
+
+        // Words 0 and 1 of the counters of blocks position + g … position + g + 15: the low and high halves of each position.
+        Vector512<uint> Counter(int g, out Vector512<uint> high)
+        {
+            var p0 = Vector512.Create(position + (ulong)g) + lane; var p1 = p0 + Vector512.Create(8UL);
+            high = Vector512.Narrow(p0 >>> 32, p1 >>> 32);
+            return Vector512.Narrow(p0 & low, p1 & low);
+        }
+
+        static void Words(Vector512<uint> w0, Vector512<uint> w1, Vector512<uint> w2, Vector512<uint> w3, Span<float> radius, Span<float> angle, Span<int> quarter, int g)
+        {
+            var half = Vector512.Create(0.5f); var scaleR = Vector512.Create(1f / (1 << 23)); var scaleA = Vector512.Create(AngleScale);
+            ((Vector512.ConvertToSingle((w0 >>> 9).AsInt32()) + half) * scaleR).CopyTo(radius[g..]);
+            ((Vector512.ConvertToSingle((w2 >>> 9).AsInt32()) + half) * scaleR).CopyTo(radius[(64 + g)..]);
+            ReduceVector(w1, scaleA, angle[g..], quarter[g..]);
+            ReduceVector(w3, scaleA, angle[(64 + g)..], quarter[(64 + g)..]);
+        }
     }
 
     // One Philox round on 16 blocks: (c0, c1, c2, c3) ← (hi(c2·M1) ^ c1 ^ k0, lo(c2·M1), hi(c0·M0) ^ c3 ^ k1, lo(c0·M0)).
