@@ -7,29 +7,62 @@ using MemoryLab.Numerics;
 
 namespace MemoryLab.Cli.Bench;
 
-/// <summary>One row of <see cref="SweepThroughput"/>: a student at one batch size, its bench model step beside a full training
-/// step of <c>memlab train</c> (data from the teacher, loss, Adam, logging every step, checkpoints), and the run-steps per second
-/// of a sweep of such runs on each worker count.</summary>
+/// <summary>One timed pair of a <see cref="SweepRow"/>: a training run beside the bench model step timed just before and just
+/// after it (their mean), so the two are compared at nearly the same moment on a host whose speed drifts.</summary>
+/// <param name="ModelStepMs">Median bench model step (forward, loss, backward, Adam on a fixed batch), mean of the stretches before and after the run.</param>
+/// <param name="ModelCpuMs">Process CPU ms per bench model step over those stretches (mean of before and after).</param>
+/// <param name="TrainStepMs">Wall ms per step of the training run, from its steps_per_second (first to last step).</param>
+/// <param name="TrainMedianStepMs">Median wall ms of the run's single steps (from the elapsed_s it logs every step): the same
+/// statistic as the bench model step's.</param>
+/// <param name="TrainCpuMsPerStep">Process CPU ms per step of the run (set-up, checkpoints and summary included).</param>
+internal readonly record struct TrainPair(double ModelStepMs, double ModelCpuMs, double TrainStepMs, double TrainMedianStepMs, double TrainCpuMsPerStep)
+{
+    /// <summary>Train step (rate) over model step.</summary>
+    public double Ratio => TrainStepMs / ModelStepMs;
+    /// <summary>Median train step over model step.</summary>
+    public double MedianStepRatio => TrainMedianStepMs / ModelStepMs;
+    /// <summary>Train over model in CPU time.</summary>
+    public double CpuRatio => TrainCpuMsPerStep / ModelCpuMs;
+}
+
+/// <summary>One row of <see cref="SweepThroughput"/>: a student at one batch size, its bench model step beside full training
+/// runs of <c>memlab train</c> (data from the teacher, loss, Adam, logging every step, checkpoints), timed in alternation,
+/// and the run-steps per second of a sweep of such runs on each worker count.</summary>
 /// <param name="Model">Bench model name (<c>lru</c>, <c>complex_diagonal</c>, <c>linear_rnn</c>).</param>
 /// <param name="Batch">Sequences per step.</param>
 /// <param name="Algorithm">The algorithm <c>auto</c> picked on one thread.</param>
-/// <param name="ModelStepMs">Median bench model step (forward, loss, backward, Adam on a fixed batch), mean of the timings just before and after the training run.</param>
-/// <param name="ModelCpuMs">Process CPU ms per bench model step (mean over a timed stretch after warm-up), mean of before and after.</param>
-/// <param name="TrainStepMs">Wall ms per step of a training run (steady state, from its steps_per_second).</param>
-/// <param name="TrainCpuMsPerStep">Process CPU ms per step of the same run (insensitive to other processes on the machine).</param>
+/// <param name="Pairs">The timed pairs (training run, model step around it).</param>
 /// <param name="Sweeps">Per worker count: run-steps per second (wall) and CPU ms per run-step.</param>
 /// <param name="DrawMs">Median wall ms of drawing one batch alone (the teacher's Gaussian inputs and its response), what a training
 /// step does beyond the bench model step's work besides logging.</param>
-internal sealed record SweepRow(string Model, int Batch, string Algorithm, double ModelStepMs, double ModelCpuMs, double TrainStepMs, double TrainCpuMsPerStep,
+internal sealed record SweepRow(string Model, int Batch, string Algorithm, IReadOnlyList<TrainPair> Pairs,
     IReadOnlyList<(int Workers, double RunStepsPerSecond, double CpuMsPerRunStep)> Sweeps, double DrawMs)
 {
-    /// <summary>Train step over model step (wall).</summary>
-    public double Ratio => TrainStepMs / ModelStepMs;
+    private static double Median(IEnumerable<double> values) => MemoryLab.Analysis.Statistics.Median(values.ToArray());
+
+    /// <summary>Median over the pairs of the bench model step.</summary>
+    public double ModelStepMs => Median(Pairs.Select(p => p.ModelStepMs));
+    /// <summary>Median over the pairs of the model step's CPU ms.</summary>
+    public double ModelCpuMs => Median(Pairs.Select(p => p.ModelCpuMs));
+    /// <summary>Median over the pairs of the training runs' ms per step (rate).</summary>
+    public double TrainStepMs => Median(Pairs.Select(p => p.TrainStepMs));
+    /// <summary>Median over the pairs of the training runs' median step.</summary>
+    public double TrainMedianStepMs => Median(Pairs.Select(p => p.TrainMedianStepMs));
+    /// <summary>Median over the pairs of the training runs' CPU ms per step.</summary>
+    public double TrainCpuMsPerStep => Median(Pairs.Select(p => p.TrainCpuMsPerStep));
+    /// <summary>Median over the pairs of train step (rate) over model step (wall).</summary>
+    public double Ratio => Median(Pairs.Select(p => p.Ratio));
+    /// <summary>Smallest and largest pair ratio.</summary>
+    public (double Min, double Max) RatioRange => (Pairs.Min(p => p.Ratio), Pairs.Max(p => p.Ratio));
+    /// <summary>Median over the pairs of the median train step over the model step.</summary>
+    public double MedianStepRatio => Median(Pairs.Select(p => p.MedianStepRatio));
+    /// <summary>Smallest and largest pair ratio of median steps.</summary>
+    public (double Min, double Max) MedianStepRatioRange => (Pairs.Min(p => p.MedianStepRatio), Pairs.Max(p => p.MedianStepRatio));
     /// <summary>The train step less the batch draw, over the model step: what the rest of the training loop (loss, Adam, logging,
     /// checkpoints) adds to the engine's step.</summary>
-    public double RatioWithoutDraw => (TrainStepMs - DrawMs) / ModelStepMs;
+    public double RatioWithoutDraw => Median(Pairs.Select(p => (p.TrainStepMs - DrawMs) / p.ModelStepMs));
     /// <summary>Train step over model step in CPU time (what load from other processes does not change).</summary>
-    public double CpuRatio => TrainCpuMsPerStep / ModelCpuMs;
+    public double CpuRatio => Median(Pairs.Select(p => p.CpuRatio));
 }
 
 /// <summary>
@@ -54,8 +87,9 @@ internal static class SweepThroughput
 
     /// <summary>Measures every (model, batch) row; <paramref name="steps"/> steps per training run, <paramref name="runsPerWorker"/> runs per worker in each sweep.</summary>
     public static IReadOnlyList<SweepRow> Run(IReadOnlyList<string> models, IReadOnlyList<int> batches, IReadOnlyList<int> workerCounts,
-        int steps, int runsPerWorker, string scratch, Action<string> log, CancellationToken ct)
+        int steps, int runsPerWorker, int pairs, string scratch, Action<string> log, CancellationToken ct)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(pairs, 1);
         var registry = ExperimentRegistry.CreateDefault();
         var rows = new List<SweepRow>();
         foreach (int batch in batches)
@@ -66,15 +100,24 @@ internal static class SweepThroughput
                 var description = BenchModel.All.Single(m => m.Name == model).Describe(shape);
                 string algorithm = ModelFactory.CreateDefault().Build<float>(description, 1) is ILtiLayer lti
                     ? lti.AlgorithmFor(batch, shape.Time, 1).ToString().ToLowerInvariant() : "–";
-                var before = ModelStep(description, shape);
+                using var pool = new WorkerPool(1);
+                var timer = new TrainingStepTimer(description, shape, pool);
                 // An untimed short run first: the training path's code (data, loss, logging, checkpoints) is then compiled
                 // optimised, as it is for every run after the first in a sweep's process and as the model step is after its warm-up.
                 TrainOnce(registry, model, batch, WarmupSteps, Path.Combine(scratch, $"warmup-{model}-{batch}"), ct);
-                var (trainMs, trainCpu) = TrainOnce(registry, model, batch, steps, Path.Combine(scratch, $"train-{model}-{batch}"), ct);
-                var after = ModelStep(description, shape);
-                double modelMs = 0.5 * (before.WallMs + after.WallMs), modelCpu = 0.5 * (before.CpuMs + after.CpuMs);
+                var before = ModelStep(timer);
+                var timed = new List<TrainPair>();
+                for (int k = 0; k < pairs; k++)
+                {
+                    var (trainMs, trainMedianMs, trainCpu) = TrainOnce(registry, model, batch, steps, Path.Combine(scratch, $"train-{model}-{batch}-{k}"), ct);
+                    var after = ModelStep(timer);
+                    var pair = new TrainPair(0.5 * (before.WallMs + after.WallMs), 0.5 * (before.CpuMs + after.CpuMs), trainMs, trainMedianMs, trainCpu);
+                    log($"train model={model} batch={batch} pair={k + 1}/{pairs} algorithm={algorithm} model_step_ms={pair.ModelStepMs:F3} (before {before.WallMs:F3}, after {after.WallMs:F3}) model_cpu_ms={pair.ModelCpuMs:F3} train_step_ms={trainMs:F3} train_median_step_ms={trainMedianMs:F3} train_cpu_ms={trainCpu:F3} ratio={pair.Ratio:F2} median_step_ratio={pair.MedianStepRatio:F2} cpu_ratio={pair.CpuRatio:F2} load={Load()}");
+                    timed.Add(pair);
+                    before = after;
+                }
                 double drawMs = DrawStep(model, batch);
-                log($"train model={model} batch={batch} algorithm={algorithm} model_step_ms={modelMs:F3} (before {before.WallMs:F3}, after {after.WallMs:F3}) model_cpu_ms={modelCpu:F3} train_step_ms={trainMs:F3} train_cpu_ms={trainCpu:F3} ratio={trainMs / modelMs:F2} cpu_ratio={trainCpu / modelCpu:F2} draw_ms={drawMs:F3} ratio_without_draw={(trainMs - drawMs) / modelMs:F2} load={Load()}");
+                log($"draw model={model} batch={batch} draw_ms={drawMs:F3}");
                 var sweeps = new List<(int, double, double)>();
                 foreach (int w in workerCounts)
                 {
@@ -82,7 +125,7 @@ internal static class SweepThroughput
                     log($"sweep model={model} batch={batch} workers={w} run_steps_per_s={rate:F0} cpu_ms_per_run_step={cpu:F3} load={Load()}");
                     sweeps.Add((w, rate, cpu));
                 }
-                rows.Add(new SweepRow(model, batch, algorithm, modelMs, modelCpu, trainMs, trainCpu, sweeps, drawMs));
+                rows.Add(new SweepRow(model, batch, algorithm, timed, sweeps, drawMs));
             }
         return rows;
     }
@@ -101,11 +144,9 @@ internal static class SweepThroughput
     /// <summary>Process CPU time spent in each timed stretch of model steps (several clock ticks of /proc's accounting).</summary>
     private static readonly TimeSpan CpuStretch = TimeSpan.FromSeconds(0.5);
 
-    /// <summary>The median wall ms of a bench model step, and the process CPU ms per step over a stretch of steps after it.</summary>
-    private static (double WallMs, double CpuMs) ModelStep(ModelDescription description, BenchShape shape)
+    /// <summary>The median wall ms of a bench model step of <paramref name="timer"/>, and the process CPU ms per step over a stretch of steps after it.</summary>
+    private static (double WallMs, double CpuMs) ModelStep(TrainingStepTimer timer)
     {
-        using var pool = new WorkerPool(1);
-        var timer = new TrainingStepTimer(description, shape, pool);
         double wall = TrainingStepTimer.Median(timer.Time(3, 21));
         var process = Process.GetCurrentProcess();
         var start = process.TotalProcessorTime;
@@ -166,7 +207,7 @@ internal static class SweepThroughput
             """);
     }
 
-    private static (double WallMs, double CpuMs) TrainOnce(ExperimentRegistry registry, string model, int batch, int steps, string dir, CancellationToken ct)
+    private static (double WallMs, double MedianStepMs, double CpuMs) TrainOnce(ExperimentRegistry registry, string model, int batch, int steps, string dir, CancellationToken ct)
     {
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
         var plan = SweepPlan.FromSpec(SpecParser.ParseText(Spec(model, batch, steps), "bench-sweep.yaml"), "bench", registry);
@@ -176,7 +217,27 @@ internal static class SweepThroughput
         double cpuMs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds / steps;
         var summary = store.ReadRun(plan.Runs[0].Id)!.Summary;
         if (summary.Status != RunStatus.Completed) throw new InvalidOperationException($"bench training run {model} batch {batch}: {summary.Status} {summary.Message}");
-        return (1000 / summary.Metrics["steps_per_second"], cpuMs);
+        double median = MedianStepMs(Path.Combine(store.RunDirectory(plan.Runs[0].Id), ResultsStore.MetricsCsvFileName));
+        return (1000 / summary.Metrics["steps_per_second"], median, cpuMs);
+    }
+
+    /// <summary>The median wall ms between consecutive logged steps of a run's metrics.csv (its <c>elapsed_s</c> column; the
+    /// bench's runs log every step).</summary>
+    internal static double MedianStepMs(string metricsCsv)
+    {
+        using var reader = new StreamReader(metricsCsv);
+        int column = Array.IndexOf((reader.ReadLine() ?? "").Split(','), "elapsed_s");
+        if (column < 0) throw new InvalidDataException($"{metricsCsv}: no elapsed_s column");
+        var gaps = new List<double>();
+        double previous = double.NaN;
+        while (reader.ReadLine() is { Length: > 0 } line)
+        {
+            double elapsed = double.Parse(line.Split(',')[column], CultureInfo.InvariantCulture);
+            if (!double.IsNaN(previous)) gaps.Add(1000 * (elapsed - previous));
+            previous = elapsed;
+        }
+        if (gaps.Count == 0) throw new InvalidDataException($"{metricsCsv}: fewer than two logged steps");
+        return TrainingStepTimer.Median(gaps);
     }
 
     private static (double RunStepsPerSecond, double CpuMsPerRunStep) SweepOnce(ExperimentRegistry registry, string model, int batch, int steps,
@@ -217,12 +278,14 @@ internal static class SweepThroughput
         sb.AppendLine(inv, $"Measured {when:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} logical cores, with `{command}`; load average (1/5/15 min) {loadBefore} before, {loadAfter} after.");
         sb.AppendLine();
         var workers = rows.SelectMany(r => r.Sweeps.Select(s => s.Workers)).Distinct().Order().ToArray();
-        AppendHeader(sb, ["model", "batch", "algorithm", "bench model step ms", "train ms/step", "train / model", "batch draw ms", "(train − draw) / model",
-                "bench model CPU ms", "train CPU ms/step", "train / model (CPU)", "train steps/s"],
-            "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|", workers, w => [$"{w}-worker run-steps/s", $"{w}-worker CPU ms/run-step"]);
+        AppendHeader(sb, ["model", "batch", "algorithm", "bench model step ms", "train ms/step", "train / model (range)", "train median step ms",
+                "median step / model (range)", "batch draw ms", "(train − draw) / model", "bench model CPU ms", "train CPU ms/step", "train / model (CPU)", "train steps/s"],
+            "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", workers, w => [$"{w}-worker run-steps/s", $"{w}-worker CPU ms/run-step"]);
         foreach (var r in rows)
         {
-            sb.Append(inv, $"| {r.Model} | {r.Batch} | {r.Algorithm} | {r.ModelStepMs:F3} | {r.TrainStepMs:F3} | {r.Ratio:F2} | {r.DrawMs:F3} | {r.RatioWithoutDraw:F2} | {r.ModelCpuMs:F3} | {r.TrainCpuMsPerStep:F3} | {r.CpuRatio:F2} | {1000 / r.TrainStepMs:F0} |");
+            var (lo, hi) = r.RatioRange;
+            var (mlo, mhi) = r.MedianStepRatioRange;
+            sb.Append(inv, $"| {r.Model} | {r.Batch} | {r.Algorithm} | {r.ModelStepMs:F3} | {r.TrainStepMs:F3} | {r.Ratio:F2} ({lo:F2}–{hi:F2}) | {r.TrainMedianStepMs:F3} | {r.MedianStepRatio:F2} ({mlo:F2}–{mhi:F2}) | {r.DrawMs:F3} | {r.RatioWithoutDraw:F2} | {r.ModelCpuMs:F3} | {r.TrainCpuMsPerStep:F3} | {r.CpuRatio:F2} | {1000 / r.TrainStepMs:F0} |");
             foreach (int w in workers)
             {
                 var s = r.Sweeps.FirstOrDefault(x => x.Workers == w);
@@ -231,7 +294,8 @@ internal static class SweepThroughput
             sb.AppendLine();
         }
         sb.AppendLine();
-        sb.AppendLine(inv, $"Each training run is {steps} steps of `kind: train` at the teacher–student shape (T = 300, hidden 64, teacher n = 10, ν₀ = 0.99), logging every step and checkpointing every 1,000, run through the results store as `memlab sweep` runs it, after an untimed {WarmupSteps}-step run that compiles the training path as a sweep's earlier runs do; train ms/step is its rate (steps_per_second) and train CPU ms/step its process CPU over its steps (set-up, checkpoints and summary included); the bench model step is the median `memlab bench` step of the same model and algorithm, and its CPU time the mean over a stretch of steps (each the mean of the measurements just before and after the run). CPU times count this process's CPU, so they do not grow with other processes' load; run-steps/s is wall-clock. A training step also draws its batch (the teacher's Gaussian inputs and its exact response, computed in chunks with the state carried between them), which the bench model step, on a fixed batch, does not: batch draw ms is the median time of that draw alone, and (train − draw) / model what the rest of the training loop (loss, Adam, logging, checkpoints) adds to the engine's step.");
+        int pairs = rows.Count == 0 ? 0 : rows.Max(r => r.Pairs.Count);
+        sb.AppendLine(inv, $"Each training run is {steps} steps of `kind: train` at the teacher–student shape (T = 300, hidden 64, teacher n = 10, ν₀ = 0.99), logging every step and checkpointing every 1,000, run through the results store as `memlab sweep` runs it, after an untimed {WarmupSteps}-step run that compiles the training path as a sweep's earlier runs do. Each row times {pairs} such runs in alternation with stretches of the bench model step (the median `memlab bench` step of the same model and algorithm, on a fixed batch), and compares each run with the mean of the stretches just before and after it, so that both are timed at nearly the same moment on a host whose speed drifts; every column is the median over those pairs, and the ranges give the smallest and largest pair. Train ms/step is a run's rate (steps_per_second, first to last step, so slow steps count); train median step ms is the median of its single steps (from the elapsed_s it logs each step), the statistic the bench model step uses. Train CPU ms/step is the process CPU over a run's steps (set-up, checkpoints and summary included), and the model's CPU time the mean over a stretch of steps. CPU times count this process's CPU, so they do not grow with other processes' load; run-steps/s is wall-clock. A training step also draws its batch (the teacher's Gaussian inputs and its exact response, computed in chunks with the state carried between them), which the bench model step, on a fixed batch, does not: batch draw ms is the median time of that draw alone, and (train − draw) / model what the rest of the training loop (loss, Adam, logging, checkpoints) adds to the engine's step.");
         var at128 = rows.Where(r => r.Batch == 128).ToDictionary(r => r.Model);
         if (at128.Count > 0)
         {

@@ -29,8 +29,9 @@ internal static class BenchCommand
         var batches = new Option<int[]>("--batches") { Description = "Batch sizes of --sweep (default 128 and 16)", AllowMultipleArgumentsPerToken = true };
         var workers = new Option<int[]>("--workers") { Description = "Worker counts of --sweep (default 1 and all cores)", AllowMultipleArgumentsPerToken = true };
         var runsPerWorker = new Option<int>("--runs-per-worker") { Description = "Runs each worker trains in a --sweep measurement", DefaultValueFactory = _ => 2 };
+        var pairs = new Option<int>("--pairs") { Description = "Training runs of --sweep timed in alternation with the bench model step, per model and batch (the medians are reported)", DefaultValueFactory = _ => 5 };
         var command = new Command("bench", "Time a training step of each model beside PyTorch, with GFLOP/s and GB/s against this machine's measured peaks")
-            { peers, threads, models, warmup, steps, scaling, outDir, sweep, sweepSteps, batches, workers, runsPerWorker };
+            { peers, threads, models, warmup, steps, scaling, outDir, sweep, sweepSteps, batches, workers, runsPerWorker, pairs };
         command.SetAction(parse => CommandSupport.Guard(ct =>
         {
             int w = parse.GetValue(warmup), s = parse.GetValue(steps);
@@ -51,9 +52,10 @@ internal static class BenchCommand
             void Log(string line) => Console.Error.WriteLine(line);
             if (parse.GetValue(sweep))
             {
-                int n = parse.GetValue(sweepSteps), per = parse.GetValue(runsPerWorker);
+                int n = parse.GetValue(sweepSteps), per = parse.GetValue(runsPerWorker), k = parse.GetValue(pairs);
                 if (n < 200) throw new SpecException(SourcePosition.CommandLine, "--sweep-steps", $"must be at least 200 (got {n})");
                 if (per < 1) throw new SpecException(SourcePosition.CommandLine, "--runs-per-worker", $"must be at least 1 (got {per})");
+                if (k < 1) throw new SpecException(SourcePosition.CommandLine, "--pairs", $"must be at least 1 (got {k})");
                 int[] b = parse.GetValue(batches) is { Length: > 0 } gb ? gb : [128, 16];
                 int[] wk = parse.GetValue(workers) is { Length: > 0 } gw ? gw : new[] { 1, Environment.ProcessorCount }.Distinct().ToArray();
                 if (b.Any(x => x < 1)) throw new SpecException(SourcePosition.CommandLine, "--batches", $"must be at least 1 (got {b.Min()})");
@@ -68,7 +70,7 @@ internal static class BenchCommand
                 var started = DateTimeOffset.UtcNow;
                 string loadBefore = SweepThroughput.Load();
                 string scratch = Path.Combine(output, "sweep-runs");
-                var rows = SweepThroughput.Run(ts, b, wk, n, per, scratch, Log, ct);
+                var rows = SweepThroughput.Run(ts, b, wk, n, per, k, scratch, Log, ct);
                 string line = "memlab bench " + string.Join(" ", Environment.GetCommandLineArgs().Skip(1).SkipWhile(a => a != "bench").Skip(1));
                 string md = SweepThroughput.Markdown(rows, line.TrimEnd(), started, loadBefore, SweepThroughput.Load(), n);
                 Directory.CreateDirectory(output);

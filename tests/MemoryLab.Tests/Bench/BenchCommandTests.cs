@@ -97,14 +97,41 @@ public class BenchCommandTests
     }
 
     [Fact]
-    public void Sweep_table_shows_the_batch_draw_and_the_rest_of_the_loop_over_the_model_step()
+    public void Sweep_table_gives_medians_over_the_alternating_pairs_with_their_range_and_the_draw()
     {
-        var row = new SweepRow("lru", 128, "convolution", ModelStepMs: 0.4, ModelCpuMs: 0.42, TrainStepMs: 0.5, TrainCpuMsPerStep: 0.55,
-            [(1, 2000.0, 0.5), (2, 3800.0, 0.52)], DrawMs: 0.08);
+        // Three pairs: ratios 1.25, 1.5, 1.0 (rate) and 1.2, 1.25, 0.9 (median step).
+        TrainPair[] pairs =
+        [
+            new(ModelStepMs: 0.4, ModelCpuMs: 0.42, TrainStepMs: 0.5, TrainMedianStepMs: 0.48, TrainCpuMsPerStep: 0.55),
+            new(ModelStepMs: 0.4, ModelCpuMs: 0.40, TrainStepMs: 0.6, TrainMedianStepMs: 0.5, TrainCpuMsPerStep: 0.6),
+            new(ModelStepMs: 0.5, ModelCpuMs: 0.5, TrainStepMs: 0.5, TrainMedianStepMs: 0.45, TrainCpuMsPerStep: 0.5),
+        ];
+        var row = new SweepRow("lru", 128, "convolution", pairs, [(1, 2000.0, 0.5), (2, 3800.0, 0.52)], DrawMs: 0.08);
         Assert.Equal(1.25, row.Ratio, 12);
+        Assert.Equal(1.0, row.RatioRange.Min, 12);
+        Assert.Equal(1.5, row.RatioRange.Max, 12);
+        Assert.Equal(1.2, row.MedianStepRatio, 12);
+        Assert.Equal(0.9, row.MedianStepRatioRange.Min, 12);
+        Assert.Equal(1.25, row.MedianStepRatioRange.Max, 12);
+        Assert.Equal(0.4, row.ModelStepMs, 12);
+        Assert.Equal(0.5, row.TrainStepMs, 12);
+        // (0.5 − 0.08) / 0.4, (0.6 − 0.08) / 0.4, (0.5 − 0.08) / 0.5: median 1.05.
         Assert.Equal(1.05, row.RatioWithoutDraw, 12);
         string md = SweepThroughput.Markdown([row], "memlab bench --sweep", DateTimeOffset.UnixEpoch, "0/0/0", "0/0/0", 1000);
-        Assert.Contains("| batch draw ms | (train − draw) / model |", md);
-        Assert.Contains("| lru | 128 | convolution | 0.400 | 0.500 | 1.25 | 0.080 | 1.05 | 0.420 | 0.550 | 1.31 | 2000 | 2000 | 0.500 | 3800 | 0.520 |", md);
+        Assert.Contains("| train / model (range) | train median step ms | median step / model (range) | batch draw ms | (train − draw) / model |", md);
+        Assert.Contains("| lru | 128 | convolution | 0.400 | 0.500 | 1.25 (1.00–1.50) | 0.480 | 1.20 (0.90–1.25) | 0.080 | 1.05 | 0.420 | 0.550 | 1.31 | 2000 | 2000 | 0.500 | 3800 | 0.520 |", md);
+        Assert.Contains("Each row times 3 such runs in alternation", md);
+    }
+
+    [Fact]
+    public void Median_step_comes_from_the_elapsed_seconds_logged_every_step()
+    {
+        using var dir = new TempDirectory();
+        string csv = Path.Combine(dir.Path, "metrics.csv");
+        File.WriteAllText(csv, "step,loss,lr,grad_norm,elapsed_s,steps_per_second\n0,1,0.1,1,0.010,NaN\n1,1,0.1,1,0.011,1\n2,1,0.1,1,0.0125,1\n3,1,0.1,1,0.0200,1\n");
+        // Gaps 1, 1.5 and 7.5 ms: the median ignores the slow step that a mean would count.
+        Assert.Equal(1.5, SweepThroughput.MedianStepMs(csv), 9);
+        File.WriteAllText(csv, "step,loss\n0,1\n");
+        Assert.Contains("no elapsed_s column", Assert.Throws<InvalidDataException>(() => SweepThroughput.MedianStepMs(csv)).Message);
     }
 }
