@@ -169,7 +169,7 @@ public sealed class ResultsStore
     /// rethrows. Returns the summary and whether the run was already there.
     /// </summary>
     public (RunSummary Summary, bool Skipped) Execute(PlannedRun run, ExperimentRegistry registry, WorkerPool pool,
-        Action<RunProgress>? progress = null, CancellationToken cancellation = default, Action<string>? warnings = null, SpareWorkers? spare = null)
+        Action<RunProgress>? progress = null, CancellationToken cancellation = default, Action<string>? warnings = null, SpareWorkers? spare = null, bool drawAhead = false)
     {
         string final = RunDirectory(run.Id);
         if (Directory.Exists(final)) return (ReadSummaryOrFailed(final), true);
@@ -198,6 +198,7 @@ public sealed class ResultsStore
                 MetricFiles = sink,
                 Warnings = warnings,
                 Spare = spare,
+                DrawAhead = drawAhead,
             };
             summary = kind.Run(spec, context);
         }

@@ -1,0 +1,149 @@
+using System.Numerics;
+using MemoryLab.Numerics;
+using MemoryLab.Targets;
+
+namespace MemoryLab.Training;
+
+/// <summary>
+/// The batches of consecutive steps, drawn ahead by a thread of the ring's own into a ring of buffers. Batch n (of step
+/// <c>first + n</c>) lives in slot n mod the slot count; the owner holds the batch it took last until it takes the next, and
+/// the drawer fills every other slot. A thread woken through the kernel costs its waker tens of microseconds on some virtual
+/// machines (about 20 µs on the 2-core VM this project is developed on, a tenth of a training step at the teacher–student
+/// shape), so the drawer, once the ring is full, sleeps until half of it has been taken, and the owner wakes it once per half
+/// ring rather than once per step. Only the drawer calls the dataset while the ring lives.
+/// </summary>
+internal sealed class BatchRing<T> : IDisposable where T : unmanaged, IFloatingPointIeee754<T>
+{
+    /// <summary>Most slots; fewer for batches so large that eight would take more than <see cref="MemoryBudget"/>.</summary>
+    public const int MaxSlots = 8;
+
+    /// <summary>Bytes the slots may take together, beyond the two a ring always has.</summary>
+    public const long MemoryBudget = 64L << 20;
+
+    private readonly ISequenceDataset<T> _task;
+    private readonly long _first;
+    private readonly SequenceTensor<T>[] _x, _y;
+    private readonly Thread _thread;
+    private readonly SemaphoreSlim _drawerWake = new(0), _ownerWake = new(0);
+    private long _drawn, _taken;              // batches drawn (written by the drawer), batches taken (written by the owner)
+    private int _drawerSleeping, _ownerSleeping;
+    private long _failedAt = -1;              // the batch whose draw threw; the drawer stops there
+    private volatile bool _stopping;
+    private bool _disposed;
+
+    /// <summary>A ring that draws the batches of <paramref name="task"/> from step <paramref name="firstStep"/> on.</summary>
+    public BatchRing(ISequenceDataset<T> task, int batch, long firstStep)
+    {
+        _task = task;
+        _first = firstStep;
+        long slotBytes = (long)batch * task.Time * (task.InputFeatures + task.OutputFeatures) * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        int slots = (int)Math.Clamp(MemoryBudget / Math.Max(1, slotBytes), 2, MaxSlots);
+        _x = new SequenceTensor<T>[slots];
+        _y = new SequenceTensor<T>[slots];
+        for (int i = 0; i < slots; i++)
+        {
+            _x[i] = new SequenceTensor<T>(batch, task.Time, task.InputFeatures);
+            _y[i] = new SequenceTensor<T>(batch, task.Time, task.OutputFeatures);
+        }
+        _thread = new Thread(Draw) { Name = "memlab-draw-ahead", IsBackground = true };
+        _thread.Start();
+    }
+
+    /// <summary>Slots in the ring.</summary>
+    public int Slots => _x.Length;
+
+    /// <summary>The step whose batch <see cref="Take"/> returns next.</summary>
+    public long NextStep => _first + _taken;
+
+    /// <summary>The batch of <see cref="NextStep"/> (waiting for it if it is not drawn yet); the previous one's buffers go back
+    /// to the drawer. Throws what the dataset threw for this step.</summary>
+    public (SequenceTensor<T> Inputs, SequenceTensor<T> Targets) Take()
+    {
+        long n = _taken;
+        // Batch n − 1 is released: the drawer may use its slot. Wake a sleeping drawer once half the ring is free.
+        Interlocked.Exchange(ref _taken, n + 1);
+        if (Volatile.Read(ref _drawerSleeping) == 1 && Volatile.Read(ref _drawn) - n <= Slots / 2
+            && Interlocked.Exchange(ref _drawerSleeping, 0) == 1)
+            _drawerWake.Release();
+        if (Volatile.Read(ref _drawn) <= n) WaitFor(n);
+        int slot = (int)(n % Slots);
+        return (_x[slot], _y[slot]);
+    }
+
+    private void WaitFor(long n)
+    {
+        var spin = new SpinWait();
+        for (int i = 0; i < 20 && Volatile.Read(ref _drawn) <= n && !DrawerFailedBy(n); i++) spin.SpinOnce(sleep1Threshold: -1);
+        while (Volatile.Read(ref _drawn) <= n)
+        {
+            if (DrawerFailedBy(n))
+            {
+                // The drawer has stopped at a batch whose draw threw: this batch and every later one are drawn here, where the
+                // dataset's exception reaches the training loop.
+                _thread.Join();
+                int slot = (int)(n % Slots);
+                _task.FillBatch(_first + n, _x[slot], _y[slot]);
+                Interlocked.Exchange(ref _drawn, n + 1);
+                return;
+            }
+            Interlocked.Exchange(ref _ownerSleeping, 1);
+            if (Volatile.Read(ref _drawn) > n || DrawerFailedBy(n))
+            {
+                // Drawn meanwhile: take back the sleep, or, if the drawer already claimed it, take its wake-up.
+                if (Interlocked.Exchange(ref _ownerSleeping, 0) == 0) _ownerWake.Wait();
+                continue;
+            }
+            _ownerWake.Wait();
+        }
+    }
+
+    private bool DrawerFailedBy(long n) => Volatile.Read(ref _failedAt) is >= 0 and var at && at <= n;
+
+    private void Draw()
+    {
+        while (!_stopping)
+        {
+            long n = _drawn;
+            // Slot n mod Slots is free once batch n − Slots has been released, i.e. the owner has taken batch n − Slots + 1.
+            if (n - Volatile.Read(ref _taken) < Slots - 1)
+            {
+                int slot = (int)(n % Slots);
+                try { _task.FillBatch(_first + n, _x[slot], _y[slot]); }
+                catch (Exception)
+                {
+                    // The owner draws this batch itself and meets the exception on its own thread.
+                    Interlocked.Exchange(ref _failedAt, n);
+                    WakeOwner();
+                    return;
+                }
+                Interlocked.Exchange(ref _drawn, n + 1);
+                WakeOwner();
+                continue;
+            }
+            Interlocked.Exchange(ref _drawerSleeping, 1);
+            if (n - Volatile.Read(ref _taken) < Slots - 1 || _stopping)
+            {
+                if (Interlocked.Exchange(ref _drawerSleeping, 0) == 0) _drawerWake.Wait();
+                continue;
+            }
+            _drawerWake.Wait();
+        }
+    }
+
+    private void WakeOwner()
+    {
+        if (Volatile.Read(ref _ownerSleeping) == 1 && Interlocked.Exchange(ref _ownerSleeping, 0) == 1) _ownerWake.Release();
+    }
+
+    /// <summary>Stops the drawer (after the batch it is drawing, if any).</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _stopping = true;
+        if (Interlocked.Exchange(ref _drawerSleeping, 0) == 1) _drawerWake.Release();
+        _thread.Join();
+        _drawerWake.Dispose();
+        _ownerWake.Dispose();
+    }
+}
