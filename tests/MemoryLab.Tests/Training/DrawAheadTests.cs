@@ -87,18 +87,25 @@ public class DrawAheadTests
         int calls = probe.Calls;
         Thread.Sleep(50);
         Assert.Equal(calls, probe.Calls);
-        Assert.InRange(calls, 1, BatchRing<double>.MaxSlots);
+        Assert.InRange(calls, 1, 9);   // draws of 5 ms each: the ring was far from full
     }
 
     [Fact]
-    public void The_ring_takes_fewer_slots_for_batches_too_large_for_eight()
+    public void The_ring_has_as_many_slots_as_its_memory_budget_allows()
     {
-        var big = new TeacherLinearSystem<double>(new TeacherOptions { StateSize = 2 }, 1, time: 20_000);
-        // 64 sequences × 20,000 steps × 2 features × 8 bytes = 20 MB a slot: three fit in 64 MB.
+        var big = new TeacherLinearSystem<double>(new TeacherOptions { StateSize = 2 }, 1, time: 2_000);
+        // 64 sequences × 2,000 steps × 2 features × 8 bytes = 2 MB a slot: two fit in 4 MiB.
         using var ring = new BatchRing<double>(big, 64, 0);
-        Assert.Equal(3, ring.Slots);
+        Assert.Equal(2, ring.Slots);
+        // 10 times as large: still two (the least a ring has).
+        using var huge = new BatchRing<double>(new TeacherLinearSystem<double>(new TeacherOptions { StateSize = 2 }, 1, time: 20_000), 64, 0);
+        Assert.Equal(2, huge.Slots);
+        // 5 × 24 × 2 × 8 bytes: as many as allowed.
         using var small = new BatchRing<double>(Teacher(), 5, 0);
         Assert.Equal(BatchRing<double>.MaxSlots, small.Slots);
+        // The teacher–student shape in float32 (128 × 300 × 2 × 4 bytes = 300 KiB a slot): 13.
+        using var shape = new BatchRing<float>(new TeacherLinearSystem<float>(new TeacherOptions(), 1, time: 300), 128, 0);
+        Assert.Equal(13, shape.Slots);
     }
 
     [Fact]
