@@ -8,7 +8,7 @@ namespace MemoryLab.Training;
 /// <summary>
 /// θ ↦ (loss, ∇loss) for a model on batches of a <see cref="ISequenceDataset{T}"/>: forward, loss, backward.
 /// <see cref="NextBatch"/> draws the batch of a step; between draws the objective is a fixed function of θ.
-/// All buffers are allocated here, once.
+/// All buffers are allocated here, once (a ring drawn ahead into, at the first step and at a jump).
 /// </summary>
 /// <remarks>With <c>drawAhead</c>, a thread of the objective's own draws the batches of the steps after the current one into
 /// a ring of buffers while the current step is evaluated (<see cref="BatchRing{T}"/>), so a training loop that asks for
