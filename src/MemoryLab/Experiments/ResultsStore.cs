@@ -169,7 +169,7 @@ public sealed class ResultsStore
     /// rethrows. Returns the summary and whether the run was already there.
     /// </summary>
     public (RunSummary Summary, bool Skipped) Execute(PlannedRun run, ExperimentRegistry registry, WorkerPool pool,
-        Action<RunProgress>? progress = null, CancellationToken cancellation = default, Action<string>? warnings = null, SpareWorkers? spare = null, bool drawAhead = false)
+        Action<RunProgress>? progress = null, CancellationToken cancellation = default, Action<string>? warnings = null, SpareWorkers? spare = null, bool offload = false)
     {
         string final = RunDirectory(run.Id);
         if (Directory.Exists(final)) return (ReadSummaryOrFailed(final), true);
@@ -186,7 +186,7 @@ public sealed class ResultsStore
         var clock = Stopwatch.StartNew();
         RunSummary summary;
         OperationCanceledException? cancelled = null;
-        var sink = new RunMetricFiles(temp);
+        var sink = new RunMetricFiles(temp, background: offload);
         // A writer killed mid-checkpoint leaves a temporary beside it; the checkpoint itself is whole or absent.
         AtomicFile.DeleteTemporaries(ResumeCheckpointPath(run.Id));
         try
@@ -198,7 +198,7 @@ public sealed class ResultsStore
                 MetricFiles = sink,
                 Warnings = warnings,
                 Spare = spare,
-                DrawAhead = drawAhead,
+                Offload = offload,
             };
             summary = kind.Run(spec, context);
         }

@@ -73,9 +73,9 @@ public sealed class RunContext
     private ParallelWork? _work;
 
     /// <summary>True when a core is free for this run beside its pool's threads (the sweep leaves one for each worker): a
-    /// training run then draws its next batches there while it computes the current one. The batches are the same either
-    /// way; only the wall time changes.</summary>
-    public bool DrawAhead { get; init; }
+    /// training run then draws its next batches there while it computes the current one, and its metric files are written
+    /// there. The batches and files are the same either way; only the wall time changes.</summary>
+    public bool Offload { get; init; }
 
     /// <summary>Where one-line warnings go (a checkpoint that cannot be used, …); null drops them.</summary>
     public Action<string>? Warnings { get; init; }

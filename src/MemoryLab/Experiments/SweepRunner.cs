@@ -33,14 +33,14 @@ public sealed record SweepOptions
     /// single-thread pool: N runs in parallel use N cores without contending. Raise it for a few large runs.</summary>
     public int ThreadsPerRun { get; init; } = 1;
 
-    /// <summary>Whether each training run draws its next batches on a thread of its own while it computes the current one
-    /// (<see cref="RunContext.DrawAhead"/>; same bits either way). Null, the default, does so when the machine has a core
-    /// for each worker's drawer beside the workers' pools: <see cref="Workers"/> × (<see cref="ThreadsPerRun"/> + 1) ≤ the
-    /// cores this process may use.</summary>
-    public bool? DrawAhead { get; init; }
+    /// <summary>Whether each run moves work off its critical path onto threads of its own (<see cref="RunContext.Offload"/>:
+    /// a training run draws its next batches there, and its metric files are written there; same bits and files either way).
+    /// Null, the default, does so when the machine has a core for each worker's helpers beside the workers' pools:
+    /// <see cref="Workers"/> × (<see cref="ThreadsPerRun"/> + 1) ≤ the cores this process may use.</summary>
+    public bool? Offload { get; init; }
 
-    /// <summary>Whether runs draw ahead under these options on a machine with <paramref name="cores"/> cores.</summary>
-    public bool DrawsAheadOn(int cores) => DrawAhead ?? (long)Workers * (ThreadsPerRun + 1) <= cores;
+    /// <summary>Whether runs offload work under these options on a machine with <paramref name="cores"/> cores.</summary>
+    public bool OffloadsOn(int cores) => Offload ?? (long)Workers * (ThreadsPerRun + 1) <= cores;
 
     /// <summary>Run again those runs whose stored status is <see cref="RunStatus.Failed"/>.</summary>
     public bool RetryFailed { get; init; }
@@ -125,7 +125,7 @@ public static class SweepRunner
         // the runs still going (SpareWorkers) until the last of them ends.
         int workerCount = todo.Count == 0 ? 0 : options.Workers;
         var spare = new SpareWorkers();
-        bool drawAhead = options.DrawsAheadOn(Environment.ProcessorCount);
+        bool offload = options.OffloadsOn(Environment.ProcessorCount);
         int unfinished = todo.Count;
         using var stopOnCancel = cancellation.Register(spare.Stop);
         var threads = new Thread[workerCount];
@@ -154,7 +154,7 @@ public static class SweepRunner
                     observer?.RunStarted(run, worker);
                     var (summary, wasSkipped) = store.Execute(run, registry, pool,
                         observer is null ? null : p => observer.RunProgress(run, worker, p), cancellation,
-                        observer is null ? null : observer.Warning, spare, drawAhead);
+                        observer is null ? null : observer.Warning, spare, offload);
                     if (wasSkipped) Interlocked.Increment(ref lateSkips);
                     else if (summary.Status == RunStatus.Completed) Interlocked.Increment(ref completed);
                     else if (summary.Status == RunStatus.Diverged) Interlocked.Increment(ref diverged);

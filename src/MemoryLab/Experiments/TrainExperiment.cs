@@ -169,7 +169,7 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
         var model = new SequenceModel<T>(layer);
         model.Initialize(ctx.Seed);
         var loss = c.Loss == TrainLoss.LastStep ? MeanSquaredError<T>.LastStep() : MeanSquaredError<T>.AllSteps();
-        using var objective = new SupervisedObjective<T>(model, data, loss, c.Batch, ctx.Pool, ctx.DrawAhead);
+        using var objective = new SupervisedObjective<T>(model, data, loss, c.Batch, ctx.Pool, drawAhead: ctx.Offload);
         var optimizer = c.Optimizer.Create<T>(model.Layout);
         var schedule = c.Schedule.Create(c.Optimizer.LearningRate, c.Steps);
 

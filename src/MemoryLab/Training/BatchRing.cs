@@ -28,9 +28,8 @@ internal sealed class BatchRing<T> : IDisposable where T : unmanaged, IFloatingP
     private readonly long _first;
     private readonly SequenceTensor<T>[] _x, _y;
     private readonly Thread _thread;
-    private readonly SemaphoreSlim _drawerWake = new(0), _ownerWake = new(0);
+    private readonly Sleeper _drawer = new(), _owner = new();
     private long _drawn, _taken;              // batches drawn (written by the drawer), batches taken (written by the owner)
-    private int _drawerSleeping, _ownerSleeping;
     private long _failedAt = -1;              // the batch whose draw threw; the drawer stops there
     private volatile bool _stopping;
     private bool _disposed;
@@ -66,9 +65,7 @@ internal sealed class BatchRing<T> : IDisposable where T : unmanaged, IFloatingP
         long n = _taken;
         // Batch n − 1 is released: the drawer may use its slot. Wake a sleeping drawer once half the ring is free.
         Interlocked.Exchange(ref _taken, n + 1);
-        if (Volatile.Read(ref _drawerSleeping) == 1 && Volatile.Read(ref _drawn) - n <= Slots / 2
-            && Interlocked.Exchange(ref _drawerSleeping, 0) == 1)
-            _drawerWake.Release();
+        if (_drawer.IsAnnounced && Volatile.Read(ref _drawn) - n <= Slots / 2) _drawer.Wake();
         if (Volatile.Read(ref _drawn) <= n) WaitFor(n);
         int slot = (int)(n % Slots);
         return (_x[slot], _y[slot]);
@@ -90,14 +87,9 @@ internal sealed class BatchRing<T> : IDisposable where T : unmanaged, IFloatingP
                 Interlocked.Exchange(ref _drawn, n + 1);
                 return;
             }
-            Interlocked.Exchange(ref _ownerSleeping, 1);
-            if (Volatile.Read(ref _drawn) > n || DrawerFailedBy(n))
-            {
-                // Drawn meanwhile: take back the sleep, or, if the drawer already claimed it, take its wake-up.
-                if (Interlocked.Exchange(ref _ownerSleeping, 0) == 0) _ownerWake.Wait();
-                continue;
-            }
-            _ownerWake.Wait();
+            _owner.Announce();
+            if (Volatile.Read(ref _drawn) > n || DrawerFailedBy(n)) _owner.Cancel();
+            else _owner.Sleep();
         }
     }
 
@@ -117,26 +109,17 @@ internal sealed class BatchRing<T> : IDisposable where T : unmanaged, IFloatingP
                 {
                     // The owner draws this batch itself and meets the exception on its own thread.
                     Interlocked.Exchange(ref _failedAt, n);
-                    WakeOwner();
+                    _owner.Wake();
                     return;
                 }
                 Interlocked.Exchange(ref _drawn, n + 1);
-                WakeOwner();
+                _owner.Wake();
                 continue;
             }
-            Interlocked.Exchange(ref _drawerSleeping, 1);
-            if (n - Volatile.Read(ref _taken) < Slots - 1 || _stopping)
-            {
-                if (Interlocked.Exchange(ref _drawerSleeping, 0) == 0) _drawerWake.Wait();
-                continue;
-            }
-            _drawerWake.Wait();
+            _drawer.Announce();
+            if (n - Volatile.Read(ref _taken) < Slots - 1 || _stopping) _drawer.Cancel();
+            else _drawer.Sleep();
         }
-    }
-
-    private void WakeOwner()
-    {
-        if (Volatile.Read(ref _ownerSleeping) == 1 && Interlocked.Exchange(ref _ownerSleeping, 0) == 1) _ownerWake.Release();
     }
 
     /// <summary>Stops the drawer (after the batch it is drawing, if any).</summary>
@@ -145,9 +128,9 @@ internal sealed class BatchRing<T> : IDisposable where T : unmanaged, IFloatingP
         if (_disposed) return;
         _disposed = true;
         _stopping = true;
-        if (Interlocked.Exchange(ref _drawerSleeping, 0) == 1) _drawerWake.Release();
+        _drawer.Wake();
         _thread.Join();
-        _drawerWake.Dispose();
-        _ownerWake.Dispose();
+        _drawer.Dispose();
+        _owner.Dispose();
     }
 }

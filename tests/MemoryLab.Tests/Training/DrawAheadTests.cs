@@ -125,8 +125,8 @@ public class DrawAheadTests
         var plan = SweepPlan.FromSpec(spec, "d", kinds);
         using var ahead = new TempDirectory();
         using var plain = new TempDirectory();
-        SweepRunner.Run(plan.Runs, new ResultsStore(ahead.Path), kinds, new SweepOptions { DrawAhead = true });
-        SweepRunner.Run(plan.Runs, new ResultsStore(plain.Path), kinds, new SweepOptions { DrawAhead = false });
+        SweepRunner.Run(plan.Runs, new ResultsStore(ahead.Path), kinds, new SweepOptions { Offload = true });
+        SweepRunner.Run(plan.Runs, new ResultsStore(plain.Path), kinds, new SweepOptions { Offload = false });
         string id = plan.Runs[0].Id;
         Assert.Equal(File.ReadAllBytes(Path.Combine(plain.Path, id, ResultsStore.CheckpointFileName)),
             File.ReadAllBytes(Path.Combine(ahead.Path, id, ResultsStore.CheckpointFileName)));
@@ -136,13 +136,13 @@ public class DrawAheadTests
     }
 
     [Fact]
-    public void Runs_draw_ahead_only_where_each_worker_has_a_core_for_it()
+    public void Runs_offload_only_where_each_worker_has_a_core_for_it()
     {
-        Assert.True(new SweepOptions { Workers = 1 }.DrawsAheadOn(2));
-        Assert.False(new SweepOptions { Workers = 2 }.DrawsAheadOn(2));
-        Assert.False(new SweepOptions { Workers = 1, ThreadsPerRun = 2 }.DrawsAheadOn(2));
-        Assert.True(new SweepOptions { Workers = 8 }.DrawsAheadOn(16));
-        Assert.False(new SweepOptions { Workers = 1, DrawAhead = false }.DrawsAheadOn(16));
-        Assert.True(new SweepOptions { Workers = 16, DrawAhead = true }.DrawsAheadOn(16));
+        Assert.True(new SweepOptions { Workers = 1 }.OffloadsOn(2));
+        Assert.False(new SweepOptions { Workers = 2 }.OffloadsOn(2));
+        Assert.False(new SweepOptions { Workers = 1, ThreadsPerRun = 2 }.OffloadsOn(2));
+        Assert.True(new SweepOptions { Workers = 8 }.OffloadsOn(16));
+        Assert.False(new SweepOptions { Workers = 1, Offload = false }.OffloadsOn(16));
+        Assert.True(new SweepOptions { Workers = 16, Offload = true }.OffloadsOn(16));
     }
 }

@@ -30,6 +30,15 @@ public static class MetricSinkExtensions
     }
 }
 
+/// <summary>A sink whose records carry the wall time they were logged at (JSON lines, TensorBoard), which a writer on another
+/// thread passes on as it was at <see cref="IMetricSink.Log"/>.</summary>
+internal interface IWallTimedMetricSink : IMetricSink
+{
+    /// <summary>Records <paramref name="values"/> at training step <paramref name="step"/>, logged at <paramref name="wallTime"/>
+    /// (Unix seconds, <see cref="MetricFormat.WallTime"/>).</summary>
+    void Log(long step, ReadOnlySpan<MetricValue> values, double wallTime);
+}
+
 /// <summary>Sends every record to several sinks, in order.</summary>
 public sealed class CompositeMetricSink : IMetricSink
 {
@@ -77,6 +86,9 @@ public sealed class NullMetricSink : IMetricSink
 /// values as <c>NaN</c>, <c>Infinity</c>, <c>-Infinity</c> (what Python's <c>float()</c> and pandas read).</summary>
 internal static class MetricFormat
 {
+    /// <summary>Now, in Unix seconds to the millisecond: the wall time of a record.</summary>
+    public static double WallTime() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
+
     public static string Number(double x) =>
         double.IsNaN(x) ? "NaN" : double.IsPositiveInfinity(x) ? "Infinity" : double.IsNegativeInfinity(x) ? "-Infinity"
         : x.ToString("R", System.Globalization.CultureInfo.InvariantCulture);

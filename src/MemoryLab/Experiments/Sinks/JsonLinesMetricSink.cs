@@ -3,7 +3,7 @@ using System.Text;
 namespace MemoryLab.Experiments;
 
 /// <summary>
-/// Metrics as JSON lines: one object per <see cref="Log"/> call,
+/// Metrics as JSON lines: one object per <see cref="Log(long, ReadOnlySpan{MetricValue})"/> call,
 /// <c>{"step": 10, "wall_time": 1718000000.123, "loss": 0.25}</c>. <c>wall_time</c> is the Unix time (seconds) when the
 /// row was written. A non-finite value (NaN, ±∞: a diverging run's last row) is written as <c>null</c>, so every line is
 /// strict JSON and pandas/numpy read the column as floats (null → NaN); metrics.csv keeps which non-finite value it was.
@@ -20,11 +20,13 @@ public sealed class JsonLinesMetricSink : IMetricSink
     public JsonLinesMetricSink(string path, bool append) => _writer = new StreamWriter(path, append, new UTF8Encoding(false));
 
     /// <inheritdoc/>
-    public void Log(long step, ReadOnlySpan<MetricValue> values)
+    public void Log(long step, ReadOnlySpan<MetricValue> values) => Log(step, values, MetricFormat.WallTime());
+
+    /// <inheritdoc/>
+    public void Log(long step, ReadOnlySpan<MetricValue> values, double wallTime)
     {
         _line.Clear();
-        _line.Append("{\"step\":").Append(step).Append(",\"wall_time\":")
-             .Append(MetricFormat.Number(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0));
+        _line.Append("{\"step\":").Append(step).Append(",\"wall_time\":").Append(MetricFormat.Number(wallTime));
         foreach (var v in values)
         {
             _line.Append(',');

@@ -25,14 +25,27 @@ public sealed class RunMetricFiles : IMetricSink
     private CsvMetricSink _csv;
     private JsonLinesMetricSink _jsonLines;
     private TensorBoardMetricSink _events;
+    private readonly BackgroundMetricSink? _background;
 
-    /// <summary>New metric files in <paramref name="directory"/>.</summary>
-    public RunMetricFiles(string directory)
+    /// <summary>New metric files in <paramref name="directory"/>; with <paramref name="background"/>, rows are written into
+    /// them on a thread of their own (<see cref="BackgroundMetricSink"/>), and <see cref="Flush"/>, <see cref="Snapshot"/>,
+    /// <see cref="Restore"/> and <see cref="Dispose"/> first wait until every row logged before them is written.</summary>
+    public RunMetricFiles(string directory, bool background = false)
     {
         _directory = directory;
         _csv = new CsvMetricSink(CsvPath);
         _jsonLines = new JsonLinesMetricSink(JsonLinesPath);
         _events = new TensorBoardMetricSink(directory);
+        if (background) _background = new BackgroundMetricSink(new Files(this));
+    }
+
+    // The three files as one sink, for the background writer (which flushes through RunMetricFiles.Flush, never itself).
+    private sealed class Files(RunMetricFiles files) : IWallTimedMetricSink
+    {
+        public void Log(long step, ReadOnlySpan<MetricValue> values) => files.LogNow(step, values, MetricFormat.WallTime());
+        public void Log(long step, ReadOnlySpan<MetricValue> values, double wallTime) => files.LogNow(step, values, wallTime);
+        public void Flush() { }
+        public void Dispose() { }
     }
 
     private string CsvPath => Path.Combine(_directory, ResultsStore.MetricsCsvFileName);
@@ -50,14 +63,21 @@ public sealed class RunMetricFiles : IMetricSink
     /// <inheritdoc/>
     public void Log(long step, ReadOnlySpan<MetricValue> values)
     {
+        if (_background is { } background) background.Log(step, values);
+        else LogNow(step, values, MetricFormat.WallTime());
+    }
+
+    private void LogNow(long step, ReadOnlySpan<MetricValue> values, double wallTime)
+    {
         _csv.Log(step, values);
-        _jsonLines.Log(step, values);
-        _events.Log(step, values);
+        _jsonLines.Log(step, values, wallTime);
+        _events.Log(step, values, wallTime);
     }
 
     /// <inheritdoc/>
     public void Flush()
     {
+        _background?.Flush();
         _csv.Flush();
         _jsonLines.Flush();
         _events.Flush();
@@ -127,6 +147,7 @@ public sealed class RunMetricFiles : IMetricSink
     public void Restore(IReadOnlyDictionary<string, string> snapshot, string checkpointPath)
     {
         if (!HasSnapshot(snapshot)) throw new InvalidDataException("the checkpoint holds no metric rows");
+        _background?.Flush();
         string journalName = snapshot[JournalKey];
         if (journalName != Path.GetFileName(journalName) || !IsJournalOf(checkpointPath, journalName))
             throw new InvalidDataException($"metadata '{JournalKey}' is not a metric journal of this checkpoint");
@@ -148,7 +169,7 @@ public sealed class RunMetricFiles : IMetricSink
             if (!File.Exists(parts[i].Journal) || new FileInfo(parts[i].Journal).Length < lengths[i])
                 throw new InvalidDataException($"the metric journal {parts[i].Journal} lacks the {lengths[i]} bytes the checkpoint records");
         }
-        Dispose();
+        DisposeFiles();
         File.Delete(_events.FilePath);
         _journal = NewJournal(checkpointPath);
         Directory.CreateDirectory(_journal);
@@ -169,6 +190,12 @@ public sealed class RunMetricFiles : IMetricSink
 
     /// <inheritdoc/>
     public void Dispose()
+    {
+        _background?.Dispose();
+        DisposeFiles();
+    }
+
+    private void DisposeFiles()
     {
         _csv.Dispose();
         _jsonLines.Dispose();

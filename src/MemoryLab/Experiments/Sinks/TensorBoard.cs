@@ -109,7 +109,7 @@ public sealed class TensorBoardMetricSink : IMetricSink
         FilePath = Path.Combine(directory, $"events.out.tfevents.{unix}.{host}");
         _stream = new FileStream(FilePath, FileMode.Create, FileAccess.Write, FileShare.Read);
         _event.SetLength(0);
-        WriteTag(_event, 1, 1); WriteDouble(_event, WallTime());
+        WriteTag(_event, 1, 1); WriteDouble(_event, MetricFormat.WallTime());
         WriteTag(_event, 2, 0); WriteVarint(_event, 0);
         WriteBytesField(_event, 3, Encoding.UTF8.GetBytes("brain.Event:2"));
         TfRecord.Write(_stream, _event.GetBuffer().AsSpan(0, (int)_event.Length));
@@ -119,7 +119,10 @@ public sealed class TensorBoardMetricSink : IMetricSink
     public string FilePath { get; }
 
     /// <inheritdoc/>
-    public void Log(long step, ReadOnlySpan<MetricValue> values)
+    public void Log(long step, ReadOnlySpan<MetricValue> values) => Log(step, values, MetricFormat.WallTime());
+
+    /// <inheritdoc/>
+    public void Log(long step, ReadOnlySpan<MetricValue> values, double wallTime)
     {
         _summary.SetLength(0);
         Span<byte> f = stackalloc byte[4];
@@ -134,7 +137,7 @@ public sealed class TensorBoardMetricSink : IMetricSink
             WriteBytesField(_summary, 1, _value.GetBuffer().AsSpan(0, (int)_value.Length));
         }
         _event.SetLength(0);
-        WriteTag(_event, 1, 1); WriteDouble(_event, WallTime());
+        WriteTag(_event, 1, 1); WriteDouble(_event, wallTime);
         WriteTag(_event, 2, 0); WriteVarint(_event, unchecked((ulong)step));
         WriteBytesField(_event, 5, _summary.GetBuffer().AsSpan(0, (int)_summary.Length));
         TfRecord.Write(_stream, _event.GetBuffer().AsSpan(0, (int)_event.Length));
@@ -185,8 +188,6 @@ public sealed class TensorBoardMetricSink : IMetricSink
         }
         return events;
     }
-
-    private static double WallTime() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
 
     private static void WriteTag(Stream s, int field, int wireType) => WriteVarint(s, (ulong)((field << 3) | wireType));
 

@@ -1,0 +1,129 @@
+using MemoryLab.Experiments;
+
+namespace MemoryLab.Tests.Experiments;
+
+/// <summary>Metric rows written on a thread of their own (<see cref="BackgroundMetricSink"/>) reach the files in order and whole,
+/// are all there after <c>Flush</c> and <c>Dispose</c>, give the same files as rows written at once, and a write that fails is
+/// reported to the caller.</summary>
+public class BackgroundMetricSinkTests
+{
+    private sealed class Recorder(long throwAt = -1, int delayMs = 0) : IWallTimedMetricSink
+    {
+        public readonly List<(long Step, MetricValue[] Values, double WallTime)> Rows = [];
+        public int Flushes;
+        public void Log(long step, ReadOnlySpan<MetricValue> values) => throw new InvalidOperationException("the writer passes the time logged");
+        public void Log(long step, ReadOnlySpan<MetricValue> values, double wallTime)
+        {
+            if (step == throwAt) throw new IOException($"disk full at step {step}");
+            if (delayMs > 0) Thread.Sleep(delayMs);
+            Rows.Add((step, values.ToArray(), wallTime));
+            Interlocked.Increment(ref Count);
+        }
+        public int Count;
+        public void Flush() => Flushes++;
+        public void Dispose() { }
+    }
+
+    private static MetricValue[] Row(long step) =>
+        [.. Enumerable.Range(0, 1 + (int)(step % 12)).Select(i => new MetricValue($"m{i}", step + i / 10.0))];
+
+    [Fact]
+    public void Rows_reach_the_target_in_order_through_a_full_queue_and_all_are_there_after_flush()
+    {
+        var target = new Recorder();
+        using (var sink = new BackgroundMetricSink(target))
+        {
+            long n = 3 * BackgroundMetricSink.Capacity + 17;
+            for (long step = 0; step < n; step++) sink.Log(step, Row(step));
+            sink.Flush();
+            Assert.Equal(n, target.Rows.Count);
+            Assert.Equal(1, target.Flushes);
+            for (int i = 0; i < n; i++)
+            {
+                Assert.Equal(i, target.Rows[i].Step);
+                Assert.Equal(Row(i), target.Rows[i].Values);
+            }
+            sink.Log(n, Row(n));
+        }
+        // Dispose writes what was still queued.
+        Assert.Equal(3 * BackgroundMetricSink.Capacity + 18, target.Rows.Count);
+    }
+
+    [Fact]
+    public void A_slow_target_makes_log_wait_for_room_not_drop_rows_and_each_row_keeps_the_time_it_was_logged_at()
+    {
+        var target = new Recorder(delayMs: 1);
+        using var sink = new BackgroundMetricSink(target);
+        var logged = new List<(double Before, double After)>();
+        for (long step = 0; step < BackgroundMetricSink.Capacity + 50; step++)
+        {
+            double before = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0;
+            sink.Log(step, Row(step));
+            logged.Add((before, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000.0));
+        }
+        sink.Flush();
+        Assert.Equal(Enumerable.Range(0, BackgroundMetricSink.Capacity + 50).Select(i => (long)i), target.Rows.Select(r => r.Step));
+        // The last rows are written about a second after they were logged (1 ms a row): their time is the logging time.
+        for (int i = 0; i < logged.Count; i++) Assert.InRange(target.Rows[i].WallTime, logged[i].Before, logged[i].After);
+    }
+
+    [Fact]
+    public void A_slow_run_s_rows_reach_the_target_within_about_a_second_without_a_flush()
+    {
+        var target = new Recorder();
+        using var sink = new BackgroundMetricSink(target);
+        sink.Log(0, Row(0));
+        Thread.Sleep(100);        // the writer writes row 0 and goes to sleep
+        int before = Volatile.Read(ref target.Count);
+        sink.Log(1, Row(1));      // far fewer rows than WakeEvery: it sleeps on
+        Thread.Sleep(300);
+        Assert.Equal(before, Volatile.Read(ref target.Count));
+        Thread.Sleep(BackgroundMetricSink.MaxDelay);
+        sink.Log(2, Row(2));      // row 1 has now waited longer than MaxDelay: the writer is woken
+        for (int i = 0; i < 100 && Volatile.Read(ref target.Count) < 3; i++) Thread.Sleep(20);
+        Assert.Equal(3, Volatile.Read(ref target.Count));
+    }
+
+    [Fact]
+    public void A_write_that_throws_is_rethrown_to_the_caller()
+    {
+        using var sink = new BackgroundMetricSink(new Recorder(throwAt: 5));
+        for (long step = 0; step < 10; step++) sink.Log(step, Row(step));
+        var e = Assert.Throws<IOException>(sink.Flush);
+        Assert.Equal("disk full at step 5", e.Message);
+        Assert.Throws<IOException>(() => sink.Log(10, Row(10)));
+    }
+
+    [Fact]
+    public void Run_metric_files_written_in_the_background_are_those_written_at_once()
+    {
+        using var dir = new TempDirectory();
+        string now = Path.Combine(dir.Path, "now"), later = Path.Combine(dir.Path, "later");
+        Directory.CreateDirectory(now);
+        Directory.CreateDirectory(later);
+        using (var a = new RunMetricFiles(now))
+        using (var b = new RunMetricFiles(later, background: true))
+        {
+            for (long step = 0; step < 2000; step++)
+            {
+                a.Log(step, Row(step));
+                b.Log(step, Row(step));
+            }
+            // A checkpoint's snapshot waits for the rows logged before it.
+            var snapshot = b.Snapshot(Path.Combine(later, "checkpoint.safetensors"));
+            a.Flush();
+            Assert.Equal(new FileInfo(Path.Combine(now, ResultsStore.MetricsCsvFileName)).Length.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                snapshot["memlab.metrics.csv_bytes"]);
+            for (long step = 2000; step < 2100; step++)
+            {
+                a.Log(step, Row(step));
+                b.Log(step, Row(step));
+            }
+        }
+        Assert.Equal(File.ReadAllBytes(Path.Combine(now, ResultsStore.MetricsCsvFileName)), File.ReadAllBytes(Path.Combine(later, ResultsStore.MetricsCsvFileName)));
+        // The JSON lines are the same but for wall_time, which each file took when its row was logged.
+        static IEnumerable<string> WithoutTime(string file) =>
+            File.ReadLines(file).Select(l => System.Text.RegularExpressions.Regex.Replace(l, "\"wall_time\":[0-9.]+,", ""));
+        Assert.Equal(WithoutTime(Path.Combine(now, ResultsStore.MetricsJsonLinesFileName)), WithoutTime(Path.Combine(later, ResultsStore.MetricsJsonLinesFileName)));
+    }
+}
