@@ -5,7 +5,7 @@ namespace MemoryLab.Experiments;
 /// <summary>
 /// Metrics as JSON lines: one object per <see cref="Log(long, ReadOnlySpan{MetricValue})"/> call,
 /// <c>{"step": 10, "wall_time": 1718000000.123, "loss": 0.25}</c>. <c>wall_time</c> is the Unix time (seconds) when the
-/// row was written. A non-finite value (NaN, ±∞: a diverging run's last row) is written as <c>null</c>, so every line is
+/// row was logged. A non-finite value (NaN, ±∞: a diverging run's last row) is written as <c>null</c>, so every line is
 /// strict JSON and pandas/numpy read the column as floats (null → NaN); metrics.csv keeps which non-finite value it was.
 /// </summary>
 public sealed class JsonLinesMetricSink : IMetricSink
@@ -22,7 +22,8 @@ public sealed class JsonLinesMetricSink : IMetricSink
     /// <inheritdoc/>
     public void Log(long step, ReadOnlySpan<MetricValue> values) => Log(step, values, MetricFormat.WallTime());
 
-    /// <inheritdoc/>
+    /// <summary>Writes the row of <paramref name="step"/> with <paramref name="wallTime"/> (Unix seconds) as its wall time: the
+    /// time it was logged at, when another thread writes it later.</summary>
     public void Log(long step, ReadOnlySpan<MetricValue> values, double wallTime)
     {
         _line.Clear();

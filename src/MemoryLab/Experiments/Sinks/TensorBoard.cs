@@ -121,7 +121,8 @@ public sealed class TensorBoardMetricSink : IMetricSink
     /// <inheritdoc/>
     public void Log(long step, ReadOnlySpan<MetricValue> values) => Log(step, values, MetricFormat.WallTime());
 
-    /// <inheritdoc/>
+    /// <summary>Writes the event of <paramref name="step"/> with <paramref name="wallTime"/> (Unix seconds) as its wall time: the
+    /// time it was logged at, when another thread writes it later.</summary>
     public void Log(long step, ReadOnlySpan<MetricValue> values, double wallTime)
     {
         _summary.SetLength(0);
