@@ -86,6 +86,11 @@ public sealed class BadInputTests(ITestOutputHelper log)
         C("unknown-keys", "<command line>: key 'select.ovr': unknown key (did you mean 'over'?)", "sweep", "sweep.yaml", "+select.ovr=[seed]"),
         C("unknown-keys", "<command line>: key 'select.minimise': unknown key (known here: metric, minimize, over, per)", "sweep", "sweep.yaml", "+select.minimise=true"),
 
+        // The sweep bench's counts, checked before any run starts.
+        C("bench", "<command line>: key '--pairs': must be at least 1 (got 0)", "bench", "--sweep", "--pairs", "0"),
+        C("bench", "<command line>: key '--sweep-steps': must be at least 200 (got 10)", "bench", "--sweep", "--sweep-steps", "10"),
+        C("bench", "<command line>: key '--runs-per-worker': must be at least 1 (got 0)", "bench", "--sweep", "--runs-per-worker", "0"),
+
         // Thread counts, checked before anything (sweep.yaml included) is written.
         C("threads", "<command line>: key '--threads': must be from 1 to 1024 (got 0)", "train", "train.yaml", "--threads", "0"),
         C("threads", "<command line>: key '--threads': must be from 1 to 1024 (got 30000)", "train", "train.yaml", "--threads", "30000"),
