@@ -2,7 +2,7 @@ namespace MemoryLab.Numerics;
 
 /// <summary>
 /// Where one thread sleeps until another wakes it, without a lost wake-up: the sleeper announces itself, checks its condition
-/// once more, and then either takes the announcement back (<see cref="Cancel"/>) or sleeps (<see cref="Sleep"/>); the waker
+/// once more, and then either takes the announcement back (<see cref="Cancel"/>) or sleeps (<see cref="Sleep()"/>); the waker
 /// changes the state first and then calls <see cref="Wake"/>, which releases the sleeper only if it announced. Both the
 /// announcement and the wake are full fences, so at least one of the two threads sees the other's write. A wake-up goes
 /// through the kernel only when the other thread really sleeps (it costs the waker about 20 µs on the 2-core VM this project
@@ -28,6 +28,15 @@ internal sealed class Sleeper : IDisposable
 
     /// <summary>The sleeping thread: sleeps until <see cref="Wake"/>.</summary>
     public void Sleep() => _semaphore.Wait();
+
+    /// <summary>The sleeping thread: sleeps until <see cref="Wake"/> or for at most <paramref name="timeout"/>; false when it
+    /// timed out (the announcement is then taken back).</summary>
+    public bool Sleep(TimeSpan timeout)
+    {
+        if (_semaphore.Wait(timeout)) return true;
+        Cancel();
+        return false;
+    }
 
     /// <summary>The other thread, after changing the state the sleeper waits on: wakes it if it announced. A full fence, so
     /// the change may be a plain or volatile write.</summary>

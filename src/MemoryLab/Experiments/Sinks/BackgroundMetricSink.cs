@@ -8,8 +8,8 @@ namespace MemoryLab.Experiments;
 /// were logged at, so a training step does not
 /// wait for the number formatting and file writes (4–6 µs a step for a run's three metric files, measured on this project's
 /// 2-core VM, a tenth of a step at batch 16 of the teacher–student shape). The rows wait in a queue of <see cref="Capacity"/>;
-/// the writer sleeps when it has written them all and is woken once <see cref="WakeEvery"/> have queued up or the oldest has
-/// waited <see cref="MaxDelay"/> (a wake-up costs the waker about 20 µs on that VM), or by <see cref="Flush"/>. <see cref="Flush"/> and <see cref="Dispose"/> return once
+/// the writer sleeps when it has written them all and is woken once <see cref="WakeEvery"/> have queued up (a wake-up costs the
+/// waker about 20 µs on that VM) or by <see cref="Flush"/>, and wakes by itself after <see cref="MaxDelay"/>. <see cref="Flush"/> and <see cref="Dispose"/> return once
 /// every row logged before them is in the target; the target is used by one thread at a time. A write that throws is
 /// rethrown by the next <see cref="Log"/> or <see cref="Flush"/> (the rows after it are dropped).
 /// </summary>
@@ -21,12 +21,13 @@ internal sealed class BackgroundMetricSink : IMetricSink
     /// <summary>Rows queued before a sleeping writer is woken.</summary>
     public const int WakeEvery = 256;
 
-    /// <summary>The longest a row waits for a sleeping writer (a slow run's rows still reach its files within about this).</summary>
+    /// <summary>How long the writer sleeps at most: it then writes what has queued, so a slow run's rows reach its files within
+    /// about this.</summary>
     public static readonly TimeSpan MaxDelay = TimeSpan.FromSeconds(1);
 
     private readonly IWallTimedMetricSink _target;
     private readonly long[] _steps = new long[Capacity];
-    private readonly double[] _times = new double[Capacity];
+    private readonly double[] _times = new double[Capacity];   // the wall time each row was logged at
     private readonly MetricValue[]?[] _rows = new MetricValue[Capacity][];
     private readonly int[] _lengths = new int[Capacity];
     private readonly Sleeper _writer = new(), _owner = new();
@@ -44,6 +45,9 @@ internal sealed class BackgroundMetricSink : IMetricSink
         _thread.Start();
     }
 
+    /// <summary>Whether the writer has written every row and announced that it sleeps (for tests).</summary>
+    internal bool WriterIdle => _writer.IsAnnounced && Volatile.Read(ref _written) == Volatile.Read(ref _queued);
+
     /// <inheritdoc/>
     public void Log(long step, ReadOnlySpan<MetricValue> values)
     {
@@ -58,11 +62,7 @@ internal sealed class BackgroundMetricSink : IMetricSink
         _steps[slot] = step;
         _times[slot] = MetricFormat.WallTime();
         Interlocked.Exchange(ref _queued, q + 1);
-        if (_writer.IsAnnounced)
-        {
-            long w = Volatile.Read(ref _written);
-            if (q + 1 - w >= WakeEvery || _times[slot] - _times[(int)(w % Capacity)] >= MaxDelay.TotalSeconds) _writer.Wake();
-        }
+        if (_writer.IsAnnounced && q + 1 - Volatile.Read(ref _written) >= WakeEvery) _writer.Wake();
     }
 
     /// <summary>Returns once every row logged so far is in the target (and flushes it).</summary>
@@ -113,7 +113,7 @@ internal sealed class BackgroundMetricSink : IMetricSink
             if (_stopping) return;
             _writer.Announce();
             if (Volatile.Read(ref _queued) > w || _stopping) _writer.Cancel();
-            else _writer.Sleep();
+            else _writer.Sleep(MaxDelay);
         }
     }
 
