@@ -50,6 +50,16 @@ public class BackgroundMetricSinkTests
     }
 
     [Fact]
+    public void Logging_after_dispose_throws()
+    {
+        var sink = new BackgroundMetricSink(new Recorder());
+        sink.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => sink.Log(0, Row(0)));
+        Assert.Throws<ObjectDisposedException>(sink.Flush);
+        sink.Dispose();   // twice is harmless
+    }
+
+    [Fact]
     public void A_slow_target_makes_log_wait_for_room_not_drop_rows_and_each_row_keeps_the_time_it_was_logged_at()
     {
         var target = new Recorder(delayMs: 1);

@@ -51,6 +51,7 @@ internal sealed class BackgroundMetricSink : IMetricSink
     /// <inheritdoc/>
     public void Log(long step, ReadOnlySpan<MetricValue> values)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         ThrowIfFailed();
         long q = _queued;
         if (q - Volatile.Read(ref _written) == Capacity) WaitUntilWritten(q - Capacity + 1);
@@ -68,6 +69,7 @@ internal sealed class BackgroundMetricSink : IMetricSink
     /// <summary>Returns once every row logged so far is in the target (and flushes it).</summary>
     public void Flush()
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         WaitUntilWritten(_queued);
         ThrowIfFailed();
         _target.Flush();
