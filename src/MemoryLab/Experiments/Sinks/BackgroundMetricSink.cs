@@ -4,14 +4,14 @@ using MemoryLab.Numerics;
 namespace MemoryLab.Experiments;
 
 /// <summary>
-/// Writes the rows logged to it into a target sink on a thread of its own, in the order they came and with the wall time they
-/// were logged at, so a training step does not
-/// wait for the number formatting and file writes (4–6 µs a step for a run's three metric files, measured on this project's
-/// 2-core VM, a tenth of a step at batch 16 of the teacher–student shape). The rows wait in a queue of <see cref="Capacity"/>;
-/// the writer sleeps when it has written them all and is woken once <see cref="WakeEvery"/> have queued up (a wake-up costs the
-/// waker about 20 µs on that VM) or by <see cref="Flush"/>, and wakes by itself after <see cref="MaxDelay"/>. <see cref="Flush"/> and <see cref="Dispose"/> return once
-/// every row logged before them is in the target; the target is used by one thread at a time. A write that throws is
-/// rethrown by the next <see cref="Log"/> or <see cref="Flush"/> (the rows after it are dropped).
+/// Writes the rows logged to it into a target sink on a thread of its own, in the order they came and with the wall time
+/// they were logged at, so a training step does not wait for the number formatting and file writes (4–6 µs a step for a
+/// run's three metric files, measured on this project's 2-core VM, a tenth of a step at batch 16 of the teacher–student
+/// shape). The rows wait in a queue of <see cref="Capacity"/>; the writer sleeps when it has written them all and is woken
+/// once <see cref="WakeEvery"/> have queued up (a wake-up costs the waker about 20 µs on that VM) or by <see cref="Flush"/>,
+/// and wakes by itself after <see cref="MaxDelay"/>. <see cref="Flush"/> and <see cref="Dispose"/> return once every row
+/// logged before them is in the target; the target is used by one thread at a time. A write that throws is rethrown by the
+/// next <see cref="Log"/> or <see cref="Flush"/> (the rows after it are dropped).
 /// </summary>
 internal sealed class BackgroundMetricSink : IMetricSink
 {
