@@ -6,9 +6,9 @@ namespace MemoryLab.Numerics;
 /// changes the state first and then calls <see cref="Wake"/>, which releases the sleeper only if it announced. Both the
 /// announcement and the wake are full fences, so at least one of the two threads sees the other's write. A wake-up goes
 /// through the kernel only when the other thread really sleeps (it costs the waker about 20 µs on the 2-core VM this project
-/// is developed on).
+/// is developed on). The semaphore never makes a wait handle, so there is nothing to dispose.
 /// </summary>
-internal sealed class Sleeper : IDisposable
+internal sealed class Sleeper
 {
     private readonly SemaphoreSlim _semaphore = new(0);
     private int _announced;
@@ -45,6 +45,17 @@ internal sealed class Sleeper : IDisposable
         if (Interlocked.Exchange(ref _announced, 0) == 1) _semaphore.Release();
     }
 
-    /// <summary>Frees the semaphore.</summary>
-    public void Dispose() => _semaphore.Dispose();
+    /// <summary>The sleeping thread: returns once <paramref name="done"/> holds for <paramref name="state"/>, spinning briefly
+    /// before it sleeps (the other thread changes what <paramref name="done"/> reads, then calls <see cref="Wake"/>).</summary>
+    public void WaitUntil<TState>(TState state, Func<TState, bool> done)
+    {
+        var spin = new SpinWait();
+        for (int i = 0; i < 20 && !done(state); i++) spin.SpinOnce(sleep1Threshold: -1);
+        while (!done(state))
+        {
+            Announce();
+            if (done(state)) Cancel();
+            else Sleep();
+        }
+    }
 }

@@ -73,24 +73,14 @@ internal sealed class BatchRing<T> : IDisposable where T : unmanaged, IFloatingP
 
     private void WaitFor(long n)
     {
-        var spin = new SpinWait();
-        for (int i = 0; i < 20 && Volatile.Read(ref _drawn) <= n && !DrawerFailedBy(n); i++) spin.SpinOnce(sleep1Threshold: -1);
-        while (Volatile.Read(ref _drawn) <= n)
-        {
-            if (DrawerFailedBy(n))
-            {
-                // The drawer has stopped at a batch whose draw threw: this batch and every later one are drawn here, where the
-                // dataset's exception reaches the training loop.
-                _thread.Join();
-                int slot = (int)(n % Slots);
-                _task.FillBatch(_first + n, _x[slot], _y[slot]);
-                Interlocked.Exchange(ref _drawn, n + 1);
-                return;
-            }
-            _owner.Announce();
-            if (Volatile.Read(ref _drawn) > n || DrawerFailedBy(n)) _owner.Cancel();
-            else _owner.Sleep();
-        }
+        _owner.WaitUntil((Ring: this, N: n), static s => Volatile.Read(ref s.Ring._drawn) > s.N || s.Ring.DrawerFailedBy(s.N));
+        if (Volatile.Read(ref _drawn) > n) return;
+        // The drawer has stopped at a batch whose draw threw: this batch and every later one are drawn here, where the
+        // dataset's exception reaches the training loop.
+        _thread.Join();
+        int slot = (int)(n % Slots);
+        _task.FillBatch(_first + n, _x[slot], _y[slot]);
+        Interlocked.Exchange(ref _drawn, n + 1);
     }
 
     private bool DrawerFailedBy(long n) => Volatile.Read(ref _failedAt) is >= 0 and var at && at <= n;
@@ -130,7 +120,5 @@ internal sealed class BatchRing<T> : IDisposable where T : unmanaged, IFloatingP
         _stopping = true;
         _drawer.Wake();
         _thread.Join();
-        _drawer.Dispose();
-        _owner.Dispose();
     }
 }

@@ -19,7 +19,6 @@ public sealed class SupervisedObjective<T> : IStochasticObjective<T>, IDisposabl
 {
     private SequenceTensor<T> _x, _y;
     private readonly SequenceTensor<T> _dy;
-    private readonly int _batch;
     private readonly bool _drawAhead;
     private BatchRing<T>? _ring;
 
@@ -36,7 +35,6 @@ public sealed class SupervisedObjective<T> : IStochasticObjective<T>, IDisposabl
         _x = new SequenceTensor<T>(batch, time, task.InputFeatures);
         _y = new SequenceTensor<T>(batch, time, task.OutputFeatures);
         _dy = new SequenceTensor<T>(batch, time, task.OutputFeatures);
-        _batch = batch;
         _drawAhead = drawAhead;
     }
 
@@ -68,7 +66,7 @@ public sealed class SupervisedObjective<T> : IStochasticObjective<T>, IDisposabl
         if (_ring is null || _ring.NextStep != step)
         {
             _ring?.Dispose();
-            _ring = new BatchRing<T>(Task, _batch, step);
+            _ring = new BatchRing<T>(Task, _dy.Batch, step);
         }
         (_x, _y) = _ring.Take();
     }

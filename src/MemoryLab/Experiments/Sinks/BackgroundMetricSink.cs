@@ -80,14 +80,7 @@ internal sealed class BackgroundMetricSink : IMetricSink
     {
         if (Volatile.Read(ref _written) >= count) return;
         _writer.Wake();
-        var spin = new SpinWait();
-        for (int i = 0; i < 20 && Volatile.Read(ref _written) < count; i++) spin.SpinOnce(sleep1Threshold: -1);
-        while (Volatile.Read(ref _written) < count)
-        {
-            _owner.Announce();
-            if (Volatile.Read(ref _written) >= count) _owner.Cancel();
-            else _owner.Sleep();
-        }
+        _owner.WaitUntil((Sink: this, Count: count), static s => Volatile.Read(ref s.Sink._written) >= s.Count);
     }
 
     private void ThrowIfFailed()
@@ -127,7 +120,5 @@ internal sealed class BackgroundMetricSink : IMetricSink
         _stopping = true;
         _writer.Wake();
         _thread.Join();
-        _writer.Dispose();
-        _owner.Dispose();
     }
 }
