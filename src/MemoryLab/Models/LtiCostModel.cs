@@ -42,7 +42,8 @@ public enum LtiLayerKind
 /// <code>
 ///   scan, dense:       3 · 2·B·T·(N·in + N²/heads + N·out + in·out)
 ///   scan, diagonal:    3 · B·T·(4N·in + 8N + 4N·out + 2·in·out)               (complex: re and im parts)
-///   convolution:       3 · B·T·(T + P)·in·out  +  2·T²·in·out                  (three triangular GEMMs, P = panel)
+///   convolution:       3 · B·T·(T + P)·in·out  +  c·T²·in·out                  (three triangular GEMMs, P = panel;
+///                                                 c = 1 for Q's diagonal sums, 2 with more than one input: M is built)
 ///        + kernel, dense:    3 · 2·T·in·(N²/heads + N·out)                      (V_s = A V_{s−1}, K_s = C V_s, adjoint)
 ///        + kernel, diagonal: 3 · 4·T·N·in·out                                   (K = Re(Λ^s) U − Im(Λ^s) V)
 ///   estimated time ∝ flops / efficiency,   efficiency: convolution 0.8, dense scan 0.5,
@@ -85,7 +86,7 @@ public static class LtiCostModel
             return kind == LtiLayerKind.Dense
                 ? 3 * 2 * b * t * (n * i + n * n / h + n * o + i * o)
                 : 3 * b * t * (4 * n * i + 8 * n + 4 * n * o + 2 * i * o);
-        double conv = 3 * b * t * (t + ToeplitzConvolution<float>.PanelSteps) * i * o + 2 * t * t * i * o;
+        double conv = 3 * b * t * (t + ToeplitzConvolution<float>.PanelSteps) * i * o + (dIn == 1 ? 1 : 2) * t * t * i * o;
         double kernel = kind == LtiLayerKind.Dense ? 3 * 2 * t * i * (n * n / h + n * o) : 3 * 4 * t * n * i * o;
         return conv + kernel;
     }
@@ -95,7 +96,8 @@ public static class LtiCostModel
     /// pass, written and read: dense 4·B·T·N (states and adjoints); diagonal, real and imaginary parts, 8·B·T·N when
     /// the GEMM path stores states and adjoints (more than 8 features), 4·B·T·N for the fused scan that stores states
     /// only, and 4·B·⌈T/K⌉·N for the one-feature scan that keeps a checkpoint every K steps. Convolution: the same
-    /// activations plus the Toeplitz matrix and the correlation Q (each T²·in·out) written once and read once.</summary>
+    /// activations plus the correlation Q (T²·in·out) written once and read once, and the Toeplitz matrix (as large) too when
+/// there is more than one input (with one, the GEMMs read it from the kernel: <see cref="ToeplitzConvolution{T}"/>).</summary>
     public static double BytesMoved(LtiLayerKind kind, LtiAlgorithm algorithm, int batch, int time, int hidden, int dIn, int dOut,
         int heads = 1, int scalarBytes = 4)
     {
@@ -104,7 +106,7 @@ public static class LtiCostModel
         if (algorithm == LtiAlgorithm.Auto) algorithm = Choose(kind, batch, time, hidden, dIn, dOut, heads);
         double b = batch, t = time, n = hidden;
         double activations = 2 * b * t * (dIn + (double)dOut);
-        double work = algorithm != LtiAlgorithm.Scan ? 4 * t * t * dIn * (double)dOut
+        double work = algorithm != LtiAlgorithm.Scan ? (dIn == 1 ? 2 : 4) * t * t * dIn * (double)dOut
             : kind == LtiLayerKind.Dense ? 4 * b * t * n
             : dIn == 1 && dOut == 1 ? 4 * b * ScanKernels.OneFeatureCheckpoints(time) * n
             : dIn <= DiagonalKernel<float>.FusedMaxFeatures && dOut <= DiagonalKernel<float>.FusedMaxFeatures ? 4 * b * t * n

@@ -67,7 +67,7 @@ internal static class Gemm
         T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (!ValidateAndHandleTrivial(transA, transB, m, n, k, alpha, a.Length, lda, b.Length, ldb, beta, c, ldc)) return;
+        if (!ValidateAndHandleTrivial(transA, transB, m, n, k, alpha, a.Length, lda, (b.Length, ldb), beta, c, ldc)) return;
         ref T ra = ref MemoryMarshal.GetReference(a);
         ref T rb = ref MemoryMarshal.GetReference(b);
         ref T rc = ref MemoryMarshal.GetReference(c);
@@ -87,7 +87,7 @@ internal static class Gemm
         if ((typeof(T) != typeof(float) && typeof(T) != typeof(double)) || !Fma.IsSupported || !Avx2.IsSupported
             || (vectorBits != 256 && vectorBits != 512) || (vectorBits == 512 && !WideKernel))
             throw new NotSupportedException($"no {vectorBits}-bit GEMM kernel for {typeof(T).Name} on this CPU");
-        if (!ValidateAndHandleTrivial(transA, transB, m, n, k, alpha, a.Length, lda, b.Length, ldb, beta, c, ldc)) return;
+        if (!ValidateAndHandleTrivial(transA, transB, m, n, k, alpha, a.Length, lda, (b.Length, ldb), beta, c, ldc)) return;
         MultiplyBlocked(vectorBits == 512, transA, transB, m, n, k, alpha, ref MemoryMarshal.GetReference(a), lda,
             ref MemoryMarshal.GetReference(b), ldb, beta, ref MemoryMarshal.GetReference(c), ldc);
     }
@@ -97,19 +97,58 @@ internal static class Gemm
         T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if (!ValidateAndHandleTrivial(transA, transB, m, n, k, alpha, a.Length, lda, b.Length, ldb, beta, c, ldc)) return;
+        if (!ValidateAndHandleTrivial(transA, transB, m, n, k, alpha, a.Length, lda, (b.Length, ldb), beta, c, ldc)) return;
         PortableCore(transA, transB, m, n, k, alpha, ref MemoryMarshal.GetReference(a), lda,
             ref MemoryMarshal.GetReference(b), ldb, beta, ref MemoryMarshal.GetReference(c), ldc);
     }
 
-    /// <summary>Checks the shapes; returns false when nothing is left to do after C ← β·C (empty C, k = 0, α = 0).</summary>
+    /// <summary>
+    /// C ← α·op(A)·op(B) + β·C where B is a Toeplitz matrix that is never written out: each stored row of B starts
+    /// <paramref name="shift"/> elements before the previous one in the generator <paramref name="g"/>, so
+    /// B(p, j) = g[origin + j − p·shift], or, with <paramref name="transB"/>, op(B)(p, j) = g[origin + p − j·shift].
+    /// The same bits as <see cref="Multiply"/> on the materialised matrix: every element of C is the same FMA chain over
+    /// the same values. A caller that would otherwise build the T²-entry matrix (<see cref="ToeplitzConvolution{T}"/>) reads
+    /// a few KiB of <paramref name="g"/> instead, which stays in each thread's L1 rather than moving between cores.
+    /// </summary>
+    /// <remarks>vectorBits 0 takes the path <see cref="Multiply"/> would take; 256 or 512 that blocked kernel, −1 the
+    /// portable path (for tests).</remarks>
+    /// <exception cref="ArgumentException">A size is negative, <paramref name="shift"/> is not positive, or A, C or the
+    /// generator is too short for the shape.</exception>
+    internal static void MultiplyToeplitz<T>(Transpose transA, Transpose transB, int m, int n, int k, T alpha,
+        ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> g, int origin, int shift, T beta, Span<T> c, int ldc, int vectorBits = 0)
+        where T : unmanaged, IFloatingPointIeee754<T>
+    {
+        if (shift < 1) throw new ArgumentException($"GEMM: a Toeplitz operand's shift must be positive, got {shift}");
+        int storedRows = transB == Transpose.No ? k : n, storedCols = transB == Transpose.No ? n : k;
+        if (m > 0 && storedRows > 0 && storedCols > 0)
+        {
+            long first = origin - (long)(storedRows - 1) * shift, last = (long)origin + storedCols - 1;
+            if (first < 0 || last >= g.Length)
+                throw new ArgumentException($"GEMM: the Toeplitz generator of B needs entries {first}..{last}, has {g.Length}");
+        }
+        if (!ValidateAndHandleTrivial(transA, transB, m, n, k, alpha, a.Length, lda, null, beta, c, ldc)) return;
+        ref T ra = ref MemoryMarshal.GetReference(a);
+        ref T rb = ref Unsafe.Add(ref MemoryMarshal.GetReference(g), origin);
+        ref T rc = ref MemoryMarshal.GetReference(c);
+        bool blocked = (typeof(T) == typeof(float) || typeof(T) == typeof(double)) && Fma.IsSupported && Avx2.IsSupported;
+        if (vectorBits == -1 || (vectorBits == 0 && !blocked))
+            PortableCore(transA, transB, m, n, k, alpha, ref ra, lda, ref rb, -shift, beta, ref rc, ldc);
+        else if (vectorBits == 0)
+            MultiplyBlocked(WideKernel, transA, transB, m, n, k, alpha, ref ra, lda, ref rb, -shift, beta, ref rc, ldc);
+        else if (blocked && (vectorBits == 256 || (vectorBits == 512 && WideKernel)))
+            MultiplyBlocked(vectorBits == 512, transA, transB, m, n, k, alpha, ref ra, lda, ref rb, -shift, beta, ref rc, ldc);
+        else throw new NotSupportedException($"no {vectorBits}-bit GEMM kernel for {typeof(T).Name} on this CPU");
+    }
+
+    /// <summary>Checks the shapes (B's only when <paramref name="b"/> is given: a Toeplitz B is checked by its caller);
+    /// returns false when nothing is left to do after C ← β·C (empty C, k = 0, α = 0).</summary>
     private static bool ValidateAndHandleTrivial<T>(Transpose transA, Transpose transB, int m, int n, int k, T alpha,
-        int aLength, int lda, int bLength, int ldb, T beta, Span<T> c, int ldc) where T : unmanaged, IFloatingPointIeee754<T>
+        int aLength, int lda, (int Length, int Ld)? b, T beta, Span<T> c, int ldc) where T : unmanaged, IFloatingPointIeee754<T>
     {
         if (m < 0 || n < 0 || k < 0) throw new ArgumentException($"GEMM: sizes must be non-negative, got m={m}, n={n}, k={k}");
         if (m == 0 || n == 0) return false;
         Validate(transA, m, k, aLength, lda, "A");
-        Validate(transB, k, n, bLength, ldb, "B");
+        if (b is var (bLength, ldb)) Validate(transB, k, n, bLength, ldb, "B");
         Validate(Transpose.No, m, n, c.Length, ldc, "C");
         if (k != 0 && alpha != T.Zero) return true;
         ScaleC(m, n, beta, c, ldc);

@@ -18,6 +18,11 @@ namespace MemoryLab.Numerics;
 /// work is ≈ batch·T·(T + PanelSteps)·in·out multiply-adds per GEMM instead of 2× that. Tasks are a fixed
 /// tiling (row chunks of <see cref="SequencesPerChunk"/> sequences × time panels; the reduction over the
 /// batch for Q happens inside one GEMM per tile), so the bits do not depend on the thread count.
+/// With one input channel (every layer of the teacher–student task) M is never written out: row t' of M is row 0 shifted
+/// by t'·out, so the GEMMs read M from the kernel itself, zero-padded in front (<see cref="Gemm.MultiplyToeplitz"/>,
+/// the same bits). That saves building T²·out entries per forward pass and, on several threads, the move of those
+/// cache lines from the thread that built them to the threads that read them, which cost more than the GEMM's share
+/// of a second thread gained.
 /// Every buffer is allocated in <see cref="Prepare"/>; a forward/backward pair allocates nothing.</remarks>
 public sealed class ToeplitzConvolution<T> where T : unmanaged, IFloatingPointIeee754<T>
 {
@@ -34,7 +39,8 @@ public sealed class ToeplitzConvolution<T> where T : unmanaged, IFloatingPointIe
     private readonly int _din, _dout;
     private readonly ChunkAction _forward, _inputGradient, _correlation;
     private int _batch, _time, _panels, _rowChunks, _tiles, _ldm;
-    private T[] _m = [], _q = [];
+    // _m: the block-Toeplitz matrix (more than one input channel), or _g: the kernel after T·out zeros (one input channel).
+    private T[] _m = [], _g = [], _q = [];
     private bool _hasKernel;
     private int[] _tileRow = [], _tileCol = [];
     private WorkerPool _pool = null!;
@@ -74,7 +80,8 @@ public sealed class ToeplitzConvolution<T> where T : unmanaged, IFloatingPointIe
         _panels = WorkerPool.ChunkCount(time, PanelSteps);
         _rowChunks = WorkerPool.ChunkCount(batch, SequencesPerChunk);
         _ldm = time * _dout;
-        _m = new T[entries];
+        _m = _din == 1 ? [] : new T[entries];
+        _g = _din == 1 ? new T[2 * time * _dout] : [];
         _q = new T[entries];
         _hasKernel = false;
         _tiles = _panels * (_panels + 1) / 2;
@@ -129,16 +136,19 @@ public sealed class ToeplitzConvolution<T> where T : unmanaged, IFloatingPointIe
     private void BuildToeplitz(ReadOnlySpan<T> kernel)
     {
         int din = _din, dout = _dout, time = _time;
+        if (din == 1)
+        {
+            kernel[..(time * dout)].CopyTo(_g.AsSpan(time * dout)); // the first T·out entries stay zero
+            return;
+        }
         var m = _m.AsSpan();
         for (int tp = 0; tp < time; tp++)
             for (int i = 0; i < din; i++)
             {
                 var row = m.Slice((tp * din + i) * _ldm, _ldm);
                 row[..(tp * dout)].Clear();
-                if (din == 1) kernel[..((time - tp) * dout)].CopyTo(row[(tp * dout)..]);
-                else
-                    for (int s = 0; s < time - tp; s++)
-                        kernel.Slice((s * din + i) * dout, dout).CopyTo(row.Slice((tp + s) * dout, dout));
+                for (int s = 0; s < time - tp; s++)
+                    kernel.Slice((s * din + i) * dout, dout).CopyTo(row.Slice((tp + s) * dout, dout));
             }
     }
 
@@ -151,8 +161,12 @@ public sealed class ToeplitzConvolution<T> where T : unmanaged, IFloatingPointIe
         int b0 = rc * SequencesPerChunk, rows = Math.Min(SequencesPerChunk, _batch - b0);
         var (a, e) = Panel(j);
         int ldx = _time * _din, ldy = _ldm;
-        Gemm.Multiply(Transpose.No, Transpose.No, rows, (e - a) * _dout, e * _din, T.One,
-            _x.Data.AsSpan(b0 * ldx), ldx, _m.AsSpan(a * _dout), _ldm, T.Zero, _y.Data.AsSpan(b0 * ldy + a * _dout), ldy);
+        if (_din == 1) // M[t', c] = g[T·out + c − t'·out]
+            Gemm.MultiplyToeplitz(Transpose.No, Transpose.No, rows, (e - a) * _dout, e, T.One, _x.Data.AsSpan(b0 * ldx), ldx,
+                _g, (_time + a) * _dout, _dout, T.Zero, _y.Data.AsSpan(b0 * ldy + a * _dout), ldy);
+        else
+            Gemm.Multiply(Transpose.No, Transpose.No, rows, (e - a) * _dout, e * _din, T.One,
+                _x.Data.AsSpan(b0 * ldx), ldx, _m.AsSpan(a * _dout), _ldm, T.Zero, _y.Data.AsSpan(b0 * ldy + a * _dout), ldy);
     }
 
     // dX[rows, panel j] = G[rows, steps ≥ a] · M[panel j, steps ≥ a]ᵀ.
@@ -162,9 +176,13 @@ public sealed class ToeplitzConvolution<T> where T : unmanaged, IFloatingPointIe
         int b0 = rc * SequencesPerChunk, rows = Math.Min(SequencesPerChunk, _batch - b0);
         var (a, e) = Panel(j);
         int ldx = _time * _din, ldy = _ldm;
-        Gemm.Multiply(Transpose.No, Transpose.Yes, rows, (e - a) * _din, (_time - a) * _dout, T.One,
-            _dy.Data.AsSpan(b0 * ldy + a * _dout), ldy, _m.AsSpan(a * _din * _ldm + a * _dout), _ldm,
-            T.Zero, _dx!.Data.AsSpan(b0 * ldx + a * _din), ldx);
+        if (_din == 1) // M[a + j, a·out + p] = g[T·out + p − j·out]
+            Gemm.MultiplyToeplitz(Transpose.No, Transpose.Yes, rows, e - a, (_time - a) * _dout, T.One,
+                _dy.Data.AsSpan(b0 * ldy + a * _dout), ldy, _g, _time * _dout, _dout, T.Zero, _dx!.Data.AsSpan(b0 * ldx + a), ldx);
+        else
+            Gemm.Multiply(Transpose.No, Transpose.Yes, rows, (e - a) * _din, (_time - a) * _dout, T.One,
+                _dy.Data.AsSpan(b0 * ldy + a * _dout), ldy, _m.AsSpan(a * _din * _ldm + a * _dout), _ldm,
+                T.Zero, _dx!.Data.AsSpan(b0 * ldx + a * _din), ldx);
     }
 
     // Q[panel r, panel j] = X[:, panel r]ᵀ · G[:, panel j] for r ≤ j; the whole batch is one GEMM's k.

@@ -210,6 +210,61 @@ public class GemmTests
         Assert.Contains("non-negative", e.Message);
     }
 
+    [Theory, MemberData(nameof(TransposeCombinations))]
+    public void A_Toeplitz_operand_gives_the_bits_of_its_materialised_matrix(Transpose ta, Transpose tb)
+    {
+        // Shifts 1 and 3 (one and three output channels of a convolution), shapes with partial panels, several k-blocks,
+        // the narrow-C path and zeros on both sides of the generator (its unused ends are NaN: reading them would show).
+        foreach (int shift in new[] { 1, 3 })
+            foreach (var (m, n, k) in new[] { (32, 64, 300), (7, 17, 40), (40, 1, 65), (5, 130, 9), (19, 3, 260) })
+            {
+                int rows = tb == Transpose.No ? k : n, cols = tb == Transpose.No ? n : k;
+                int origin = (rows - 1) * shift + 2, length = origin + cols + 2;
+                var rng = new CounterRng((ulong)(m * 7919 + n * 31 + k + shift), RandomPurpose.User);
+                var g = new double[length];
+                rng.FillNormal<double>(g);
+                for (int z = 0; z < length / 3; z++) g[z] = 0; // the zero-padded front of a causal kernel
+                g[0] = g[1] = g[^1] = g[^2] = double.NaN;       // outside what B spans
+                var b = new double[rows * cols];
+                for (int r = 0; r < rows; r++)
+                    for (int c = 0; c < cols; c++) b[r * cols + c] = g[origin + c - r * shift];
+                int lda = ta == Transpose.No ? k : m;
+                var a = new double[(ta == Transpose.No ? m : k) * lda];
+                rng.FillNormal<double>(a);
+                var c0 = new double[m * n];
+                rng.FillNormal<double>(c0);
+                var expected = (double[])c0.Clone();
+                Gemm.Multiply(ta, tb, m, n, k, 0.7, a, lda, b, cols, 0.3, expected, n);
+                foreach (int path in BlockedWidths.Prepend(0))
+                {
+                    var c = (double[])c0.Clone();
+                    Gemm.MultiplyToeplitz(ta, tb, m, n, k, 0.7, a, lda, g, origin, shift, 0.3, c, n, path);
+                    Assert.Equal(expected, c);
+                }
+                var portable = (double[])c0.Clone();
+                var portableExpected = (double[])c0.Clone();
+                Gemm.MultiplyPortable(ta, tb, m, n, k, 0.7, a, lda, b, cols, 0.3, portableExpected, n);
+                Gemm.MultiplyToeplitz(ta, tb, m, n, k, 0.7, a, lda, g, origin, shift, 0.3, portable, n, vectorBits: -1);
+                Assert.Equal(portableExpected, portable);
+            }
+    }
+
+    [Fact]
+    public void A_Toeplitz_generator_too_short_for_the_shape_is_rejected()
+    {
+        var g = new float[20];
+        var a = new float[64];
+        var c = new float[64];
+        // 4 rows of 5 columns, each row starting 2 earlier: entries origin − 6 .. origin + 4.
+        var e = Assert.Throws<ArgumentException>(() => Gemm.MultiplyToeplitz(Transpose.No, Transpose.No, 2, 5, 4, 1f, a, 4, g, 5, 2, 0f, c, 5));
+        Assert.Contains("generator of B needs entries -1..9", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Gemm.MultiplyToeplitz(Transpose.No, Transpose.No, 2, 5, 4, 1f, a, 4, g, 16, 2, 0f, c, 5));
+        Assert.Contains("needs entries 10..20, has 20", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Gemm.MultiplyToeplitz(Transpose.No, Transpose.No, 2, 5, 4, 1f, a, 4, g, 8, 0, 0f, c, 5));
+        Assert.Contains("shift must be positive", e.Message);
+        Gemm.MultiplyToeplitz(Transpose.No, Transpose.No, 2, 5, 4, 1f, a, 4, g, 6, 2, 0f, c, 5); // entries 0..10 fit
+    }
+
     /// <summary>Vector widths of the blocked kernel available here (none without AVX2/FMA).</summary>
     private static int[] BlockedWidths =>
         !(Avx2.IsSupported && Fma.IsSupported) ? [] : Gemm.WideKernel ? [256, 512] : [256];
