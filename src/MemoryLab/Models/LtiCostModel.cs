@@ -123,8 +123,9 @@ public static class LtiCostModel
     /// <summary>Relative run time of an algorithm on <paramref name="threads"/> threads: <see cref="Flops"/> divided by its
     /// efficiency and by the parallelism it can use (its fixed chunks: the scan's batch chunks of
     /// <see cref="ScanChunkSize"/> sequences, the convolution's row-chunk × time-panel tasks), plus
-    /// <see cref="DispatchFlopsPerThread"/> × threads for each parallel pass (scan 2, convolution 3) when threads &gt; 1
-    /// (arbitrary units; infinite for a convolution whose Toeplitz matrix would not fit).</summary>
+    /// <see cref="DispatchFlopsPerThread"/> × threads for each parallel pass (scan 2, convolution 3) when threads &gt; 1, except
+    /// for a convolution whose passes are below <see cref="ToeplitzConvolution{T}.MinParallelMultiplyAdds"/> and run on the
+    /// calling thread (arbitrary units; infinite for a convolution whose Toeplitz matrix would not fit).</summary>
     public static double EstimatedCost(LtiLayerKind kind, LtiAlgorithm algorithm, int batch, int time, int hidden, int dIn, int dOut, int heads = 1, int threads = 1)
     {
         if (algorithm == LtiAlgorithm.Auto) throw new ArgumentException("estimate a concrete algorithm (scan or convolution), not auto", nameof(algorithm));
@@ -136,6 +137,9 @@ public static class LtiCostModel
             : dIn == 1 && dOut == 1 ? OneFeatureDiagonalScanEfficiency : DiagonalScanEfficiency;
         double work = Flops(kind, algorithm, batch, time, hidden, dIn, dOut, heads) / efficiency;
         if (threads == 1) return work;
+        if (algorithm == LtiAlgorithm.Convolution
+            && (long)batch * time * (time + ToeplitzConvolution<float>.PanelSteps) / 2 * dIn * dOut < ToeplitzConvolution<float>.MinParallelMultiplyAdds)
+            return work; // its passes run on the calling thread: no parallelism, no waking
         int tasks = algorithm == LtiAlgorithm.Convolution
             ? WorkerPool.ChunkCount(batch, ToeplitzConvolution<float>.SequencesPerChunk) * WorkerPool.ChunkCount(time, ToeplitzConvolution<float>.PanelSteps)
             : WorkerPool.ChunkCount(batch, ScanChunkSize(kind));

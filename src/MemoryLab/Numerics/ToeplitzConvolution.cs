@@ -33,6 +33,11 @@ public sealed class ToeplitzConvolution<T> where T : unmanaged, IFloatingPointIe
     /// <summary>Sequences per row chunk of the forward and input-gradient GEMMs (fixed for determinism).</summary>
     public const int SequencesPerChunk = 32;
 
+    /// <summary>Passes with fewer multiply-adds than this run on the calling thread alone. A task's output (and Q, which one
+    /// thread then sums) moving between cores costs more than a second core saves on a small pass: at T = 300 and batch 16
+    /// (0.9 million multiply-adds a pass) the LRU's training step took longer on two threads than on one.</summary>
+    public const long MinParallelMultiplyAdds = 2_000_000;
+
     /// <summary>Largest Toeplitz matrix (T²·in·out entries) this class allocates; wider or longer problems belong to the scan.</summary>
     public const long MaxToeplitzEntries = 1L << 25;
 
@@ -115,7 +120,7 @@ public sealed class ToeplitzConvolution<T> where T : unmanaged, IFloatingPointIe
         if (!_hasKernel) throw new InvalidOperationException("call SetKernel (or Forward) before Apply");
         Check(x, _din, nameof(x)); Check(y, _dout, nameof(y));
         _x = x; _y = y;
-        _pool.Run(_forward, _rowChunks * _panels);
+        Run(_forward, _rowChunks * _panels);
     }
 
     /// <summary>Given ∂L/∂y, <b>writes</b> ∂L/∂K into <paramref name="kernelGradient"/> ([T, in, out]) and, when
@@ -128,8 +133,8 @@ public sealed class ToeplitzConvolution<T> where T : unmanaged, IFloatingPointIe
         if (inputGradient != null) Check(inputGradient, _din, nameof(inputGradient));
         if (kernelGradient.Length < KernelLength) throw new ArgumentException($"kernel gradient has {kernelGradient.Length} entries, needs T·in·out = {KernelLength}");
         _x = x; _dy = outputGradient; _dx = inputGradient;
-        if (inputGradient != null) _pool.Run(_inputGradient, _rowChunks * _panels);
-        _pool.Run(_correlation, _tiles);
+        if (inputGradient != null) Run(_inputGradient, _rowChunks * _panels);
+        Run(_correlation, _tiles);
         SumDiagonals(kernelGradient);
     }
 
@@ -151,6 +156,18 @@ public sealed class ToeplitzConvolution<T> where T : unmanaged, IFloatingPointIe
                     kernel.Slice((s * din + i) * dout, dout).CopyTo(row.Slice((tp + s) * dout, dout));
             }
     }
+
+    // A pass of fewer than MinParallelMultiplyAdds runs its tasks on the calling thread, in the same order of tasks and with
+    // the same bits as on the pool.
+    private void Run(ChunkAction pass, int tasks)
+    {
+        if (PassMultiplyAdds < MinParallelMultiplyAdds)
+            for (int i = 0; i < tasks; i++) pass.Execute(i);
+        else _pool.Run(pass, tasks);
+    }
+
+    /// <summary>Multiply-adds of one of the three GEMM passes at the prepared shape (≈ batch·T·(T + P)/2·in·out).</summary>
+    private long PassMultiplyAdds => (long)_batch * _time * (_time + PanelSteps) / 2 * _din * _dout;
 
     private (int Start, int End) Panel(int j) => (j * PanelSteps, Math.Min(_time, (j + 1) * PanelSteps));
 

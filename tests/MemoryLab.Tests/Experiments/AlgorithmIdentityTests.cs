@@ -28,6 +28,13 @@ public class AlgorithmIdentityTests
         Assert.Equal(LtiAlgorithm.Scan, LtiCostModel.Choose(LtiLayerKind.Diagonal, 128, 300, 64, 1, 1, threads: 16));
         // The dense RNN's scan is 20× the work: the convolution stays cheaper on any thread count.
         Assert.Equal(LtiAlgorithm.Convolution, LtiCostModel.Choose(LtiLayerKind.Dense, 128, 300, 64, 1, 1, threads: 16));
+        // At batch 16 the convolution's passes are too small for the pool and run on the calling thread, waking no one:
+        // the estimate is its one-thread cost on any thread count.
+        Assert.Equal(LtiAlgorithm.Convolution, LtiCostModel.Choose(LtiLayerKind.Diagonal, 16, 300, 64, 1, 1, threads: 16));
+        Assert.Equal(LtiCostModel.EstimatedCost(LtiLayerKind.Diagonal, LtiAlgorithm.Convolution, 16, 300, 64, 1, 1, threads: 1),
+            LtiCostModel.EstimatedCost(LtiLayerKind.Diagonal, LtiAlgorithm.Convolution, 16, 300, 64, 1, 1, threads: 16));
+        Assert.True(LtiCostModel.EstimatedCost(LtiLayerKind.Diagonal, LtiAlgorithm.Convolution, 128, 300, 64, 1, 1, threads: 2)
+            < LtiCostModel.EstimatedCost(LtiLayerKind.Diagonal, LtiAlgorithm.Convolution, 128, 300, 64, 1, 1, threads: 1));
     }
 
     [Fact]

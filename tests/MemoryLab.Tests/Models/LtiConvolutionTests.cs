@@ -181,12 +181,15 @@ public class LtiConvolutionTests
     }
 
     [Theory]
-    [InlineData(2, 3)] // the block-Toeplitz matrix is built
-    [InlineData(1, 1)] // one input: the GEMMs read M from the kernel
-    [InlineData(1, 3)]
-    public void Toeplitz_convolution_matches_the_direct_sum_and_its_adjoint(int din, int dout)
+    [InlineData(2, 3, 37, true)]   // the block-Toeplitz matrix is built
+    [InlineData(1, 1, 37, false)]  // one input: the GEMMs read M from the kernel; passes this small run on the calling thread
+    [InlineData(1, 3, 37, false)]
+    [InlineData(1, 1, 150, true)]
+    public void Toeplitz_convolution_matches_the_direct_sum_and_its_adjoint(int din, int dout, int batch, bool onPool)
     {
-        const int batch = 37, time = 140;
+        const int time = 140;
+        // Both ways a pass runs are covered: on the pool, and on the calling thread below the threshold.
+        Assert.Equal(onPool, (long)batch * time * (time + ToeplitzConvolution<double>.PanelSteps) / 2 * din * dout >= ToeplitzConvolution<double>.MinParallelMultiplyAdds);
         var rng = new CounterRng(5, RandomPurpose.Data);
         var kernel = new double[time * din * dout];
         rng.FillNormal<double>(kernel);
