@@ -97,7 +97,7 @@ public static class LtiCostModel
     /// the GEMM path stores states and adjoints (more than 8 features), 4·B·T·N for the fused scan that stores states
     /// only, and 4·B·⌈T/K⌉·N for the one-feature scan that keeps a checkpoint every K steps. Convolution: the same
     /// activations plus the correlation Q (T²·in·out) written once and read once, and the Toeplitz matrix (as large) too when
-/// there is more than one input (with one, the GEMMs read it from the kernel: <see cref="ToeplitzConvolution{T}"/>).</summary>
+    /// there is more than one input (with one, the GEMMs read it from the kernel: <see cref="ToeplitzConvolution{T}"/>).</summary>
     public static double BytesMoved(LtiLayerKind kind, LtiAlgorithm algorithm, int batch, int time, int hidden, int dIn, int dOut,
         int heads = 1, int scalarBytes = 4)
     {
@@ -138,7 +138,7 @@ public static class LtiCostModel
         double work = Flops(kind, algorithm, batch, time, hidden, dIn, dOut, heads) / efficiency;
         if (threads == 1) return work;
         if (algorithm == LtiAlgorithm.Convolution
-            && (long)batch * time * (time + ToeplitzConvolution<float>.PanelSteps) / 2 * dIn * dOut < ToeplitzConvolution<float>.MinParallelMultiplyAdds)
+            && ToeplitzConvolution<float>.PassMultiplyAdds(batch, time, dIn, dOut) < ToeplitzConvolution<float>.MinParallelMultiplyAdds)
             return work; // its passes run on the calling thread: no parallelism, no waking
         int tasks = algorithm == LtiAlgorithm.Convolution
             ? WorkerPool.ChunkCount(batch, ToeplitzConvolution<float>.SequencesPerChunk) * WorkerPool.ChunkCount(time, ToeplitzConvolution<float>.PanelSteps)

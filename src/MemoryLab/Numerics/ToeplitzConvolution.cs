@@ -161,13 +161,16 @@ public sealed class ToeplitzConvolution<T> where T : unmanaged, IFloatingPointIe
     // the same bits as on the pool.
     private void Run(ChunkAction pass, int tasks)
     {
-        if (PassMultiplyAdds < MinParallelMultiplyAdds)
+        if (PassMultiplyAdds(_batch, _time, _din, _dout) < MinParallelMultiplyAdds)
             for (int i = 0; i < tasks; i++) pass.Execute(i);
         else _pool.Run(pass, tasks);
     }
 
-    /// <summary>Multiply-adds of one of the three GEMM passes at the prepared shape (≈ batch·T·(T + P)/2·in·out).</summary>
-    private long PassMultiplyAdds => (long)_batch * _time * (_time + PanelSteps) / 2 * _din * _dout;
+    /// <summary>Multiply-adds of one of the three GEMM passes (forward, input gradient, correlation) at a shape:
+    /// ≈ batch·T·(T + P)/2·in·out, the triangle plus the diagonal panels. Below <see cref="MinParallelMultiplyAdds"/> the
+    /// passes run on the calling thread.</summary>
+    public static long PassMultiplyAdds(int batch, int time, int inputSize, int outputSize) =>
+        (long)batch * time * (time + PanelSteps) / 2 * inputSize * outputSize;
 
     private (int Start, int End) Panel(int j) => (j * PanelSteps, Math.Min(_time, (j + 1) * PanelSteps));
 
