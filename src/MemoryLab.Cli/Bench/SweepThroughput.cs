@@ -4,6 +4,7 @@ using System.Text;
 using MemoryLab.Experiments;
 using MemoryLab.Models;
 using MemoryLab.Numerics;
+using MemoryLab.Reproductions;
 
 namespace MemoryLab.Cli.Bench;
 
@@ -74,13 +75,24 @@ internal sealed record SweepRow(string Model, int Batch, string Algorithm, IRead
 /// </summary>
 internal static class SweepThroughput
 {
-    /// <summary>Paper-scale run counts of the teacher–student grid (7 ν₀ × 10 seeds × 5 / 7 / 5 learning rates) and the ablation at ν₀ = 0.99
-    /// (10 seeds × 5 rates × 3 dense students; 10 seeds × 7 rates × 3 diagonal students), 10,000 steps each, batch 128.</summary>
-    public static readonly (string Name, (string Model, int Runs)[] Runs)[] PaperGrids =
-    [
-        ("zucchet24-teacher-student (paper)", [("linear_rnn", 350), ("complex_diagonal", 490), ("lru", 350)]),
-        ("zucchet24-ablation (paper)", [("linear_rnn", 150), ("complex_diagonal", 140), ("lru", 70)]),
-    ];
+    /// <summary>The reproductions whose paper-scale grids the bench projects.</summary>
+    public static readonly string[] ProjectedReproductions = ["zucchet24-teacher-student", "zucchet24-ablation"];
+
+    /// <summary>The runs of each projected grid per student kind, planned from the reproduction's embedded paper spec (so the
+    /// projection counts what <c>memlab reproduce --scale paper</c> runs: 350 dense, 490 complex diagonal and 350 LRU runs in
+    /// the teacher–student grid; 130 dense, 140 complex diagonal and 70 LRU runs in the ablation).</summary>
+    public static IReadOnlyList<(string Name, (string Model, int Runs)[] Runs)> PaperGrids(ExperimentRegistry kinds)
+    {
+        var reproductions = ReproductionRegistry.CreateDefault(kinds);
+        return ProjectedReproductions.Select(name =>
+        {
+            var r = reproductions.Find(name) ?? throw new InvalidOperationException($"no reproduction '{name}' is registered");
+            var plan = SweepPlan.FromSpec(ReproductionSpecs.Load(r, ReproductionScale.Paper, null, out _), r.Name, kinds);
+            var runs = plan.Runs.GroupBy(run => run.Spec.Child("model").Peek("kind")?.Text ?? "?")
+                .Select(g => (g.Key, g.Count())).ToArray();
+            return ($"{name} (paper)", runs);
+        }).ToList();
+    }
 
     /// <summary>Steps of a paper-scale run.</summary>
     public const int PaperSteps = 10_000;
@@ -303,7 +315,7 @@ internal static class SweepThroughput
             sb.AppendLine("Paper-scale projections (10,000 steps a run, batch 128), from the measured rates:");
             sb.AppendLine();
             AppendHeader(sb, ["grid", "runs"], "|---|---:|", workers, w => [$"{w} workers (wall rate)", $"{w} workers (CPU rate, dedicated cores)"]);
-            foreach (var (name, runs) in PaperGrids)
+            foreach (var (name, runs) in PaperGrids(ExperimentRegistry.CreateDefault()))
             {
                 if (runs.Any(x => !at128.ContainsKey(x.Model))) continue;
                 sb.Append(inv, $"| {name} | {runs.Sum(x => x.Runs):N0} |");

@@ -124,6 +124,28 @@ public class BenchCommandTests
     }
 
     [Fact]
+    public void The_paper_scale_projection_counts_the_runs_its_reproductions_plan()
+    {
+        var grids = SweepThroughput.PaperGrids(MemoryLab.Experiments.ExperimentRegistry.CreateDefault())
+            .ToDictionary(g => g.Name, g => g.Runs.ToDictionary(r => r.Model, r => r.Runs));
+        Assert.Equal(new Dictionary<string, int> { ["linear_rnn"] = 350, ["complex_diagonal"] = 490, ["lru"] = 350 },
+            grids["zucchet24-teacher-student (paper)"]);
+        // The ablation's two multi-head dense students have four learning rates, not five: 50 + 2 × 40 dense runs.
+        Assert.Equal(new Dictionary<string, int> { ["linear_rnn"] = 130, ["complex_diagonal"] = 140, ["lru"] = 70 },
+            grids["zucchet24-ablation (paper)"]);
+
+        TrainPair[] pair = [new(0.3, 0.3, 0.33, 0.32, 0.34)];
+        SweepRow Row(string model, double rate) => new(model, 128, "convolution", pair, [(1, rate, 0.3), (2, 2 * rate, 0.3)], DrawMs: 0.04);
+        string md = SweepThroughput.Markdown([Row("lru", 3000), Row("complex_diagonal", 3000), Row("linear_rnn", 2500)],
+            "memlab bench --sweep", DateTimeOffset.UnixEpoch, "0/0/0", "0/0/0", 1000);
+        // Ablation on 1 worker: (130 / 2500 + 210 / 3000) × 10,000 steps = 1,220 s = 20 min; the grid (350 / 2500 + 840 / 3000) ×
+        // 10,000 = 4,200 s = 70 min. Twice the rate on 2 workers halves them.
+        Assert.Contains("| zucchet24-ablation (paper) | 340 | 20 min |", md);
+        Assert.Contains("| zucchet24-teacher-student (paper) | 1,190 | 70 min |", md);
+        Assert.Matches(@"\| zucchet24-teacher-student \(paper\) \| 1,190 \| 70 min \| \d+ min \| 35 min \|", md);
+    }
+
+    [Fact]
     public void Median_step_comes_from_the_elapsed_seconds_logged_every_step()
     {
         using var dir = new TempDirectory();
