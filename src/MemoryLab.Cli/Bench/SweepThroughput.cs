@@ -39,7 +39,7 @@ internal readonly record struct TrainPair(double ModelStepMs, double ModelCpuMs,
 internal sealed record SweepRow(string Model, int Batch, string Algorithm, IReadOnlyList<TrainPair> Pairs,
     IReadOnlyList<(int Workers, double RunStepsPerSecond, double CpuMsPerRunStep)> Sweeps, double DrawMs)
 {
-    private static double Median(IEnumerable<double> values) => MemoryLab.Analysis.Statistics.Median(values.ToArray());
+    private static double Median(IEnumerable<double> values) => MemoryLab.Analysis.Statistics.Median(values);
 
     /// <summary>Median over the pairs of the bench model step.</summary>
     public double ModelStepMs => Median(Pairs.Select(p => p.ModelStepMs));

@@ -57,6 +57,11 @@ internal static class Gemm
     /// would only cost issue slots.</summary>
     private const long PrefetchThresholdBytes = 8L << 20;
 
+    /// <summary>Whether <typeparamref name="T"/> has the blocked path on this CPU (float or double, AVX2 and FMA). A JIT-time
+    /// constant for each struct <typeparamref name="T"/>, so the dispatch keeps one branch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool HasBlockedPath<T>() => (typeof(T) == typeof(float) || typeof(T) == typeof(double)) && Fma.IsSupported && Avx2.IsSupported;
+
     /// <summary>True when the blocked path uses 512-bit vectors on this machine.</summary>
     internal static bool WideKernel => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
 
@@ -72,7 +77,7 @@ internal static class Gemm
         ref T rb = ref MemoryMarshal.GetReference(b);
         ref T rc = ref MemoryMarshal.GetReference(c);
         // typeof tests on a struct T are JIT-time constants: each instantiation keeps one branch.
-        if ((typeof(T) == typeof(float) || typeof(T) == typeof(double)) && Fma.IsSupported && Avx2.IsSupported)
+        if (HasBlockedPath<T>())
             MultiplyBlocked(WideKernel, transA, transB, m, n, k, alpha, ref ra, lda, ref rb, ldb, beta, ref rc, ldc);
         else
             PortableCore(transA, transB, m, n, k, alpha, ref ra, lda, ref rb, ldb, beta, ref rc, ldc);
@@ -84,8 +89,7 @@ internal static class Gemm
         T alpha, ReadOnlySpan<T> a, int lda, ReadOnlySpan<T> b, int ldb, T beta, Span<T> c, int ldc)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
-        if ((typeof(T) != typeof(float) && typeof(T) != typeof(double)) || !Fma.IsSupported || !Avx2.IsSupported
-            || (vectorBits != 256 && vectorBits != 512) || (vectorBits == 512 && !WideKernel))
+        if (!HasBlockedPath<T>() || (vectorBits != 256 && vectorBits != 512) || (vectorBits == 512 && !WideKernel))
             throw new NotSupportedException($"no {vectorBits}-bit GEMM kernel for {typeof(T).Name} on this CPU");
         if (!ValidateAndHandleTrivial(transA, transB, m, n, k, alpha, a.Length, lda, (b.Length, ldb), beta, c, ldc)) return;
         MultiplyBlocked(vectorBits == 512, transA, transB, m, n, k, alpha, ref MemoryMarshal.GetReference(a), lda,
@@ -130,7 +134,7 @@ internal static class Gemm
         ref T ra = ref MemoryMarshal.GetReference(a);
         ref T rb = ref Unsafe.Add(ref MemoryMarshal.GetReference(g), origin);
         ref T rc = ref MemoryMarshal.GetReference(c);
-        bool blocked = (typeof(T) == typeof(float) || typeof(T) == typeof(double)) && Fma.IsSupported && Avx2.IsSupported;
+        bool blocked = HasBlockedPath<T>();
         if (vectorBits == -1 || (vectorBits == 0 && !blocked))
             PortableCore(transA, transB, m, n, k, alpha, ref ra, lda, ref rb, -shift, beta, ref rc, ldc);
         else if (vectorBits == 0)
