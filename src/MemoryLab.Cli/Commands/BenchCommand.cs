@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using MemoryLab.Cli.Bench;
 using MemoryLab.Experiments;
+using MemoryLab.Numerics;
 
 namespace MemoryLab.Cli.Commands;
 
@@ -37,7 +38,7 @@ internal static class BenchCommand
             int w = parse.GetValue(warmup), s = parse.GetValue(steps);
             if (w < 0) throw new SpecException(SourcePosition.CommandLine, "--warmup", $"must be at least 0 (got {w})");
             if (s < 5) throw new SpecException(SourcePosition.CommandLine, "--steps", $"must be at least 5 (got {s})");
-            var threadCounts = parse.GetValue(threads) is { Length: > 0 } given ? given : new[] { 1, Environment.ProcessorCount }.Distinct().ToArray();
+            var threadCounts = parse.GetValue(threads) is { Length: > 0 } given ? given : new[] { 1, WorkerPool.AvailableCores() }.Distinct().ToArray();
             if (threadCounts.Any(t => t < 1))
                 throw new SpecException(SourcePosition.CommandLine, "--threads", $"must be at least 1 (got {threadCounts.Min()})");
             var selected = BenchModel.All;
@@ -57,7 +58,7 @@ internal static class BenchCommand
                 if (per < 1) throw new SpecException(SourcePosition.CommandLine, "--runs-per-worker", $"must be at least 1 (got {per})");
                 if (k < 1) throw new SpecException(SourcePosition.CommandLine, "--pairs", $"must be at least 1 (got {k})");
                 int[] b = parse.GetValue(batches) is { Length: > 0 } gb ? gb : [128, 16];
-                int[] wk = parse.GetValue(workers) is { Length: > 0 } gw ? gw : new[] { 1, Environment.ProcessorCount }.Distinct().ToArray();
+                int[] wk = parse.GetValue(workers) is { Length: > 0 } gw ? gw : new[] { 1, WorkerPool.AvailableCores() }.Distinct().ToArray();
                 if (b.Any(x => x < 1)) throw new SpecException(SourcePosition.CommandLine, "--batches", $"must be at least 1 (got {b.Min()})");
                 if (wk.Any(x => x < 1)) throw new SpecException(SourcePosition.CommandLine, "--workers", $"must be at least 1 (got {wk.Min()})");
                 string[] ts = ["lru", "complex_diagonal", "linear_rnn"];

@@ -24,7 +24,7 @@ internal static class DiagnoseCommand
         var lanczos = new Option<int?>("--lanczos-steps") { Description = "Hessian-vector products for the top eigenvalues, 0 skips the curvature (default 24; 12 above 100,000 parameters)" };
         var time = new Option<int>("--time") { Description = "Sequence length of the white noise used without data", DefaultValueFactory = _ => 300 };
         var seed = new Option<long>("--seed") { Description = "Seed of the diagnosis's own random draws", DefaultValueFactory = _ => 0 };
-        var threads = new Option<int?>("--threads") { Description = "Threads (default: MEMLAB_THREADS, else one per core)" };
+        var threads = new Option<int?>("--threads") { Description = "Threads (default: MEMLAB_THREADS, else one per core this process may use, at most SLURM_CPUS_PER_TASK)" };
         var command = new Command("diagnose", "A trained model's memory: spectrum, sensitivity, memory function, curvature (Zucchet & Orvieto 2024; Wang, Li & Li 2024)")
         {
             source, spec, data, check, map, outDir, flag, batch, hessianBatch, lanczos, time, seed, threads,

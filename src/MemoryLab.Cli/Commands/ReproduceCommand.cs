@@ -20,7 +20,7 @@ internal static class ReproduceCommand
         var only = new Option<string[]>("--only") { Description = "Run only these reproductions (--only a b or --only a,b)", AllowMultipleArgumentsPerToken = true };
         var list = new Option<bool>("--list") { Description = "List the reproductions (paper, figure, runs and run time at each scale) and exit" };
         var outDir = new Option<string>("--out") { Description = "Results folder (one sub-folder per reproduction, and the report)", DefaultValueFactory = _ => "results" };
-        var workers = new Option<int?>("--workers") { Description = "Runs at once, over all selected reproductions (default: MEMLAB_THREADS, else one per core)" };
+        var workers = new Option<int?>("--workers") { Description = "Runs at once, over all selected reproductions (default: MEMLAB_THREADS, else one per core this process may use, at most SLURM_CPUS_PER_TASK)" };
         var threads = new Option<int>("--threads-per-run") { Description = "Threads of each run's worker pool (default 1: workers never contend)", DefaultValueFactory = _ => 1 };
         var specs = new Option<string?>("--specs") { Description = "Folder holding NAME/quick.yaml and NAME/paper.yaml to use instead of the built-in specs (experiments/reproduce/ in the repository)" };
         var set = new Option<string[]>("--set")

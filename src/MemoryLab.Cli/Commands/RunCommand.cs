@@ -15,7 +15,7 @@ internal static class RunCommand
         var spec = new Argument<string>("spec") { Description = "The experiment spec (YAML; kind: selects the experiment)" };
         var overrides = new Argument<string[]>("overrides") { Description = "key=value overrides (dotted keys; +key=value adds a key)", Arity = ArgumentArity.ZeroOrMore };
         var outDir = new Option<string>("--out") { Description = "Results folder (the run goes into OUT/<run id>)", DefaultValueFactory = _ => "runs" };
-        var threads = new Option<int?>("--threads") { Description = "Threads for the run (default: MEMLAB_THREADS, else one per core)" };
+        var threads = new Option<int?>("--threads") { Description = "Threads for the run (default: MEMLAB_THREADS, else one per core this process may use, at most SLURM_CPUS_PER_TASK)" };
         var resume = new Option<bool>("--resume") { Description = "Continue an interrupted run from its latest periodic checkpoint (same seed, same bits)" };
         var command = new Command(name, description) { spec, overrides, outDir, threads, resume };
         command.SetAction(parse => CommandSupport.Guard(ct =>

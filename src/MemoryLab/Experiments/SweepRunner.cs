@@ -125,7 +125,7 @@ public static class SweepRunner
         // the runs still going (SpareWorkers) until the last of them ends.
         int workerCount = todo.Count == 0 ? 0 : options.Workers;
         var spare = new SpareWorkers();
-        bool offload = options.OffloadsOn(Environment.ProcessorCount);
+        bool offload = options.OffloadsOn(WorkerPool.AvailableCores());
         int unfinished = todo.Count;
         using var stopOnCancel = cancellation.Register(spare.Stop);
         var threads = new Thread[workerCount];

@@ -43,7 +43,7 @@ public sealed class WorkerPool : IDisposable
 
     private static WorkerPool? _shared;
 
-    /// <summary>The process-wide pool: <c>MEMLAB_THREADS</c> threads if set, else one per core.</summary>
+    /// <summary>The process-wide pool: <c>MEMLAB_THREADS</c> threads if set, else one per available core (<see cref="AvailableCores()"/>).</summary>
     public static WorkerPool Shared
     {
         get
@@ -61,13 +61,36 @@ public sealed class WorkerPool : IDisposable
     /// <summary>The environment variable that sets the default thread count.</summary>
     public const string ThreadsVariable = "MEMLAB_THREADS";
 
-    /// <summary>The thread count from <c>MEMLAB_THREADS</c>, else <see cref="Environment.ProcessorCount"/> (at most <see cref="MaxThreads"/>).
+    /// <summary>The thread count from <c>MEMLAB_THREADS</c>, else <see cref="AvailableCores()"/> (at most <see cref="MaxThreads"/>).
     /// An invalid <c>MEMLAB_THREADS</c> is an <see cref="ArgumentException"/> (see <see cref="CheckThreadsVariable"/>).</summary>
-    public static int DefaultThreadCount()
+    public static int DefaultThreadCount() => DefaultThreadCount(Environment.GetEnvironmentVariable, Environment.ProcessorCount);
+
+    /// <summary><see cref="DefaultThreadCount()"/> with the environment read through <paramref name="getVariable"/> and
+    /// <paramref name="processorCount"/> cores visible to the process.</summary>
+    public static int DefaultThreadCount(Func<string, string?> getVariable, int processorCount)
     {
-        string? env = Environment.GetEnvironmentVariable(ThreadsVariable);
-        if (string.IsNullOrEmpty(env)) return Math.Min(Environment.ProcessorCount, MaxThreads);
+        string? env = getVariable(ThreadsVariable);
+        if (string.IsNullOrEmpty(env)) return Math.Min(AvailableCores(getVariable, processorCount), MaxThreads);
         return CheckThreadsVariable(env) is { } error ? throw new ArgumentException(error) : int.Parse(env.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The Slurm variable that gives a job step's CPUs per task (set when the job asked for <c>--cpus-per-task</c>).</summary>
+    public const string SlurmCpusPerTaskVariable = "SLURM_CPUS_PER_TASK";
+
+    /// <summary>The cores this process may use: <see cref="Environment.ProcessorCount"/> (which follows CPU affinity and cgroup
+    /// limits), and no more than <c>SLURM_CPUS_PER_TASK</c> inside a Slurm job that set it, since a cluster without CPU
+    /// binding (<c>TaskPlugin=task/none</c>) lets a job see every core of its node while it was given only those.</summary>
+    public static int AvailableCores() => AvailableCores(Environment.GetEnvironmentVariable, Environment.ProcessorCount);
+
+    /// <summary><see cref="AvailableCores()"/> with the environment read through <paramref name="getVariable"/> and
+    /// <paramref name="processorCount"/> cores visible to the process. A <c>SLURM_CPUS_PER_TASK</c> that is not a positive whole
+    /// number is ignored (Slurm writes it; it is not the user's input).</summary>
+    public static int AvailableCores(Func<string, string?> getVariable, int processorCount)
+    {
+        int cores = Math.Max(1, processorCount);
+        return int.TryParse(getVariable(SlurmCpusPerTaskVariable)?.Trim(), System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out int slurm) && slurm >= 1
+            ? Math.Min(cores, slurm) : cores;
     }
 
     /// <summary>Null when <paramref name="value"/> (of <c>MEMLAB_THREADS</c>) is a thread count from 1 to <see cref="MaxThreads"/>, else the one-line error.</summary>

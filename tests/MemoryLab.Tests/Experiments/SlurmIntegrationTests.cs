@@ -124,4 +124,23 @@ public class SlurmIntegrationTests(ITestOutputHelper output)
         Assert.Equal(local.Stdout, File.ReadAllText(Path.Combine(dir.Path, "merged.csv")));
         Assert.Contains("results runs=12 grid_points=3 completed=12", merged.Stderr);
     }
+
+    /// <summary>A job step given one CPU (<c>srun -c 1</c>) runs one worker by default even where Slurm does not bind CPUs and
+    /// the process sees every core of the node (the local cluster runs <c>TaskPlugin=task/none</c>).</summary>
+    [SlurmFact]
+    public void A_job_step_given_one_cpu_runs_one_worker_by_default()
+    {
+        using var dir = new TempDirectory();
+        string Header(params string[] srun)
+        {
+            var args = srun.Concat(["env", "-u", "MEMLAB_THREADS", Memlab.DotnetHost, Memlab.Dll, "reproduce", "--scale", "quick", "--only", "zucchet24-cross-kernel",
+                "--out", Path.Combine(dir.Path, $"out{srun.Length}")]).ToArray();
+            var (code, stdout, stderr) = Shell.Run("srun", TimeSpan.FromSeconds(120), args);
+            Assert.True(code == 0, $"srun {string.Join(' ', args)} exited {code}: {stderr}");
+            return stdout.Split('\n').First(l => l.StartsWith("reproduce scale=", StringComparison.Ordinal));
+        }
+        Assert.Contains(" workers=1 ", Header("-c", "1"));
+        int visible = int.Parse(Shell.Run("srun", TimeSpan.FromSeconds(60), "nproc").Stdout.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Contains($" workers={visible} ", Header());
+    }
 }

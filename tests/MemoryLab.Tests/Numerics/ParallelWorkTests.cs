@@ -22,6 +22,25 @@ public class ParallelWorkTests
     }
 
     [Fact]
+    public void The_default_thread_count_keeps_to_the_cpus_a_slurm_job_was_given()
+    {
+        static Func<string, string?> Env(params (string Name, string Value)[] set) =>
+            name => set.FirstOrDefault(v => v.Name == name).Value;
+        // Without binding (TaskPlugin=task/none) a job sees all of its node's cores; SLURM_CPUS_PER_TASK caps them.
+        Assert.Equal(16, WorkerPool.AvailableCores(Env(), 16));
+        Assert.Equal(4, WorkerPool.AvailableCores(Env(("SLURM_CPUS_PER_TASK", "4")), 16));
+        Assert.Equal(4, WorkerPool.DefaultThreadCount(Env(("SLURM_CPUS_PER_TASK", " 4 ")), 16));
+        // Where Slurm binds the job, the visible cores are already fewer: never more than those.
+        Assert.Equal(2, WorkerPool.AvailableCores(Env(("SLURM_CPUS_PER_TASK", "8")), 2));
+        foreach (string junk in new[] { "", "0", "-3", "x", "4(x2)" })
+            Assert.Equal(16, WorkerPool.AvailableCores(Env(("SLURM_CPUS_PER_TASK", junk)), 16));
+        // MEMLAB_THREADS, the user's own choice, wins over both.
+        Assert.Equal(12, WorkerPool.DefaultThreadCount(Env(("SLURM_CPUS_PER_TASK", "4"), ("MEMLAB_THREADS", "12")), 16));
+        Assert.Throws<ArgumentException>(() => WorkerPool.DefaultThreadCount(Env(("MEMLAB_THREADS", "0")), 16));
+        Assert.Equal(WorkerPool.MaxThreads, WorkerPool.DefaultThreadCount(Env(), 5000));
+    }
+
+    [Fact]
     public void A_loop_of_its_own_threads_runs_iterations_at_once_each_with_its_own_pool()
     {
         var work = new ParallelWork(3, null);
