@@ -66,6 +66,19 @@ internal sealed record SweepRow(string Model, int Batch, string Algorithm, IRead
     public double CpuRatio => Median(Pairs.Select(p => p.CpuRatio));
 }
 
+/// <summary>A student of a projected paper-scale grid.</summary>
+/// <param name="Key">What tells it apart from the grid's other students (<see cref="SweepThroughput.StudentKey(SpecNode)"/>).</param>
+/// <param name="Model">The model spec of its first run, as canonical JSON (which YAML reads).</param>
+/// <param name="Runs">Its runs in the grid.</param>
+internal sealed record GridStudent(string Key, string Model, int Runs);
+
+/// <summary>The sweep rates at batch 128 of a student of the projected grids that no bench row covers (a multi-head dense
+/// RNN, a normalised complex diagonal RNN): run-steps per second (wall) and CPU ms per run-step, per worker count.</summary>
+internal sealed record StudentSweep(string Key, IReadOnlyList<(int Workers, double RunStepsPerSecond, double CpuMsPerRunStep)> Sweeps);
+
+/// <summary>What <c>memlab bench --sweep</c> measured: the rows, and the projected grids' other students.</summary>
+internal sealed record SweepMeasurements(IReadOnlyList<SweepRow> Rows, IReadOnlyList<StudentSweep> Students);
+
 /// <summary>
 /// <c>memlab bench --sweep</c>: the throughput of the Zucchet &amp; Orvieto (NeurIPS 2024, §5) teacher–student sweep. For each
 /// student (LRU, complex diagonal, dense linear RNN) and batch size it times the bench model step, a real training run
@@ -78,27 +91,49 @@ internal static class SweepThroughput
     /// <summary>The reproductions whose paper-scale grids the bench projects.</summary>
     public static readonly string[] ProjectedReproductions = ["zucchet24-teacher-student", "zucchet24-ablation"];
 
-    /// <summary>The runs of each projected grid per student kind, planned from the reproduction's embedded paper spec (so the
+    /// <summary>The students of each projected grid with their runs, planned from the reproduction's embedded paper spec (so the
     /// projection counts what <c>memlab reproduce --scale paper</c> runs: 350 dense, 490 complex diagonal and 350 LRU runs in
-    /// the teacher–student grid; 130 dense, 140 complex diagonal and 70 LRU runs in the ablation).</summary>
-    public static IReadOnlyList<(string Name, (string Model, int Runs)[] Runs)> PaperGrids(ExperimentRegistry kinds)
+    /// the teacher–student grid; in the ablation 50 dense RNNs, 40 each of its two multi-head dense RNNs, 70 each of its two
+    /// complex diagonal RNNs and 70 LRUs).</summary>
+    public static IReadOnlyList<(string Name, GridStudent[] Students)> PaperGrids(ExperimentRegistry kinds)
     {
         var reproductions = ReproductionRegistry.CreateDefault(kinds);
         return ProjectedReproductions.Select(name =>
         {
             var r = reproductions.Find(name) ?? throw new InvalidOperationException($"no reproduction '{name}' is registered");
             var plan = SweepPlan.FromSpec(ReproductionSpecs.Load(r, ReproductionScale.Paper, null, out _), r.Name, kinds);
-            var runs = plan.Runs.GroupBy(run => run.Spec.Child("model").Peek("kind")?.Text ?? "?")
-                .Select(g => (g.Key, g.Count())).ToArray();
-            return ($"{name} (paper)", runs);
+            var students = plan.Runs.GroupBy(run => StudentKey(run.Spec.Child("model")))
+                .Select(g => new GridStudent(g.Key, g.First().Spec.Child("model").ToCanonicalJson(), g.Count())).ToArray();
+            return ($"{name} (paper)", students);
         }).ToList();
     }
+
+    /// <summary>The settings of a student's model spec that only name it or place its initial eigenvalues: a step does the same
+    /// work whatever they are, so one measurement serves all their values.</summary>
+    private static readonly string[] InitialOnly = ["name", "r_min", "r_max", "max_phase", "init", "gamma_init"];
+
+    /// <summary>A student as the projection tells students apart: its model spec without <see cref="InitialOnly"/>'s settings, as
+    /// <c>kind key=value …</c> (keys sorted), e.g. <c>linear_rnn algorithm=convolution heads=32 hidden=64</c>.</summary>
+    public static string StudentKey(SpecNode model)
+    {
+        var leaves = model.Flatten()
+            .Select(l => (Key: l.Key[(l.Key.LastIndexOf('.') + 1)..], Value: l.Value.Trim('"')))
+            .Where(l => !InitialOnly.Contains(l.Key)).ToList();
+        string kind = leaves.FirstOrDefault(l => l.Key == "kind").Value ?? "?";
+        return string.Join(' ', leaves.Where(l => l.Key != "kind").OrderBy(l => l.Key, StringComparer.Ordinal)
+            .Select(l => $"{l.Key}={l.Value}").Prepend(kind));
+    }
+
+    /// <summary>The <see cref="StudentKey(SpecNode)"/> of a bench model's training runs at <paramref name="batch"/>.</summary>
+    public static string StudentKey(string model, int batch, ExperimentRegistry registry) =>
+        StudentKey(SweepPlan.FromSpec(SpecParser.ParseText(Spec(model, batch, WarmupSteps), "bench-sweep.yaml"), "bench", registry).Runs[0].Spec.Child("model"));
 
     /// <summary>Steps of a paper-scale run.</summary>
     public const int PaperSteps = 10_000;
 
-    /// <summary>Measures every (model, batch) row; <paramref name="steps"/> steps per training run, <paramref name="runsPerWorker"/> runs per worker in each sweep.</summary>
-    public static IReadOnlyList<SweepRow> Run(IReadOnlyList<string> models, IReadOnlyList<int> batches, IReadOnlyList<int> workerCounts,
+    /// <summary>Measures every (model, batch) row, then the sweeps of the projected grids' other students (<see cref="OtherStudents"/>);
+    /// <paramref name="steps"/> steps per training run, <paramref name="runsPerWorker"/> runs per worker in each sweep.</summary>
+    public static SweepMeasurements Run(IReadOnlyList<string> models, IReadOnlyList<int> batches, IReadOnlyList<int> workerCounts,
         int steps, int runsPerWorker, int pairs, string scratch, Action<string> log, CancellationToken ct)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(pairs, 1);
@@ -133,14 +168,43 @@ internal static class SweepThroughput
                 var sweeps = new List<(int, double, double)>();
                 foreach (int w in workerCounts)
                 {
-                    var (rate, cpu) = SweepOnce(registry, model, batch, steps, w, runsPerWorker * w, Path.Combine(scratch, $"sweep-{model}-{batch}-{w}"), ct);
+                    var (rate, cpu) = SweepOnce(registry, Student(model), batch, steps, w, runsPerWorker * w, Path.Combine(scratch, $"sweep-{model}-{batch}-{w}"), ct);
                     log($"sweep model={model} batch={batch} workers={w} run_steps_per_s={rate:F0} cpu_ms_per_run_step={cpu:F3} load={Load()}");
                     sweeps.Add((w, rate, cpu));
                 }
                 rows.Add(new SweepRow(model, batch, algorithm, timed, sweeps, drawMs));
             }
-        return rows;
+        return new SweepMeasurements(rows, OtherStudents(registry, rows, workerCounts, steps, runsPerWorker, scratch, log, ct));
     }
+
+    /// <summary>Sweeps at batch 128 of every student of the projected grids that no row at batch 128 covers, so that the
+    /// projection counts each run at its own student's rate; none when no row is at batch 128 (there is no projection then).</summary>
+    private static IReadOnlyList<StudentSweep> OtherStudents(ExperimentRegistry registry, IReadOnlyList<SweepRow> rows, IReadOnlyList<int> workerCounts,
+        int steps, int runsPerWorker, string scratch, Action<string> log, CancellationToken ct)
+    {
+        if (!rows.Any(r => r.Batch == ProjectedBatch)) return [];
+        var covered = rows.Where(r => r.Batch == ProjectedBatch).Select(r => StudentKey(r.Model, ProjectedBatch, registry)).ToHashSet();
+        var measured = new List<StudentSweep>();
+        foreach (var student in PaperGrids(registry).SelectMany(g => g.Students).DistinctBy(s => s.Key).Where(s => !covered.Contains(s.Key)))
+        {
+            // Untimed first, as each row's runs: the student's own code (its layer, e.g. the multi-head products) is then compiled optimised.
+            SweepOnce(registry, student.Model, ProjectedBatch, WarmupSteps, 1, 1, Path.Combine(scratch, $"student-{measured.Count}-warmup"), ct);
+            var sweeps = new List<(int, double, double)>();
+            foreach (int w in workerCounts)
+            {
+                ct.ThrowIfCancellationRequested();
+                var (rate, cpu) = SweepOnce(registry, student.Model, ProjectedBatch, steps, w, runsPerWorker * w,
+                    Path.Combine(scratch, $"student-{measured.Count}-{w}"), ct);
+                log($"sweep student=\"{student.Key}\" batch={ProjectedBatch} workers={w} run_steps_per_s={rate:F0} cpu_ms_per_run_step={cpu:F3} load={Load()}");
+                sweeps.Add((w, rate, cpu));
+            }
+            measured.Add(new StudentSweep(student.Key, sweeps));
+        }
+        return measured;
+    }
+
+    /// <summary>The batch of the paper-scale runs the projection counts.</summary>
+    public const int ProjectedBatch = 128;
 
     /// <summary>The 1-, 5- and 15-minute load averages (Linux), or "n/a".</summary>
     public static string Load()
@@ -195,16 +259,21 @@ internal static class SweepThroughput
     }
 
     /// <summary>The teacher–student training spec (experiments/reproduce/zucchet24-teacher-student/training.yaml at ν₀ = 0.99) for a bench model.</summary>
-    public static string Spec(string model, int batch, int steps, ulong seed = 0)
-    {
-        string student = model switch
+    public static string Spec(string model, int batch, int steps, ulong seed = 0) => TrainSpec(Student(model), batch, steps, seed);
+
+    /// <summary>The student (model spec, flow YAML) of a bench model in the teacher–student runs.</summary>
+    private static string Student(string model) =>
+        model switch
         {
             "lru" => "{kind: lru, hidden: 64, r_min: 0.99, r_max: 1.0, max_phase: 3.14, init: teacher_student}",
             "complex_diagonal" => "{kind: complex_diagonal, hidden: 64, r_min: 0.99, r_max: 1.0, max_phase: 3.14, init: teacher_student}",
             "linear_rnn" => "{kind: linear_rnn, hidden: 64}",
             _ => throw new ArgumentException($"no teacher–student student '{model}' (lru, complex_diagonal, linear_rnn)"),
         };
-        return string.Create(CultureInfo.InvariantCulture, $$"""
+
+    /// <summary>The teacher–student training spec of <see cref="Spec"/> with <paramref name="student"/> (a model spec in flow YAML or JSON) as its model.</summary>
+    private static string TrainSpec(string student, int batch, int steps, ulong seed) =>
+        string.Create(CultureInfo.InvariantCulture, $$"""
             kind: train
             seed: {{seed}}
             data: {kind: teacher, time: 300, state_size: 10, nu0: 0.99, theta0: 3.14, teacher_seed: 42}
@@ -217,7 +286,6 @@ internal static class SweepThroughput
             log_every: 1
             checkpoint_every: 1000
             """);
-    }
 
     private static (double WallMs, double MedianStepMs, double CpuMs) TrainOnce(ExperimentRegistry registry, string model, int batch, int steps, string dir, CancellationToken ct)
     {
@@ -252,14 +320,16 @@ internal static class SweepThroughput
         return TrainingStepTimer.Median(gaps);
     }
 
-    private static (double RunStepsPerSecond, double CpuMsPerRunStep) SweepOnce(ExperimentRegistry registry, string model, int batch, int steps,
+    /// <summary>Run-steps per second (wall) and CPU ms per run-step of <paramref name="runs"/> training runs of <paramref name="student"/>
+    /// (a model spec) on <paramref name="workers"/> workers.</summary>
+    private static (double RunStepsPerSecond, double CpuMsPerRunStep) SweepOnce(ExperimentRegistry registry, string student, int batch, int steps,
         int workers, int runs, string dir, CancellationToken ct)
     {
         if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
         var planned = new List<PlannedRun>();
         for (int i = 0; i < runs; i++)
         {
-            var p = SweepPlan.FromSpec(SpecParser.ParseText(Spec(model, batch, steps, (ulong)i), "bench-sweep.yaml"), "bench", registry);
+            var p = SweepPlan.FromSpec(SpecParser.ParseText(TrainSpec(student, batch, steps, (ulong)i), "bench-sweep.yaml"), "bench", registry);
             planned.Add(p.Runs[0] with { Index = i });
         }
         var store = new ResultsStore(dir);
@@ -283,8 +353,9 @@ internal static class SweepThroughput
     }
 
     /// <summary>The table and the projections as Markdown.</summary>
-    public static string Markdown(IReadOnlyList<SweepRow> rows, string command, DateTimeOffset when, string loadBefore, string loadAfter, int steps)
+    public static string Markdown(SweepMeasurements measured, string command, DateTimeOffset when, string loadBefore, string loadAfter, int steps)
     {
+        var (rows, students) = (measured.Rows, measured.Students);
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
         sb.AppendLine(inv, $"Measured {when:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} logical cores, with `{command}`; load average (1/5/15 min) {loadBefore} before, {loadAfter} after.");
@@ -308,27 +379,48 @@ internal static class SweepThroughput
         sb.AppendLine();
         int pairs = rows.Count == 0 ? 0 : rows.Max(r => r.Pairs.Count);
         sb.AppendLine(inv, $"Each training run is {steps} steps of `kind: train` at the teacher–student shape (T = 300, hidden 64, teacher n = 10, ν₀ = 0.99), logging every step and checkpointing every 1,000, run through the results store as `memlab sweep` runs it, after an untimed {WarmupSteps}-step run that compiles the training path as a sweep's earlier runs do. Each row times {pairs} such runs in alternation with stretches of the bench model step (the median `memlab bench` step of the same model and algorithm, on a fixed batch), and compares each run with the mean of the stretches just before and after it, so that both are timed at nearly the same moment on a host whose speed drifts; every column is the median over those pairs, and the ranges give the smallest and largest pair. Train ms/step is a run's rate (steps_per_second, first to last step, so slow steps count); train median step ms is the median of its single steps (from the elapsed_s it logs each step), the statistic the bench model step uses. Train CPU ms/step is the process CPU over a run's steps (set-up, checkpoints and summary included), and the model's CPU time the mean over a stretch of steps. CPU times count this process's CPU, so they do not grow with other processes' load; run-steps/s is wall-clock. A training step also draws its batch (the teacher's Gaussian inputs and its exact response, computed in chunks with the state carried between them), which the bench model step, on a fixed batch, does not: batch draw ms is the median time of that draw alone, and (train − draw) / model what the rest of the training loop (loss, Adam, logging, checkpoints) adds to the engine's step.");
-        var at128 = rows.Where(r => r.Batch == 128).ToDictionary(r => r.Model);
-        if (at128.Count > 0)
+        var registry = ExperimentRegistry.CreateDefault();
+        var rates = new Dictionary<string, IReadOnlyList<(int Workers, double RunStepsPerSecond, double CpuMsPerRunStep)>>();
+        foreach (var r in rows.Where(r => r.Batch == ProjectedBatch)) rates[StudentKey(r.Model, ProjectedBatch, registry)] = r.Sweeps;
+        foreach (var st in students) rates.TryAdd(st.Key, st.Sweeps);
+        if (rates.Count > 0)
         {
+            var grids = PaperGrids(registry);
+            if (students.Count > 0)
+            {
+                sb.AppendLine();
+                sb.AppendLine(inv, $"The projected grids' other students, swept alone at batch {ProjectedBatch} (the same runs, each with its own model):");
+                sb.AppendLine();
+                AppendHeader(sb, ["student", "runs in the grids"], "|---|---:|", workers, w => [$"{w}-worker run-steps/s", $"{w}-worker CPU ms/run-step"]);
+                foreach (var st in students)
+                {
+                    sb.Append(inv, $"| {st.Key} | {grids.SelectMany(g => g.Students).Where(g => g.Key == st.Key).Sum(g => g.Runs):N0} |");
+                    foreach (int w in workers)
+                    {
+                        var sw = st.Sweeps.FirstOrDefault(x => x.Workers == w);
+                        sb.Append(inv, $" {sw.RunStepsPerSecond:F0} | {sw.CpuMsPerRunStep:F3} |");
+                    }
+                    sb.AppendLine();
+                }
+            }
             sb.AppendLine();
-            sb.AppendLine("Paper-scale projections (10,000 steps a run, batch 128), from the measured rates:");
+            sb.AppendLine(inv, $"Paper-scale projections ({PaperSteps:N0} steps a run, batch {ProjectedBatch}), from the measured rates:");
             sb.AppendLine();
             AppendHeader(sb, ["grid", "runs"], "|---|---:|", workers, w => [$"{w} workers (wall rate)", $"{w} workers (CPU rate, dedicated cores)"]);
-            foreach (var (name, runs) in PaperGrids(ExperimentRegistry.CreateDefault()))
+            foreach (var (name, gridStudents) in grids)
             {
-                if (runs.Any(x => !at128.ContainsKey(x.Model))) continue;
-                sb.Append(inv, $"| {name} | {runs.Sum(x => x.Runs):N0} |");
+                if (gridStudents.Any(x => !rates.ContainsKey(x.Key))) continue;
+                sb.Append(inv, $"| {name} | {gridStudents.Sum(x => x.Runs):N0} |");
                 foreach (int w in workers)
                 {
-                    double wallS = runs.Sum(x => x.Runs * (double)PaperSteps / at128[x.Model].Sweeps.First(s => s.Workers == w).RunStepsPerSecond);
-                    double cpuS = runs.Sum(x => x.Runs * (double)PaperSteps * at128[x.Model].Sweeps.First(s => s.Workers == w).CpuMsPerRunStep / 1000) / w;
+                    double wallS = gridStudents.Sum(x => x.Runs * (double)PaperSteps / rates[x.Key].First(s => s.Workers == w).RunStepsPerSecond);
+                    double cpuS = gridStudents.Sum(x => x.Runs * (double)PaperSteps * rates[x.Key].First(s => s.Workers == w).CpuMsPerRunStep / 1000) / w;
                     sb.Append(inv, $" {wallS / 60:F0} min | {cpuS / 60:F0} min |");
                 }
                 sb.AppendLine();
             }
             sb.AppendLine();
-            sb.AppendLine("The wall projection divides the grid's run-steps by the measured sweep rate of each student; the CPU projection assumes the workers have their cores to themselves (CPU ms per run-step × run-steps ÷ workers). Dense students of the ablation with 32 or 64 heads and 128 neurons are counted at the dense linear RNN's rate.");
+            sb.AppendLine("The wall projection divides each student's run-steps in the grid by its measured sweep rate; the CPU projection assumes the workers have their cores to themselves (CPU ms per run-step × run-steps ÷ workers). Students that differ only in their name or in where their eigenvalues start (`r_min`, `r_max`, `max_phase`, `init`, `gamma_init`) do the same work a step and are counted at one rate; a grid with a student not measured is left out.");
         }
         return sb.ToString();
     }

@@ -71,9 +71,9 @@ internal static class BenchCommand
                 var started = DateTimeOffset.UtcNow;
                 string loadBefore = SweepThroughput.Load();
                 string scratch = Path.Combine(output, "sweep-runs");
-                var rows = SweepThroughput.Run(ts, b, wk, n, per, k, scratch, Log, ct);
+                var measured = SweepThroughput.Run(ts, b, wk, n, per, k, scratch, Log, ct);
                 string line = "memlab bench " + string.Join(" ", Environment.GetCommandLineArgs().Skip(1).SkipWhile(a => a != "bench").Skip(1));
-                string md = SweepThroughput.Markdown(rows, line.TrimEnd(), started, loadBefore, SweepThroughput.Load(), n);
+                string md = SweepThroughput.Markdown(measured, line.TrimEnd(), started, loadBefore, SweepThroughput.Load(), n);
                 Directory.CreateDirectory(output);
                 AtomicFile.WriteAllText(Path.Combine(output, "sweep.md"), md);
                 Directory.Delete(scratch, recursive: true);

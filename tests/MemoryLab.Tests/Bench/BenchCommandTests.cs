@@ -117,32 +117,52 @@ public class BenchCommandTests
         Assert.Equal(0.5, row.TrainStepMs, 12);
         // (0.5 − 0.08) / 0.4, (0.6 − 0.08) / 0.4, (0.5 − 0.08) / 0.5: median 1.05.
         Assert.Equal(1.05, row.RatioWithoutDraw, 12);
-        string md = SweepThroughput.Markdown([row], "memlab bench --sweep", DateTimeOffset.UnixEpoch, "0/0/0", "0/0/0", 1000);
+        string md = SweepThroughput.Markdown(new SweepMeasurements([row], []), "memlab bench --sweep", DateTimeOffset.UnixEpoch, "0/0/0", "0/0/0", 1000);
         Assert.Contains("| train / model (range) | train median step ms | median step / model (range) | batch draw ms | (train − draw) / model |", md);
         Assert.Contains("| lru | 128 | convolution | 0.400 | 0.500 | 1.25 (1.00–1.50) | 0.480 | 1.20 (0.90–1.25) | 0.080 | 1.05 | 0.420 | 0.550 | 1.31 | 2000 | 2000 | 0.500 | 3800 | 0.520 |", md);
         Assert.Contains("Each row times 3 such runs in alternation", md);
     }
 
     [Fact]
-    public void The_paper_scale_projection_counts_the_runs_its_reproductions_plan()
+    public void The_paper_scale_projection_counts_each_run_of_its_reproductions_at_its_own_students_rate()
     {
-        var grids = SweepThroughput.PaperGrids(MemoryLab.Experiments.ExperimentRegistry.CreateDefault())
-            .ToDictionary(g => g.Name, g => g.Runs.ToDictionary(r => r.Model, r => r.Runs));
-        Assert.Equal(new Dictionary<string, int> { ["linear_rnn"] = 350, ["complex_diagonal"] = 490, ["lru"] = 350 },
-            grids["zucchet24-teacher-student (paper)"]);
-        // The ablation's two multi-head dense students have four learning rates, not five: 50 + 2 × 40 dense runs.
-        Assert.Equal(new Dictionary<string, int> { ["linear_rnn"] = 130, ["complex_diagonal"] = 140, ["lru"] = 70 },
-            grids["zucchet24-ablation (paper)"]);
+        var registry = MemoryLab.Experiments.ExperimentRegistry.CreateDefault();
+        var grids = SweepThroughput.PaperGrids(registry).ToDictionary(g => g.Name, g => g.Students.ToDictionary(s => s.Key, s => s.Runs));
+        string dense = SweepThroughput.StudentKey("linear_rnn", 128, registry), diagonal = SweepThroughput.StudentKey("complex_diagonal", 128, registry),
+            lru = SweepThroughput.StudentKey("lru", 128, registry);
+        Assert.Equal("linear_rnn algorithm=convolution hidden=64", dense);
+        // The grid's students start their eigenvalues on seven rings (r_min = ν₀); a step's work is the same, so one rate each.
+        Assert.Equal(new Dictionary<string, int> { [dense] = 350, [diagonal] = 490, [lru] = 350 }, grids["zucchet24-teacher-student (paper)"]);
+        // The ablation's two multi-head dense students have four learning rates, not five; its complex diagonal students differ
+        // from the bench's in their (explicit or learned) normalisation.
+        string heads32 = "linear_rnn algorithm=convolution heads=32 hidden=64", heads64 = "linear_rnn algorithm=convolution heads=64 hidden=128";
+        var ablation = grids["zucchet24-ablation (paper)"];
+        Assert.Equal(340, ablation.Values.Sum());
+        Assert.Equal(50, ablation[dense]);
+        Assert.Equal(40, ablation[heads32]);
+        Assert.Equal(40, ablation[heads64]);
+        Assert.Equal(70, ablation[lru]);
+        Assert.Equal(6, ablation.Count);
+        Assert.Equal(140, ablation.Where(s => s.Key.StartsWith("complex_diagonal ", StringComparison.Ordinal)).Sum(s => s.Value));
 
         TrainPair[] pair = [new(0.3, 0.3, 0.33, 0.32, 0.34)];
         SweepRow Row(string model, double rate) => new(model, 128, "convolution", pair, [(1, rate, 0.3), (2, 2 * rate, 0.3)], DrawMs: 0.04);
-        string md = SweepThroughput.Markdown([Row("lru", 3000), Row("complex_diagonal", 3000), Row("linear_rnn", 2500)],
-            "memlab bench --sweep", DateTimeOffset.UnixEpoch, "0/0/0", "0/0/0", 1000);
-        // Ablation on 1 worker: (130 / 2500 + 210 / 3000) × 10,000 steps = 1,220 s = 20 min; the grid (350 / 2500 + 840 / 3000) ×
-        // 10,000 = 4,200 s = 70 min. Twice the rate on 2 workers halves them.
-        Assert.Contains("| zucchet24-ablation (paper) | 340 | 20 min |", md);
-        Assert.Contains("| zucchet24-teacher-student (paper) | 1,190 | 70 min |", md);
+        SweepRow[] rows = [Row("lru", 3000), Row("complex_diagonal", 3000), Row("linear_rnn", 2500)];
+        var others = ablation.Keys.Where(k => k != dense && k != diagonal && k != lru)
+            .Select(k => new StudentSweep(k, [(1, k == heads64 ? 1000.0 : 2000.0, 0.6), (2, k == heads64 ? 2000.0 : 4000.0, 0.6)])).ToArray();
+        Assert.Equal(4, others.Length);
+        string md = SweepThroughput.Markdown(new SweepMeasurements(rows, others), "memlab bench --sweep", DateTimeOffset.UnixEpoch, "0/0/0", "0/0/0", 1000);
+        // Ablation on 1 worker: (50 / 2500 + 40 / 2000 + 40 / 1000 + 140 / 2000 + 70 / 3000) × 10,000 steps = 1,733 s = 29 min;
+        // the grid (350 / 2500 + 840 / 3000) × 10,000 = 4,200 s = 70 min. Twice the rate on 2 workers halves them.
+        Assert.Contains("| zucchet24-ablation (paper) | 340 | 29 min |", md);
+        Assert.Matches(@"\| zucchet24-ablation \(paper\) \| 340 \| 29 min \| \d+ min \| 14 min \|", md);
         Assert.Matches(@"\| zucchet24-teacher-student \(paper\) \| 1,190 \| 70 min \| \d+ min \| 35 min \|", md);
+        Assert.Contains($"| {heads64} | 40 | 1000 | 0.600 | 2000 | 0.600 |", md);
+
+        // Without the other students' rates the ablation is not projected at all, rather than at the wrong rates.
+        string partial = SweepThroughput.Markdown(new SweepMeasurements(rows, []), "memlab bench --sweep", DateTimeOffset.UnixEpoch, "0/0/0", "0/0/0", 1000);
+        Assert.DoesNotContain("zucchet24-ablation (paper)", partial);
+        Assert.Contains("| zucchet24-teacher-student (paper) | 1,190 | 70 min |", partial);
     }
 
     [Fact]
