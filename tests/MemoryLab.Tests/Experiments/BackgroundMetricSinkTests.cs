@@ -134,4 +134,69 @@ public class BackgroundMetricSinkTests
             File.ReadLines(file).Select(l => System.Text.RegularExpressions.Regex.Replace(l, "\"wall_time\":[0-9.]+,", ""));
         Assert.Equal(WithoutTime(Path.Combine(now, ResultsStore.MetricsJsonLinesFileName)), WithoutTime(Path.Combine(later, ResultsStore.MetricsJsonLinesFileName)));
     }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void A_captured_journal_holds_the_rows_before_the_capture_however_many_follow_before_it_is_written(bool background)
+    {
+        using var dir = new TempDirectory();
+        string checkpoint = Path.Combine(dir.Path, "checkpoint.safetensors");
+        string csv = Path.Combine(dir.Path, ResultsStore.MetricsCsvFileName);
+        using var files = new RunMetricFiles(dir.Path, background);
+        for (long step = 0; step < 500; step++) files.Log(step, Row(step));
+        var first = files.Capture(checkpoint);
+        files.Flush();
+        byte[] atCapture = File.ReadAllBytes(csv);
+        // The checkpoint's write runs later, on another thread, while the run logs on.
+        for (long step = 500; step < 1300; step++) files.Log(step, Row(step));
+        files.Flush();
+        first.Write();
+        string journal = Path.Combine(dir.Path, first.Metadata["memlab.metrics.journal"]);
+        Assert.Equal(atCapture.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), first.Metadata["memlab.metrics.csv_bytes"]);
+        Assert.Equal(atCapture, File.ReadAllBytes(Path.Combine(journal, ResultsStore.MetricsCsvFileName)));
+        // The next capture continues the same journal from there.
+        var second = files.Capture(checkpoint);
+        second.Write();
+        Assert.Equal(first.Metadata["memlab.metrics.journal"], second.Metadata["memlab.metrics.journal"]);
+        files.Flush();
+        Assert.Equal(File.ReadAllBytes(csv), File.ReadAllBytes(Path.Combine(journal, ResultsStore.MetricsCsvFileName)));
+    }
+
+    [Fact]
+    public void Checkpoint_writes_run_one_at_a_time_in_order_and_a_failed_one_is_rethrown_by_the_next_wait()
+    {
+        var order = new System.Collections.Concurrent.ConcurrentQueue<int>();
+        int running = 0, overlapped = 0;
+        using (var writes = new CheckpointWrites())
+        {
+            for (int i = 0; i < 5; i++)
+            {
+                int k = i;
+                writes.Start(() =>
+                {
+                    if (Interlocked.Increment(ref running) > 1) Interlocked.Exchange(ref overlapped, 1);
+                    Thread.Sleep(10);
+                    order.Enqueue(k);
+                    Interlocked.Decrement(ref running);
+                });
+            }
+            writes.Wait();
+            Assert.Equal([0, 1, 2, 3, 4], order);
+            Assert.Equal(0, overlapped);
+
+            writes.Start(() => throw new IOException("disk full"));
+            Assert.Equal("disk full", Assert.Throws<IOException>(writes.Wait).Message);
+            writes.Wait(); // reported once
+
+            writes.Start(() => throw new IOException("disk full again"));
+            Assert.Equal("disk full again", Assert.Throws<IOException>(() => writes.Start(() => { })).Message);
+        }
+        // A run that ends by another exception disposes its writes: they are waited for, and their failure is not thrown over it.
+        var pending = new CheckpointWrites();
+        bool done = false;
+        pending.Start(() => { Thread.Sleep(50); done = true; throw new IOException("late"); });
+        pending.Dispose();
+        Assert.True(done);
+    }
 }

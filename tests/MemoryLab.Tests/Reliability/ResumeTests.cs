@@ -82,6 +82,24 @@ public sealed class ResumeTests(ITestOutputHelper log)
         AssertSameAsUninterrupted(Path.Combine(dir.Path, "out"));
     }
 
+    [Fact]
+    public void A_periodic_checkpoint_that_cannot_be_written_fails_the_run_with_the_file_named()
+    {
+        // The checkpoint is written on another thread while the run trains on; its failure must still reach the run's record.
+        using var dir = new TempDirectory();
+        dir.File("train.yaml", ReliabilitySpecs.Train);
+        string target = Path.Combine(dir.Path, "out", ".resume", Reference.RunId + ".safetensors");
+        Directory.CreateDirectory(target); // a folder where the checkpoint file goes: renaming the written file over it fails
+        var r = Reliable.Run(dir.Path, null, "train", "train.yaml", "--out", "out");
+        log.WriteLine(r.ToString());
+        Assert.Equal(1, r.ExitCode);
+        Assert.False(r.HasStackTrace);
+        Assert.Contains($"status=failed", r.Stdout);
+        using var summary = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(dir.Path, "out", Reference.RunId, "summary.json")));
+        Assert.Equal("failed", summary.RootElement.GetProperty("status").GetString());
+        Assert.Contains(target, summary.RootElement.GetProperty("message").GetString());
+    }
+
     /// <summary>Checkpoints that cannot be used: each is put where the run keeps its periodic checkpoint before <c>--resume</c>.</summary>
     public static TheoryData<string> BadCheckpoints() => new()
     {

@@ -6,7 +6,8 @@ namespace MemoryLab.Experiments;
 /// A run's metric files in its folder: <c>metrics.csv</c>, <c>metrics.jsonl</c> and a TensorBoard event file, written as
 /// one sink. At each periodic checkpoint a resumable run appends the bytes logged since the previous one to its journal, copies
 /// of the three files in a folder beside the checkpoint (<see cref="Snapshot"/>), and the checkpoint records the journal and
-/// the files' lengths; a resumed run <see cref="Restore"/>s the files from that journal cut at those lengths. The checkpoint is
+/// the files' lengths (captured on the training thread, <see cref="Capture"/>, and written to the journal on another); a resumed
+/// run <see cref="Restore"/>s the files from that journal cut at those lengths. The checkpoint is
 /// replaced atomically after its journal is written, so the rows and θ of a checkpoint always belong together: bytes a killed
 /// process appended after its last checkpoint lie past the recorded lengths. The rows logged before the checkpoint come back
 /// exactly, and the rows after it are appended as an uninterrupted run would. Each process writes its own journal (named by
@@ -89,6 +90,19 @@ public sealed class RunMetricFiles : IMetricSink
     /// </summary>
     public IReadOnlyDictionary<string, string> Snapshot(string checkpointPath)
     {
+        var snapshot = Capture(checkpointPath);
+        snapshot.Write();
+        return snapshot.Metadata;
+    }
+
+    /// <summary>
+    /// The first half of <see cref="Snapshot"/>, on the training thread: waits for the rows logged so far to reach the files
+    /// (not the disk) and records the files' lengths now. The returned snapshot's <see cref="JournalSnapshot.Write"/> then
+    /// appends exactly those bytes to the journal, and may run on another thread while more rows are logged; each snapshot
+    /// must be written, in order, before the next is captured.
+    /// </summary>
+    public JournalSnapshot Capture(string checkpointPath)
+    {
         Flush();
         if (_journal is null || !Directory.Exists(_journal))
         {
@@ -98,10 +112,14 @@ public sealed class RunMetricFiles : IMetricSink
             _csvJournaled = _jsonLinesJournaled = _eventsJournaled = 0;
         }
         string eventsName = Path.GetFileName(_events.FilePath);
-        _csvJournaled = Append(CsvPath, Path.Combine(_journal, ResultsStore.MetricsCsvFileName), _csvJournaled);
-        _jsonLinesJournaled = Append(JsonLinesPath, Path.Combine(_journal, ResultsStore.MetricsJsonLinesFileName), _jsonLinesJournaled);
-        _eventsJournaled = Append(_events.FilePath, Path.Combine(_journal, eventsName), _eventsJournaled);
-        return new Dictionary<string, string>(StringComparer.Ordinal)
+        (string Source, string Journal, long From, long To)[] parts =
+        [
+            (CsvPath, Path.Combine(_journal, ResultsStore.MetricsCsvFileName), _csvJournaled, new FileInfo(CsvPath).Length),
+            (JsonLinesPath, Path.Combine(_journal, ResultsStore.MetricsJsonLinesFileName), _jsonLinesJournaled, new FileInfo(JsonLinesPath).Length),
+            (_events.FilePath, Path.Combine(_journal, eventsName), _eventsJournaled, new FileInfo(_events.FilePath).Length),
+        ];
+        (_csvJournaled, _jsonLinesJournaled, _eventsJournaled) = (parts[0].To, parts[1].To, parts[2].To);
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
         {
             [JournalKey] = Path.GetFileName(_journal),
             [CsvKey] = _csvJournaled.ToString(CultureInfo.InvariantCulture),
@@ -109,31 +127,38 @@ public sealed class RunMetricFiles : IMetricSink
             [EventsKey] = _eventsJournaled.ToString(CultureInfo.InvariantCulture),
             [EventsNameKey] = eventsName,
         };
+        return new JournalSnapshot(metadata, () =>
+        {
+            foreach (var (source, journal, from, to) in parts) CopyRange(source, journal, from, to);
+        });
     }
 
-    // Appends source's bytes from `from` to its end onto journal (cut to `from` first: a killed append may have left more); returns the new length.
-    private static long Append(string source, string journal, long from) => CopyRange(source, journal, from, end: null);
+    /// <summary>A captured snapshot (<see cref="Capture"/>): the checkpoint metadata, and the journal write that makes it true.</summary>
+    public sealed class JournalSnapshot(IReadOnlyDictionary<string, string> metadata, Action write)
+    {
+        /// <summary>The metadata a checkpoint records: the journal and the files' lengths at the capture.</summary>
+        public IReadOnlyDictionary<string, string> Metadata { get; } = metadata;
 
-    // Writes source's bytes [start, end) (end null: to its end) into target at `start`, target cut to `start` first, flushed to disk;
-    // returns target's length. Throws InvalidDataException when source ends before `end`.
-    private static long CopyRange(string source, string target, long start, long? end)
+        /// <summary>Appends the bytes the files gained up to the capture to the journal, flushed to disk.</summary>
+        public void Write() => write();
+    }
+
+    // Writes source's bytes [start, end) into target at `start`, target cut to `start` first (a killed append may have left more),
+    // flushed to disk; returns target's length. Throws InvalidDataException when source ends before `end`.
+    private static long CopyRange(string source, string target, long start, long end)
     {
         using var input = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         using var output = new FileStream(target, FileMode.OpenOrCreate, FileAccess.Write, FileShare.Read);
         output.SetLength(start);
         output.Position = start;
         input.Position = start;
-        if (end is null) input.CopyTo(output);
-        else
+        var buffer = new byte[81920];
+        for (long left = end - start; left > 0;)
         {
-            var buffer = new byte[81920];
-            for (long left = end.Value - start; left > 0;)
-            {
-                int n = input.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
-                if (n == 0) throw new InvalidDataException($"{source} ended before {end} bytes");
-                output.Write(buffer, 0, n);
-                left -= n;
-            }
+            int n = input.Read(buffer, 0, (int)Math.Min(buffer.Length, left));
+            if (n == 0) throw new InvalidDataException($"{source} ended before {end} bytes");
+            output.Write(buffer, 0, n);
+            left -= n;
         }
         output.Flush(flushToDisk: true);
         return output.Length;
