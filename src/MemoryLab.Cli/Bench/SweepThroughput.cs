@@ -284,8 +284,21 @@ internal static class SweepThroughput
             steps: {{steps}}
             batch: {{batch}}
             log_every: 1
-            checkpoint_every: 1000
+            checkpoint_every: {{CheckpointEvery(steps)}}
             """);
+
+    /// <summary>Periodic checkpoints of a paper-scale run: every 1,000 of its 10,000 steps (the specs' <c>checkpoint_every</c>).</summary>
+    public const int PaperCheckpoints = 9;
+
+    /// <summary>The checkpoint interval that gives a run of <paramref name="steps"/> steps the periodic checkpoints of a paper-scale
+    /// run in proportion (at least one): 500 for 1,000 steps, 667 for 2,000, 1,000 for 10,000. A run checkpoints at every
+    /// multiple of the interval before its last step, so a bench run shorter than 2,000 steps at the specs' interval of 1,000
+    /// would time none of the four fsyncs each costs.</summary>
+    public static long CheckpointEvery(int steps)
+    {
+        int count = Math.Max(1, (int)Math.Round(steps * (double)PaperCheckpoints / PaperSteps));
+        return (steps + count) / (count + 1);
+    }
 
     private static (double WallMs, double MedianStepMs, double CpuMs) TrainOnce(ExperimentRegistry registry, string model, int batch, int steps, string dir, CancellationToken ct)
     {
@@ -378,7 +391,7 @@ internal static class SweepThroughput
         }
         sb.AppendLine();
         int pairs = rows.Count == 0 ? 0 : rows.Max(r => r.Pairs.Count);
-        sb.AppendLine(inv, $"Each training run is {steps} steps of `kind: train` at the teacher–student shape (T = 300, hidden 64, teacher n = 10, ν₀ = 0.99), logging every step and checkpointing every 1,000, run through the results store as `memlab sweep` runs it, after an untimed {WarmupSteps}-step run that compiles the training path as a sweep's earlier runs do. Each row times {pairs} such runs in alternation with stretches of the bench model step (the median `memlab bench` step of the same model and algorithm, on a fixed batch), and compares each run with the mean of the stretches just before and after it, so that both are timed at nearly the same moment on a host whose speed drifts; every column is the median over those pairs, and the ranges give the smallest and largest pair. Train ms/step is a run's rate (steps_per_second, first to last step, so slow steps count); train median step ms is the median of its single steps (from the elapsed_s it logs each step), the statistic the bench model step uses. Train CPU ms/step is the process CPU over a run's steps (set-up, checkpoints and summary included), and the model's CPU time the mean over a stretch of steps. CPU times count this process's CPU, so they do not grow with other processes' load; run-steps/s is wall-clock. A training step also draws its batch (the teacher's Gaussian inputs and its exact response, computed in chunks with the state carried between them), which the bench model step, on a fixed batch, does not: batch draw ms is the median time of that draw alone, and (train − draw) / model what the rest of the training loop (loss, Adam, logging, checkpoints) adds to the engine's step.");
+        sb.AppendLine(inv, $"Each training run is {steps} steps of `kind: train` at the teacher–student shape (T = 300, hidden 64, teacher n = 10, ν₀ = 0.99), logging every step and checkpointing about as often as a paper-scale run, which checkpoints {PaperCheckpoints} times in its {PaperSteps:N0} steps (here every {CheckpointEvery(steps):N0} steps), run through the results store as `memlab sweep` runs it, after an untimed {WarmupSteps}-step run that compiles the training path as a sweep's earlier runs do. Each row times {pairs} such runs in alternation with stretches of the bench model step (the median `memlab bench` step of the same model and algorithm, on a fixed batch), and compares each run with the mean of the stretches just before and after it, so that both are timed at nearly the same moment on a host whose speed drifts; every column is the median over those pairs, and the ranges give the smallest and largest pair. Train ms/step is a run's rate (steps_per_second, first to last step, so slow steps count); train median step ms is the median of its single steps (from the elapsed_s it logs each step), the statistic the bench model step uses. Train CPU ms/step is the process CPU over a run's steps (set-up, checkpoints and summary included), and the model's CPU time the mean over a stretch of steps. CPU times count this process's CPU, so they do not grow with other processes' load; run-steps/s is wall-clock. A training step also draws its batch (the teacher's Gaussian inputs and its exact response, computed in chunks with the state carried between them), which the bench model step, on a fixed batch, does not: batch draw ms is the median time of that draw alone, and (train − draw) / model what the rest of the training loop (loss, Adam, logging, checkpoints) adds to the engine's step.");
         var registry = ExperimentRegistry.CreateDefault();
         var rates = new Dictionary<string, IReadOnlyList<(int Workers, double RunStepsPerSecond, double CpuMsPerRunStep)>>();
         foreach (var r in rows.Where(r => r.Batch == ProjectedBatch)) rates[StudentKey(r.Model, ProjectedBatch, registry)] = r.Sweeps;

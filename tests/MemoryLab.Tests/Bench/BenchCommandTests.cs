@@ -165,6 +165,20 @@ public class BenchCommandTests
         Assert.Contains("| zucchet24-teacher-student (paper) | 1,190 | 70 min |", partial);
     }
 
+    [Theory]
+    [InlineData(10_000, 1000, 9)]
+    [InlineData(2000, 667, 2)]
+    [InlineData(1000, 500, 1)]
+    [InlineData(200, 100, 1)]
+    public void A_bench_run_checkpoints_about_as_often_as_a_paper_scale_run(int steps, long every, int checkpoints)
+    {
+        Assert.Equal(every, SweepThroughput.CheckpointEvery(steps));
+        // A run checkpoints at the multiples of the interval before its last step.
+        Assert.Equal(checkpoints, (steps - 1) / every);
+        var spec = MemoryLab.Experiments.SpecParser.ParseText(SweepThroughput.Spec("lru", 128, steps), "bench-sweep.yaml");
+        Assert.Equal(every, spec.GetLong("checkpoint_every"));
+    }
+
     [Fact]
     public void Median_step_comes_from_the_elapsed_seconds_logged_every_step()
     {
