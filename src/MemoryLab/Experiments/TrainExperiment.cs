@@ -195,9 +195,10 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
             }
         }
         TrainingResult result = new(TrainingStatus.Completed, 0, double.NaN, initialLoss, 0, null);
-        // Periodic checkpoints are captured on this thread (θ, the optimiser state, the loop's state and the metric files' lengths,
-        // copied at the step) and written to disk on another while training goes on: a checkpoint is four fsyncs (its file and
-        // the three metric journals), 15–25 ms on the README's VM, 5–10% of a run checkpointed every 1,000 steps.
+        // Periodic checkpoints are captured on this thread (θ, the optimiser state and the loop's state copied at the step; the
+        // metric files' lengths marked behind the rows logged so far) and written to disk on another while training goes on: a
+        // checkpoint is four fsyncs (its file and the three metric journals), which took 6–14 ms of a run's time each on the
+        // README's VM.
         using var writes = new CheckpointWrites();
         // Train in segments between periodic checkpoints, so a killed run can resume from the latest one.
         for (long segmentEnd = Math.Min(c.Steps, (start / c.CheckpointEvery + 1) * c.CheckpointEvery); ; segmentEnd = Math.Min(c.Steps, segmentEnd + c.CheckpointEvery))
@@ -214,13 +215,12 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
                 var meta = new Dictionary<string, string>(StringComparer.Ordinal) { [TrainingCheckpoint.InitialLossKey] = Number(result.InitialLoss) };
                 observer.SaveTo(meta);
                 var journal = ctx.MetricFiles?.Capture(path);
-                if (journal is not null) foreach (var (k, v) in journal.Metadata) meta[k] = v;
                 var save = TrainingCheckpoint.Capture(model, optimizer, segmentEnd, meta);
                 long? kill = AtomicFile.KillPointAt(segmentEnd);
                 writes.Start(() =>
                 {
                     // The journal first: the checkpoint that names its lengths replaces the previous one only once they are on disk.
-                    journal?.Write();
+                    if (journal is not null) foreach (var (k, v) in journal.Write()) meta[k] = v;
                     save(path, kill == long.MaxValue ? null : kill);
                     if (kill == long.MaxValue) AtomicFile.KillSelf();
                 });
@@ -402,7 +402,8 @@ public static class TrainingCheckpoint
         Capture(model, optimizer, step, extra)(path, killAfterBytes);
 
     /// <summary>Copies θ, the optimiser state and the step now, and returns the write of that copy to a path (with the test-only
-    /// kill point), which may run on another thread while training goes on.</summary>
+    /// kill point), which may run on another thread while training goes on. <paramref name="extra"/>, metadata to store beside
+    /// them, is read when the write runs.</summary>
     internal static Action<string, long?> Capture<T>(SequenceModel<T> model, Optimizer<T> optimizer, long step, IReadOnlyDictionary<string, string>? extra)
         where T : unmanaged, IFloatingPointIeee754<T>
     {
@@ -422,8 +423,11 @@ public static class TrainingCheckpoint
             [StepKey] = step.ToString(CultureInfo.InvariantCulture),
             [OptimizerStepsKey] = optimizer.StepCount.ToString(CultureInfo.InvariantCulture),
         };
-        if (extra is not null) foreach (var (k, v) in extra) meta[k] = v;
-        return (path, killAfterBytes) => SafeTensors.Save(path, layout, (ReadOnlySpan<T>)all, meta, killAfterBytes);
+        return (path, killAfterBytes) =>
+        {
+            if (extra is not null) foreach (var (k, v) in extra) meta[k] = v;
+            SafeTensors.Save(path, layout, (ReadOnlySpan<T>)all, meta, killAfterBytes);
+        };
     }
 
     /// <summary>Restores θ and the optimiser state from <paramref name="path"/>; returns the step to continue from.

@@ -7,13 +7,14 @@ namespace MemoryLab.Tests.Experiments;
 /// reported to the caller.</summary>
 public class BackgroundMetricSinkTests
 {
-    private sealed class Recorder(long throwAt = -1, int delayMs = 0) : IWallTimedMetricSink
+    private sealed class Recorder(long throwAt = -1, int delayMs = 0, ManualResetEventSlim? gate = null) : IWallTimedMetricSink
     {
         public readonly List<(long Step, MetricValue[] Values, double WallTime)> Rows = [];
         public int Flushes;
         public void Log(long step, ReadOnlySpan<MetricValue> values) => throw new InvalidOperationException("the writer passes the time logged");
         public void Log(long step, ReadOnlySpan<MetricValue> values, double wallTime)
         {
+            gate?.Wait();
             if (step == throwAt) throw new IOException($"disk full at step {step}");
             if (delayMs > 0) Thread.Sleep(delayMs);
             Rows.Add((step, values.ToArray(), wallTime));
@@ -150,17 +151,44 @@ public class BackgroundMetricSinkTests
         byte[] atCapture = File.ReadAllBytes(csv);
         // The checkpoint's write runs later, on another thread, while the run logs on.
         for (long step = 500; step < 1300; step++) files.Log(step, Row(step));
-        files.Flush();
-        first.Write();
-        string journal = Path.Combine(dir.Path, first.Metadata["memlab.metrics.journal"]);
-        Assert.Equal(atCapture.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), first.Metadata["memlab.metrics.csv_bytes"]);
+        var firstMetadata = first.Write();
+        string journal = Path.Combine(dir.Path, firstMetadata["memlab.metrics.journal"]);
+        Assert.Equal(atCapture.Length.ToString(System.Globalization.CultureInfo.InvariantCulture), firstMetadata["memlab.metrics.csv_bytes"]);
         Assert.Equal(atCapture, File.ReadAllBytes(Path.Combine(journal, ResultsStore.MetricsCsvFileName)));
         // The next capture continues the same journal from there.
-        var second = files.Capture(checkpoint);
-        second.Write();
-        Assert.Equal(first.Metadata["memlab.metrics.journal"], second.Metadata["memlab.metrics.journal"]);
+        var secondMetadata = files.Capture(checkpoint).Write();
+        Assert.Equal(firstMetadata["memlab.metrics.journal"], secondMetadata["memlab.metrics.journal"]);
         files.Flush();
         Assert.Equal(File.ReadAllBytes(csv), File.ReadAllBytes(Path.Combine(journal, ResultsStore.MetricsCsvFileName)));
+    }
+
+    [Fact]
+    public void A_mark_runs_after_the_rows_before_it_and_before_those_after_it_without_waiting_for_them()
+    {
+        using var gate = new ManualResetEventSlim(false);
+        var target = new Recorder(throwAt: 30, gate: gate);
+        using var sink = new BackgroundMetricSink(target);
+        var seen = new List<(int Rows, Exception? Error)>();
+        for (long step = 0; step < 20; step++) sink.Log(step, Row(step));
+        // The writer is held at its first row: a Mark that waited for the rows before it would never return.
+        var marking = new Thread(() => sink.Mark(error => seen.Add((target.Count, error))));
+        marking.Start();
+        bool returned = marking.Join(TimeSpan.FromSeconds(10));
+        int writtenThen = target.Count;
+        gate.Set(); // before any assertion, so a failing test does not leave the writer held
+        Assert.True(returned, "Mark waited for the rows before it");
+        Assert.Equal(0, writtenThen);
+        for (long step = 20; step < 25; step++) sink.Log(step, Row(step));
+        sink.Flush();
+        Assert.Equal([(20, (Exception?)null)], seen);
+        // After a failed write the rows are dropped, but a mark is still called, with the failure.
+        for (long step = 25; step < 35; step++) sink.Log(step, Row(step));
+        var released = new ManualResetEventSlim();
+        Exception? reported = null;
+        try { sink.Mark(error => { reported = error; released.Set(); }); }
+        catch (IOException) { released.Set(); reported = new IOException("disk full at step 30"); } // the failure came first
+        Assert.True(released.Wait(TimeSpan.FromSeconds(10)));
+        Assert.Equal("disk full at step 30", reported?.Message);
     }
 
     [Fact]

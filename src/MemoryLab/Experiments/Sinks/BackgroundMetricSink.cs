@@ -10,8 +10,9 @@ namespace MemoryLab.Experiments;
 /// shape). The rows wait in a queue of <see cref="Capacity"/>; the writer sleeps when it has written them all and is woken
 /// once <see cref="WakeEvery"/> have queued up (a wake-up costs the waker about 20 µs on that VM) or by <see cref="Flush"/>,
 /// and wakes by itself after <see cref="MaxDelay"/>. <see cref="Flush"/> and <see cref="Dispose"/> return once every row
-/// logged before them is in the target; the target is used by one thread at a time. A write that throws is rethrown by the
-/// next <see cref="Log"/> or <see cref="Flush"/> (the rows after it are dropped).
+/// logged before them is in the target; <see cref="Mark"/> runs an action there once the rows before it are, without waiting.
+/// The target is used by one thread at a time. A write that throws is rethrown by the next <see cref="Log"/> or
+/// <see cref="Flush"/> (the rows after it are dropped).
 /// </summary>
 internal sealed class BackgroundMetricSink : IMetricSink
 {
@@ -30,6 +31,7 @@ internal sealed class BackgroundMetricSink : IMetricSink
     private readonly double[] _times = new double[Capacity];   // the wall time each row was logged at
     private readonly MetricValue[]?[] _rows = new MetricValue[Capacity][];
     private readonly int[] _lengths = new int[Capacity];
+    private readonly Action<Exception?>?[] _marks = new Action<Exception?>?[Capacity];   // a slot's mark (Mark) instead of a row
     private readonly Sleeper _writer = new(), _owner = new();
     private readonly Thread _thread;
     private long _queued, _written;           // rows queued (written by the owner), rows written (by the writer)
@@ -66,6 +68,21 @@ internal sealed class BackgroundMetricSink : IMetricSink
         if (_writer.IsAnnounced && q + 1 - Volatile.Read(ref _written) >= WakeEvery) _writer.Wake();
     }
 
+    /// <summary>Queues <paramref name="atMark"/> behind the rows logged so far, without waiting for them: the writer calls it on its
+    /// own thread (so it may use the target) once they are in the target, with null, or with the exception of a write that
+    /// failed before it (the rows after a failure are dropped, a mark is still called). The writer is woken for it now.</summary>
+    public void Mark(Action<Exception?> atMark)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        ArgumentNullException.ThrowIfNull(atMark);
+        ThrowIfFailed();
+        long q = _queued;
+        if (q - Volatile.Read(ref _written) == Capacity) WaitUntilWritten(q - Capacity + 1);
+        _marks[(int)(q % Capacity)] = atMark;
+        Interlocked.Exchange(ref _queued, q + 1);
+        _writer.Wake();
+    }
+
     /// <summary>Returns once every row logged so far is in the target (and flushes it).</summary>
     public void Flush()
     {
@@ -96,7 +113,13 @@ internal sealed class BackgroundMetricSink : IMetricSink
             if (w < Volatile.Read(ref _queued))
             {
                 int slot = (int)(w % Capacity);
-                if (_error is null)
+                if (_marks[slot] is { } mark)
+                {
+                    _marks[slot] = null;
+                    try { mark(_error); }
+                    catch (Exception e) { _error ??= e; }
+                }
+                else if (_error is null)
                 {
                     try { _target.Log(_steps[slot], _rows[slot]!.AsSpan(0, _lengths[slot]), _times[slot]); }
                     catch (Exception e) { _error = e; }

@@ -79,6 +79,12 @@ public sealed class RunMetricFiles : IMetricSink
     public void Flush()
     {
         _background?.Flush();
+        FlushFiles();
+    }
+
+    // The three files' buffers into the files (by the thread that writes them).
+    private void FlushFiles()
+    {
         _csv.Flush();
         _jsonLines.Flush();
         _events.Flush();
@@ -88,22 +94,17 @@ public sealed class RunMetricFiles : IMetricSink
     /// Appends what the files gained since the last call to this process's journal beside <paramref name="checkpointPath"/>
     /// (flushed to disk), and returns the checkpoint metadata that names the journal and the files' lengths now.
     /// </summary>
-    public IReadOnlyDictionary<string, string> Snapshot(string checkpointPath)
-    {
-        var snapshot = Capture(checkpointPath);
-        snapshot.Write();
-        return snapshot.Metadata;
-    }
+    public IReadOnlyDictionary<string, string> Snapshot(string checkpointPath) => Capture(checkpointPath).Write();
 
     /// <summary>
-    /// The first half of <see cref="Snapshot"/>, on the training thread: waits for the rows logged so far to reach the files
-    /// (not the disk) and records the files' lengths now. The returned snapshot's <see cref="JournalSnapshot.Write"/> then
-    /// appends exactly those bytes to the journal, and may run on another thread while more rows are logged; each snapshot
-    /// must be written, in order, before the next is captured.
+    /// The first half of <see cref="Snapshot"/>, on the training thread: marks the files' lengths once the rows logged so far are
+    /// in them (not on disk), without waiting for a background writer to get there. The returned snapshot's
+    /// <see cref="JournalSnapshot.Write"/> then appends exactly the bytes up to those lengths to the journal and returns the
+    /// checkpoint's metadata; it may run on another thread while more rows are logged. Snapshots are written in the order
+    /// they were captured, each before the next capture.
     /// </summary>
     public JournalSnapshot Capture(string checkpointPath)
     {
-        Flush();
         if (_journal is null || !Directory.Exists(_journal))
         {
             // First checkpoint of this process, or its journal was removed (another process finished the run): start from the top.
@@ -111,36 +112,49 @@ public sealed class RunMetricFiles : IMetricSink
             Directory.CreateDirectory(_journal);
             _csvJournaled = _jsonLinesJournaled = _eventsJournaled = 0;
         }
-        string eventsName = Path.GetFileName(_events.FilePath);
-        (string Source, string Journal, long From, long To)[] parts =
-        [
-            (CsvPath, Path.Combine(_journal, ResultsStore.MetricsCsvFileName), _csvJournaled, new FileInfo(CsvPath).Length),
-            (JsonLinesPath, Path.Combine(_journal, ResultsStore.MetricsJsonLinesFileName), _jsonLinesJournaled, new FileInfo(JsonLinesPath).Length),
-            (_events.FilePath, Path.Combine(_journal, eventsName), _eventsJournaled, new FileInfo(_events.FilePath).Length),
-        ];
-        (_csvJournaled, _jsonLinesJournaled, _eventsJournaled) = (parts[0].To, parts[1].To, parts[2].To);
-        var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
+        string journal = _journal, events = _events.FilePath;
+        var lengths = new TaskCompletionSource<long[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // On the thread that writes the files: what is in them now.
+        void Measure()
         {
-            [JournalKey] = Path.GetFileName(_journal),
-            [CsvKey] = _csvJournaled.ToString(CultureInfo.InvariantCulture),
-            [JsonLinesKey] = _jsonLinesJournaled.ToString(CultureInfo.InvariantCulture),
-            [EventsKey] = _eventsJournaled.ToString(CultureInfo.InvariantCulture),
-            [EventsNameKey] = eventsName,
-        };
-        return new JournalSnapshot(metadata, () =>
+            FlushFiles();
+            lengths.SetResult([new FileInfo(CsvPath).Length, new FileInfo(JsonLinesPath).Length, new FileInfo(events).Length]);
+        }
+        if (_background is { } background)
         {
-            foreach (var (source, journal, from, to) in parts) CopyRange(source, journal, from, to);
+            background.Mark(failed =>
+            {
+                if (failed is not null) { lengths.SetException(failed); return; }
+                try { Measure(); }
+                catch (Exception e) { lengths.TrySetException(e); throw; }
+            });
+        }
+        else Measure();
+        return new JournalSnapshot(() =>
+        {
+            long[] to = lengths.Task.GetAwaiter().GetResult();
+            string eventsName = Path.GetFileName(events);
+            _csvJournaled = CopyRange(CsvPath, Path.Combine(journal, ResultsStore.MetricsCsvFileName), _csvJournaled, to[0]);
+            _jsonLinesJournaled = CopyRange(JsonLinesPath, Path.Combine(journal, ResultsStore.MetricsJsonLinesFileName), _jsonLinesJournaled, to[1]);
+            _eventsJournaled = CopyRange(events, Path.Combine(journal, eventsName), _eventsJournaled, to[2]);
+            return new Dictionary<string, string>(StringComparer.Ordinal)
+            {
+                [JournalKey] = Path.GetFileName(journal),
+                [CsvKey] = _csvJournaled.ToString(CultureInfo.InvariantCulture),
+                [JsonLinesKey] = _jsonLinesJournaled.ToString(CultureInfo.InvariantCulture),
+                [EventsKey] = _eventsJournaled.ToString(CultureInfo.InvariantCulture),
+                [EventsNameKey] = eventsName,
+            };
         });
     }
 
-    /// <summary>A captured snapshot (<see cref="Capture"/>): the checkpoint metadata, and the journal write that makes it true.</summary>
-    public sealed class JournalSnapshot(IReadOnlyDictionary<string, string> metadata, Action write)
+    /// <summary>A captured snapshot (<see cref="Capture"/>).</summary>
+    public sealed class JournalSnapshot(Func<IReadOnlyDictionary<string, string>> write)
     {
-        /// <summary>The metadata a checkpoint records: the journal and the files' lengths at the capture.</summary>
-        public IReadOnlyDictionary<string, string> Metadata { get; } = metadata;
-
-        /// <summary>Appends the bytes the files gained up to the capture to the journal, flushed to disk.</summary>
-        public void Write() => write();
+        /// <summary>Waits for the files' lengths at the capture, appends the bytes they gained up to then to the journal
+        /// (flushed to disk) and returns the metadata a checkpoint records: the journal and those lengths. Throws the exception
+        /// of a background write of the rows that failed before the capture.</summary>
+        public IReadOnlyDictionary<string, string> Write() => write();
     }
 
     // Writes source's bytes [start, end) into target at `start`, target cut to `start` first (a killed append may have left more),
