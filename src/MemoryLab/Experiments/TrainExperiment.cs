@@ -197,8 +197,8 @@ public sealed class TrainExperiment : ExperimentKind<TrainConfig>
         TrainingResult result = new(TrainingStatus.Completed, 0, double.NaN, initialLoss, 0, null);
         // Periodic checkpoints are captured on this thread (θ, the optimiser state and the loop's state copied at the step; the
         // metric files' lengths marked behind the rows logged so far) and written to disk on another while training goes on: a
-        // checkpoint is four fsyncs (its file and the three metric journals), which took 6–14 ms of a run's time each on the
-        // README's VM.
+        // checkpoint is four fsyncs (its file and the three metric journals), which cost a run 7–18 ms each when written here (README,
+        // "Training throughput"), 1–3 ms now.
         using var writes = new CheckpointWrites();
         // Train in segments between periodic checkpoints, so a killed run can resume from the latest one.
         for (long segmentEnd = Math.Min(c.Steps, (start / c.CheckpointEvery + 1) * c.CheckpointEvery); ; segmentEnd = Math.Min(c.Steps, segmentEnd + c.CheckpointEvery))
