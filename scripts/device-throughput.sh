@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 publish() {
   dotnet publish src/MemoryLab.Cli -c Release -r linux-x64 --self-contained -p:PublishSingleFile=true \
-    -p:EnableCompressionInSingleFile=true -p:DebugType=none -p:GenerateDocumentationFile=false -o publish
+    -p:EnableCompressionInSingleFile=true -p:CopyOutputSymbolsToPublishDirectory=false -p:PublishDocumentationFiles=false -o publish
 }
 if [ "${1:-}" = "--publish-only" ]; then
   publish
