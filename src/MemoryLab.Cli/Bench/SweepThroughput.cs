@@ -76,8 +76,10 @@ internal sealed record GridStudent(string Key, string Model, int Runs);
 /// RNN, a normalised complex diagonal RNN): run-steps per second (wall) and CPU ms per run-step, per worker count.</summary>
 internal sealed record StudentSweep(string Key, IReadOnlyList<(int Workers, double RunStepsPerSecond, double CpuMsPerRunStep)> Sweeps);
 
-/// <summary>What <c>memlab bench --sweep</c> measured: the rows, and the projected grids' other students.</summary>
-internal sealed record SweepMeasurements(IReadOnlyList<SweepRow> Rows, IReadOnlyList<StudentSweep> Students);
+/// <summary>What <c>memlab bench --sweep</c> measured: the rows, and the projected grids' other students; with the grids
+/// (<see cref="SweepThroughput.PaperGrids"/>), planned once for both the measurement and the projection.</summary>
+internal sealed record SweepMeasurements(IReadOnlyList<SweepRow> Rows, IReadOnlyList<StudentSweep> Students,
+    IReadOnlyList<(string Name, GridStudent[] Students)> Grids);
 
 /// <summary>
 /// <c>memlab bench --sweep</c>: the throughput of the Zucchet &amp; Orvieto (NeurIPS 2024, §5) teacher–student sweep. For each
@@ -174,18 +176,20 @@ internal static class SweepThroughput
                 }
                 rows.Add(new SweepRow(model, batch, algorithm, timed, sweeps, drawMs));
             }
-        return new SweepMeasurements(rows, OtherStudents(registry, rows, workerCounts, steps, runsPerWorker, scratch, log, ct));
+        var grids = PaperGrids(registry);
+        return new SweepMeasurements(rows, OtherStudents(registry, grids, rows, workerCounts, steps, runsPerWorker, scratch, log, ct), grids);
     }
 
     /// <summary>Sweeps at batch 128 of every student of the projected grids that no row at batch 128 covers, so that the
     /// projection counts each run at its own student's rate; none when no row is at batch 128 (there is no projection then).</summary>
-    private static IReadOnlyList<StudentSweep> OtherStudents(ExperimentRegistry registry, IReadOnlyList<SweepRow> rows, IReadOnlyList<int> workerCounts,
+    private static IReadOnlyList<StudentSweep> OtherStudents(ExperimentRegistry registry, IReadOnlyList<(string Name, GridStudent[] Students)> grids,
+        IReadOnlyList<SweepRow> rows, IReadOnlyList<int> workerCounts,
         int steps, int runsPerWorker, string scratch, Action<string> log, CancellationToken ct)
     {
         if (!rows.Any(r => r.Batch == ProjectedBatch)) return [];
         var covered = rows.Where(r => r.Batch == ProjectedBatch).Select(r => StudentKey(r.Model, ProjectedBatch, registry)).ToHashSet();
         var measured = new List<StudentSweep>();
-        foreach (var student in PaperGrids(registry).SelectMany(g => g.Students).DistinctBy(s => s.Key).Where(s => !covered.Contains(s.Key)))
+        foreach (var student in grids.SelectMany(g => g.Students).DistinctBy(s => s.Key).Where(s => !covered.Contains(s.Key)))
         {
             // Untimed first, as each row's runs: the student's own code (its layer, e.g. the multi-head products) is then compiled optimised.
             SweepOnce(registry, student.Model, ProjectedBatch, WarmupSteps, 1, 1, Path.Combine(scratch, $"student-{measured.Count}-warmup"), ct);
@@ -368,7 +372,7 @@ internal static class SweepThroughput
     /// <summary>The table and the projections as Markdown.</summary>
     public static string Markdown(SweepMeasurements measured, string command, DateTimeOffset when, string loadBefore, string loadAfter, int steps)
     {
-        var (rows, students) = (measured.Rows, measured.Students);
+        var (rows, students, grids) = (measured.Rows, measured.Students, measured.Grids);
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
         sb.AppendLine(inv, $"Measured {when:yyyy-MM-dd HH:mm} UTC on {Environment.ProcessorCount} logical cores, with `{command}`; load average (1/5/15 min) {loadBefore} before, {loadAfter} after.");
@@ -398,7 +402,6 @@ internal static class SweepThroughput
         foreach (var st in students) rates.TryAdd(st.Key, st.Sweeps);
         if (rates.Count > 0)
         {
-            var grids = PaperGrids(registry);
             if (students.Count > 0)
             {
                 sb.AppendLine();

@@ -395,11 +395,7 @@ public static class TrainingCheckpoint
 
     /// <summary>Saves θ (under its parameter names), the optimiser state (under <c>optimizer.&lt;state&gt;.&lt;name&gt;</c>) and the step.</summary>
     public static void Save<T>(string path, SequenceModel<T> model, Optimizer<T> optimizer, long step) where T : unmanaged, IFloatingPointIeee754<T> =>
-        Save(path, model, optimizer, step, null, null);
-
-    internal static void Save<T>(string path, SequenceModel<T> model, Optimizer<T> optimizer, long step, IReadOnlyDictionary<string, string>? extra, long? killAfterBytes)
-        where T : unmanaged, IFloatingPointIeee754<T> =>
-        Capture(model, optimizer, step, extra)(path, killAfterBytes);
+        Capture(model, optimizer, step, null)(path, null);
 
     /// <summary>Copies θ, the optimiser state and the step now, and returns the write of that copy to a path (with the test-only
     /// kill point), which may run on another thread while training goes on. <paramref name="extra"/>, metadata to store beside

@@ -46,7 +46,7 @@ public sealed class ToeplitzConvolution<T> where T : unmanaged, IFloatingPointIe
     private int _batch, _time, _panels, _rowChunks, _tiles, _ldm;
     // _m: the block-Toeplitz matrix (more than one input channel), or _g: the kernel after T·out zeros (one input channel).
     private T[] _m = [], _g = [], _q = [];
-    private bool _hasKernel;
+    private bool _hasKernel, _onPool;   // _onPool: the passes are large enough for the pool (MinParallelMultiplyAdds)
     private int[] _tileRow = [], _tileCol = [];
     private WorkerPool _pool = null!;
     private SequenceTensor<T> _x = null!, _y = null!, _dy = null!;
@@ -89,6 +89,7 @@ public sealed class ToeplitzConvolution<T> where T : unmanaged, IFloatingPointIe
         _g = _din == 1 ? new T[2 * time * _dout] : [];
         _q = new T[entries];
         _hasKernel = false;
+        _onPool = PassMultiplyAdds(batch, time, _din, _dout) >= MinParallelMultiplyAdds;
         _tiles = _panels * (_panels + 1) / 2;
         _tileRow = new int[_tiles]; _tileCol = new int[_tiles];
         for (int j = 0, k = 0; j < _panels; j++)
@@ -161,9 +162,9 @@ public sealed class ToeplitzConvolution<T> where T : unmanaged, IFloatingPointIe
     // the same bits as on the pool.
     private void Run(ChunkAction pass, int tasks)
     {
-        if (PassMultiplyAdds(_batch, _time, _din, _dout) < MinParallelMultiplyAdds)
+        if (_onPool) _pool.Run(pass, tasks);
+        else
             for (int i = 0; i < tasks; i++) pass.Execute(i);
-        else _pool.Run(pass, tasks);
     }
 
     /// <summary>Multiply-adds of one of the three GEMM passes (forward, input gradient, correlation) at a shape:

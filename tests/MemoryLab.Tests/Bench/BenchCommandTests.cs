@@ -117,7 +117,7 @@ public class BenchCommandTests
         Assert.Equal(0.5, row.TrainStepMs, 12);
         // (0.5 − 0.08) / 0.4, (0.6 − 0.08) / 0.4, (0.5 − 0.08) / 0.5: median 1.05.
         Assert.Equal(1.05, row.RatioWithoutDraw, 12);
-        string md = SweepThroughput.Markdown(new SweepMeasurements([row], []), "memlab bench --sweep", DateTimeOffset.UnixEpoch, "0/0/0", "0/0/0", 1000);
+        string md = SweepThroughput.Markdown(new SweepMeasurements([row], [], []), "memlab bench --sweep", DateTimeOffset.UnixEpoch, "0/0/0", "0/0/0", 1000);
         Assert.Contains("| train / model (range) | train median step ms | median step / model (range) | batch draw ms | (train − draw) / model |", md);
         Assert.Contains("| lru | 128 | convolution | 0.400 | 0.500 | 1.25 (1.00–1.50) | 0.480 | 1.20 (0.90–1.25) | 0.080 | 1.05 | 0.420 | 0.550 | 1.31 | 2000 | 2000 | 0.500 | 3800 | 0.520 |", md);
         Assert.Contains("Each row times 3 such runs in alternation", md);
@@ -127,7 +127,8 @@ public class BenchCommandTests
     public void The_paper_scale_projection_counts_each_run_of_its_reproductions_at_its_own_students_rate()
     {
         var registry = MemoryLab.Experiments.ExperimentRegistry.CreateDefault();
-        var grids = SweepThroughput.PaperGrids(registry).ToDictionary(g => g.Name, g => g.Students.ToDictionary(s => s.Key, s => s.Runs));
+        var planned = SweepThroughput.PaperGrids(registry);
+        var grids = planned.ToDictionary(g => g.Name, g => g.Students.ToDictionary(s => s.Key, s => s.Runs));
         string dense = SweepThroughput.StudentKey("linear_rnn", 128, registry), diagonal = SweepThroughput.StudentKey("complex_diagonal", 128, registry),
             lru = SweepThroughput.StudentKey("lru", 128, registry);
         Assert.Equal("linear_rnn algorithm=convolution hidden=64", dense);
@@ -151,7 +152,7 @@ public class BenchCommandTests
         var others = ablation.Keys.Where(k => k != dense && k != diagonal && k != lru)
             .Select(k => new StudentSweep(k, [(1, k == heads64 ? 1000.0 : 2000.0, 0.6), (2, k == heads64 ? 2000.0 : 4000.0, 0.6)])).ToArray();
         Assert.Equal(4, others.Length);
-        string md = SweepThroughput.Markdown(new SweepMeasurements(rows, others), "memlab bench --sweep", DateTimeOffset.UnixEpoch, "0/0/0", "0/0/0", 1000);
+        string md = SweepThroughput.Markdown(new SweepMeasurements(rows, others, planned), "memlab bench --sweep", DateTimeOffset.UnixEpoch, "0/0/0", "0/0/0", 1000);
         // Ablation on 1 worker: (50 / 2500 + 40 / 2000 + 40 / 1000 + 140 / 2000 + 70 / 3000) × 10,000 steps = 1,733 s = 29 min;
         // the grid (350 / 2500 + 840 / 3000) × 10,000 = 4,200 s = 70 min. Twice the rate on 2 workers halves them.
         Assert.Contains("| zucchet24-ablation (paper) | 340 | 29 min |", md);
@@ -160,7 +161,7 @@ public class BenchCommandTests
         Assert.Contains($"| {heads64} | 40 | 1000 | 0.600 | 2000 | 0.600 |", md);
 
         // Without the other students' rates the ablation is not projected at all, rather than at the wrong rates.
-        string partial = SweepThroughput.Markdown(new SweepMeasurements(rows, []), "memlab bench --sweep", DateTimeOffset.UnixEpoch, "0/0/0", "0/0/0", 1000);
+        string partial = SweepThroughput.Markdown(new SweepMeasurements(rows, [], planned), "memlab bench --sweep", DateTimeOffset.UnixEpoch, "0/0/0", "0/0/0", 1000);
         Assert.DoesNotContain("zucchet24-ablation (paper)", partial);
         Assert.Contains("| zucchet24-teacher-student (paper) | 1,190 | 70 min |", partial);
     }
